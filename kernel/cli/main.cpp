@@ -1,0 +1,18 @@
+// sluice — the command line: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluice — a dataflow runtime: plugins, YAML graphs, fibers, REST ingress"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(SLUICE_VERSION));
+  sluice::cli::add_plugins_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return sluice::cli::exit_code();
+}

@@ -1,0 +1,113 @@
+// Graph specifications: what a graph YAML file says (GraphSpec), and the validated, resolved
+// form the runtime deploys (GraphPlan).
+//
+//   std::vector<Diagnostic> errors;
+//   GraphSpec spec = load_graph_file("graphs/enrich.yaml", errors);   // YAML → spec
+//   std::optional<GraphPlan> plan = plan_graph(spec, registry, errors); // validate + resolve
+//   for (auto& e : errors) std::cerr << format(e) << '\n';             // file:line:col: error: …
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sluice/component.hpp>
+#include <sluice/value.hpp>
+
+#include "registry/component_catalog.hpp"
+
+namespace sluice {
+
+struct SourceLocation {
+  std::string file;  // as given (or "<input>" for text without a file)
+  std::size_t line = 0;    // 1-based; 0 when unknown
+  std::size_t column = 0;  // 1-based
+};
+
+struct Diagnostic {
+  SourceLocation where;
+  std::string message;  // one sentence, no location prefix
+};
+
+// "file:line:col: error: message" (like a compiler).
+std::string format(const Diagnostic& diagnostic);
+
+struct NodeSpec {
+  std::string id;
+  std::string component;
+  Object params;
+  SourceLocation where;            // the node's key
+  SourceLocation component_where;  // the `component:` value
+  // Where each given param's value is, for errors about it.
+  std::vector<std::pair<std::string, SourceLocation>> param_locations;
+};
+
+struct EdgeSpec {
+  std::string from_node, from_port;  // port "" = the default (`out`)
+  std::string to_node, to_port;      // port "" = the default (`in`)
+  std::optional<std::size_t> capacity;
+  SourceLocation where;
+  // Each endpoint's own text, so that "unknown node" points at the name that is wrong.
+  SourceLocation from_where, to_where;
+};
+
+struct GraphSpec {
+  std::string name;
+  std::string description;
+  std::optional<std::size_t> workers;  // parallel instances; absent = one per runtime worker
+  std::vector<NodeSpec> nodes;
+  std::vector<EdgeSpec> edges;
+  std::string file;       // where it was read from ("" when from text)
+  std::string yaml_text;  // the original text, served back by GET /v1/graphs/{g}
+  // The `nodes:` key (the top of the document when absent): errors about the graph as a
+  // whole, such as "no source node", point here.
+  SourceLocation where;
+};
+
+// Parses YAML text. Syntax and structure errors are appended to `errors` (with file:line:col);
+// the returned spec holds whatever could be read.
+GraphSpec parse_graph(std::string_view yaml_text, std::string_view file_name,
+                      std::vector<Diagnostic>& errors);
+GraphSpec load_graph_file(const std::filesystem::path& file, std::vector<Diagnostic>& errors);
+
+inline constexpr std::size_t default_edge_capacity = 1024;
+
+struct PlannedNode {
+  std::string id;
+  std::shared_ptr<const ComponentDescriptor> component;  // keeps its library loaded
+  Params params;                                          // validated, defaults filled in
+};
+
+struct PlannedEdge {
+  std::size_t from_node = 0;
+  std::size_t from_port = 0;  // index into outputs; outputs.size() is the implicit `error` port
+  std::size_t to_node = 0;
+  std::size_t to_port = 0;    // index into inputs
+  std::size_t capacity = default_edge_capacity;
+};
+
+struct GraphPlan {
+  std::string name;
+  std::optional<std::size_t> workers;
+  std::vector<PlannedNode> nodes;    // in topological order: every edge goes forward
+  std::vector<PlannedEdge> edges;
+  std::vector<std::size_t> sources;  // nodes with no incoming edge: where posted data enters
+  GraphSpec spec;
+};
+
+// Validates everything (unknown component with did-you-mean, unknown port, duplicate node,
+// cycle naming its nodes, params against the component's table, unreachable node, edge out of
+// a publisher, …), appending every error to `errors`. Returns the plan only when `errors` is
+// empty afterwards, so parse errors collected into the same vector also withhold the plan
+// (their spec may be missing parts).
+std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
+                                    std::vector<Diagnostic>& errors);
+
+// Graphviz DOT of a spec (validation not required).
+std::string to_dot(const GraphSpec& spec);
+
+}  // namespace sluice

@@ -1,0 +1,155 @@
+// Runtime — runs deployed graphs on worker threads, every component instance a fiber.
+//
+//   sluice::Runtime runtime({.workers = 2});
+//   runtime.deploy(std::move(plan));                     // constructs one instance per worker
+//   auto admitted = runtime.submit("enrich", std::move(packets),
+//                                  [](const sluice::StreamResult& r) { ... });  // on completion
+//   runtime.stream(admitted.stream_id);                   // status query at any time
+//   runtime.shutdown();                                   // stop admitting, drain, flush
+//
+// Owns: the workers (one thread and one fiber scheduler each), graph instances, streams,
+// dead letters and counters. Each submission goes to one instance (the least loaded); its
+// packets stay on that instance's worker, so hops between nodes are single-threaded queues.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sluice/packet.hpp>
+
+#include "graph/graph_spec.hpp"
+
+namespace sluice {
+
+struct RuntimeOptions {
+  std::size_t workers = 0;  // 0: one per core
+  // Packets admitted to an instance but not yet taken in by its source nodes; above this the
+  // runtime refuses new submissions (the REST layer answers 429/503).
+  std::size_t max_queued_packets = 1 << 16;
+  std::size_t dead_letter_capacity = 10000;  // per graph; the oldest are dropped (and counted)
+  std::size_t io_threads = 4;                // for blocking components and io::run_blocking
+  std::size_t finished_stream_history = 10000;
+  std::size_t max_results_per_stream = 100000;  // delivered packets kept for a waiting caller
+};
+
+struct StreamError {
+  std::string node;     // "graph/node"
+  std::string message;
+  Packet packet;        // as it was when it failed, with `error` meta
+};
+
+struct StreamResult {
+  enum class State { pending, done };
+  std::string id;
+  std::string graph;
+  State state = State::pending;
+  std::size_t accepted = 0;                      // packets admitted
+  std::map<std::string, std::size_t> sinks;      // node id → packets that ended there
+  std::size_t dropped = 0;                       // emitted to unwired ports or filtered out
+  std::size_t error_count = 0;
+  std::vector<StreamError> errors;               // the first max_results_per_stream
+  std::vector<Packet> results;                   // what deliver() handed back, in order
+  bool results_truncated = false;
+  std::chrono::system_clock::time_point submitted, finished;
+};
+
+using StreamCallback = std::function<void(const StreamResult&)>;
+
+struct Admission {
+  enum class Status { accepted, no_such_graph, no_such_node, overloaded, shutting_down };
+  Status status = Status::accepted;
+  std::string stream_id;
+  std::size_t accepted = 0;
+};
+
+struct NodeStats {
+  std::string node;
+  std::string component;
+  std::uint64_t in = 0, out = 0, errors = 0, dropped = 0;
+  std::uint64_t queue_depth = 0;  // packets waiting on the node's inputs, all instances
+  std::uint64_t busy_ns = 0;      // time spent in the component
+};
+
+struct GraphStats {
+  std::string graph;
+  std::size_t instances = 0;
+  std::uint64_t queued = 0;       // admitted, not yet taken in
+  std::uint64_t dead_letters = 0; // held now
+  std::uint64_t dead_letters_dropped = 0;
+  std::vector<NodeStats> nodes;
+};
+
+struct DeadLetter {
+  std::uint64_t id = 0;
+  std::string node;
+  std::string error;
+  std::chrono::system_clock::time_point when;
+  Packet packet;
+};
+
+class DeployError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();  // shutdown() if still running
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  std::size_t worker_count() const;
+
+  // --- control plane (call from any thread except a worker) ---------------------------
+  // Constructs the graph's components (one set per instance) and starts them; a constructor
+  // that throws fails the deploy with its message (DeployError) and nothing changes. A graph
+  // of the same name is replaced: new submissions go to the new instances at once; the old
+  // ones drain (nothing admitted is lost) and are then destroyed.
+  void deploy(GraphPlan plan);
+  // Drains and removes; false when there was no such graph.
+  bool undeploy(std::string_view graph);
+  std::vector<std::string> graph_names() const;
+  std::shared_ptr<const GraphPlan> graph(std::string_view name) const;
+  // Graphs that use any of these components (for redeploy after a plugin reload).
+  std::vector<std::string> graphs_using(const std::vector<std::string>& components) const;
+
+  // --- data plane -----------------------------------------------------------------------
+  // Admits the packets as one stream into the graph's source nodes (or into `node`). Never
+  // blocks: a full graph answers `overloaded`. `on_done` runs once, on a worker thread, when
+  // every packet of the stream has been fully processed.
+  Admission submit(std::string_view graph, std::vector<Packet> packets, StreamCallback on_done = {},
+                   std::string_view node = {});
+  // The status of a stream (pending ones with their counts so far), or nullopt when unknown
+  // (never seen, or older than the history kept).
+  std::optional<StreamResult> stream(std::string_view id) const;
+
+  // --- observation ----------------------------------------------------------------------
+  std::optional<GraphStats> stats(std::string_view graph) const;
+  // How full the ingress is, 0..1 (the highest of any graph): readiness turns false near 1.
+  double load() const;
+  std::vector<DeadLetter> dead_letters(std::string_view graph) const;
+  // Re-admits dead letters (all when `ids` is empty) into `node` (their failing node when
+  // empty); they leave the store. Returns the admission of the replay stream.
+  Admission replay_dead_letters(std::string_view graph, const std::vector<std::uint64_t>& ids,
+                                std::string_view node = {});
+
+  // Stops admitting, drains every graph, flushes publishers, joins the workers. Idempotent.
+  void shutdown();
+  bool shutting_down() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,222 @@
+// sluice::Component — what a plugin implements, and its static self-description.
+//
+//   class Upper : public sluice::Component {
+//    public:
+//     static sluice::ComponentDescriptor descriptor() {
+//       return {.name = "upper", .version = "1.0.0", .summary = "Upper-cases a field",
+//               .kind = sluice::ComponentKind::transformer,
+//               .params = {{.name = "field", .type = sluice::ParamType::string,
+//                           .description = "field to change", .required = true}}};
+//     }
+//     explicit Upper(const sluice::Params& params) : field_(params.get_string("field")) {}
+//     void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+//       if (auto* v = packet.get(field_); v && v->is_string()) to_upper(v->as_string());
+//       emit(std::move(packet));
+//     }
+//    private:
+//     std::string field_;
+//   };
+//
+// Two styles:
+//  - process(packet, emit): called once per input packet; emit 0..n packets to any out port.
+//    Throwing sends the packet (in whatever state it was left) to the node's `error` port, or
+//    to the graph's dead letters; the graph keeps running.
+//  - run(ctx): the component's own loop on its own fiber, for joins, batches, windows and
+//    timers: `while (ctx.receive(r, deadline)) ...`. When the inputs close, run returns.
+// flush(emit) is called once when the inputs close (drain, undeploy, shutdown): emit what is
+// held back, flush files.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/packet.hpp"
+#include "sluice/value.hpp"
+
+namespace sluice {
+
+enum class ComponentKind { adapter, transformer, filter, extractor, operator_, publisher };
+const char* to_string(ComponentKind kind);  // "operator" for operator_
+std::optional<ComponentKind> parse_component_kind(std::string_view text);
+
+enum class ParamType {
+  boolean,
+  integer,
+  number,       // integer or floating point
+  string,
+  string_list,  // a list of strings; a single string is accepted as a list of one
+  list,         // a list of any values
+  object,
+  any,
+};
+const char* to_string(ParamType type);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::string;
+  std::string description;
+  bool required = false;
+  Value default_value = nullptr;  // null: no default (the param is then absent unless given)
+  std::vector<Value> allowed = {};  // empty: any value of the type
+  std::optional<double> minimum = std::nullopt;  // integer/number: inclusive range
+  std::optional<double> maximum = std::nullopt;
+};
+
+struct PortSpec {
+  std::string name;
+  std::string description;
+};
+
+// Validated parameters of one node: every declared param with a default is present.
+class Params {
+ public:
+  Params() = default;
+  explicit Params(Object values) : values_(std::move(values)) {}
+
+  bool has(std::string_view name) const;  // present and not null
+  // Typed getters throw std::invalid_argument naming the param when absent or mistyped.
+  const Value& get(std::string_view name) const;
+  std::string get_string(std::string_view name) const;
+  std::int64_t get_int(std::string_view name) const;
+  double get_number(std::string_view name) const;
+  bool get_bool(std::string_view name) const;
+  std::vector<std::string> get_string_list(std::string_view name) const;
+  // Fallback variants for optional params without a default.
+  std::string get_string(std::string_view name, std::string_view fallback) const;
+  std::int64_t get_int(std::string_view name, std::int64_t fallback) const;
+
+  const Object& values() const { return values_; }
+
+ private:
+  Object values_;
+};
+
+class Component;
+class RunContext;
+
+using ComponentFactory =
+    std::function<std::unique_ptr<Component>(const Params& params, std::string& error)>;
+
+struct ComponentDescriptor {
+  std::string name;
+  std::string version = "0.1.0";
+  std::string summary;
+  ComponentKind kind = ComponentKind::transformer;
+  // Empty lists mean the defaults: one input `in`; one output `out` (none for publishers).
+  // Every node also has an implicit `error` out port, which a graph may wire.
+  std::vector<PortSpec> inputs = {};
+  std::vector<PortSpec> outputs = {};
+  std::vector<ParamSpec> params = {};
+  // The component calls blocking APIs (files, sockets, sleeps) in process(): the runtime then
+  // runs its process() calls on the I/O pool so that the worker's other fibers keep running.
+  bool blocking = false;
+  // Set by describe<T>(); never returns null without setting `error`.
+  ComponentFactory create = {};
+};
+
+inline constexpr std::string_view error_port = "error";
+
+// Fills in default ports (see ComponentDescriptor).
+void apply_port_defaults(ComponentDescriptor& descriptor);
+
+// Problems with the descriptor itself (empty name, duplicate port or param, a default that
+// breaks its own type, range or allowed values, …); empty when it is sound.
+std::vector<std::string> check_descriptor(const ComponentDescriptor& descriptor);
+
+struct ParamError {
+  std::string param;    // the param the error is about ("" for the params block as a whole)
+  std::string message;  // complete sentence, e.g. "unknown param 'feild' (did you mean 'field'?)"
+};
+
+// Checks `given` against the table, collecting every error. On success `resolved` holds the
+// given values with defaults filled in (string_list params normalised to arrays).
+std::vector<ParamError> validate_params(const ComponentDescriptor& descriptor, const Object& given,
+                                        Object& resolved);
+
+// The closest candidate within a small edit distance, for "did you mean" hints ("" if none).
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+using Clock = std::chrono::steady_clock;
+
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  // Out ports are numbered in descriptor order; 0 is the first (usually `out`).
+  virtual void emit(std::size_t out_port, Packet&& packet) = 0;
+  // Throws std::invalid_argument for a port the descriptor does not declare.
+  virtual std::size_t out_port_index(std::string_view name) const = 0;
+
+  // Hands a result back to whoever submitted the current packet's stream: the REST caller
+  // waiting with ?wait=true, or `sluice run`'s output. (The `collect` component does this.)
+  virtual void deliver(Packet&& result) = 0;
+
+  void emit(Packet&& packet) { emit(0, std::move(packet)); }
+  void emit(std::string_view out_port, Packet&& packet) {
+    emit(out_port_index(out_port), std::move(packet));
+  }
+  void operator()(Packet&& packet) { emit(0, std::move(packet)); }
+  void operator()(std::string_view out_port, Packet&& packet) {
+    emit(out_port, std::move(packet));
+  }
+};
+
+struct Received {
+  std::size_t in_port = 0;  // descriptor order
+  Packet packet;
+};
+
+enum class ReceiveStatus { packet, timeout, closed };
+
+class RunContext : public Emitter {
+ public:
+  // Waits (suspending only this fiber) for the next packet on any input, until `deadline`.
+  virtual ReceiveStatus receive(Received& into, Clock::time_point deadline) = 0;
+  bool receive(Received& into) { return receive(into, Clock::time_point::max()) == ReceiveStatus::packet; }
+  // Routes a packet that could not be processed to the error port or the dead letters.
+  virtual void fail(Packet&& packet, std::string_view message) = 0;
+  // The clock receive() deadlines refer to (a fake clock in the test harness).
+  virtual Clock::time_point now() const = 0;
+  virtual std::size_t in_port_index(std::string_view name) const = 0;
+  // "graph/node" for messages.
+  virtual const std::string& node_path() const = 0;
+};
+
+class Component {
+ public:
+  virtual ~Component() = default;
+  virtual void process(Packet& packet, Emitter& emit);
+  // Default: receive every packet and process() it, catching per-packet errors; then flush.
+  virtual void run(RunContext& ctx);
+  virtual void flush(Emitter& emit);
+};
+
+// The descriptor of a component class T (static descriptor() + a constructor from Params),
+// with its factory filled in. Constructor exceptions become the factory's error text.
+template <class T>
+ComponentDescriptor describe() {
+  ComponentDescriptor descriptor = T::descriptor();
+  apply_port_defaults(descriptor);
+  descriptor.create = [](const Params& params, std::string& error) -> std::unique_ptr<Component> {
+    try {
+      return std::make_unique<T>(params);
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    return nullptr;
+  };
+  return descriptor;
+}
+
+// Descriptor → the JSON document that `sluice plugins --json`, GET /v1/components and the
+// editor use.
+Value descriptor_to_json(const ComponentDescriptor& descriptor);
+
+}  // namespace sluice

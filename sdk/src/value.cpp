@@ -1,0 +1,246 @@
+#include "sluice/value.hpp"
+
+#include <stdexcept>
+
+#include "sluice/json.hpp"
+
+namespace sluice {
+
+// ---- Object --------------------------------------------------------------------------------
+
+Object::Object(std::initializer_list<Member> members) {
+  members_.reserve(members.size());
+  for (const auto& m : members) set(m.first, m.second);
+}
+
+const Value* Object::find(std::string_view key) const {
+  for (const auto& m : members_)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+Value* Object::find(std::string_view key) {
+  for (auto& m : members_)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
+
+Value& Object::set(std::string_view key, Value value) {
+  if (Value* existing = find(key)) {
+    *existing = std::move(value);
+    return *existing;
+  }
+  return members_.emplace_back(std::string(key), std::move(value)).second;
+}
+
+Value& Object::append_unchecked(std::string key, Value value) {
+  return members_.emplace_back(std::move(key), std::move(value)).second;
+}
+
+bool Object::erase(std::string_view key) {
+  for (auto it = members_.begin(); it != members_.end(); ++it) {
+    if (it->first == key) {
+      members_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+Value Object::take(std::string_view key) {
+  for (auto it = members_.begin(); it != members_.end(); ++it) {
+    if (it->first == key) {
+      Value v = std::move(it->second);
+      members_.erase(it);
+      return v;
+    }
+  }
+  return {};
+}
+
+Value& Object::operator[](std::string_view key) {
+  if (Value* existing = find(key)) return *existing;
+  return members_.emplace_back(std::string(key), Value()).second;
+}
+
+bool operator==(const Object& a, const Object& b) {
+  // Key order does not matter for equality, as in JSON.
+  if (a.size() != b.size()) return false;
+  for (const auto& [key, value] : a) {
+    const Value* other = b.find(key);
+    if (!other || !(*other == value)) return false;
+  }
+  return true;
+}
+
+// ---- Value ---------------------------------------------------------------------------------
+
+const char* to_string(ValueType type) {
+  switch (type) {
+    case ValueType::null: return "null";
+    case ValueType::boolean: return "boolean";
+    case ValueType::integer: return "integer";
+    case ValueType::number: return "number";
+    case ValueType::string: return "string";
+    case ValueType::array: return "array";
+    case ValueType::object: return "object";
+  }
+  return "?";
+}
+
+namespace {
+[[noreturn]] void type_mismatch(const char* wanted, const Value& v) {
+  throw std::runtime_error(std::string("expected ") + wanted + ", got " + v.type_name());
+}
+}  // namespace
+
+bool Value::as_bool() const {
+  if (!is_bool()) type_mismatch("boolean", *this);
+  return std::get<bool>(data_);
+}
+
+std::int64_t Value::as_int() const {
+  if (!is_int()) type_mismatch("integer", *this);
+  return std::get<std::int64_t>(data_);
+}
+
+double Value::as_double() const {
+  if (is_int()) return static_cast<double>(std::get<std::int64_t>(data_));
+  if (!is_double()) type_mismatch("number", *this);
+  return std::get<double>(data_);
+}
+
+const std::string& Value::as_string() const {
+  if (!is_string()) type_mismatch("string", *this);
+  return std::get<std::string>(data_);
+}
+std::string& Value::as_string() {
+  if (!is_string()) type_mismatch("string", *this);
+  return std::get<std::string>(data_);
+}
+const Array& Value::as_array() const {
+  if (!is_array()) type_mismatch("array", *this);
+  return std::get<Array>(data_);
+}
+Array& Value::as_array() {
+  if (!is_array()) type_mismatch("array", *this);
+  return std::get<Array>(data_);
+}
+const Object& Value::as_object() const {
+  if (!is_object()) type_mismatch("object", *this);
+  return std::get<Object>(data_);
+}
+Object& Value::as_object() {
+  if (!is_object()) type_mismatch("object", *this);
+  return std::get<Object>(data_);
+}
+
+const Value* Value::get(std::string_view key) const {
+  return is_object() ? std::get<Object>(data_).find(key) : nullptr;
+}
+Value* Value::get(std::string_view key) {
+  return is_object() ? std::get<Object>(data_).find(key) : nullptr;
+}
+
+Value& Value::operator[](std::string_view key) {
+  if (is_null()) data_ = Object();
+  return as_object()[key];
+}
+
+const Value& Value::operator[](std::size_t index) const { return as_array().at(index); }
+
+namespace {
+
+// One step of a path: a key or an array index.
+struct PathStep {
+  std::string key;
+  std::size_t index = 0;
+  bool is_index = false;
+};
+
+// Parses `a.b[2]["x.y"]`; returns false on malformed syntax.
+bool split_path(std::string_view path, std::vector<PathStep>& steps) {
+  std::size_t i = 0;
+  const std::size_t n = path.size();
+  bool expect_key = true;
+  while (i < n) {
+    if (path[i] == '[') {
+      ++i;
+      if (i < n && (path[i] == '"' || path[i] == '\'')) {
+        const char quote = path[i++];
+        std::string key;
+        while (i < n && path[i] != quote) key += path[i++];
+        if (i + 1 >= n || path[i + 1] != ']') return false;
+        i += 2;
+        steps.push_back({std::move(key), 0, false});
+      } else {
+        std::size_t index = 0;
+        const std::size_t start = i;
+        while (i < n && path[i] >= '0' && path[i] <= '9') index = index * 10 + (path[i++] - '0');
+        if (i == start || i >= n || path[i] != ']') return false;
+        ++i;
+        steps.push_back({{}, index, true});
+      }
+      expect_key = false;
+    } else if (path[i] == '.') {
+      if (expect_key) return false;
+      ++i;
+      expect_key = true;
+      if (i >= n) return false;
+    } else {
+      if (!expect_key) return false;
+      const std::size_t start = i;
+      while (i < n && path[i] != '.' && path[i] != '[') ++i;
+      steps.push_back({std::string(path.substr(start, i - start)), 0, false});
+      expect_key = false;
+    }
+  }
+  return !steps.empty() && !expect_key;
+}
+
+template <class V>
+V* walk_path(V* value, std::string_view path) {
+  std::vector<PathStep> steps;
+  if (!split_path(path, steps)) return nullptr;
+  for (const auto& step : steps) {
+    if (step.is_index) {
+      if (!value->is_array() || step.index >= value->as_array().size()) return nullptr;
+      value = &value->as_array()[step.index];
+    } else {
+      value = value->get(step.key);
+      if (!value) return nullptr;
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+const Value* Value::find_path(std::string_view path) const { return walk_path(this, path); }
+Value* Value::find_path(std::string_view path) { return walk_path(this, path); }
+
+std::string Value::to_display_string() const {
+  if (is_string()) return as_string();
+  return json::to_string(*this);
+}
+
+bool operator==(const Value& a, const Value& b) {
+  // 1 == 1.0, as JSON has a single number type.
+  if (a.is_number() && b.is_number() && a.type() != b.type()) return a.as_double() == b.as_double();
+  return a.data_ == b.data_;
+}
+
+// Used by Packet::set_path, which lives in packet.cpp but shares the path grammar.
+namespace detail {
+bool split_value_path(std::string_view path, std::vector<std::string>& keys) {
+  std::vector<PathStep> steps;
+  if (!split_path(path, steps)) return false;
+  for (auto& s : steps) {
+    if (s.is_index) return false;
+    keys.push_back(std::move(s.key));
+  }
+  return true;
+}
+}  // namespace detail
+
+}  // namespace sluice
