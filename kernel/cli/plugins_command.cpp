@@ -1,1 +1,183 @@
+// `sluice plugins [--json] [--plugins DIR]...`: what the plugin registry finds in the search
+// path — packages, their components, and every rejected file with its reason.
+// `sluice plugins describe NAME`: one component in full (the gst-inspect of sluice).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sluice/component.hpp>
+#include <sluice/json.hpp>
+
 #include "cli/commands.hpp"
+#include "registry/plugin_registry.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct PluginsOptions {
+  std::vector<std::string> dirs;
+  bool json = false;
+  std::string component;  // for `describe`
+};
+
+std::string format_number(double d) {
+  if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));
+  std::ostringstream out;
+  out << d;
+  return out.str();
+}
+
+// "integer, default 1, 1..100" / "string, required, one of "a", "b""
+std::string param_facts(const ParamSpec& param) {
+  std::string facts = to_string(param.type);
+  if (param.required) facts += ", required";
+  if (!param.default_value.is_null()) facts += ", default " + json::to_string(param.default_value);
+  if (param.minimum || param.maximum)
+    facts += ", " + (param.minimum ? format_number(*param.minimum) : std::string()) + ".." +
+             (param.maximum ? format_number(*param.maximum) : std::string());
+  if (!param.allowed.empty()) {
+    facts += ", one of ";
+    for (std::size_t i = 0; i < param.allowed.size(); ++i)
+      facts += (i ? ", " : "") + json::to_string(param.allowed[i]);
+  }
+  return facts;
+}
+
+std::string port_names(const std::vector<PortSpec>& ports) {
+  if (ports.empty()) return "-";
+  std::string names;
+  for (const auto& port : ports) names += (names.empty() ? "" : ", ") + port.name;
+  return names;
+}
+
+void print_summary(std::ostream& out, const ComponentDescriptor& d) {
+  out << "  " << d.name << " (" << to_string(d.kind) << ' ' << d.version << ") — " << d.summary
+      << '\n';
+  out << "      ports: " << port_names(d.inputs) << " -> " << port_names(d.outputs) << '\n';
+  for (const auto& param : d.params)
+    out << "      " << param.name << " (" << param_facts(param) << "): " << param.description
+        << '\n';
+}
+
+void print_listing(std::ostream& out, const PluginRegistry& registry) {
+  out << "Plugin directories (in search order):\n";
+  for (const auto& dir : registry.directories()) {
+    std::error_code ec;
+    out << "  " << dir.string() << (std::filesystem::is_directory(dir, ec) ? "" : " (missing)")
+        << '\n';
+  }
+  std::size_t component_count = 0;
+  for (const auto& package : registry.packages()) {
+    out << '\n' << package.name << ' ' << package.version << " — " << package.description << '\n';
+    out << "  " << package.path.string() << '\n';
+    for (const auto& name : package.components)
+      if (auto descriptor = registry.find(name)) {
+        print_summary(out, *descriptor);
+        ++component_count;
+      }
+  }
+  const auto rejected = registry.rejected();
+  if (!rejected.empty()) {
+    out << "\nRejected:\n";
+    for (const auto& rejection : rejected)
+      out << "  " << rejection.path.string() << "\n      " << rejection.reason << '\n';
+  }
+  out << '\n'
+      << registry.packages().size() << " package(s), " << component_count << " component(s), "
+      << rejected.size() << " rejected file(s). "
+      << "`sluice plugins describe NAME` shows one component in full.\n";
+}
+
+void print_ports(std::ostream& out, const char* title, const std::vector<PortSpec>& ports) {
+  out << "  " << title << ":\n";
+  if (ports.empty()) out << "    (none)\n";
+  for (const auto& port : ports) out << "    " << port.name << " — " << port.description << '\n';
+}
+
+void print_description(std::ostream& out, const ComponentDescriptor& d,
+                       const PluginPackageInfo* package) {
+  out << d.name << " — " << d.summary << '\n';
+  out << "  kind:     " << to_string(d.kind) << '\n';
+  out << "  version:  " << d.version << '\n';
+  if (package)
+    out << "  package:  " << package->name << ' ' << package->version << " ("
+        << package->path.string() << ")\n";
+  out << "  blocking: "
+      << (d.blocking ? "yes (process() runs on the I/O pool)" : "no") << '\n';
+  print_ports(out, "inputs", d.inputs);
+  print_ports(out, "outputs", d.outputs);
+  out << "    " << error_port << " — packets that failed (implicit on every node)\n";
+  out << "  params:\n";
+  if (d.params.empty()) out << "    (none)\n";
+  for (const auto& param : d.params)
+    out << "    " << param.name << " (" << param_facts(param) << ")\n        "
+        << param.description << '\n';
+}
+
+void run_list(const PluginsOptions& options) {
+  const PluginRegistry registry(PluginRegistry::search_path(options.dirs));
+  if (options.json) {
+    Value document = registry.plugins_json();
+    document["components"] = registry.components_json();
+    std::cout << json::to_pretty_string(document) << '\n';
+  } else {
+    print_listing(std::cout, registry);
+  }
+  set_exit_code(0);
+}
+
+void run_describe(const PluginsOptions& options) {
+  const PluginRegistry registry(PluginRegistry::search_path(options.dirs));
+  const auto descriptor = registry.find(options.component);
+  if (!descriptor) {
+    std::cerr << "sluice plugins describe: unknown component '" << options.component << "'";
+    const auto names = registry.names();
+    if (auto hint = closest_match(options.component, names); !hint.empty())
+      std::cerr << " (did you mean '" << hint << "'?)";
+    std::cerr << "; `sluice plugins` lists the " << names.size() << " component(s) found\n";
+    set_exit_code(1);
+    return;
+  }
+  const auto packages = registry.packages();
+  const PluginPackageInfo* owner = nullptr;
+  for (const auto& package : packages)
+    for (const auto& name : package.components)
+      if (name == descriptor->name) owner = &package;
+  if (options.json) {
+    Value document = descriptor_to_json(*descriptor);
+    if (owner) document["package"] = owner->name;
+    std::cout << json::to_pretty_string(document) << '\n';
+  } else {
+    print_description(std::cout, *descriptor, owner);
+  }
+  set_exit_code(0);
+}
+
+}  // namespace
+
+void add_plugins_command(CLI::App& app) {
+  auto options = std::make_shared<PluginsOptions>();
+  CLI::App* plugins = app.add_subcommand(
+      "plugins", "list plugin packages, their components, and rejected files with reasons");
+  add_plugin_dirs_option(*plugins, options->dirs);
+  plugins->add_flag("--json", options->json,
+                    "print JSON: the GET /v1/plugins document plus \"components\" "
+                    "(the GET /v1/components document)");
+  CLI::App* describe = plugins->add_subcommand("describe", "show one component in full");
+  describe->add_option("name", options->component, "component name")->required();
+  // `sluice plugins describe NAME --plugins DIR --json` reads the options of `plugins`.
+  describe->fallthrough();
+  plugins->final_callback([options, describe] {
+    if (describe->parsed())
+      run_describe(*options);
+    else
+      run_list(*options);
+  });
+}
+
+}  // namespace sluice::cli

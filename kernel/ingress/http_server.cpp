@@ -1,0 +1,402 @@
+#include "ingress/http_server.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include <pistache/endpoint.h>
+#include <pistache/peer.h>
+
+#include <sluice/json.hpp>
+
+namespace sluice {
+
+namespace {
+
+using namespace Pistache;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// Whether a comma-separated header value (Connection, Expect) holds `token`, ignoring case.
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    if (lower(trim(value.substr(0, comma))) == token) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX sequences decoded; `plus_is_space` for query strings (form encoding). A malformed
+// escape stays as it is: the text is a name to look up, not something to reject.
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int high = hex_digit(text[i + 1]), low = hex_digit(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+// What the head of a request says about its body, read before Pistache's parser sees the
+// body (which reserves the declared Content-Length at once and never answers Expect).
+struct HeadFacts {
+  bool http11 = false;
+  std::optional<std::uint64_t> content_length;
+  bool chunked = false;
+  bool expect_continue = false;
+};
+
+HeadFacts read_head(std::string_view head) {
+  HeadFacts facts;
+  auto line_end = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, line_end);
+  facts.http11 = request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.1";
+  while (line_end != std::string_view::npos) {
+    head.remove_prefix(line_end + 2);
+    line_end = head.find("\r\n");
+    const std::string_view line = head.substr(0, line_end);
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string name = lower(trim(line.substr(0, colon)));
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (name == "content-length") {
+      std::uint64_t length = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+      if (ec == std::errc() && end == value.data() + value.size()) facts.content_length = length;
+    } else if (name == "transfer-encoding") {
+      facts.chunked = has_token(value, "chunked");
+    } else if (name == "expect") {
+      facts.expect_continue = has_token(value, "100-continue");
+    }
+  }
+  return facts;
+}
+
+std::string serialize(const HttpResponse& response, bool head, bool keep_alive) {
+  // 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
+  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  std::string out;
+  out.reserve(256 + (head || bodiless ? 0 : response.body.size()));
+  out += "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += reason_phrase(response.status);
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (!bodiless) {
+    // For HEAD: the length the GET response has (RFC 9110 §9.3.2), without the bytes.
+    out += "Content-Length: ";
+    out += std::to_string(response.body.size());
+    out += "\r\n";
+  }
+  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  if (!head && !bodiless) out += response.body;
+  return out;
+}
+
+// Queues the bytes on the peer's transport (any thread may call this). When the connection
+// is not to be kept, its sending side is shut down once the bytes are out: the client reads
+// the response and then the end of the stream, and Pistache removes the peer when the client
+// closes. (shutdown, not close: the fd stays Pistache's; the continuation runs on the
+// transport's thread, where the peer cannot be removed under it.)
+void write_response(const std::shared_ptr<Tcp::Peer>& peer, const HttpResponse& response,
+                    bool head, bool keep_alive) {
+  std::string bytes = serialize(response, head, keep_alive);
+  const std::size_t size = bytes.size();
+  // Idle: the keep-alive timeout applies from now on, not the request timeouts.
+  peer->setIdle(true);
+  std::weak_ptr<Tcp::Peer> weak = peer;
+  peer->send(RawBuffer(std::move(bytes), size))
+      .then(
+          [weak, keep_alive](ssize_t) {
+            if (keep_alive) return;
+            if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
+          },
+          // The client went away before the response was written: nothing to do.
+          [](std::exception_ptr) {});
+}
+
+std::string error_body(std::string_view message, std::string_view details) {
+  std::string body = "{\"error\": ";
+  body += json::to_string(Value(message));
+  if (!details.empty()) {
+    body += ", ";
+    body += details;
+  }
+  body += '}';
+  return body;
+}
+
+constexpr const char* connection_key = "sluice.connection";
+
+// Per connection, beside Pistache's parser.
+struct ConnectionState {
+  std::string head;        // bytes of the current request until its head is complete
+  bool head_seen = false;  // the current request's head was read and checked
+  bool closing = false;    // a refusal was sent; the rest of the input is discarded
+};
+
+struct ServerShared {
+  HttpServerOptions options;
+  RequestHandler handler;
+  std::shared_ptr<const ResponseObserver> observer;
+};
+
+class ConnectionHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(ConnectionHandler)
+
+  explicit ConnectionHandler(std::shared_ptr<const ServerShared> shared) : shared_(std::move(shared)) {}
+
+  void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
+    peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+    peer->putData(connection_key, std::make_shared<ConnectionState>());
+  }
+
+  // Replaces Http::Handler::onInput (same parser, same steps) to add what it lacks: the
+  // head check before the body (413 early, 100 Continue) and JSON answers to bad requests.
+  void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
+    auto parser = getParser(peer);
+    auto& connection = *std::static_pointer_cast<ConnectionState>(peer->getData(connection_key));
+    if (connection.closing) return;
+    try {
+      if (!connection.head_seen && !check_head(connection, std::string_view(buffer, len), peer))
+        return;
+      if (!parser->feed(buffer, len)) {
+        // Only a chunked body gets here (a declared length was checked in the head).
+        refuse(peer, connection, 413, too_large_message());
+        return;
+      }
+      if (parser->parse() != Http::Private::State::Done) return;
+      connection.head_seen = false;
+      auto& request = parser->request;
+      request.copyAddress(peer->address());
+      peer->setIdle(false);
+      onRequest(request, Http::ResponseWriter(request.version(), transport(), this, peer));
+      parser->reset();
+    } catch (const Http::HttpError& e) {
+      refuse(peer, connection, e.code(), "malformed request: " + e.reason());
+    } catch (const std::exception& e) {
+      refuse(peer, connection, 400, std::string("malformed request: ") + e.what());
+    }
+  }
+
+  void onRequest(const Http::Request& request, Http::ResponseWriter writer) override {
+    HttpRequest out;
+    out.method = Http::methodString(request.method());
+    out.path = percent_decode(request.resource(), false);
+    const auto& query = request.query();
+    for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it)
+      out.query.emplace_back(percent_decode(it->first, true), percent_decode(it->second, true));
+    for (const auto& [name, raw] : request.headers().rawList())
+      out.headers.emplace_back(lower(name), raw.value());
+    out.body = request.body();
+
+    const auto connection = out.header("connection");
+    const bool keep_alive = request.version() == Http::Version::Http11
+                                ? !(connection && has_token(*connection, "close"))
+                                : connection && has_token(*connection, "keep-alive");
+    const bool head = request.method() == Http::Method::Head;
+    Responder responder(std::move(writer), head, keep_alive, shared_->observer);
+    try {
+      shared_->handler(std::move(out), std::move(responder));
+    } catch (const std::exception& e) {
+      // The handler answers its own errors; this is the last resort, if it still could.
+      if (!responder.sent())
+        responder.send(HttpResponse::error(500, std::string("internal error: ") + e.what()));
+    }
+  }
+
+ private:
+  std::string too_large_message() const {
+    return "request body larger than the limit of " + std::to_string(shared_->options.max_body) +
+           " bytes";
+  }
+
+  // Reads the head once it is complete. Returns false when the request was refused.
+  bool check_head(ConnectionState& connection, std::string_view data,
+                  const std::shared_ptr<Tcp::Peer>& peer) {
+    const std::size_t before = connection.head.size();
+    connection.head.append(data);
+    const auto end = connection.head.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
+    if (end == std::string::npos) {
+      if (connection.head.size() <= shared_->options.max_head) return true;
+      refuse(peer, connection, 431,
+             "request head larger than " + std::to_string(shared_->options.max_head) + " bytes");
+      return false;
+    }
+    connection.head_seen = true;
+    const HeadFacts facts = read_head(std::string_view(connection.head).substr(0, end));
+    const std::size_t body_here = connection.head.size() - end - 4;
+    connection.head.clear();
+    if (facts.content_length && *facts.content_length > shared_->options.max_body) {
+      refuse(peer, connection, 413, too_large_message());
+      return false;
+    }
+    const bool body_to_come =
+        facts.chunked || (facts.content_length && body_here < *facts.content_length);
+    if (facts.http11 && facts.expect_continue && body_to_come) {
+      static constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      peer->send(RawBuffer(continue_line, sizeof continue_line - 1)).then([](ssize_t) {}, [](std::exception_ptr) {});
+    }
+    return true;
+  }
+
+  // Answers and closes: after a refused head or a malformed request the rest of the input
+  // cannot be framed, so it is discarded.
+  void refuse(const std::shared_ptr<Tcp::Peer>& peer, ConnectionState& connection, int status,
+              const std::string& message) {
+    connection.closing = true;
+    getParser(peer)->reset();
+    if (*shared_->observer) (*shared_->observer)(status);
+    write_response(peer, HttpResponse::error(status, message), false, false);
+  }
+
+  std::shared_ptr<const ServerShared> shared_;
+};
+
+}  // namespace
+
+std::optional<std::string_view> HttpRequest::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return std::string_view(value);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> HttpRequest::query_value(std::string_view name) const {
+  for (const auto& [key, value] : query)
+    if (key == name) return std::string_view(value);
+  return std::nullopt;
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.body = std::move(body);
+  return response;
+}
+
+HttpResponse HttpResponse::error(int status, std::string_view message, std::string_view details) {
+  return json(status, error_body(message, details));
+}
+
+HttpResponse& HttpResponse::with_header(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 413: return "Content Too Large";  // Pistache still says "Request Entity Too Large"
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    default: break;
+  }
+  const char* text = Http::codeString(static_cast<Http::Code>(status));
+  return text && *text ? std::string_view(text) : std::string_view("Unknown");
+}
+
+Responder::Responder(Http::ResponseWriter writer, bool head, bool keep_alive,
+                     std::shared_ptr<const ResponseObserver> observer)
+    : writer_(std::move(writer)), head_(head), keep_alive_(keep_alive), observer_(std::move(observer)) {}
+
+Responder::Responder(Responder&& other) noexcept
+    : writer_(std::move(other.writer_)),
+      head_(other.head_),
+      keep_alive_(other.keep_alive_),
+      sent_(std::exchange(other.sent_, true)),
+      observer_(std::move(other.observer_)) {}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  writer_ = std::move(other.writer_);
+  head_ = other.head_;
+  keep_alive_ = other.keep_alive_;
+  sent_ = std::exchange(other.sent_, true);
+  observer_ = std::move(other.observer_);
+  return *this;
+}
+
+void Responder::send(HttpResponse response) {
+  if (sent_) throw std::logic_error("Responder::send: this request was already answered");
+  sent_ = true;
+  if (observer_ && *observer_) (*observer_)(response.status);
+  if (auto peer = writer_.getPeer()) write_response(peer, response, head_, keep_alive_);
+}
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ResponseObserver observer)
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      observer_(std::make_shared<const ResponseObserver>(std::move(observer))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  if (running_) return;
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  try {
+    endpoint_ = std::make_unique<Http::Endpoint>(Address(options_.host, Port(options_.port)));
+    endpoint_->init(Http::Endpoint::options()
+                        .threads(static_cast<int>(std::max<std::size_t>(options_.threads, 1)))
+                        .flags(Tcp::Options::ReuseAddr)
+                        // The parser buffers the whole request: head and body.
+                        .maxRequestSize(options_.max_body + options_.max_head));
+    endpoint_->setHandler(std::make_shared<ConnectionHandler>(
+        std::make_shared<const ServerShared>(ServerShared{options_, handler_, observer_})));
+    endpoint_->serveThreaded();
+  } catch (const std::exception& e) {
+    endpoint_.reset();
+    throw std::runtime_error("cannot listen on " + where + ": " + e.what());
+  }
+  running_ = true;
+}
+
+std::uint16_t HttpServer::port() const {
+  if (!endpoint_) throw std::logic_error("HttpServer::port: the server is not started");
+  return static_cast<std::uint16_t>(endpoint_->getPort());
+}
+
+void HttpServer::stop() {
+  if (!running_) return;
+  running_ = false;
+  endpoint_->shutdown();
+}
+
+}  // namespace sluice

@@ -1,0 +1,217 @@
+#include "ingress/request_body.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <sluice/json.hpp>
+
+namespace sluice {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+std::string quoted(std::string_view text) { return json::to_string(Value(text)); }
+
+enum class BodyKind { json, ndjson, sniff, raw };
+
+BodyKind kind_of(std::string_view media_type) {
+  if (media_type == "application/json" || media_type.ends_with("+json")) return BodyKind::json;
+  if (media_type == "application/x-ndjson" || media_type == "application/ndjson" ||
+      media_type == "application/jsonl" || media_type == "application/x-jsonlines" ||
+      media_type == "application/jsonlines")
+    return BodyKind::ndjson;
+  if (media_type.empty() || media_type == "application/x-www-form-urlencoded") return BodyKind::sniff;
+  return BodyKind::raw;
+}
+
+// A client that did not say what it sends: JSON-looking text is taken for JSON or NDJSON.
+BodyKind sniff(std::string_view body) {
+  const std::string_view text = trim(body);
+  if (text.empty() || (text.front() != '{' && text.front() != '[')) return BodyKind::raw;
+  const auto newline = text.find('\n');
+  if (newline == std::string_view::npos || trim(text.substr(newline)).empty()) return BodyKind::json;
+  try {
+    json::parse(text.substr(0, newline));
+    return BodyKind::ndjson;  // a whole value on the first line, and more after it
+  } catch (const json::ParseError&) {
+    return BodyKind::json;  // pretty-printed JSON (or broken: then JSON's error is the one)
+  }
+}
+
+RequestError bad_json(const json::ParseError& e, std::string_view what) {
+  return RequestError(400, "invalid " + std::string(what) + ": " + e.reason(),
+                      "\"line\": " + std::to_string(e.line()) + ", \"column\": " +
+                          std::to_string(e.column()) + ", \"offset\": " + std::to_string(e.offset()));
+}
+
+Packet object_packet(Value&& record, std::string_view where) {
+  if (!record.is_object())
+    throw RequestError(400, std::string(where) + " is a JSON " + record.type_name() +
+                                ", not an object (each packet is one JSON object)");
+  return json::to_packet(std::move(record));
+}
+
+std::vector<Packet> json_packets(std::string_view body) {
+  std::vector<Value> documents;
+  try {
+    documents = json::parse_documents(body);
+  } catch (const json::ParseError& e) {
+    throw bad_json(e, "JSON");
+  }
+  std::vector<Packet> packets;
+  packets.reserve(documents.size());
+  for (std::size_t i = 0; i < documents.size(); ++i)
+    packets.push_back(object_packet(std::move(documents[i]),
+                                    documents.size() == 1 ? "the body" : "element " + std::to_string(i)));
+  return packets;
+}
+
+std::vector<Packet> ndjson_packets(std::string_view body) {
+  std::vector<Packet> packets;
+  try {
+    json::for_each_ndjson(body, [&](Value&& record, std::size_t line) {
+      if (!record.is_object())
+        throw RequestError(400, "line " + std::to_string(line) + " is a JSON " + record.type_name() +
+                                    ", not an object (each line is one packet)",
+                           "\"line\": " + std::to_string(line));
+      packets.push_back(json::to_packet(std::move(record)));
+    });
+  } catch (const json::ParseError& e) {
+    throw bad_json(e, "NDJSON at line " + std::to_string(e.line()));
+  }
+  return packets;
+}
+
+Packet raw_packet(std::string body, std::string_view content_type,
+                  std::optional<std::string_view> disposition) {
+  Packet packet;
+  const std::size_t length = body.size();
+  packet.set("data", Value(std::move(body)));
+  packet.set_meta(meta::mimetype,
+                  content_type.empty() ? Value("application/octet-stream") : Value(content_type));
+  packet.set_meta(meta::contentlength, Value(length));
+  if (disposition) {
+    if (std::string name = content_disposition_filename(*disposition); !name.empty())
+      packet.set_meta(meta::filename, Value(std::move(name)));
+  }
+  return packet;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string inflate_body(std::string_view compressed, std::size_t limit) {
+  z_stream stream{};
+  // 15 window bits + 32: detect a gzip or a zlib header (HTTP's "deflate" is zlib format).
+  if (inflateInit2(&stream, 15 + 32) != Z_OK) throw RequestError(500, "zlib: inflateInit2 failed");
+  struct End {
+    z_stream& s;
+    ~End() { inflateEnd(&s); }
+  } end{stream};
+
+  std::string out;
+  char chunk[64 * 1024];
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  for (;;) {
+    stream.next_out = reinterpret_cast<Bytef*>(chunk);
+    stream.avail_out = sizeof chunk;
+    const int status = inflate(&stream, Z_NO_FLUSH);
+    if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR)
+      throw RequestError(400, std::string("the gzip/deflate body is corrupt: ") +
+                                  (stream.msg ? stream.msg : "zlib error " + std::to_string(status)));
+    const std::size_t produced = sizeof chunk - stream.avail_out;
+    if (out.size() + produced > limit)
+      throw RequestError(413, "inflated body larger than the limit of " + std::to_string(limit) + " bytes");
+    out.append(chunk, produced);
+    if (status == Z_STREAM_END) {
+      if (stream.avail_in == 0) return out;
+      // Concatenated gzip members (RFC 1952 §2.2) are one body.
+      if (inflateReset(&stream) != Z_OK) throw RequestError(500, "zlib: inflateReset failed");
+    } else if (status == Z_BUF_ERROR || (stream.avail_in == 0 && produced == 0)) {
+      throw RequestError(400, "the gzip/deflate body is truncated");
+    }
+  }
+}
+
+std::string content_disposition_filename(std::string_view value) {
+  std::string plain, extended;
+  while (!value.empty()) {
+    const auto semicolon = value.find(';');
+    std::string_view part = trim(value.substr(0, semicolon));
+    value = semicolon == std::string_view::npos ? std::string_view() : value.substr(semicolon + 1);
+    const auto equals = part.find('=');
+    if (equals == std::string_view::npos) continue;
+    const std::string name = lower(trim(part.substr(0, equals)));
+    std::string_view text = trim(part.substr(equals + 1));
+    if (name == "filename") {
+      if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+      plain.clear();
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;  // quoted-pair
+        plain.push_back(text[i]);
+      }
+    } else if (name == "filename*") {
+      // RFC 8187: charset'language'percent-encoded
+      const auto second_quote = text.find('\'', text.find('\'') + 1);
+      if (second_quote == std::string_view::npos) continue;
+      extended.clear();
+      for (std::size_t i = second_quote + 1; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
+          extended.push_back(static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2])));
+          i += 2;
+        } else {
+          extended.push_back(text[i]);
+        }
+      }
+    }
+  }
+  // Only the base name: a client's path must not travel into file-writing components.
+  std::string name = extended.empty() ? plain : extended;
+  if (const auto slash = name.find_last_of("/\\"); slash != std::string::npos) name.erase(0, slash + 1);
+  return name;
+}
+
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
+  const std::string encoding = lower(trim(request.header("content-encoding").value_or("")));
+  if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
+    request.body = inflate_body(request.body, max_body);
+  } else if (!encoding.empty() && encoding != "identity") {
+    throw RequestError(415, "unsupported Content-Encoding " + quoted(encoding),
+                       R"("supported": ["gzip", "deflate", "identity"])");
+  }
+
+  const std::string_view content_type = trim(request.header("content-type").value_or(""));
+  const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  BodyKind kind = kind_of(media_type);
+  if (kind == BodyKind::sniff) kind = sniff(request.body);
+  switch (kind) {
+    case BodyKind::json: return json_packets(request.body);
+    case BodyKind::ndjson: return ndjson_packets(request.body);
+    default: break;
+  }
+  std::vector<Packet> packets;
+  packets.push_back(raw_packet(std::move(request.body), content_type, request.header("content-disposition")));
+  return packets;
+}
+
+}  // namespace sluice

@@ -1,0 +1,44 @@
+// Request bodies → packets, for POST /v1/graphs/{g}/packets.
+//
+//   std::vector<Packet> packets = read_packets(request, max_body);  // throws RequestError
+//
+// The body is taken from the request (moved into a raw packet, or replaced by its inflated
+// form).
+//
+// What a body becomes, by Content-Type (parameters such as charset are ignored):
+//   application/json, */*+json          one object → one packet; an array → one per element
+//   application/x-ndjson (also ndjson,  one packet per non-blank line; a bad line → 400 naming
+//     jsonl, x-jsonlines)               it, and nothing of the request is admitted
+//   none, application/x-www-form-       curl's default for --data-binary: a body that starts
+//     urlencoded                        with `{` or `[` is read as NDJSON when its first line
+//                                       is a whole JSON value and more follows, else as JSON;
+//                                       any other body is one raw packet
+//   anything else                       one raw packet: field `data` = the bytes as a string,
+//                                       meta mimetype, contentlength, filename (from
+//                                       Content-Disposition)
+// Content-Encoding gzip or deflate is inflated first, up to `max_body` bytes (413 beyond);
+// any other coding is 415.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sluice/packet.hpp>
+
+#include "ingress/http_server.hpp"
+
+namespace sluice {
+
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body);
+
+// Inflates a gzip or zlib stream (concatenated gzip members too). Throws RequestError: 413
+// when the result would pass `limit` bytes, 400 when the data is corrupt.
+std::string inflate_body(std::string_view compressed, std::size_t limit);
+
+// The `filename` parameter of a Content-Disposition value (`filename*=UTF-8''…` preferred);
+// "" when absent.
+std::string content_disposition_filename(std::string_view value);
+
+}  // namespace sluice

@@ -1,0 +1,54 @@
+// PluginPackage — one loaded plugin file: its library and the component descriptors it exports.
+//
+//   std::string error;
+//   if (auto crash = probe_plugin_package(path, image, timeout)) reject(path, *crash);
+//   else if (auto package = load_plugin_package(path, image, error)) use(package);
+//   else reject(path, error);
+//
+// `path` is the user's file (named in every message); `image` is its private copy in the
+// PluginImageCache, the only file ever dlopened. Loading checks, in this order: ELF magic, the
+// "sluice_plugin" Boost.DLL alias (read from the file without running its code), dlopen with
+// RTLD_NOW (unresolved symbols fail here, not at first call), the export's ABI version (before
+// any other field is read: a package for another ABI may lay the rest out differently), then
+// components(), and each descriptor with apply_port_defaults + check_descriptor.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/dll/shared_library.hpp>
+#include <sluice/component.hpp>
+
+namespace sluice {
+
+struct PluginPackage {
+  // First member, so destroyed last: the descriptors' factories (std::function) and every
+  // string and Value they hold may point into the library's code and static data.
+  boost::dll::shared_library library;
+  std::vector<ComponentDescriptor> components;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::filesystem::path path;   // the file in the plugin directory
+  std::filesystem::path image;  // the private copy that is mapped
+};
+
+// Loads and validates the package; nullptr with `error` (one sentence) when it is rejected.
+// Never throws for anything the file does.
+std::shared_ptr<PluginPackage> load_plugin_package(const std::filesystem::path& path,
+                                                   const std::filesystem::path& image,
+                                                   std::string& error);
+
+// Runs load_plugin_package (and the unload) in a forked child first, so that a package that
+// crashes, exits or hangs in its static constructors, components() or destructors takes down
+// the child and not the kernel. Returns why the child failed ("crashed while loading (signal
+// 11)"), or nullopt when it finished (a normal rejection is left to the real load).
+std::optional<std::string> probe_plugin_package(const std::filesystem::path& path,
+                                                const std::filesystem::path& image,
+                                                std::chrono::milliseconds timeout);
+
+}  // namespace sluice

@@ -1,0 +1,337 @@
+#include "registry/plugin_registry.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+#include "registry/plugin_package.hpp"
+#include "registry/plugin_watcher.hpp"
+
+#ifndef SLUICE_DEFAULT_PLUGIN_DIR
+#error "SLUICE_DEFAULT_PLUGIN_DIR must be defined by the build (kernel/registry/meson.build)"
+#endif
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+struct PluginRegistry::Snapshot {
+  struct Entry {
+    std::shared_ptr<const ComponentDescriptor> descriptor;  // aliases `package`
+    std::shared_ptr<const PluginPackage> package;
+  };
+  std::map<std::string, Entry, std::less<>> components;
+  std::vector<std::shared_ptr<const PluginPackage>> packages;  // accepted, in search order
+  std::vector<PluginRejection> rejected;                       // in search order
+};
+
+namespace {
+
+// Absolute and without "." / ".." / trailing slash, so that one directory is one entry.
+fs::path normalized_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(dir, ec);
+  if (ec) absolute = dir;
+  fs::path normal = absolute.lexically_normal();
+  if (normal.has_relative_path() && normal.filename().empty()) normal = normal.parent_path();
+  return normal;
+}
+
+// The `.so` files under `dir` (down to `max_depth` directory levels), sorted by path.
+std::vector<fs::path> plugin_files(const fs::path& dir, int max_depth) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return files;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec)) {
+      if (it.depth() >= max_depth) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().extension() == ".so" && it->is_regular_file(type_ec)) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+bool read_file(const fs::path& path, std::string& bytes, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (in || in.eof()) {
+      bytes = std::move(content).str();
+      return true;
+    }
+  }
+  error = "cannot be read: " + std::generic_category().message(errno);
+  return false;
+}
+
+std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+}  // namespace
+
+std::vector<fs::path> PluginRegistry::search_path(const std::vector<std::string>& cli_dirs) {
+  std::vector<std::string> dirs(cli_dirs);
+  if (const char* env = std::getenv("SLUICE_PLUGIN_PATH")) {
+    std::string_view rest = env;
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      dirs.emplace_back(rest.substr(0, colon));
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  dirs.emplace_back(SLUICE_DEFAULT_PLUGIN_DIR);
+
+  std::vector<fs::path> path;
+  for (const auto& dir : dirs) {
+    if (dir.empty()) continue;  // "a::b" or a trailing colon
+    fs::path normal = normalized_dir(dir);
+    if (std::find(path.begin(), path.end(), normal) == path.end()) path.push_back(std::move(normal));
+  }
+  return path;
+}
+
+PluginRegistry::PluginRegistry(std::vector<fs::path> directories, PluginRegistryOptions options)
+    : options_(std::move(options)),
+      cache_(options_.cache_dir.empty() ? PluginImageCache::default_dir() : options_.cache_dir),
+      snapshot_(std::make_shared<const Snapshot>()) {
+  for (const auto& dir : directories) {
+    fs::path normal = normalized_dir(dir);
+    if (std::find(directories_.begin(), directories_.end(), normal) == directories_.end())
+      directories_.push_back(std::move(normal));
+  }
+  rescan();
+}
+
+PluginRegistry::~PluginRegistry() {
+  // The watcher thread calls into this object: stop it before any member goes away.
+  const std::lock_guard lock(watch_mutex_);
+  watcher_.reset();
+}
+
+void PluginRegistry::rescan() {
+  const std::lock_guard lock(scan_mutex_);
+  rescan_locked({});
+}
+
+void PluginRegistry::watch() {
+  const std::lock_guard lock(watch_mutex_);
+  if (watcher_) return;
+  watcher_ = std::make_unique<PluginDirectoryWatcher>(
+      directories_, max_depth, [this](const std::set<fs::path>& being_written) {
+        const std::lock_guard scan_lock(scan_mutex_);
+        rescan_locked(being_written);
+      });
+}
+
+void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
+  // 1. The files there now, in search order; a file reachable from two directories (one
+  //    nested in the other) counts once, for the first.
+  std::vector<std::pair<fs::path, std::size_t>> found;
+  std::set<fs::path> seen;
+  for (std::size_t order = 0; order < directories_.size(); ++order)
+    for (auto& file : plugin_files(directories_[order], max_depth))
+      if (seen.insert(file).second) found.emplace_back(std::move(file), order);
+
+  // 2. Bring each file's record up to date, loading what is new or changed.
+  std::map<fs::path, FileRecord> next;
+  bool changed = false;
+  for (const auto& [path, order] : found) {
+    const auto old = files_.find(path);
+    if (being_written.count(path) != 0) {
+      // A copy in progress: keep what was there (if anything) until the write finishes.
+      if (old != files_.end()) next.emplace(path, old->second);
+      continue;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;  // removed since it was listed
+    FileRecord record;
+    record.order = order;
+    record.device = static_cast<std::uint64_t>(st.st_dev);
+    record.inode = static_cast<std::uint64_t>(st.st_ino);
+    record.size = static_cast<std::uint64_t>(st.st_size);
+    record.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (old != files_.end() && old->second.device == record.device &&
+        old->second.inode == record.inode && old->second.size == record.size &&
+        old->second.mtime_ns == record.mtime_ns) {
+      next.emplace(path, old->second);
+      continue;
+    }
+    std::string bytes;
+    if (!read_file(path, bytes, record.rejection)) {
+      changed = true;
+      next.emplace(path, std::move(record));
+      continue;
+    }
+    record.content_hash = PluginImageCache::content_hash(bytes);
+    if (old != files_.end() && old->second.content_hash == record.content_hash) {
+      // Touched or copied again with the same bytes: same outcome as before.
+      record.package = old->second.package;
+      record.rejection = old->second.rejection;
+      next.emplace(path, std::move(record));
+      continue;
+    }
+    changed = true;
+    try {
+      const fs::path image = cache_.store(bytes);
+      if (auto failure = probe_plugin_package(path, image, options_.probe_timeout)) {
+        record.rejection = std::move(*failure);
+      } else {
+        record.package = load_plugin_package(path, image, record.rejection);
+      }
+    } catch (const std::exception& e) {
+      record.rejection = e.what();
+    }
+    next.emplace(path, std::move(record));
+  }
+  for (const auto& [path, record] : files_)
+    if (next.count(path) == 0) changed = true;  // removed
+  files_ = std::move(next);
+  if (!changed) return;
+
+  // 3. Resolve component names in search order: the first file that offers a name keeps it,
+  //    and a later package that repeats any of its names is rejected as a whole (half a
+  //    package would be a surprise at run time).
+  std::vector<const std::pair<const fs::path, FileRecord>*> ordered;
+  for (const auto& entry : files_) ordered.push_back(&entry);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](auto* a, auto* b) { return a->second.order < b->second.order; });
+  auto snapshot = std::make_shared<Snapshot>();
+  for (const auto* entry : ordered) {
+    const auto& [path, record] = *entry;
+    if (!record.package) {
+      snapshot->rejected.push_back({path, record.rejection});
+      continue;
+    }
+    std::string clashes;
+    for (const auto& descriptor : record.package->components)
+      if (const auto taken = snapshot->components.find(descriptor.name);
+          taken != snapshot->components.end())
+        clashes += std::string(clashes.empty() ? "" : "; ") + single_quoted(descriptor.name) +
+                   " is already provided by " + taken->second.package->path.string();
+    if (!clashes.empty()) {
+      snapshot->rejected.push_back({path, "duplicate component name: " + clashes});
+      continue;
+    }
+    snapshot->packages.push_back(record.package);
+    for (const auto& descriptor : record.package->components)
+      snapshot->components.emplace(
+          descriptor.name,
+          Snapshot::Entry{std::shared_ptr<const ComponentDescriptor>(record.package, &descriptor),
+                          record.package});
+  }
+
+  // 4. Publish, then tell listeners which names now resolve differently (added, removed, or
+  //    served by another package or build).
+  std::shared_ptr<const Snapshot> previous;
+  std::vector<ChangeListener> listeners;
+  {
+    const std::lock_guard lock(state_mutex_);
+    previous = std::exchange(snapshot_, snapshot);
+    ++generation_;
+    listeners = listeners_;
+  }
+  std::vector<std::string> affected;
+  for (const auto& [name, entry] : previous->components)
+    if (auto now = snapshot->components.find(name);
+        now == snapshot->components.end() || now->second.descriptor != entry.descriptor)
+      affected.push_back(name);
+  for (const auto& [name, entry] : snapshot->components)
+    if (previous->components.count(name) == 0) affected.push_back(name);
+  if (affected.empty()) return;
+  std::sort(affected.begin(), affected.end());
+  for (const auto& listener : listeners) {
+    try {
+      listener(affected);
+    } catch (const std::exception& e) {
+      // One failing listener must not keep the others from learning about the change.
+      std::fprintf(stderr, "sluice: plugin change listener failed: %s\n", e.what());
+    }
+  }
+}
+
+std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::snapshot() const {
+  const std::lock_guard lock(state_mutex_);
+  return snapshot_;
+}
+
+std::shared_ptr<const ComponentDescriptor> PluginRegistry::find(std::string_view name) const {
+  const auto current = snapshot();
+  const auto entry = current->components.find(name);
+  return entry == current->components.end() ? nullptr : entry->second.descriptor;
+}
+
+std::vector<std::string> PluginRegistry::names() const {
+  const auto current = snapshot();
+  std::vector<std::string> names;
+  names.reserve(current->components.size());
+  for (const auto& [name, entry] : current->components) names.push_back(name);
+  return names;
+}
+
+std::vector<PluginPackageInfo> PluginRegistry::packages() const {
+  const auto current = snapshot();
+  std::vector<PluginPackageInfo> infos;
+  for (const auto& package : current->packages) {
+    PluginPackageInfo info{package->name, package->version, package->description, package->path, {}};
+    for (const auto& descriptor : package->components) info.components.push_back(descriptor.name);
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+std::vector<PluginRejection> PluginRegistry::rejected() const { return snapshot()->rejected; }
+
+Value PluginRegistry::components_json() const {
+  const auto current = snapshot();
+  Array components;
+  for (const auto& [name, entry] : current->components) {
+    Value json = descriptor_to_json(*entry.descriptor);
+    json["package"] = entry.package->name;
+    components.push_back(std::move(json));
+  }
+  return components;
+}
+
+Value PluginRegistry::plugins_json() const {
+  const auto current = snapshot();
+  Array directories;
+  for (const auto& dir : directories_) {
+    std::error_code ec;
+    directories.push_back(Object{{"path", dir.string()}, {"exists", fs::is_directory(dir, ec)}});
+  }
+  Array packages;
+  for (const auto& package : current->packages) {
+    Array names;
+    for (const auto& descriptor : package->components) names.push_back(descriptor.name);
+    packages.push_back(Object{{"name", package->name},
+                              {"version", package->version},
+                              {"description", package->description},
+                              {"path", package->path.string()},
+                              {"components", std::move(names)}});
+  }
+  Array rejected;
+  for (const auto& rejection : current->rejected)
+    rejected.push_back(Object{{"path", rejection.path.string()}, {"reason", rejection.reason}});
+  return Object{{"directories", std::move(directories)},
+                {"packages", std::move(packages)},
+                {"rejected", std::move(rejected)}};
+}
+
+void PluginRegistry::on_change(ChangeListener listener) {
+  const std::lock_guard lock(state_mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+}  // namespace sluice

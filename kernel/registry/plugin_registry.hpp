@@ -1,0 +1,154 @@
+// PluginRegistry — discovers, validates and loads component plugin packages, and keeps them
+// current while the kernel runs.
+//
+//   PluginRegistry registry(PluginRegistry::search_path(cli_dirs));  // scans once
+//   registry.on_change([&](const std::vector<std::string>& changed) { redeploy_users_of(changed); });
+//   registry.watch();                                                 // hot drop-in from now on
+//   std::shared_ptr<const ComponentDescriptor> upper = registry.find("upper");
+//
+// It owns: the list of plugin files found in the search path (directories and their
+// subdirectories, a few levels deep), one loaded PluginPackage per accepted file, the reasons
+// for every rejected file, and the component name → descriptor map. A file that is not a
+// plugin, cannot be loaded, was built for another SDK ABI, declares an invalid descriptor or a
+// component name an earlier file already provides, or crashes while loading (each new file is
+// loaded in a forked child first) is rejected with a reason; the kernel keeps running.
+//
+// The result is a function of the files alone, so a restart sees what the running kernel saw:
+// files are ordered by search-path directory, then by path, and for a component name the first
+// file wins. A file is reloaded when it changes on disk (size, mtime or inode, then content
+// hash) and retried the same way after a rejection, so a half-copied file is picked up once the
+// copy is complete.
+//
+// Thread-safe: readers take an immutable snapshot under a short lock; (re)scans are serialised.
+// A descriptor returned by find() keeps its package's library loaded while it is held, also
+// after the file was replaced or removed.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sluice/component.hpp>
+#include <sluice/value.hpp>
+
+#include "registry/component_catalog.hpp"
+#include "registry/plugin_image_cache.hpp"
+
+namespace sluice {
+
+struct PluginPackage;
+class PluginDirectoryWatcher;
+
+struct PluginPackageInfo {
+  std::string name;
+  std::string version;
+  std::string description;
+  std::filesystem::path path;           // the file in the plugin directory
+  std::vector<std::string> components;  // in the package's own order
+};
+
+struct PluginRejection {
+  std::filesystem::path path;
+  std::string reason;  // one sentence, e.g. "crashed while loading (signal 11): Segmentation fault"
+};
+
+struct PluginRegistryOptions {
+  // Where the private copies of plugin files are kept; empty: PluginImageCache::default_dir().
+  std::filesystem::path cache_dir;
+  // How long a package may take to load in the probe child before it is rejected.
+  std::chrono::milliseconds probe_timeout{10000};
+};
+
+class PluginRegistry final : public ComponentCatalog {
+ public:
+  using ChangeListener = std::function<void(const std::vector<std::string>& changed_components)>;
+
+  // Directories below a search-path directory that are scanned and watched (the build tree
+  // keeps plugins in plugins/<package>/lib<package>.so).
+  static constexpr int max_depth = 3;
+
+  // `--plugins` directories first, then $SLUICE_PLUGIN_PATH (colon-separated), then the
+  // installed default; duplicates removed, first position kept.
+  static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& cli_dirs);
+
+  // Scans `directories` (missing ones are skipped and reported by plugins_json()).
+  explicit PluginRegistry(std::vector<std::filesystem::path> directories,
+                          PluginRegistryOptions options = {});
+  ~PluginRegistry() override;  // stops watching first
+  PluginRegistry(const PluginRegistry&) = delete;
+  PluginRegistry& operator=(const PluginRegistry&) = delete;
+
+  // Brings the registry up to date with the directories now. The watcher calls it by itself.
+  void rescan();
+
+  // Watches the directories (inotify, own thread): new, replaced and removed `.so` files take
+  // effect within a second. Idempotent. Throws std::system_error when inotify is unavailable.
+  void watch();
+
+  // ComponentCatalog
+  std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override;
+  std::vector<std::string> names() const override;
+
+  std::vector<PluginPackageInfo> packages() const;  // accepted packages, in search order
+  std::vector<PluginRejection> rejected() const;    // in search order
+  const std::vector<std::filesystem::path>& directories() const { return directories_; }
+
+  // [descriptor_to_json(d) + {"package": name}, ...] sorted by component name: GET /v1/components.
+  Value components_json() const;
+  // {"directories": [{path, exists}], "packages": [{name, version, description, path,
+  //  components: [names]}], "rejected": [{path, reason}]}: GET /v1/plugins.
+  Value plugins_json() const;
+
+  // Called after every change that added, replaced or removed components, with their names
+  // (sorted), on the thread that rescanned (usually the watcher's). Listeners run one at a
+  // time and in order of changes; they may call find() and the other readers, but not
+  // rescan() or watch() (that deadlocks), so hand long work such as a redeploy to another thread.
+  void on_change(ChangeListener listener);
+
+  // Incremented on every change of packages or rejections; for waiting on a change.
+  std::uint64_t generation() const { return generation_.load(); }
+
+ private:
+  // One `.so` file found in the search path, as last read.
+  struct FileRecord {
+    std::size_t order = 0;  // index of its search-path directory
+    // The file as stat() saw it when it was read; any difference means: read it again.
+    std::uint64_t device = 0, inode = 0, size = 0;
+    std::int64_t mtime_ns = 0;
+    std::string content_hash;  // of what was read: unchanged content is not reloaded
+    std::shared_ptr<const PluginPackage> package;  // null when rejected
+    std::string rejection;
+  };
+  struct Snapshot;
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+  // The rescan itself; `being_written` are left as they are (a copy in progress).
+  void rescan_locked(const std::set<std::filesystem::path>& being_written);
+
+  std::vector<std::filesystem::path> directories_;
+  PluginRegistryOptions options_;
+  PluginImageCache cache_;
+
+  std::mutex scan_mutex_;  // serialises rescans; guards files_
+  std::map<std::filesystem::path, FileRecord> files_;
+
+  mutable std::mutex state_mutex_;  // guards snapshot_ and listeners_
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<ChangeListener> listeners_;
+  std::atomic<std::uint64_t> generation_{0};
+
+  std::mutex watch_mutex_;
+  // Last member: destroyed (stopped) first, before anything its callback touches.
+  std::unique_ptr<PluginDirectoryWatcher> watcher_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,174 @@
+#include "registry/plugin_watcher.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <system_error>
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint32_t watch_mask = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+                                     IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                     IN_ONLYDIR;
+
+bool is_within(const fs::path& dir, const fs::path& ancestor) {
+  auto [a, d] = std::mismatch(ancestor.begin(), ancestor.end(), dir.begin(), dir.end());
+  return a == ancestor.end();
+}
+
+}  // namespace
+
+PluginDirectoryWatcher::PluginDirectoryWatcher(std::vector<fs::path> roots, int max_depth,
+                                               Callback on_change)
+    : roots_(std::move(roots)), max_depth_(max_depth), on_change_(std::move(on_change)) {
+  inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0)
+    throw std::system_error(errno, std::generic_category(), "cannot watch plugin directories");
+  stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (stop_fd_ < 0) {
+    const int error = errno;
+    ::close(inotify_fd_);
+    throw std::system_error(error, std::generic_category(), "cannot watch plugin directories");
+  }
+  for (const auto& root : roots_) {
+    std::error_code ec;
+    if (fs::is_directory(root, ec)) watch_tree(root, 0);
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+PluginDirectoryWatcher::~PluginDirectoryWatcher() {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(stop_fd_, &one, sizeof one);
+  thread_.join();
+  ::close(stop_fd_);
+  ::close(inotify_fd_);
+}
+
+void PluginDirectoryWatcher::watch_tree(const fs::path& dir, int depth) {
+  const int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), watch_mask);
+  // A directory that vanished or cannot be read is simply not watched; the scan reports what
+  // it finds, and an unreadable directory holds no loadable plugin anyway.
+  if (wd < 0) return;
+  watches_[wd] = Watched{dir, depth};
+  if (depth >= max_depth_) return;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) && !it->is_symlink(type_ec)) watch_tree(it->path(), depth + 1);
+  }
+}
+
+void PluginDirectoryWatcher::run() {
+  using Clock = std::chrono::steady_clock;
+  std::map<fs::path, Clock::time_point> writing;  // .so files modified and not yet closed
+  bool changed = true;  // catch up with whatever changed while the watches were set up
+  alignas(inotify_event) char buffer[64 * 1024];
+
+  for (;;) {
+    const auto now = Clock::now();
+    for (auto it = writing.begin(); it != writing.end();) {
+      if (now - it->second >= write_settle_time) {
+        it = writing.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (changed) {
+      changed = false;
+      std::set<fs::path> busy;
+      for (const auto& [path, when] : writing) busy.insert(path);
+      try {
+        on_change_(busy);
+      } catch (const std::exception& e) {
+        // The watcher must outlive any one failed rescan; the next event retries.
+        std::fprintf(stderr, "sluice: plugin directory rescan failed: %s\n", e.what());
+      }
+    }
+
+    int timeout_ms = -1;
+    if (!writing.empty()) {
+      auto oldest = Clock::time_point::max();
+      for (const auto& [path, when] : writing) oldest = std::min(oldest, when);
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(oldest + write_settle_time -
+                                                                      Clock::now());
+      timeout_ms = static_cast<int>(std::max<std::int64_t>(wait.count(), 0));
+    }
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, timeout_ms) < 0) {
+      if (errno == EINTR) continue;
+      std::fprintf(stderr, "sluice: plugin directory watcher stopped: poll: %s\n",
+                   std::generic_category().message(errno).c_str());
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+
+    for (;;) {
+      const ssize_t length = ::read(inotify_fd_, buffer, sizeof buffer);
+      if (length <= 0) break;  // EAGAIN: drained
+      const auto event_time = Clock::now();
+      for (const char* p = buffer; p < buffer + length;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(p);
+        p += sizeof(inotify_event) + event->len;
+        if (event->mask & IN_Q_OVERFLOW) {  // events were lost: a full rescan finds the truth
+          changed = true;
+          continue;
+        }
+        const auto watched = watches_.find(event->wd);
+        if (watched == watches_.end()) continue;
+        if (event->mask & IN_IGNORED) {
+          watches_.erase(watched);
+          continue;
+        }
+        if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+          changed = true;
+          continue;
+        }
+        if (event->len == 0) continue;
+        const fs::path entry = watched->second.dir / event->name;
+        if (event->mask & IN_ISDIR) {
+          if (event->mask & IN_MOVED_FROM) {
+            // Its watches would keep reporting under the old path: drop them (IN_IGNORED
+            // removes the map entries); if it moved within the tree, IN_MOVED_TO re-adds it.
+            for (const auto& [wd, dir] : watches_)
+              if (is_within(dir.dir, entry)) ::inotify_rm_watch(inotify_fd_, wd);
+          }
+          if ((event->mask & (IN_CREATE | IN_MOVED_TO)) && watched->second.depth < max_depth_)
+            watch_tree(entry, watched->second.depth + 1);
+          changed = true;
+          continue;
+        }
+        if (entry.extension() != ".so") continue;
+        if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+          writing.erase(entry);
+          changed = true;
+        } else if (event->mask & IN_CREATE) {
+          // A symlink is complete when created; a regular file is about to be written.
+          std::error_code ec;
+          if (fs::is_symlink(entry, ec))
+            changed = true;
+          else
+            writing[entry] = event_time;
+        } else if (event->mask & IN_MODIFY) {
+          writing[entry] = event_time;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,60 @@
+// PluginDirectoryWatcher — inotify over the plugin directories, on its own thread.
+//
+//   PluginDirectoryWatcher watcher(dirs, 3, [&](const std::set<std::filesystem::path>& busy) {
+//     registry.rescan_skipping(busy);  // called on the watcher thread
+//   });
+//
+// Calls `on_change` once right after the watches are in place (so nothing that changed while
+// they were being set up is missed), then after every batch of events that may have changed a
+// `.so` file or the directory tree. `being_written` holds the `.so` files that were modified
+// and not yet closed: a copy in progress, which the caller should leave alone until the write
+// is finished (IN_CLOSE_WRITE), or until nothing happened to it for `write_settle_time` (a
+// writer that never closes, a hard link, a file written through mmap). Subdirectories that
+// appear are watched as they come, down to `max_depth` levels below a root. Directories that do
+// not exist when the watcher starts are not watched.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace sluice {
+
+class PluginDirectoryWatcher {
+ public:
+  using Callback = std::function<void(const std::set<std::filesystem::path>& being_written)>;
+
+  static constexpr std::chrono::milliseconds write_settle_time{2000};
+
+  // Sets up the watches and starts the thread; throws std::system_error when inotify is not
+  // available.
+  PluginDirectoryWatcher(std::vector<std::filesystem::path> roots, int max_depth,
+                         Callback on_change);
+  ~PluginDirectoryWatcher();  // stops and joins the thread
+  PluginDirectoryWatcher(const PluginDirectoryWatcher&) = delete;
+  PluginDirectoryWatcher& operator=(const PluginDirectoryWatcher&) = delete;
+
+ private:
+  struct Watched {
+    std::filesystem::path dir;
+    int depth;
+  };
+
+  void watch_tree(const std::filesystem::path& dir, int depth);
+  void run();
+
+  std::vector<std::filesystem::path> roots_;
+  int max_depth_;
+  Callback on_change_;
+  int inotify_fd_ = -1;
+  int stop_fd_ = -1;  // eventfd that wakes the thread to stop
+  // By watch descriptor. Filled by the constructor, then touched only by the thread.
+  std::map<int, Watched> watches_;
+  std::thread thread_;
+};
+
+}  // namespace sluice

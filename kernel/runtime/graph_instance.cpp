@@ -1,0 +1,351 @@
+#include "runtime/graph_instance.hpp"
+
+#include <boost/fiber/fiber.hpp>
+#include <boost/fiber/operations.hpp>
+#include <iostream>
+
+#include <sluice/io.hpp>
+
+#include "runtime/topological_scheduler.hpp"
+
+namespace sluice {
+
+// ---- PacketQueue ---------------------------------------------------------------------------
+
+void PacketQueue::put(Envelope&& envelope) {
+  while (full()) space.wait();
+  if (slots_.empty()) slots_.resize(capacity_);
+  if (envelope.stream) ++envelope.stream->pending;
+  slots_[(head_ + count_) % capacity_] = std::move(envelope);
+  ++count_;
+  consumer_.depth.add();
+  consumer_.data.notify();
+}
+
+Envelope PacketQueue::take() {
+  Envelope envelope = std::move(slots_[head_]);
+  head_ = (head_ + 1) % capacity_;
+  --count_;
+  consumer_.depth.sub();
+  space.notify();
+  return envelope;
+}
+
+void PacketQueue::close_writer() {
+  --writers_;
+  consumer_.data.notify();
+}
+
+// ---- NodeRuntime ---------------------------------------------------------------------------
+
+NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
+                         std::unique_ptr<Component> component)
+    : instance_(instance),
+      index_(index),
+      planned_(instance.plan().nodes[index]),
+      component_(std::move(component)),
+      path_(instance.plan().name + "/" + planned_.id) {}
+
+// The component is code from a plugin: it must go before the descriptor (and the library)
+// that PlannedNode keeps alive, which the default order already ensures; this keeps it explicit.
+NodeRuntime::~NodeRuntime() { component_.reset(); }
+
+void NodeRuntime::suspend_timer_stop() {
+  busy_ns.add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - running_since_).count());
+}
+
+void NodeRuntime::suspend_timer_start() { running_since_ = Clock::now(); }
+
+void NodeRuntime::finish_current() {
+  if (!holding_) return;
+  holding_ = false;
+  StreamState* stream = std::exchange(current_, nullptr);
+  if (!stream) return;
+  if (!current_failed_) {
+    if (is_sink)
+      ++stream->result.sinks[planned_.id];
+    else if (emitted_ == 0)
+      ++stream->result.dropped;
+  }
+  --stream->pending;
+  instance_.complete_if_done(stream);
+}
+
+ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
+  finish_current();
+  for (;;) {
+    const std::size_t n = inputs.size();
+    bool open = false;
+    for (std::size_t k = 0; k < n; ++k) {
+      PacketQueue& queue = *inputs[(next_input_ + k) % n];
+      if (queue.empty()) {
+        open = open || queue.open();
+        continue;
+      }
+      next_input_ = (next_input_ + k + 1) % n;
+      Envelope envelope = queue.take();
+      into.in_port = queue.in_port();
+      into.packet = std::move(envelope.packet);
+      current_ = envelope.stream;
+      holding_ = true;
+      current_failed_ = false;
+      emitted_ = 0;
+      ++received_;
+      in.add();
+      return ReceiveStatus::packet;
+    }
+    if (!open) return ReceiveStatus::closed;
+    suspend_timer_stop();
+    if (deadline == Clock::time_point::max()) {
+      data.wait();
+    } else if (Clock::now() >= deadline || !data.wait_until(deadline)) {
+      suspend_timer_start();
+      return ReceiveStatus::timeout;
+    }
+    suspend_timer_start();
+  }
+}
+
+void NodeRuntime::push(PacketQueue& queue, Packet&& packet) {
+  // Time spent waiting for room downstream is not this component's processing time.
+  const bool will_wait = queue.full();
+  if (will_wait) suspend_timer_stop();
+  queue.put({std::move(packet), current_});
+  if (will_wait) suspend_timer_start();
+  ++emitted_;
+  out.add();
+  if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
+}
+
+void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
+  if (out_port >= outputs.size())
+    throw std::invalid_argument(path_ + ": no out port #" + std::to_string(out_port));
+  const auto& targets = outputs[out_port];
+  if (targets.empty()) {
+    dropped.add();
+    if (current_) ++current_->result.dropped;
+    ++emitted_;  // counted as dropped here, not again when the input packet is finished
+    return;
+  }
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone());
+  push(*targets.back(), std::move(packet));
+}
+
+std::size_t NodeRuntime::out_port_index(std::string_view name) const {
+  const auto& outs = planned_.component->outputs;
+  for (std::size_t i = 0; i < outs.size(); ++i)
+    if (outs[i].name == name) return i;
+  if (name == error_port) return outs.size();
+  throw std::invalid_argument(path_ + ": no out port '" + std::string(name) + "'");
+}
+
+std::size_t NodeRuntime::in_port_index(std::string_view name) const {
+  const auto& ins = planned_.component->inputs;
+  for (std::size_t i = 0; i < ins.size(); ++i)
+    if (ins[i].name == name) return i;
+  throw std::invalid_argument(path_ + ": no in port '" + std::string(name) + "'");
+}
+
+void NodeRuntime::deliver(Packet&& result) {
+  if (!current_) return;  // no one is waiting for a packet that belongs to no stream
+  auto& r = current_->result;
+  if (r.results.size() < instance_.shared().max_results_per_stream)
+    r.results.push_back(std::move(result));
+  else
+    r.results_truncated = true;
+}
+
+void NodeRuntime::fail(Packet&& packet, std::string_view message) {
+  errors.add();
+  current_failed_ = true;
+  packet.set_meta(meta::error, std::string(message));
+  packet.set_meta(meta::error_node, path_);
+  if (current_) {
+    auto& r = current_->result;
+    ++r.error_count;
+    if (r.errors.size() < instance_.shared().max_results_per_stream)
+      r.errors.push_back({path_, std::string(message), packet.clone()});
+  }
+  const std::size_t error_index = outputs.size() - 1;
+  if (!outputs[error_index].empty()) {
+    emit(error_index, std::move(packet));
+    return;
+  }
+  instance_.shared().dead_letters->add(planned_.id, std::string(message), std::move(packet));
+}
+
+void NodeRuntime::run_blocking_component() {
+  // process() runs on the I/O pool; what it emits is buffered there and sent from this fiber,
+  // because the queues belong to this worker thread.
+  struct BufferedEmitter final : Emitter {
+    const NodeRuntime& node;
+    std::vector<std::pair<std::size_t, Packet>> emitted;
+    std::vector<Packet> delivered;
+    explicit BufferedEmitter(const NodeRuntime& n) : node(n) {}
+    void emit(std::size_t port, Packet&& p) override { emitted.emplace_back(port, std::move(p)); }
+    std::size_t out_port_index(std::string_view name) const override { return node.out_port_index(name); }
+    void deliver(Packet&& p) override { delivered.push_back(std::move(p)); }
+  };
+  auto forward = [this](BufferedEmitter& buffer) {
+    for (auto& [port, p] : buffer.emitted) emit(port, std::move(p));
+    for (auto& p : buffer.delivered) deliver(std::move(p));
+  };
+  Received received;
+  while (receive(received)) {
+    BufferedEmitter buffer(*this);
+    std::string error;
+    io::run_blocking([&] {
+      try {
+        component_->process(received.packet, buffer);
+      } catch (const std::exception& e) {
+        error = e.what();
+      } catch (...) {
+        error = "unknown exception";
+      }
+    });
+    forward(buffer);
+    if (!error.empty()) fail(std::move(received.packet), error);
+  }
+  BufferedEmitter buffer(*this);
+  io::run_blocking([&] { component_->flush(buffer); });
+  forward(buffer);
+}
+
+void NodeRuntime::run() {
+  suspend_timer_start();
+  for (;;) {
+    const std::uint64_t received_before = received_;
+    try {
+      if (planned_.component->blocking)
+        run_blocking_component();
+      else
+        component_->run(*this);
+      break;
+    } catch (const std::exception& e) {
+      std::cerr << path_ << ": run() threw: " << e.what() << '\n';
+      fail(Packet(), std::string("run() threw: ") + e.what());
+      // A loop that throws again before taking any packet would spin; keep the graph moving
+      // by sending what arrives here to the dead letters instead.
+      if (received_ == received_before) {
+        Received r;
+        while (receive(r)) fail(std::move(r.packet), std::string("node stopped: ") + e.what());
+        break;
+      }
+    }
+  }
+  finish_current();
+  suspend_timer_stop();
+  for (auto& targets : outputs)
+    for (PacketQueue* queue : targets) queue->close_writer();
+  instance_.node_finished();
+}
+
+// ---- GraphInstance -------------------------------------------------------------------------
+
+GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t worker)
+    : shared_(std::move(shared)), worker_(worker) {
+  const GraphPlan& plan = *shared_->plan;
+  nodes_.reserve(plan.nodes.size());
+  for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
+    const PlannedNode& node = plan.nodes[i];
+    std::string error;
+    auto component = node.component->create(node.params, error);
+    if (!component)
+      throw DeployError(plan.name + "/" + node.id + ": " + node.component->name +
+                        " failed to start: " + error);
+    nodes_.push_back(std::make_unique<NodeRuntime>(*this, i, std::move(component)));
+  }
+  for (auto& node : nodes_)
+    node->outputs.resize(node->planned_.component->outputs.size() + 1);  // + `error`
+  for (const PlannedEdge& edge : plan.edges) {
+    auto& target = *nodes_[edge.to_node];
+    target.inputs.push_back(std::make_unique<PacketQueue>(target, edge.capacity, edge.to_port));
+    nodes_[edge.from_node]->outputs[edge.from_port].push_back(target.inputs.back().get());
+  }
+  for (auto& node : nodes_) {
+    node->inputs.push_back(std::make_unique<PacketQueue>(*node, default_edge_capacity, 0));
+    node->ingress = node->inputs.back().get();
+    const std::size_t data_ports = node->outputs.size() - 1;
+    node->is_sink = true;
+    for (std::size_t p = 0; p < data_ports; ++p)
+      if (!node->outputs[p].empty()) node->is_sink = false;
+  }
+}
+
+GraphInstance::~GraphInstance() = default;
+
+void GraphInstance::start() {
+  running_nodes_ = nodes_.size();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    NodeRuntime* node = nodes_[i].get();
+    boost::fibers::fiber fiber([node] { node->run(); });
+    // Topological index as priority: downstream nodes run first (see TopologicalScheduler).
+    fiber.properties<FiberRank>().set_rank(static_cast<int>(i) + 1);
+    fiber.detach();
+  }
+  boost::fibers::fiber([this] { ingress_loop(); }).detach();
+}
+
+bool GraphInstance::try_submit(Submission& submission) {
+  const std::size_t n = submission.packets.size();
+  queued += n;
+  outstanding += n;
+  if (ingress_.try_push(std::move(submission)) == boost::fibers::channel_op_status::success)
+    return true;
+  queued -= n;
+  outstanding -= n;
+  return false;
+}
+
+void GraphInstance::close_ingress() { ingress_.close(); }
+
+void GraphInstance::ingress_loop() {
+  Submission submission;
+  while (ingress_.pop(submission) == boost::fibers::channel_op_status::success)
+    admit(submission);
+  for (auto& node : nodes_) node->ingress->close_writer();
+}
+
+void GraphInstance::admit(Submission& submission) {
+  StreamState* stream = submission.stream.get();
+  live_streams_.emplace(stream, std::move(submission.stream));
+  std::vector<std::size_t> targets;
+  if (submission.node)
+    targets.push_back(*submission.node);
+  else
+    targets = plan().sources;
+  for (Packet& packet : submission.packets) {
+    for (std::size_t t = 0; t < targets.size(); ++t) {
+      PacketQueue& queue = *nodes_[targets[t]]->ingress;
+      queue.put({t + 1 == targets.size() ? std::move(packet) : packet.clone(), stream});
+      if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
+    }
+    queued -= 1;
+  }
+  submission.packets.clear();
+  stream->admitted = true;
+  complete_if_done(stream);
+}
+
+void GraphInstance::complete_if_done(StreamState* stream) {
+  if (stream->pending != 0 || !stream->admitted) return;
+  auto owned = std::move(live_streams_.at(stream));
+  live_streams_.erase(stream);
+  outstanding -= owned->result.accepted;
+  owned->result.state = StreamResult::State::done;
+  owned->result.finished = std::chrono::system_clock::now();
+  if (owned->on_done) {
+    try {
+      owned->on_done(owned->result);
+    } catch (const std::exception& e) {
+      std::cerr << plan().name << ": stream completion callback threw: " << e.what() << '\n';
+    }
+  }
+  shared_->streams.close(std::move(owned->result));
+}
+
+void GraphInstance::node_finished() {
+  if (--running_nodes_ == 0) done_promise_->set_value();
+}
+
+}  // namespace sluice

@@ -1,0 +1,198 @@
+// GraphInstance — one running copy of a graph on one worker thread.
+//
+// Owns the component instances (constructed at deploy, on the deploying thread), the bounded
+// queues between them, and one fiber per node plus an ingress fiber, all on its worker. Only
+// the ingress channel and the counters are touched from other threads.
+//
+// Stream accounting: every packet in a queue belongs to a stream (or none, for packets a
+// component makes up on a timer or at flush). A stream's `pending` count rises once for every
+// queue a packet enters and falls when the receiving node is done with it (it asks for the
+// next one, or its run ends); at zero, with all its packets admitted, the stream is complete.
+#pragma once
+
+#include <atomic>
+#include <boost/fiber/buffered_channel.hpp>
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <sluice/component.hpp>
+
+#include "graph/graph_spec.hpp"
+#include "runtime/dead_letter_store.hpp"
+#include "runtime/fiber_signal.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/stream_table.hpp"
+
+namespace sluice {
+
+// What the instances of one deployed graph share.
+struct GraphShared {
+  std::shared_ptr<const GraphPlan> plan;
+  std::shared_ptr<DeadLetterStore> dead_letters;
+  StreamTable& streams;
+  std::size_t max_results_per_stream;
+};
+
+struct StreamState {
+  StreamResult result;
+  std::size_t pending = 0;
+  bool admitted = false;
+  StreamCallback on_done;
+};
+
+struct Submission {
+  std::unique_ptr<StreamState> stream;
+  std::vector<Packet> packets;
+  std::optional<std::size_t> node;  // enter here instead of at the sources
+};
+
+// A relaxed counter with a single writer thread (a plain load + store, no locked instruction)
+// that other threads may read.
+class Counter {
+ public:
+  void add(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  std::uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// A producer that has put this many packets into a queue yields, so the consumer (ranked
+// higher by the TopologicalScheduler) runs: hops are batched, yet new input never runs far
+// ahead of the packets already in the graph.
+inline constexpr std::size_t hop_batch = 32;
+
+struct Envelope {
+  Packet packet;
+  StreamState* stream = nullptr;
+};
+
+class NodeRuntime;
+
+// A bounded FIFO of packets into one input of a node (one per edge, plus one for ingress).
+class PacketQueue {
+ public:
+  PacketQueue(NodeRuntime& consumer, std::size_t capacity, std::size_t in_port)
+      : consumer_(consumer), capacity_(capacity), in_port_(in_port) {}
+  bool empty() const { return count_ == 0; }
+  bool full() const { return count_ == capacity_; }
+  std::size_t size() const { return count_; }
+  std::size_t in_port() const { return in_port_; }
+  // Waits (this fiber only) while full, then queues and wakes the consumer.
+  void put(Envelope&& envelope);
+  Envelope take();  // not empty
+  // A producer is done: the consumer sees the end once every producer closed.
+  void close_writer();
+  bool open() const { return writers_ > 0; }
+
+  FiberSignal space;     // the producer waits here while the queue is full
+
+ private:
+  NodeRuntime& consumer_;
+  std::vector<Envelope> slots_;  // allocated on first put
+  std::size_t head_ = 0, count_ = 0;
+  int writers_ = 1;
+  std::size_t capacity_;
+  std::size_t in_port_;
+};
+
+class GraphInstance;
+
+class NodeRuntime final : public RunContext {
+ public:
+  NodeRuntime(GraphInstance& instance, std::size_t index, std::unique_ptr<Component> component);
+  ~NodeRuntime() override;
+
+  // RunContext
+  using RunContext::receive;
+  ReceiveStatus receive(Received& into, Clock::time_point deadline) override;
+  void emit(std::size_t out_port, Packet&& packet) override;
+  std::size_t out_port_index(std::string_view name) const override;
+  void deliver(Packet&& result) override;
+  void fail(Packet&& packet, std::string_view message) override;
+  Clock::time_point now() const override { return Clock::now(); }
+  std::size_t in_port_index(std::string_view name) const override;
+  const std::string& node_path() const override { return path_; }
+
+  void run();  // the node's fiber body
+
+  // Wiring, set up by GraphInstance before start.
+  std::vector<std::unique_ptr<PacketQueue>> inputs;       // edges in, then the ingress queue
+  std::vector<std::vector<PacketQueue*>> outputs;         // per out port (last = `error`)
+  PacketQueue* ingress = nullptr;                         // inputs.back()
+  bool is_sink = false;                                   // no edge leaves a data port
+
+  Counter in, out, errors, dropped, depth, busy_ns;
+  FiberSignal data;  // this node waits here for input
+
+ private:
+  void finish_current();
+  void push(PacketQueue& queue, Packet&& packet);
+  void run_blocking_component();
+  void suspend_timer_stop();
+  void suspend_timer_start();
+
+  GraphInstance& instance_;
+  std::size_t index_;
+  const PlannedNode& planned_;
+  std::unique_ptr<Component> component_;
+  std::string path_;
+  std::size_t next_input_ = 0;
+  StreamState* current_ = nullptr;  // stream of the packet being processed
+  bool holding_ = false;            // a received packet is not finished yet
+  bool current_failed_ = false;
+  std::size_t emitted_ = 0;          // emits since the last receive
+  std::uint64_t received_ = 0;
+  Clock::time_point running_since_{};
+
+  friend class GraphInstance;
+};
+
+class GraphInstance {
+ public:
+  // Constructs every component; throws DeployError naming the node when one fails.
+  GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t worker);
+  ~GraphInstance();
+
+  // On the worker thread: launches the fibers.
+  void start();
+  // Any thread. False when the ingress is full or closed.
+  bool try_submit(Submission& submission);
+  // Any thread: no more submissions; the graph drains, then done() becomes ready.
+  void close_ingress();
+  std::shared_future<void> done() const { return done_future_; }
+
+  std::size_t worker() const { return worker_; }
+  const GraphPlan& plan() const { return *shared_->plan; }
+  GraphShared& shared() { return *shared_; }
+  const std::vector<std::unique_ptr<NodeRuntime>>& nodes() const { return nodes_; }
+
+  // Packets submitted but not yet taken in by the sources; and packets in the graph.
+  std::atomic<std::uint64_t> queued{0};
+  std::atomic<std::uint64_t> outstanding{0};
+
+  // Called by nodes.
+  void complete_if_done(StreamState* stream);
+  void node_finished();
+
+ private:
+  void ingress_loop();
+  void admit(Submission& submission);
+
+  std::shared_ptr<GraphShared> shared_;
+  std::size_t worker_;
+  std::vector<std::unique_ptr<NodeRuntime>> nodes_;
+  boost::fibers::buffered_channel<Submission> ingress_{256};
+  std::unordered_map<StreamState*, std::unique_ptr<StreamState>> live_streams_;
+  std::size_t running_nodes_ = 0;
+  std::shared_ptr<std::promise<void>> done_promise_ = std::make_shared<std::promise<void>>();
+  std::shared_future<void> done_future_ = done_promise_->get_future().share();
+};
+
+}  // namespace sluice

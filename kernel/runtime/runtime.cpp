@@ -1,0 +1,313 @@
+#include "runtime/runtime.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/fiber/future.hpp>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+
+#include <sluice/io.hpp>
+
+#include "runtime/graph_instance.hpp"
+#include "runtime/stream_table.hpp"
+#include "runtime/worker.hpp"
+
+namespace sluice {
+
+namespace {
+
+// The pool io::run_blocking hands work to (one per process: the last runtime started).
+std::atomic<boost::asio::thread_pool*> io_pool_in_use{nullptr};
+
+// Runs `work` on the I/O pool while only the calling fiber waits; inline off the workers.
+void run_on_io_pool(const std::function<void()>& work) {
+  boost::asio::thread_pool* pool = io_pool_in_use.load();
+  if (!pool || !Worker::on_worker_thread()) {
+    work();
+    return;
+  }
+  auto done = std::make_shared<boost::fibers::promise<void>>();
+  boost::fibers::future<void> finished = done->get_future();
+  boost::asio::post(*pool, [&work, done] {
+    try {
+      work();
+      done->set_value();
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  });
+  finished.get();
+}
+
+}  // namespace
+
+struct DeployedGraph {
+  std::shared_ptr<GraphShared> shared;
+  std::vector<std::unique_ptr<GraphInstance>> instances;
+};
+
+struct Runtime::Impl {
+  RuntimeOptions options;
+  StreamTable streams;
+  boost::asio::thread_pool io_pool;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::mutex control;  // one deploy/undeploy at a time
+  mutable std::shared_mutex graphs_mutex;
+  std::map<std::string, std::shared_ptr<DeployedGraph>, std::less<>> graphs;
+  std::atomic<bool> stopping{false};
+  bool stopped = false;
+
+  explicit Impl(RuntimeOptions o)
+      : options(o), streams(o.finished_stream_history), io_pool(std::max<std::size_t>(1, o.io_threads)) {}
+
+  std::shared_ptr<DeployedGraph> find(std::string_view name) const {
+    std::shared_lock lock(graphs_mutex);
+    auto it = graphs.find(name);
+    return it == graphs.end() ? nullptr : it->second;
+  }
+
+  // Closes the instances' ingress and waits until every packet they admitted is through.
+  static void drain(DeployedGraph& graph) {
+    for (auto& instance : graph.instances) instance->close_ingress();
+    for (auto& instance : graph.instances) instance->done().wait();
+    graph.instances.clear();
+  }
+
+  Admission submit(const std::shared_ptr<DeployedGraph>& graph, std::vector<Packet> packets,
+                   StreamCallback on_done, std::optional<std::size_t> node) {
+    Admission admission;
+    GraphInstance* least = nullptr;
+    for (auto& instance : graph->instances)
+      if (!least || instance->outstanding < least->outstanding) least = instance.get();
+    if (!least || least->queued + packets.size() > options.max_queued_packets) {
+      admission.status = Admission::Status::overloaded;
+      return admission;
+    }
+    auto stream = std::make_unique<StreamState>();
+    stream->result.graph = graph->shared->plan->name;
+    stream->result.accepted = packets.size();
+    stream->result.submitted = std::chrono::system_clock::now();
+    stream->result.id = streams.open(stream->result.graph, packets.size());
+    stream->on_done = std::move(on_done);
+    for (Packet& p : packets) p.set_meta(meta::stream, stream->result.id);
+    admission.stream_id = stream->result.id;
+    admission.accepted = packets.size();
+    Submission submission{std::move(stream), std::move(packets), node};
+    if (!least->try_submit(submission)) {
+      streams.discard(admission.stream_id);
+      admission.status = Admission::Status::overloaded;
+      admission.stream_id.clear();
+      admission.accepted = 0;
+    }
+    return admission;
+  }
+};
+
+Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>(options)) {
+  std::size_t n = options.workers ? options.workers : std::thread::hardware_concurrency();
+  n = std::max<std::size_t>(1, n);
+  for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>(i));
+  io_pool_in_use.store(&impl_->io_pool);
+  io::set_blocking_executor(&run_on_io_pool);
+}
+
+Runtime::~Runtime() { shutdown(); }
+
+std::size_t Runtime::worker_count() const { return impl_->workers.size(); }
+
+void Runtime::deploy(GraphPlan plan) {
+  std::lock_guard control(impl_->control);
+  if (impl_->stopping) throw DeployError("the runtime is shutting down");
+  auto previous = impl_->find(plan.name);
+  auto graph = std::make_shared<DeployedGraph>();
+  // Dead letters outlive a redeploy: they may be replayed into the new version.
+  auto dead_letters = previous ? previous->shared->dead_letters
+                               : std::make_shared<DeadLetterStore>(impl_->options.dead_letter_capacity);
+  graph->shared = std::make_shared<GraphShared>(GraphShared{
+      std::make_shared<const GraphPlan>(std::move(plan)), dead_letters, impl_->streams,
+      impl_->options.max_results_per_stream});
+  const GraphPlan& planned = *graph->shared->plan;
+  std::size_t instances = impl_->workers.size();
+  if (planned.workers) instances = std::clamp<std::size_t>(*planned.workers, 1, instances);
+  // Construct everything first: a constructor that throws leaves the old version running.
+  for (std::size_t i = 0; i < instances; ++i)
+    graph->instances.push_back(std::make_unique<GraphInstance>(graph->shared, i));
+  for (auto& instance : graph->instances) {
+    GraphInstance* started = instance.get();
+    impl_->workers[instance->worker()]->post([started] { started->start(); });
+  }
+  {
+    std::unique_lock lock(impl_->graphs_mutex);
+    impl_->graphs[planned.name] = graph;
+  }
+  if (previous) Impl::drain(*previous);
+}
+
+bool Runtime::undeploy(std::string_view name) {
+  std::lock_guard control(impl_->control);
+  std::shared_ptr<DeployedGraph> graph;
+  {
+    std::unique_lock lock(impl_->graphs_mutex);
+    auto it = impl_->graphs.find(name);
+    if (it == impl_->graphs.end()) return false;
+    graph = std::move(it->second);
+    impl_->graphs.erase(it);
+  }
+  Impl::drain(*graph);
+  return true;
+}
+
+std::vector<std::string> Runtime::graph_names() const {
+  std::shared_lock lock(impl_->graphs_mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, graph] : impl_->graphs) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<const GraphPlan> Runtime::graph(std::string_view name) const {
+  auto graph = impl_->find(name);
+  return graph ? graph->shared->plan : nullptr;
+}
+
+std::vector<std::string> Runtime::graphs_using(const std::vector<std::string>& components) const {
+  std::shared_lock lock(impl_->graphs_mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, graph] : impl_->graphs) {
+    const auto& nodes = graph->shared->plan->nodes;
+    if (std::any_of(nodes.begin(), nodes.end(), [&](const PlannedNode& node) {
+          return std::find(components.begin(), components.end(), node.component->name) !=
+                 components.end();
+        }))
+      names.push_back(name);
+  }
+  return names;
+}
+
+Admission Runtime::submit(std::string_view name, std::vector<Packet> packets, StreamCallback on_done,
+                          std::string_view node) {
+  Admission refused;
+  if (impl_->stopping) {
+    refused.status = Admission::Status::shutting_down;
+    return refused;
+  }
+  auto graph = impl_->find(name);
+  if (!graph) {
+    refused.status = Admission::Status::no_such_graph;
+    return refused;
+  }
+  std::optional<std::size_t> target;
+  if (!node.empty()) {
+    const auto& nodes = graph->shared->plan->nodes;
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
+    if (it == nodes.end()) {
+      refused.status = Admission::Status::no_such_node;
+      return refused;
+    }
+    target = static_cast<std::size_t>(it - nodes.begin());
+  }
+  return impl_->submit(graph, std::move(packets), std::move(on_done), target);
+}
+
+std::optional<StreamResult> Runtime::stream(std::string_view id) const { return impl_->streams.find(id); }
+
+std::optional<GraphStats> Runtime::stats(std::string_view name) const {
+  auto graph = impl_->find(name);
+  if (!graph) return std::nullopt;
+  GraphStats stats;
+  stats.graph = std::string(name);
+  stats.instances = graph->instances.size();
+  stats.dead_letters = graph->shared->dead_letters->size();
+  stats.dead_letters_dropped = graph->shared->dead_letters->dropped();
+  const auto& nodes = graph->shared->plan->nodes;
+  for (const auto& node : nodes) stats.nodes.push_back({node.id, node.component->name});
+  for (const auto& instance : graph->instances) {
+    stats.queued += instance->queued;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const NodeRuntime& n = *instance->nodes()[i];
+      NodeStats& s = stats.nodes[i];
+      s.in += n.in.get();
+      s.out += n.out.get();
+      s.errors += n.errors.get();
+      s.dropped += n.dropped.get();
+      s.queue_depth += n.depth.get();
+      s.busy_ns += n.busy_ns.get();
+    }
+  }
+  return stats;
+}
+
+double Runtime::load() const {
+  std::shared_lock lock(impl_->graphs_mutex);
+  double highest = 0;
+  for (const auto& [name, graph] : impl_->graphs) {
+    std::uint64_t least = UINT64_MAX;
+    for (const auto& instance : graph->instances) least = std::min<std::uint64_t>(least, instance->queued);
+    if (least != UINT64_MAX)
+      highest = std::max(highest, static_cast<double>(least) / impl_->options.max_queued_packets);
+  }
+  return highest;
+}
+
+std::vector<DeadLetter> Runtime::dead_letters(std::string_view name) const {
+  auto graph = impl_->find(name);
+  return graph ? graph->shared->dead_letters->list() : std::vector<DeadLetter>{};
+}
+
+Admission Runtime::replay_dead_letters(std::string_view name, const std::vector<std::uint64_t>& ids,
+                                       std::string_view node) {
+  auto graph = impl_->find(name);
+  if (!graph) {
+    Admission refused;
+    refused.status = Admission::Status::no_such_graph;
+    return refused;
+  }
+  auto letters = graph->shared->dead_letters->take(ids);
+  // One stream per target node: each letter goes back to the node it failed in, or to `node`.
+  std::map<std::string, std::vector<Packet>> by_node;
+  for (auto& letter : letters) {
+    letter.packet.erase_meta(meta::error);
+    letter.packet.erase_meta(meta::error_node);
+    by_node[node.empty() ? letter.node : std::string(node)].push_back(std::move(letter.packet));
+  }
+  Admission total;
+  for (auto& [target, packets] : by_node) {
+    auto copies = [&] {
+      std::vector<Packet> c;
+      for (const auto& p : packets) c.push_back(p.clone());
+      return c;
+    }();
+    Admission a = submit(name, std::move(packets), {}, target);
+    if (a.status != Admission::Status::accepted) {
+      for (auto& p : copies) graph->shared->dead_letters->add(target, "replay refused", std::move(p));
+      return a;
+    }
+    if (total.stream_id.empty()) total.stream_id = a.stream_id;
+    total.accepted += a.accepted;
+  }
+  return total;
+}
+
+void Runtime::shutdown() {
+  impl_->stopping = true;
+  std::lock_guard control(impl_->control);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  std::map<std::string, std::shared_ptr<DeployedGraph>, std::less<>> graphs;
+  {
+    std::unique_lock lock(impl_->graphs_mutex);
+    graphs.swap(impl_->graphs);
+  }
+  for (auto& [name, graph] : graphs) Impl::drain(*graph);
+  for (auto& worker : impl_->workers) worker->stop();
+  impl_->io_pool.join();
+  boost::asio::thread_pool* ours = &impl_->io_pool;
+  io_pool_in_use.compare_exchange_strong(ours, nullptr);
+}
+
+bool Runtime::shutting_down() const { return impl_->stopping; }
+
+}  // namespace sluice

@@ -1,0 +1,142 @@
+#include "append_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+namespace sluice::publish {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+  throw std::system_error(errno, std::generic_category(), what + " '" + path + "'");
+}
+
+// Holds an exclusive flock(2) for one scope.
+class FileLock {
+ public:
+  FileLock(int fd, const std::string& path) : fd_(fd) {
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) fail("cannot lock", path);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() { ::flock(fd_, LOCK_UN); }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+FsyncPolicy parse_fsync_policy(std::string_view text) {
+  if (text == "never") return FsyncPolicy::never;
+  if (text == "always") return FsyncPolicy::always;
+  if (text == "interval") return FsyncPolicy::interval;
+  throw std::invalid_argument("param 'fsync': must be never, always or interval, got '" +
+                              std::string(text) + "'");
+}
+
+AppendFile::AppendFile(Options options) : options_(std::move(options)) {
+  const auto parent = std::filesystem::path(options_.path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) throw std::system_error(ec, "cannot create directory '" + parent.string() + "'");
+  open();
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+AppendFile::~AppendFile() { close(); }
+
+void AppendFile::open() {
+  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("cannot open", options_.path);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+  if (options_.header.empty()) return;
+  // Every writer checks under the lock before its first data line, so the first one to get
+  // the lock sees the file empty and is the only one to write the header.
+  FileLock lock(fd_, options_.path);
+  if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
+  if (st.st_size == 0) write_all(options_.header);
+}
+
+void AppendFile::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool AppendFile::path_moved() const {
+  struct stat st {};
+  if (::stat(options_.path.c_str(), &st) != 0) return true;  // renamed away, not yet recreated
+  return st.st_dev != device_ || st.st_ino != inode_;
+}
+
+void AppendFile::rotate() {
+  {
+    FileLock lock(fd_, options_.path);
+    // Another writer may have rotated while we waited for the lock: then just follow it.
+    if (!path_moved()) {
+      for (;; ++next_suffix_) {
+        const std::string target = options_.path + "." + std::to_string(next_suffix_);
+        if (::link(options_.path.c_str(), target.c_str()) == 0) break;
+        if (errno != EEXIST) fail("cannot rotate to", target);
+      }
+      ++next_suffix_;
+      if (::unlink(options_.path.c_str()) != 0) fail("cannot rotate", options_.path);
+    }
+  }
+  close();
+  open();
+}
+
+void AppendFile::append(std::string_view lines) {
+  if (options_.rotate_bytes > 0) {
+    if (path_moved()) {
+      close();
+      open();
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    // A file holding no data yet is never rotated, even when one append exceeds the limit.
+    if (size > options_.header.size() && size + lines.size() > options_.rotate_bytes) rotate();
+  }
+  write_all(lines);
+  switch (options_.fsync) {
+    case FsyncPolicy::never: break;
+    case FsyncPolicy::always: sync(); break;
+    case FsyncPolicy::interval:
+      if (std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval) sync();
+      break;
+  }
+}
+
+void AppendFile::write_all(std::string_view bytes) {
+  // One write(2) normally takes everything; a short write only happens on a full disk or a
+  // signal, where the rest follows (and atomicity is lost only in that failure case).
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", options_.path);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void AppendFile::sync() {
+  if (options_.fsync == FsyncPolicy::never) return;
+  if (::fdatasync(fd_) != 0) fail("cannot fsync", options_.path);
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+}  // namespace sluice::publish

@@ -1,0 +1,68 @@
+// AppendFile — appends whole lines to a file that several writers (one component instance per
+// worker thread, or several processes) share, without ever interleaving partial lines.
+//
+//   AppendFile file({.path = "var/out.jsonl", .rotate_bytes = 64 << 20});
+//   file.append("{\"a\":1}\n{\"a\":2}\n");   // one write(2): lands whole
+//   file.sync();                              // fdatasync, per the fsync policy
+//
+// Why it holds: the file is opened with O_APPEND and every append() is a single write(2), which
+// the kernel applies atomically at the end of a regular file. Rotation and header writing take
+// an flock(2) on the file being rotated, so that of several writers exactly one renames a full
+// file and exactly one writes the header of a new one; the others notice the path now names
+// another inode and reopen.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice::publish {
+
+enum class FsyncPolicy { never, always, interval };
+FsyncPolicy parse_fsync_policy(std::string_view text);  // names as in the param tables
+
+class AppendFile {
+ public:
+  struct Options {
+    std::string path;
+    // Rotate before an append would take the file past this size (0: never). The full file is
+    // renamed to `<path>.<n>` with the smallest free n (counting on from the last rotation).
+    std::uint64_t rotate_bytes = 0;
+    FsyncPolicy fsync = FsyncPolicy::never;
+    std::chrono::milliseconds fsync_interval{1000};
+    // Written first into every new (empty) file, for example a CSV header line.
+    std::string header = {};
+  };
+
+  // Creates missing parent directories and opens the file; throws std::system_error naming it.
+  explicit AppendFile(Options options);
+  AppendFile(const AppendFile&) = delete;
+  AppendFile& operator=(const AppendFile&) = delete;
+  ~AppendFile();
+
+  // `lines` must be whole lines (ending in '\n'); they are written with one write(2).
+  void append(std::string_view lines);
+  // fdatasync unless the policy is `never`.
+  void sync();
+
+  const std::string& path() const { return options_.path; }
+
+ private:
+  void open();
+  void close();
+  bool path_moved() const;  // the path no longer names our inode (another writer rotated it)
+  void rotate();
+  void write_all(std::string_view bytes);
+
+  Options options_;
+  int fd_ = -1;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
+  std::uint64_t next_suffix_ = 1;
+  std::chrono::steady_clock::time_point last_sync_;
+};
+
+}  // namespace sluice::publish

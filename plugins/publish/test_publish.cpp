@@ -1,0 +1,222 @@
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <set>
+#include <thread>
+
+#include <sluice/harness.hpp>
+#include <sluice/json.hpp>
+
+#include "plugin_test.hpp"
+#include "publishers.hpp"
+#include "test_support.hpp"
+
+using namespace sluice;
+using namespace sluice::publish;
+
+TEST_CASE("the module exports the publishers") {
+  check_plugin_module({"collect", "counter", "null", "log", "jsonl_file", "csv_file"});
+}
+
+TEST_CASE("collect hands every packet back to the submitter, in order") {
+  auto h = ComponentHarness::of<Collect>();
+  h.push_json(R"({"n": 1})");
+  h.push_json(R"({"n": 2})");
+  REQUIRE(h.delivered().size() == 2);
+  CHECK(h.delivered()[0].get("n")->as_int() == 1);
+  CHECK(h.delivered()[1].get("n")->as_int() == 2);
+  CHECK(h.errors().empty());
+}
+
+TEST_CASE("null discards packets without error") {
+  auto h = ComponentHarness::of<Null>();
+  h.push_json(R"({"n": 1})");
+  h.close();
+  CHECK(h.delivered().empty());
+  CHECK(h.errors().empty());
+}
+
+TEST_CASE("counter logs every n packets and the total at the end") {
+  StderrCapture captured;
+  {
+    auto h = ComponentHarness::of<Counter>({{"label", "seen"}, {"every", 2}});
+    for (int i = 0; i < 5; ++i) h.push_json(R"({})");
+    h.close();
+  }
+  CHECK(captured.text() == "seen: 2 packets\nseen: 4 packets\nseen: 5 packets\n");
+}
+
+TEST_CASE("log prints each packet with its prefix, with metadata on request") {
+  StderrCapture captured;
+  {
+    auto h = ComponentHarness::of<Log>({{"prefix", "[in]"}, {"pretty", false}, {"meta", true}});
+    Packet p;
+    p.set("a", 1);
+    p.set_meta("mimetype", "text/plain");
+    h.push(std::move(p));
+  }
+  const auto lines = split_lines(captured.text());
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("[in] ", 0) == 0);
+  const Value shown = json::parse(lines[0].substr(5));
+  CHECK(shown.get("fields")->get("a")->as_int() == 1);
+  CHECK(shown.get("meta")->get("mimetype")->as_string() == "text/plain");
+}
+
+TEST_CASE("log pretty-prints over several lines, one packet per write") {
+  StderrCapture captured;
+  {
+    auto h = ComponentHarness::of<Log>();
+    h.push_json(R"({"a": 1, "b": [true]})");
+  }
+  const std::string text = captured.text();
+  CHECK(split_lines(text).size() > 1);
+  CHECK(json::parse(text) == json::parse(R"({"a": 1, "b": [true]})"));
+}
+
+TEST_CASE("jsonl_file appends one JSON line per packet") {
+  ScratchDir dir;
+  const std::string path = dir.file("sub/out.jsonl");  // the directory does not exist yet
+  {
+    auto h = ComponentHarness::of<JsonlFile>({{"path", path}});
+    h.push_json(R"({"a": 1})");
+    CHECK(read_file(path) == "{\"a\":1}\n");  // in the file as soon as the packet is through
+    h.push_json(R"({"text": "two\nlines"})");
+  }
+  const auto lines = split_lines(read_file(path));
+  REQUIRE(lines.size() == 2);
+  CHECK(json::parse(lines[1]).get("text")->as_string() == "two\nlines");
+}
+
+TEST_CASE("jsonl_file writes the envelope when asked, keeping metadata") {
+  ScratchDir dir;
+  const std::string path = dir.file("out.jsonl");
+  Packet p;
+  p.set("a", 1);
+  p.set_meta("id", "x1");
+  p.set_meta("a", "unit", "cm");
+  const Packet expected = p.clone();
+  {
+    auto h = ComponentHarness::of<JsonlFile>({{"path", path}, {"format", "envelope"}});
+    h.push(std::move(p));
+  }
+  const auto lines = split_lines(read_file(path));
+  REQUIRE(lines.size() == 1);
+  CHECK(json::parse_envelope(lines[0]) == expected);
+}
+
+TEST_CASE("jsonl_file batches whole lines and writes the rest at flush") {
+  ScratchDir dir;
+  const std::string path = dir.file("out.jsonl");
+  auto h = ComponentHarness::of<JsonlFile>({{"path", path}, {"batch_lines", 2}, {"fsync", "always"}});
+  h.push_json(R"({"n": 1})");
+  CHECK(read_file(path).empty());
+  h.push_json(R"({"n": 2})");
+  CHECK(split_lines(read_file(path)).size() == 2);
+  h.push_json(R"({"n": 3})");
+  CHECK(split_lines(read_file(path)).size() == 2);
+  h.close();
+  CHECK(split_lines(read_file(path)).size() == 3);
+}
+
+TEST_CASE("jsonl_file rotates by size into numbered files of whole lines") {
+  ScratchDir dir;
+  const std::string path = dir.file("out.jsonl");
+  {
+    // Each line is 9 bytes ({"n":10}\n); 20 bytes hold two lines.
+    auto h = ComponentHarness::of<JsonlFile>({{"path", path}, {"rotate_bytes", 20}});
+    for (int n = 10; n < 15; ++n) h.push_json(R"({"n": )" + std::to_string(n) + "}");
+  }
+  CHECK(read_file(path + ".1") == "{\"n\":10}\n{\"n\":11}\n");
+  CHECK(read_file(path + ".2") == "{\"n\":12}\n{\"n\":13}\n");
+  CHECK(read_file(path) == "{\"n\":14}\n");
+  CHECK_FALSE(std::filesystem::exists(path + ".3"));
+}
+
+// Collects every line of `path` and its rotations.
+std::vector<std::string> all_lines(const ScratchDir& dir) {
+  std::vector<std::string> lines;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    for (auto& line : split_lines(read_file(entry.path().string()))) lines.push_back(std::move(line));
+  return lines;
+}
+
+TEST_CASE("jsonl_file: workers with their own instances never interleave partial lines") {
+  ScratchDir dir;
+  const std::string path = dir.file("shared.jsonl");
+  constexpr int workers = 4;
+  constexpr int per_worker = 2000;
+  // Long lines make a torn write likely if writes were not atomic appends.
+  const std::string padding(300, 'x');
+  for (const bool rotate : {false, true}) {
+    CAPTURE(rotate);
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+      threads.emplace_back([&, w] {
+        Object params{{"path", path}, {"batch_lines", 1 + w % 2}};
+        if (rotate) params.set("rotate_bytes", 64 * 1024);
+        auto h = ComponentHarness::of<JsonlFile>(std::move(params));
+        for (int i = 0; i < per_worker; ++i) {
+          Packet p;
+          p.set("w", w);
+          p.set("i", i);
+          p.set("pad", padding);
+          h.push(std::move(p));
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::set<std::pair<std::int64_t, std::int64_t>> seen;
+    for (const auto& line : all_lines(dir)) {
+      const Value v = json::parse(line);  // throws on a torn line
+      seen.insert({v.get("w")->as_int(), v.get("i")->as_int()});
+      CHECK(v.get("pad")->as_string() == padding);
+    }
+    CHECK(seen.size() == workers * per_worker);
+    if (rotate) CHECK(std::filesystem::exists(path + ".1"));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+      std::filesystem::remove(entry.path());
+  }
+}
+
+TEST_CASE("jsonl_file names the param when the file cannot be opened") {
+  ScratchDir dir;
+  std::filesystem::create_directory(dir.file("a-directory"));
+  CHECK_THROWS_WITH(ComponentHarness::of<JsonlFile>({{"path", dir.file("a-directory")}}),
+                    doctest::Contains("param 'path'"));
+  CHECK_THROWS_WITH(ComponentHarness::of<JsonlFile>({{"path", dir.file("x")}, {"fsync", "sometimes"}}),
+                    doctest::Contains("fsync"));
+}
+
+TEST_CASE("csv_file writes a header once and quotes values per RFC 4180") {
+  ScratchDir dir;
+  const std::string path = dir.file("out.csv");
+  const Object params{{"path", path}, {"columns", Array{"id", "user.name", "tags"}}};
+  {
+    auto first = ComponentHarness::of<CsvFile>(params);
+    auto second = ComponentHarness::of<CsvFile>(params);  // another worker, same file
+    first.push_json(R"({"id": 1, "user": {"name": "Ada, Countess"}, "tags": ["a"]})");
+    second.push_json(R"({"id": 2, "user": {"name": "say \"hi\""}})");
+  }
+  CHECK(read_file(path) ==
+        "id,user.name,tags\r\n"
+        "1,\"Ada, Countess\",\"[\"\"a\"\"]\"\r\n"
+        "2,\"say \"\"hi\"\"\",\r\n");
+}
+
+TEST_CASE("csv_file repeats the header in every rotated file; delimiter is one character") {
+  ScratchDir dir;
+  const std::string path = dir.file("out.csv");
+  {
+    auto h = ComponentHarness::of<CsvFile>(
+        {{"path", path}, {"columns", "n"}, {"delimiter", ";"}, {"rotate_bytes", 8}});
+    h.push_json(R"({"n": 1})");
+    h.push_json(R"({"n": 2})");
+  }
+  CHECK(read_file(path + ".1") == "n\r\n1\r\n");
+  CHECK(read_file(path) == "n\r\n2\r\n");
+  CHECK_THROWS_WITH(
+      ComponentHarness::of<CsvFile>({{"path", dir.file("y.csv")}, {"columns", "n"}, {"delimiter", "ab"}}),
+      doctest::Contains("param 'delimiter'"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("y.csv")));
+}

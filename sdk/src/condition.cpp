@@ -1,0 +1,500 @@
+#include "sluice/condition.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+
+ConditionError::ConditionError(const std::string& reason, std::size_t column)
+    : std::invalid_argument("column " + std::to_string(column) + ": " + reason),
+      reason_(reason),
+      column_(column) {}
+
+// ---- evaluation tree -----------------------------------------------------------------------
+
+struct Condition::Node {
+  virtual ~Node() = default;
+  virtual bool test(const Packet& packet) const = 0;
+};
+
+namespace {
+
+using Node = Condition::Node;
+using NodePtr = std::unique_ptr<const Node>;
+
+// A value in an expression: a literal, a field path or a packet meta name (with a path).
+struct Operand {
+  enum class Kind { literal, field, meta } kind = Kind::literal;
+  Value literal = {};
+  std::string name = {};  // field path, or the meta name
+  std::string rest = {};  // for meta: the path inside the meta value ("" for the value itself)
+
+  // nullptr when the field or meta is missing.
+  const Value* resolve(const Packet& packet) const {
+    switch (kind) {
+      case Kind::literal: return &literal;
+      case Kind::field: return packet.find_path(name);
+      case Kind::meta: {
+        const Value* value = packet.get_meta(name);
+        return value && !rest.empty() ? value->find_path(rest) : value;
+      }
+    }
+    return nullptr;
+  }
+};
+
+bool truthy(const Value* v) {
+  if (!v) return false;
+  switch (v->type()) {
+    case ValueType::null: return false;
+    case ValueType::boolean: return v->as_bool();
+    case ValueType::integer: return v->as_int() != 0;
+    case ValueType::number: return v->as_double() != 0.0;
+    case ValueType::string: return !v->as_string().empty();
+    case ValueType::array: return !v->as_array().empty();
+    case ValueType::object: return !v->as_object().empty();
+  }
+  return false;
+}
+
+enum class CompareOp { eq, ne, lt, le, gt, ge };
+
+bool equal(const Value* a, const Value* b) {
+  static const Value null_value;
+  return (a ? *a : null_value) == (b ? *b : null_value);
+}
+
+// -1, 0, 1; nullopt when the two are not both numbers or both strings.
+std::optional<int> order(const Value* a, const Value* b) {
+  if (!a || !b) return std::nullopt;
+  if (a->is_int() && b->is_int()) {
+    const auto x = a->as_int(), y = b->as_int();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  if (a->is_number() && b->is_number()) {
+    const double x = a->as_double(), y = b->as_double();
+    if (x < y) return -1;
+    if (x > y) return 1;
+    if (x == y) return 0;
+    return std::nullopt;  // NaN
+  }
+  if (a->is_string() && b->is_string()) {
+    const int c = a->as_string().compare(b->as_string());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  return std::nullopt;
+}
+
+struct Compare final : Node {
+  CompareOp op;
+  Operand lhs, rhs;
+  Compare(CompareOp o, Operand l, Operand r) : op(o), lhs(std::move(l)), rhs(std::move(r)) {}
+  bool test(const Packet& packet) const override {
+    const Value* a = lhs.resolve(packet);
+    const Value* b = rhs.resolve(packet);
+    switch (op) {
+      case CompareOp::eq: return equal(a, b);
+      case CompareOp::ne: return !equal(a, b);
+      default: break;
+    }
+    const auto c = order(a, b);
+    if (!c) return false;
+    switch (op) {
+      case CompareOp::lt: return *c < 0;
+      case CompareOp::le: return *c <= 0;
+      case CompareOp::gt: return *c > 0;
+      case CompareOp::ge: return *c >= 0;
+      default: return false;
+    }
+  }
+};
+
+struct Truthy final : Node {
+  Operand operand;
+  explicit Truthy(Operand o) : operand(std::move(o)) {}
+  bool test(const Packet& packet) const override { return truthy(operand.resolve(packet)); }
+};
+
+struct Exists final : Node {
+  Operand operand;
+  explicit Exists(Operand o) : operand(std::move(o)) {}
+  bool test(const Packet& packet) const override { return operand.resolve(packet) != nullptr; }
+};
+
+struct Contains final : Node {
+  Operand haystack, needle;
+  Contains(Operand h, Operand n) : haystack(std::move(h)), needle(std::move(n)) {}
+  bool test(const Packet& packet) const override {
+    const Value* h = haystack.resolve(packet);
+    const Value* n = needle.resolve(packet);
+    if (!h || !n) return false;
+    if (h->is_string())
+      return n->is_string() && h->as_string().find(n->as_string()) != std::string::npos;
+    if (h->is_array()) {
+      for (const auto& item : h->as_array())
+        if (item == *n) return true;
+      return false;
+    }
+    if (h->is_object()) return n->is_string() && h->as_object().contains(n->as_string());
+    return false;
+  }
+};
+
+struct Not final : Node {
+  NodePtr inner;
+  explicit Not(NodePtr i) : inner(std::move(i)) {}
+  bool test(const Packet& packet) const override { return !inner->test(packet); }
+};
+
+struct And final : Node {
+  NodePtr left, right;
+  And(NodePtr l, NodePtr r) : left(std::move(l)), right(std::move(r)) {}
+  bool test(const Packet& packet) const override { return left->test(packet) && right->test(packet); }
+};
+
+struct Or final : Node {
+  NodePtr left, right;
+  Or(NodePtr l, NodePtr r) : left(std::move(l)), right(std::move(r)) {}
+  bool test(const Packet& packet) const override { return left->test(packet) || right->test(packet); }
+};
+
+struct CodeDeleter {
+  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
+};
+struct MatchDataDeleter {
+  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
+};
+
+struct RegexMatch final : Node {
+  Operand subject;
+  std::unique_ptr<pcre2_code, CodeDeleter> code;
+  RegexMatch(Operand s, pcre2_code* c) : subject(std::move(s)), code(c) {}
+  bool test(const Packet& packet) const override {
+    const Value* v = subject.resolve(packet);
+    if (!v || !v->is_string()) return false;
+    // One pair of offsets is all a yes/no match needs, so one match block per thread serves
+    // every pattern (match blocks cannot be shared between threads).
+    thread_local std::unique_ptr<pcre2_match_data, MatchDataDeleter> data(
+        pcre2_match_data_create(1, nullptr));
+    const std::string& s = v->as_string();
+    return pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0,
+                       data.get(), nullptr) >= 0;
+  }
+};
+
+// ---- parser --------------------------------------------------------------------------------
+
+// Recursive descent over the text; positions are 0-based internally, 1-based in errors.
+class Parser {
+ public:
+  explicit Parser(std::string_view text) : text_(text) {}
+
+  NodePtr parse_all() {
+    NodePtr node = parse_or();
+    skip_space();
+    if (pos_ < text_.size()) {
+      if (text_.compare(pos_, 1, ")") == 0) error("unbalanced ')'");
+      error("expected && or || or the end, got '" + std::string(text_.substr(pos_, 8)) + "'");
+    }
+    return node;
+  }
+
+ private:
+  [[noreturn]] void error(const std::string& reason) const { error_at(pos_, reason); }
+  [[noreturn]] void error_at(std::size_t at, const std::string& reason) const {
+    throw ConditionError(reason, at + 1);
+  }
+
+  void skip_space() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  bool at_end() {
+    skip_space();
+    return pos_ >= text_.size();
+  }
+  // Consumes `token` when it comes next.
+  bool accept(std::string_view token) {
+    skip_space();
+    if (text_.substr(pos_, token.size()) != token) return false;
+    pos_ += token.size();
+    return true;
+  }
+  void expect(std::string_view token) {
+    if (!accept(token)) {
+      if (at_end()) error("expected '" + std::string(token) + "', got the end");
+      error("expected '" + std::string(token) + "'");
+    }
+  }
+
+  NodePtr parse_or() {
+    NodePtr left = parse_and();
+    while (accept("||")) left = std::make_unique<Or>(std::move(left), parse_and());
+    return left;
+  }
+
+  NodePtr parse_and() {
+    NodePtr left = parse_unary();
+    while (accept("&&")) left = std::make_unique<And>(std::move(left), parse_unary());
+    return left;
+  }
+
+  NodePtr parse_unary() {
+    skip_space();
+    // `!` but not the start of `!=` (which cannot begin an expression anyway).
+    if (pos_ < text_.size() && text_[pos_] == '!' && text_.compare(pos_, 2, "!=") != 0) {
+      ++pos_;
+      return std::make_unique<Not>(parse_unary());
+    }
+    if (accept("(")) {
+      NodePtr inner = parse_or();
+      expect(")");
+      return inner;
+    }
+    return parse_primary();
+  }
+
+  // A word followed by '(' is a function call.
+  bool accept_call(std::string_view name) {
+    skip_space();
+    if (text_.substr(pos_, name.size()) != name) return false;
+    std::size_t after = pos_ + name.size();
+    if (after < text_.size() && is_word_char(text_[after])) return false;
+    while (after < text_.size() && std::isspace(static_cast<unsigned char>(text_[after]))) ++after;
+    if (after >= text_.size() || text_[after] != '(') return false;
+    pos_ = after + 1;
+    return true;
+  }
+
+  NodePtr parse_primary() {
+    if (accept_call("exists")) {
+      Operand operand = parse_reference("exists() takes a field path or @meta");
+      expect(")");
+      return std::make_unique<Exists>(std::move(operand));
+    }
+    if (accept_call("contains")) {
+      Operand haystack = parse_reference("contains() takes a field path or @meta first");
+      expect(",");
+      Operand needle = parse_operand();
+      expect(")");
+      return std::make_unique<Contains>(std::move(haystack), std::move(needle));
+    }
+    Operand lhs = parse_operand();
+    skip_space();
+    if (accept("=~")) return parse_regex(std::move(lhs));
+    static constexpr std::pair<std::string_view, CompareOp> ops[] = {
+        {"==", CompareOp::eq}, {"!=", CompareOp::ne}, {"<=", CompareOp::le},
+        {">=", CompareOp::ge}, {"<", CompareOp::lt},  {">", CompareOp::gt}};
+    for (const auto& [token, op] : ops)
+      if (accept(token)) return std::make_unique<Compare>(op, std::move(lhs), parse_operand());
+    if (pos_ < text_.size() && text_[pos_] == '=')
+      error("'=' is not an operator; compare with '=='");
+    return std::make_unique<Truthy>(std::move(lhs));
+  }
+
+  static bool is_word_start(char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+  }
+  static bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  }
+
+  Operand parse_reference(const char* what) {
+    skip_space();
+    const std::size_t start = pos_;
+    Operand operand = parse_operand();
+    if (operand.kind == Operand::Kind::literal) error_at(start, what);
+    return operand;
+  }
+
+  Operand parse_operand() {
+    skip_space();
+    if (pos_ >= text_.size()) error("expected a field, @meta or a value, got the end");
+    const char c = text_[pos_];
+    if (c == '\'' || c == '"') return literal(parse_string());
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        ((c == '-' || c == '+') && pos_ + 1 < text_.size() &&
+         std::isdigit(static_cast<unsigned char>(text_[pos_ + 1]))))
+      return literal(parse_number());
+    if (c == '@') {
+      ++pos_;
+      const std::size_t start = pos_;
+      if (pos_ >= text_.size() || !is_word_start(text_[pos_])) error("expected a meta name after '@'");
+      while (pos_ < text_.size() && is_word_char(text_[pos_])) ++pos_;
+      Operand operand{.kind = Operand::Kind::meta, .name = std::string(text_.substr(start, pos_ - start))};
+      if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == '[')) {
+        if (text_[pos_] == '.') ++pos_;
+        operand.rest = scan_path("a path after '@" + operand.name + "'");
+      }
+      return operand;
+    }
+    if (is_word_start(c)) {
+      const std::size_t start = pos_;
+      std::string path = scan_path("a field path");
+      if (path == "true") return literal(true);
+      if (path == "false") return literal(false);
+      if (path == "null") return literal(nullptr);
+      // Catches typos such as `exist(x)` instead of reading `exist` as a field.
+      skip_space();
+      if (pos_ < text_.size() && text_[pos_] == '(')
+        error_at(start, "unknown function '" + path + "' (functions: exists, contains)");
+      return Operand{.kind = Operand::Kind::field, .name = std::move(path)};
+    }
+    error(std::string("unexpected '") + c + "'");
+  }
+
+  static Operand literal(Value v) { return Operand{.kind = Operand::Kind::literal, .literal = std::move(v)}; }
+
+  // name(.name | [digits] | ["key"] | ['key'])*; returns the text for Value::find_path.
+  std::string scan_path(const std::string& what) {
+    const std::size_t start = pos_;
+    auto word = [&] {
+      if (pos_ >= text_.size() || !is_word_start(text_[pos_])) error("expected " + what);
+      while (pos_ < text_.size() && is_word_char(text_[pos_])) ++pos_;
+    };
+    if (text_[pos_] != '[') word();
+    for (;;) {
+      if (pos_ < text_.size() && text_[pos_] == '.') {
+        ++pos_;
+        word();
+      } else if (pos_ < text_.size() && text_[pos_] == '[') {
+        const std::size_t open = pos_++;
+        if (pos_ < text_.size() && (text_[pos_] == '"' || text_[pos_] == '\'')) {
+          const char quote = text_[pos_++];
+          while (pos_ < text_.size() && text_[pos_] != quote) ++pos_;
+          if (pos_ >= text_.size()) error_at(open, "unterminated key in '[...]'");
+          ++pos_;
+        } else {
+          const std::size_t digits = pos_;
+          while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+          if (pos_ == digits) error("expected an index or a quoted key after '['");
+        }
+        if (pos_ >= text_.size() || text_[pos_] != ']') error("expected ']'");
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    return std::string(text_.substr(start, pos_ - start));
+  }
+
+  std::string parse_string() {
+    const std::size_t open = pos_;
+    const char quote = text_[pos_++];
+    std::string out;
+    while (pos_ < text_.size() && text_[pos_] != quote) {
+      char c = text_[pos_++];
+      if (c == '\\') {
+        if (pos_ >= text_.size()) break;
+        c = text_[pos_++];
+        switch (c) {
+          case 'n': c = '\n'; break;
+          case 't': c = '\t'; break;
+          case 'r': c = '\r'; break;
+          case '\\': case '\'': case '"': break;
+          default: error_at(pos_ - 2, std::string("unknown escape '\\") + c + "'");
+        }
+      }
+      out += c;
+    }
+    if (pos_ >= text_.size()) error_at(open, "unterminated string");
+    ++pos_;
+    return out;
+  }
+
+  Value parse_number() {
+    const std::size_t start = pos_;
+    if (text_[pos_] == '+' || text_[pos_] == '-') ++pos_;
+    bool is_double = false;
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (std::isdigit(static_cast<unsigned char>(c))) {
+        ++pos_;
+      } else if (c == '.' || c == 'e' || c == 'E') {
+        is_double = true;
+        ++pos_;
+        if ((c == 'e' || c == 'E') && pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-'))
+          ++pos_;
+      } else {
+        break;
+      }
+    }
+    std::string_view digits = text_.substr(start, pos_ - start);
+    if (digits.front() == '+') digits.remove_prefix(1);
+    if (!is_double) {
+      std::int64_t i = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
+      if (ec == std::errc() && end == digits.data() + digits.size()) return Value(i);
+      // Too large for int64: fall through to double, as JSON parsers do.
+    }
+    double d = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+    if (ec != std::errc() || end != digits.data() + digits.size())
+      error_at(start, "malformed number '" + std::string(text_.substr(start, pos_ - start)) + "'");
+    return Value(d);
+  }
+
+  NodePtr parse_regex(Operand subject) {
+    skip_space();
+    if (pos_ >= text_.size() || text_[pos_] != '/') error("expected /pattern/ after '=~'");
+    const std::size_t open = pos_++;
+    std::string pattern;
+    while (pos_ < text_.size() && text_[pos_] != '/') {
+      // `\/` is a slash in the pattern; every other escape is PCRE2's business.
+      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
+        if (text_[pos_ + 1] != '/') pattern += '\\';
+        pattern += text_[pos_ + 1];
+        pos_ += 2;
+        continue;
+      }
+      pattern += text_[pos_++];
+    }
+    if (pos_ >= text_.size()) error_at(open, "unterminated regex (missing closing '/')");
+    ++pos_;
+    std::uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+    while (pos_ < text_.size() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) {
+      switch (text_[pos_]) {
+        case 'i': options |= PCRE2_CASELESS; break;
+        case 'm': options |= PCRE2_MULTILINE; break;
+        case 's': options |= PCRE2_DOTALL; break;
+        case 'x': options |= PCRE2_EXTENDED; break;
+        default: error(std::string("unknown regex flag '") + text_[pos_] + "' (flags: i m s x)");
+      }
+      ++pos_;
+    }
+    int code_error = 0;
+    PCRE2_SIZE error_offset = 0;
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                     options, &code_error, &error_offset, nullptr);
+    if (!code) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(code_error, message, sizeof message);
+      // The offset is within the unescaped pattern; close enough to point at the regex.
+      error_at(open + 1 + error_offset, "bad regex: " + std::string(reinterpret_cast<char*>(message)));
+    }
+    // Without JIT support (some platforms) pcre2_match interprets the pattern instead.
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    return std::make_unique<RegexMatch>(std::move(subject), code);
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+Condition Condition::parse(std::string_view text) {
+  Parser parser(text);
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw ConditionError("empty condition", 1);
+  return Condition(std::string(text), parser.parse_all());
+}
+
+bool Condition::matches(const Packet& packet) const { return root_->test(packet); }
+
+}  // namespace sluice

@@ -1,0 +1,559 @@
+// Runtime tests: graphs declared in YAML, packets pushed in, what comes out counted — at 1 and
+// 2 workers. Components are small classes defined here; the registry's own tests cover real
+// .so loading.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <boost/fiber/operations.hpp>
+#include <future>
+#include <map>
+#include <thread>
+
+#include <sluice/io.hpp>
+#include <sluice/json.hpp>
+
+#include "graph/graph_spec.hpp"
+#include "runtime/runtime.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---- test components -----------------------------------------------------------------------
+
+struct Pass : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "pass", .summary = "passes packets on", .kind = ComponentKind::transformer};
+  }
+  explicit Pass(const Params&) {}
+  void process(Packet& p, Emitter& emit) override { emit(std::move(p)); }
+};
+
+// Fails on packets with `bad: true`.
+struct FailIfBad : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "fail_if_bad", .summary = "throws on bad packets", .kind = ComponentKind::transformer};
+  }
+  explicit FailIfBad(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    if (const Value* bad = p.get("bad"); bad && bad->is_bool() && bad->as_bool())
+      throw std::runtime_error("bad packet " + p.get_or("n", nullptr).to_display_string());
+    emit(std::move(p));
+  }
+};
+
+// Drops packets whose `n` is odd.
+struct DropOdd : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "drop_odd", .summary = "drops odd n", .kind = ComponentKind::filter};
+  }
+  explicit DropOdd(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    if (p.get("n")->as_int() % 2 == 0) emit(std::move(p));
+  }
+};
+
+// One packet per element of `items`.
+struct Split : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "split", .summary = "one packet per item", .kind = ComponentKind::operator_};
+  }
+  explicit Split(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    for (const Value& item : p.get("items")->as_array()) {
+      Packet child;
+      child.set("n", item);
+      emit(std::move(child));
+    }
+  }
+};
+
+// Two out ports: even n → `even`, odd → `odd`.
+struct Parity : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "parity",
+            .summary = "routes by parity",
+            .kind = ComponentKind::operator_,
+            .outputs = {{"even", "even n"}, {"odd", "odd n"}}};
+  }
+  explicit Parity(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    emit(p.get("n")->as_int() % 2 ? "odd" : "even", std::move(p));
+  }
+};
+
+struct Collect : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "collect", .summary = "hands packets back", .kind = ComponentKind::publisher};
+  }
+  explicit Collect(const Params&) {}
+  void process(Packet& p, Emitter& emit) override { emit.deliver(std::move(p)); }
+};
+
+struct Sink : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "sink", .summary = "swallows packets", .kind = ComponentKind::publisher};
+  }
+  explicit Sink(const Params&) {}
+  void process(Packet&, Emitter&) override {}
+};
+
+// Per-thread: each worker runs its own graph instance, so in-flight is bounded per worker.
+thread_local long entered = 0, left = 0, max_in_flight = 0;
+std::atomic<long> max_in_flight_seen{0};
+
+struct Enter : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "enter", .summary = "counts packets taken in", .kind = ComponentKind::transformer};
+  }
+  explicit Enter(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    ++entered;
+    emit(std::move(p));
+  }
+};
+
+// A slow sink: yields several times per packet and records the packets in flight.
+struct SlowExit : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "slow_exit", .summary = "slow sink", .kind = ComponentKind::publisher};
+  }
+  explicit SlowExit(const Params&) {}
+  void process(Packet&, Emitter&) override {
+    for (int i = 0; i < 5; ++i) boost::this_fiber::yield();
+    ++left;
+    max_in_flight = std::max(max_in_flight, entered - left);
+    long seen = max_in_flight_seen;
+    while (max_in_flight > seen && !max_in_flight_seen.compare_exchange_weak(seen, max_in_flight)) {}
+  }
+};
+
+// Blocks its thread (a sleep, as blocking I/O would); declared blocking.
+std::atomic<int> sleeper_done{0};
+struct Sleeper : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "sleeper", .summary = "sleeps", .kind = ComponentKind::publisher, .blocking = true};
+  }
+  explicit Sleeper(const Params&) {}
+  void process(Packet&, Emitter&) override {
+    std::this_thread::sleep_for(300ms);
+    ++sleeper_done;
+  }
+};
+
+// Waits on a gate the test opens, without blocking the worker.
+std::atomic<bool> gate_open{false};
+struct Gate : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "gate", .summary = "waits for the test", .kind = ComponentKind::transformer};
+  }
+  explicit Gate(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    while (!gate_open) boost::this_fiber::sleep_for(1ms);
+    emit(std::move(p));
+  }
+};
+
+struct Explodes : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "explodes", .summary = "constructor throws", .kind = ComponentKind::transformer};
+  }
+  explicit Explodes(const Params&) { throw std::runtime_error("model file missing"); }
+};
+
+struct TestCatalog : ComponentCatalog {
+  std::map<std::string, std::shared_ptr<const ComponentDescriptor>, std::less<>> components;
+  TestCatalog() {
+    for (auto d : {describe<Pass>(), describe<FailIfBad>(), describe<DropOdd>(), describe<Split>(),
+                   describe<Parity>(), describe<Collect>(), describe<Sink>(), describe<Enter>(),
+                   describe<SlowExit>(), describe<Sleeper>(), describe<Gate>(), describe<Explodes>()})
+      components[d.name] = std::make_shared<const ComponentDescriptor>(std::move(d));
+  }
+  std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
+    auto it = components.find(name);
+    return it == components.end() ? nullptr : it->second;
+  }
+  std::vector<std::string> names() const override {
+    std::vector<std::string> out;
+    for (const auto& [name, d] : components) out.push_back(name);
+    return out;
+  }
+};
+
+GraphPlan plan(const std::string& yaml) {
+  static TestCatalog catalog;
+  std::vector<Diagnostic> errors;
+  GraphSpec spec = parse_graph(yaml, "test.yaml", errors);
+  auto planned = plan_graph(spec, catalog, errors);
+  for (const auto& e : errors) FAIL_CHECK(format(e));
+  REQUIRE(planned);
+  return std::move(*planned);
+}
+
+std::vector<Packet> numbered(int count, int first = 0) {
+  std::vector<Packet> packets;
+  for (int i = first; i < first + count; ++i) {
+    Packet p;
+    p.set("n", i);
+    packets.push_back(std::move(p));
+  }
+  return packets;
+}
+
+// Submits and waits (with a deadline) for the stream to complete.
+StreamResult run_stream(Runtime& runtime, std::string_view graph, std::vector<Packet> packets,
+                        std::string_view node = {}) {
+  auto done = std::make_shared<std::promise<StreamResult>>();
+  auto result = done->get_future();
+  auto admission = runtime.submit(
+      graph, std::move(packets),
+      [done](const StreamResult& r) {
+        StreamResult copy;
+        copy.id = r.id;
+        copy.state = r.state;
+        copy.accepted = r.accepted;
+        copy.sinks = r.sinks;
+        copy.dropped = r.dropped;
+        copy.error_count = r.error_count;
+        for (const auto& p : r.results) copy.results.push_back(p.clone());
+        for (const auto& e : r.errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
+        done->set_value(std::move(copy));
+      },
+      node);
+  REQUIRE(admission.status == Admission::Status::accepted);
+  REQUIRE(result.wait_for(20s) == std::future_status::ready);
+  return result.get();
+}
+
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds deadline = 10s) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::yield();
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("a pipeline delivers every packet, at 1 and 2 workers") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan("name: line\npipeline: [a, b, out]\nnodes:\n  a: {component: pass}\n"
+                        "  b: {component: pass}\n  out: {component: collect}\n"));
+    for (int round = 0; round < 4; ++round) {
+      StreamResult r = run_stream(runtime, "line", numbered(1000));
+      CHECK(r.state == StreamResult::State::done);
+      CHECK(r.accepted == 1000);
+      CHECK(r.sinks["out"] == 1000);
+      REQUIRE(r.results.size() == 1000);
+      // One stream runs on one instance, in order.
+      for (int i = 0; i < 1000; ++i) CHECK(r.results[i].get("n")->as_int() == i);
+      CHECK(r.results[0].get_meta("stream")->as_string() == r.id);
+    }
+    auto stats = runtime.stats("line");
+    REQUIRE(stats);
+    CHECK(stats->instances == workers);
+    CHECK(stats->nodes[0].in == 4000);
+    CHECK(stats->nodes[2].in == 4000);
+  }
+}
+
+TEST_CASE("fan-out copies to every target and fan-in merges") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan(R"(name: fan
+nodes:
+  in: {component: pass}
+  left: {component: pass}
+  right: {component: pass}
+  both: {component: collect}
+  extra: {component: sink}
+edges:
+  - in -> left
+  - in -> right
+  - in -> extra
+  - left -> both
+  - right -> both
+)"));
+    StreamResult r = run_stream(runtime, "fan", numbered(500));
+    CHECK(r.sinks["both"] == 1000);
+    CHECK(r.sinks["extra"] == 500);
+    CHECK(r.results.size() == 1000);
+    // The copies are independent packets.
+    CHECK(r.results[0].get("n")->as_int() == r.results[0].get("n")->as_int());
+  }
+}
+
+TEST_CASE("named out ports route packets") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan(R"(name: route
+nodes:
+  p: {component: parity}
+  evens: {component: collect}
+  odds: {component: sink}
+edges:
+  - p.even -> evens
+  - p.odd -> odds.in
+)"));
+  StreamResult r = run_stream(runtime, "route", numbered(10));
+  CHECK(r.sinks["evens"] == 5);
+  CHECK(r.sinks["odds"] == 5);
+  for (const auto& p : r.results) CHECK(p.get("n")->as_int() % 2 == 0);
+}
+
+TEST_CASE("a failing packet goes to the error port when wired, else to the dead letters") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan(R"(name: wired
+nodes:
+  check: {component: fail_if_bad}
+  good: {component: collect}
+  failed: {component: sink}
+edges:
+  - check -> good
+  - check.error -> failed
+)"));
+    runtime.deploy(plan("name: unwired\npipeline: [check, good]\nnodes:\n"
+                        "  check: {component: fail_if_bad}\n  good: {component: collect}\n"));
+    auto mixed = [] {
+      auto packets = numbered(10);
+      packets[3].set("bad", true);
+      packets[7].set("bad", true);
+      return packets;
+    };
+    StreamResult wired = run_stream(runtime, "wired", mixed());
+    CHECK(wired.sinks["good"] == 8);
+    CHECK(wired.sinks["failed"] == 2);
+    CHECK(wired.error_count == 2);
+    CHECK(runtime.dead_letters("wired").empty());
+
+    StreamResult unwired = run_stream(runtime, "unwired", mixed());
+    CHECK(unwired.sinks["good"] == 8);  // the graph kept running after the failures
+    CHECK(unwired.error_count == 2);
+    REQUIRE(unwired.errors.size() == 2);
+    CHECK(unwired.errors[0].node == "unwired/check");
+    CHECK(unwired.errors[0].message == "bad packet 3");
+    auto letters = runtime.dead_letters("unwired");
+    REQUIRE(letters.size() == 2);
+    CHECK(letters[0].node == "check");
+    CHECK(letters[0].packet.get_meta("error")->as_string() == "bad packet 3");
+    CHECK(letters[0].packet.get_meta("error_node")->as_string() == "unwired/check");
+    CHECK(runtime.stats("unwired")->nodes[0].errors == 2);
+  }
+}
+
+TEST_CASE("dead letters can be replayed into a node") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: g\npipeline: [check, good]\nnodes:\n"
+                      "  check: {component: fail_if_bad}\n  good: {component: collect}\n"));
+  auto packets = numbered(3);
+  packets[1].set("bad", true);
+  run_stream(runtime, "g", std::move(packets));
+  REQUIRE(runtime.dead_letters("g").size() == 1);
+  // Replayed straight into `good`, past the failing check.
+  auto admission = runtime.replay_dead_letters("g", {}, "good");
+  REQUIRE(admission.status == Admission::Status::accepted);
+  CHECK(admission.accepted == 1);
+  CHECK(runtime.dead_letters("g").empty());
+  REQUIRE(eventually([&] {
+    auto s = runtime.stream(admission.stream_id);
+    return s && s->state == StreamResult::State::done;
+  }));
+  auto replayed = runtime.stream(admission.stream_id);
+  REQUIRE(replayed->results.size() == 1);
+  CHECK(replayed->results[0].get("n")->as_int() == 1);
+  CHECK_FALSE(replayed->results[0].has_meta("error"));
+}
+
+TEST_CASE("a stream completes through splits, drops and errors, with counts") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan(R"(name: s
+pipeline: [split, evens, check, out]
+nodes:
+  split: {component: split}
+  evens: {component: drop_odd}
+  check: {component: fail_if_bad}
+  out: {component: collect}
+)"));
+    std::vector<Packet> packets;
+    for (int i = 0; i < 4; ++i) {
+      Packet p;
+      p.set("items", Array{0, 1, 2, 3, 4});  // 5 children: 3 even
+      packets.push_back(std::move(p));
+    }
+    StreamResult r = run_stream(runtime, "s", std::move(packets));
+    CHECK(r.accepted == 4);
+    CHECK(r.sinks["out"] == 12);
+    CHECK(r.dropped == 8);
+    CHECK(r.error_count == 0);
+    CHECK(r.results.size() == 12);
+    auto status = runtime.stream(r.id);
+    REQUIRE(status);
+    CHECK(status->state == StreamResult::State::done);
+    CHECK(status->sinks["out"] == 12);
+  }
+}
+
+TEST_CASE("an empty submission completes at once") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: g\npipeline: [a]\nnodes:\n  a: {component: collect}\n"));
+  StreamResult r = run_stream(runtime, "g", {});
+  CHECK(r.state == StreamResult::State::done);
+  CHECK(r.accepted == 0);
+}
+
+TEST_CASE("a fast source flooding a slow sink keeps in-flight packets within the edge capacities") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    max_in_flight_seen = 0;
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan(R"(name: flood
+nodes:
+  source: {component: enter}
+  mid: {component: pass}
+  slow: {component: slow_exit}
+edges:
+  - {from: source, to: mid, capacity: 8}
+  - {from: mid, to: slow, capacity: 8}
+)"));
+    std::vector<std::future<StreamResult>> streams;
+    for (int i = 0; i < 4; ++i)
+      streams.push_back(std::async(std::launch::async, [&] { return run_stream(runtime, "flood", numbered(5000)); }));
+    std::size_t through = 0;
+    for (auto& s : streams) through += s.get().sinks["slow"];
+    CHECK(through == 20000);
+    // Per instance: two edges of 8, plus one packet held by each of the three nodes.
+    CHECK(max_in_flight_seen.load() <= 8 + 8 + 3);
+    CHECK(max_in_flight_seen.load() > 0);
+  }
+}
+
+TEST_CASE("downstream nodes run first: new input does not run far ahead") {
+  max_in_flight_seen = 0;
+  Runtime runtime({.workers = 1});
+  // Large edges: only the scheduler keeps the source from racing ahead of the sink.
+  runtime.deploy(plan(R"(name: prio
+nodes:
+  source: {component: enter}
+  mid: {component: pass}
+  slow: {component: slow_exit}
+edges:
+  - {from: source, to: mid, capacity: 4096}
+  - {from: mid, to: slow, capacity: 4096}
+)"));
+  StreamResult r = run_stream(runtime, "prio", numbered(20000));
+  CHECK(r.sinks["slow"] == 20000);
+  // A producer yields to its (higher-ranked) consumer every 32 packets.
+  CHECK(max_in_flight_seen.load() <= 2 * 32 + 3);
+}
+
+TEST_CASE("a constructor that throws fails the deploy with its message, leaving the old graph") {
+  Runtime runtime({.workers = 2});
+  runtime.deploy(plan("name: g\npipeline: [a]\nnodes:\n  a: {component: collect}\n"));
+  try {
+    runtime.deploy(plan("name: g\npipeline: [x, a]\nnodes:\n  x: {component: explodes}\n"
+                        "  a: {component: collect}\n"));
+    FAIL("deploy should have thrown");
+  } catch (const DeployError& e) {
+    CHECK(std::string(e.what()) == "g/x: explodes failed to start: model file missing");
+  }
+  CHECK(run_stream(runtime, "g", numbered(3)).sinks["a"] == 3);
+}
+
+TEST_CASE("redeploy drains the old version: nothing admitted is lost") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    gate_open = false;
+    Runtime runtime({.workers = workers});
+    const std::string yaml = "name: g\npipeline: [gate, out]\nnodes:\n  gate: {component: gate}\n"
+                             "  out: {component: collect}\n";
+    runtime.deploy(plan(yaml));
+    std::atomic<int> completed{0};
+    std::atomic<std::size_t> delivered{0};
+    for (int i = 0; i < 10; ++i) {
+      auto a = runtime.submit("g", numbered(100), [&](const StreamResult& r) {
+        delivered += r.sinks.count("out") ? r.sinks.at("out") : 0;
+        ++completed;
+      });
+      REQUIRE(a.status == Admission::Status::accepted);
+    }
+    // Redeploy while the old instances hold 1000 packets behind the gate.
+    std::thread redeploy([&] { runtime.deploy(plan(yaml)); });
+    gate_open = true;
+    redeploy.join();
+    REQUIRE(eventually([&] { return completed == 10; }));
+    CHECK(delivered == 1000);
+    CHECK(run_stream(runtime, "g", numbered(5)).sinks["out"] == 5);
+  }
+}
+
+TEST_CASE("a blocking component does not stall other graphs on its worker") {
+  sleeper_done = 0;
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: slow\npipeline: [s]\nnodes:\n  s: {component: sleeper}\n"));
+  runtime.deploy(plan("name: fast\npipeline: [a, out]\nnodes:\n  a: {component: pass}\n"
+                      "  out: {component: collect}\n"));
+  auto slow = runtime.submit("slow", numbered(3));
+  REQUIRE(slow.status == Admission::Status::accepted);
+  StreamResult fast = run_stream(runtime, "fast", numbered(1000));
+  CHECK(fast.sinks["out"] == 1000);
+  // The fast graph finished while the sleeper still had packets to go.
+  CHECK(sleeper_done < 3);
+  REQUIRE(eventually([&] { return runtime.stream(slow.stream_id)->state == StreamResult::State::done; }));
+  CHECK(sleeper_done == 3);
+}
+
+TEST_CASE("a full ingress refuses with overloaded, never queueing without bound") {
+  gate_open = false;
+  Runtime runtime({.workers = 1, .max_queued_packets = 100});
+  runtime.deploy(plan("name: g\npipeline: [gate, out]\nnodes:\n  gate: {component: gate}\n"
+                      "  out: {component: sink}\n"));
+  // The gate holds everything: sources' queues fill, then the ingress counts up.
+  int accepted = 0;
+  Admission last;
+  for (int i = 0; i < 100; ++i) {
+    last = runtime.submit("g", numbered(50));
+    if (last.status != Admission::Status::accepted) break;
+    ++accepted;
+  }
+  CHECK(last.status == Admission::Status::overloaded);
+  CHECK(accepted < 100);
+  CHECK(runtime.load() > 0.5);
+  gate_open = true;
+  runtime.shutdown();
+}
+
+TEST_CASE("unknown graph or node, and shutdown, are refused") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: g\npipeline: [a]\nnodes:\n  a: {component: sink}\n"));
+  CHECK(runtime.submit("nope", numbered(1)).status == Admission::Status::no_such_graph);
+  CHECK(runtime.submit("g", numbered(1), {}, "zz").status == Admission::Status::no_such_node);
+  CHECK(runtime.graphs_using({"sink"}) == std::vector<std::string>{"g"});
+  CHECK(runtime.graphs_using({"pass"}).empty());
+  CHECK(runtime.undeploy("g"));
+  CHECK_FALSE(runtime.undeploy("g"));
+  runtime.shutdown();
+  CHECK(runtime.submit("g", numbered(1)).status == Admission::Status::shutting_down);
+}
+
+TEST_CASE("shutdown drains what was admitted") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan("name: g\npipeline: [a, out]\nnodes:\n  a: {component: pass}\n"
+                        "  out: {component: sink}\n"));
+    std::atomic<std::size_t> through{0};
+    for (int i = 0; i < 20; ++i)
+      runtime.submit("g", numbered(500), [&](const StreamResult& r) { through += r.sinks.at("out"); });
+    runtime.shutdown();
+    CHECK(through == 10000);
+  }
+}
