@@ -9,6 +9,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(SLUICE_VERSION));
   sluice::cli::add_plugins_command(app);
+  sluice::cli::add_graph_commands(app);
+  sluice::cli::add_run_command(app);
+  sluice::cli::add_serve_command(app);
+  sluice::cli::add_new_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

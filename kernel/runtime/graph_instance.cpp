@@ -334,14 +334,16 @@ void GraphInstance::complete_if_done(StreamState* stream) {
   outstanding -= owned->result.accepted;
   owned->result.state = StreamResult::State::done;
   owned->result.finished = std::chrono::system_clock::now();
+  // Recorded before the callback runs, so that whoever the callback wakes finds it done.
+  auto result = std::make_shared<const StreamResult>(std::move(owned->result));
+  shared_->streams.close(result);
   if (owned->on_done) {
     try {
-      owned->on_done(owned->result);
+      owned->on_done(*result);
     } catch (const std::exception& e) {
       std::cerr << plan().name << ": stream completion callback threw: " << e.what() << '\n';
     }
   }
-  shared_->streams.close(std::move(owned->result));
 }
 
 void GraphInstance::node_finished() {

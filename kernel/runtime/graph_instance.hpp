@@ -162,7 +162,7 @@ class GraphInstance {
 
   // On the worker thread: launches the fibers.
   void start();
-  // Any thread. False when the ingress is full or closed.
+  // Any thread. False when the ingress is full or closed (the submission is then untouched).
   bool try_submit(Submission& submission);
   // Any thread: no more submissions; the graph drains, then done() becomes ready.
   void close_ingress();

@@ -77,7 +77,7 @@ struct Runtime::Impl {
     graph.instances.clear();
   }
 
-  Admission submit(const std::shared_ptr<DeployedGraph>& graph, std::vector<Packet> packets,
+  Admission submit(const std::shared_ptr<DeployedGraph>& graph, std::vector<Packet>& packets,
                    StreamCallback on_done, std::optional<std::size_t> node) {
     Admission admission;
     GraphInstance* least = nullptr;
@@ -98,6 +98,7 @@ struct Runtime::Impl {
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), node};
     if (!least->try_submit(submission)) {
+      packets = std::move(submission.packets);
       streams.discard(admission.stream_id);
       admission.status = Admission::Status::overloaded;
       admission.stream_id.clear();
@@ -187,7 +188,7 @@ std::vector<std::string> Runtime::graphs_using(const std::vector<std::string>& c
   return names;
 }
 
-Admission Runtime::submit(std::string_view name, std::vector<Packet> packets, StreamCallback on_done,
+Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, StreamCallback on_done,
                           std::string_view node) {
   Admission refused;
   if (impl_->stopping) {
@@ -209,7 +210,7 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet> packets, St
     }
     target = static_cast<std::size_t>(it - nodes.begin());
   }
-  return impl_->submit(graph, std::move(packets), std::move(on_done), target);
+  return impl_->submit(graph, packets, std::move(on_done), target);
 }
 
 std::optional<StreamResult> Runtime::stream(std::string_view id) const { return impl_->streams.find(id); }
@@ -275,14 +276,10 @@ Admission Runtime::replay_dead_letters(std::string_view name, const std::vector<
   }
   Admission total;
   for (auto& [target, packets] : by_node) {
-    auto copies = [&] {
-      std::vector<Packet> c;
-      for (const auto& p : packets) c.push_back(p.clone());
-      return c;
-    }();
     Admission a = submit(name, std::move(packets), {}, target);
     if (a.status != Admission::Status::accepted) {
-      for (auto& p : copies) graph->shared->dead_letters->add(target, "replay refused", std::move(p));
+      // Refused packets stay with us: back into the store, nothing lost.
+      for (auto& p : packets) graph->shared->dead_letters->add(target, "replay refused", std::move(p));
       return a;
     }
     if (total.stream_id.empty()) total.stream_id = a.stream_id;

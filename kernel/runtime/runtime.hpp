@@ -125,9 +125,10 @@ class Runtime {
 
   // --- data plane -----------------------------------------------------------------------
   // Admits the packets as one stream into the graph's source nodes (or into `node`). Never
-  // blocks: a full graph answers `overloaded`. `on_done` runs once, on a worker thread, when
+  // blocks: a full graph answers `overloaded`. The packets are taken only when admitted (a
+  // refused caller still has them, to retry). `on_done` runs once, on a worker thread, when
   // every packet of the stream has been fully processed.
-  Admission submit(std::string_view graph, std::vector<Packet> packets, StreamCallback on_done = {},
+  Admission submit(std::string_view graph, std::vector<Packet>&& packets, StreamCallback on_done = {},
                    std::string_view node = {});
   // The status of a stream (pending ones with their counts so far), or nullopt when unknown
   // (never seen, or older than the history kept).

@@ -22,14 +22,14 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
   std::snprintf(id, sizeof id, "%08x%08llx", process_prefix(),
                 static_cast<unsigned long long>(++next_));
   pending.id = id;
-  streams_.emplace(pending.id, std::move(pending));
+  streams_.emplace(pending.id, std::make_shared<const StreamResult>(std::move(pending)));
   return id;
 }
 
-void StreamTable::close(StreamResult result) {
+void StreamTable::close(std::shared_ptr<const StreamResult> result) {
   std::lock_guard lock(mutex_);
-  finished_order_.push_back(result.id);
-  streams_.insert_or_assign(result.id, std::move(result));
+  finished_order_.push_back(result->id);
+  streams_.insert_or_assign(result->id, std::move(result));
   while (finished_order_.size() > history_) {
     streams_.erase(finished_order_.front());
     finished_order_.pop_front();
@@ -42,10 +42,14 @@ void StreamTable::discard(std::string_view id) {
 }
 
 std::optional<StreamResult> StreamTable::find(std::string_view id) const {
-  std::lock_guard lock(mutex_);
-  auto it = streams_.find(std::string(id));
-  if (it == streams_.end()) return std::nullopt;
-  const StreamResult& r = it->second;
+  std::shared_ptr<const StreamResult> found;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = streams_.find(std::string(id));
+    if (it == streams_.end()) return std::nullopt;
+    found = it->second;
+  }
+  const StreamResult& r = *found;
   // Copy field by field: packets are move-only and cloned explicitly.
   StreamResult copy;
   copy.id = r.id;

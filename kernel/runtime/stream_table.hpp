@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,7 +24,7 @@ class StreamTable {
   // Registers a pending stream and returns its id (unique across processes in practice:
   // a random per-process prefix and a counter).
   std::string open(std::string_view graph, std::size_t accepted);
-  void close(StreamResult result);
+  void close(std::shared_ptr<const StreamResult> result);
   // Forgets a stream that was opened but then not admitted.
   void discard(std::string_view id);
   std::optional<StreamResult> find(std::string_view id) const;
@@ -32,7 +33,8 @@ class StreamTable {
   mutable std::mutex mutex_;
   std::size_t history_;
   std::uint64_t next_ = 0;
-  std::unordered_map<std::string, StreamResult> streams_;
+  // Pending streams hold a result with no packets yet; results are immutable once done.
+  std::unordered_map<std::string, std::shared_ptr<const StreamResult>> streams_;
   std::deque<std::string> finished_order_;
 };
 

@@ -1,1 +1,555 @@
 #include "sluice/json.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <simdjson.h>
+#include <unordered_set>
+
+namespace sluice::json {
+
+ParseError::ParseError(const std::string& message, std::size_t line, std::size_t column,
+                       std::size_t offset)
+    : std::runtime_error("line " + std::to_string(line) + ", column " + std::to_string(column) +
+                         " (byte " + std::to_string(offset) + "): " + message),
+      reason_(message),
+      line_(line),
+      column_(column),
+      offset_(offset) {}
+
+namespace {
+
+// ---- parsing -------------------------------------------------------------------------------
+
+// One parser per thread, its depth limited so that deep input is an error, not a crash.
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    if (p.allocate(1 << 16, max_depth) != simdjson::SUCCESS) throw std::bad_alloc();
+    return p;
+  }();
+  return parser;
+}
+
+// simdjson reads up to SIMDJSON_PADDING bytes past the end of its input; texts from outside
+// are copied into this per-thread buffer that has them.
+std::string_view padded_copy(std::string_view text) {
+  thread_local std::string buffer;
+  buffer.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  buffer.assign(text);
+  return buffer;
+}
+
+struct Position {
+  std::size_t line = 1, column = 1;
+};
+
+Position position_of(std::string_view text, std::size_t offset) {
+  Position p;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++p.line;
+      p.column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++p.column;  // columns count characters, not UTF-8 continuation bytes
+    }
+  }
+  return p;
+}
+
+// simdjson says *that* a document is invalid, not *where*. This scanner, run only on the error
+// path, walks the grammar with an explicit stack and returns the offset of the first byte that
+// cannot be part of a valid document, and why.
+struct Fault {
+  std::size_t offset;
+  std::string reason;
+};
+
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  auto cont = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    const unsigned char c1 = byte(i + 1);
+    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
+    if (c == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    const unsigned char c1 = byte(i + 1);
+    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+// Reads the four hex digits of a \u escape at `at`.
+bool read_hex4(std::string_view s, std::size_t at, unsigned& code) {
+  if (at + 4 > s.size()) return false;
+  const char* first = s.data() + at;
+  const auto result = std::from_chars(first, first + 4, code, 16);
+  return result.ec == std::errc() && result.ptr == first + 4;
+}
+
+// simdjson refuses integers outside [INT64_MIN, UINT64_MAX] (it has no big numbers) and
+// doubles that overflow to infinity, while underflow rounds to zero. `token` is a number of
+// valid JSON syntax.
+bool number_in_range(std::string_view token) {
+  const bool negative = token.front() == '-';
+  const std::string_view digits = token.substr(negative ? 1 : 0);
+  const char* first = digits.data();
+  const char* last = first + digits.size();
+  const std::size_t exponent_at = digits.find_first_of("eE");
+  const std::size_t point_at = digits.find('.');
+  if (exponent_at == std::string_view::npos && point_at == std::string_view::npos) {
+    std::uint64_t magnitude = 0;
+    if (std::from_chars(first, last, magnitude).ec != std::errc()) return false;
+    return !negative || magnitude <= (std::uint64_t{1} << 63);
+  }
+  double value = 0;
+  if (std::from_chars(first, last, value).ec != std::errc::result_out_of_range) return true;
+  // Out of range: an overflow when the first significant digit stands left of the point.
+  const std::string_view mantissa = digits.substr(0, exponent_at);
+  const std::size_t significant = mantissa.find_first_not_of("0.");
+  if (significant == std::string_view::npos) return true;  // zero
+  const std::size_t point = std::min(point_at, mantissa.size());
+  long long power = significant < point ? static_cast<long long>(point - significant) - 1
+                                        : -static_cast<long long>(significant - point);
+  if (exponent_at != std::string_view::npos) {
+    std::string_view exponent = digits.substr(exponent_at + 1);
+    const bool negative_exponent = exponent.front() == '-';
+    if (exponent.front() == '+' || negative_exponent) exponent.remove_prefix(1);
+    long long e = 0;
+    if (std::from_chars(exponent.data(), exponent.data() + exponent.size(), e).ec != std::errc())
+      return negative_exponent;  // an exponent beyond long long: a huge or a tiny number
+    power += negative_exponent ? -e : e;
+  }
+  return power < 0;
+}
+
+Fault locate_fault(std::string_view s, const char* simdjson_reason) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  auto ws = [&] {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  };
+  auto fault = [&](std::string why) { return Fault{std::min(i, n), std::move(why)}; };
+  enum class Frame { array, object };
+  std::vector<Frame> stack;
+
+  auto scan_string = [&]() -> std::optional<Fault> {
+    ++i;  // opening quote
+    while (i < n) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '"') {
+        ++i;
+        return std::nullopt;
+      }
+      if (c < 0x20) return fault("control character in string");
+      if (c == '\\') {
+        if (i + 1 >= n) break;
+        const char e = s[i + 1];
+        if (e == 'u') {
+          unsigned code = 0;
+          if (!read_hex4(s, i + 2, code)) return fault("bad \\u escape");
+          if (code >= 0xD800 && code <= 0xDFFF) {
+            // As simdjson: a high surrogate must be followed at once by an escaped low one.
+            unsigned low = 0;
+            if (code >= 0xDC00 || s.substr(i + 6, 2) != "\\u" || !read_hex4(s, i + 8, low) ||
+                low < 0xDC00 || low > 0xDFFF)
+              return fault("lone UTF-16 surrogate in \\u escape");
+            i += 6;
+          }
+          i += 6;
+        } else if (std::strchr("\"\\/bfnrt", e) && e != '\0') {
+          i += 2;
+        } else {
+          return fault("bad escape");
+        }
+        continue;
+      }
+      const std::size_t len = utf8_sequence_length(s, i);
+      if (len == 0) return fault("invalid UTF-8");
+      i += len;
+    }
+    return fault("unterminated string");
+  };
+  auto scan_number = [&]() -> std::optional<Fault> {
+    const std::size_t start = i;
+    if (s[i] == '-') ++i;
+    if (i < n && s[i] == '0') {
+      ++i;
+    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
+      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    } else {
+      return fault("bad number");
+    }
+    if (i < n && s[i] == '.') {
+      ++i;
+      if (i >= n || !std::isdigit(static_cast<unsigned char>(s[i]))) return fault("bad number");
+      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+      if (i >= n || !std::isdigit(static_cast<unsigned char>(s[i]))) return fault("bad number");
+      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    }
+    if (!number_in_range(s.substr(start, i - start))) {
+      i = start;
+      return fault("number out of range");
+    }
+    return std::nullopt;
+  };
+  // A value; containers push a frame and return.
+  auto scan_value = [&]() -> std::optional<Fault> {
+    ws();
+    if (i >= n) return fault("unexpected end of input");
+    const char c = s[i];
+    if (c == '{' || c == '[') {
+      if (stack.size() >= max_depth) return fault("nesting deeper than " + std::to_string(max_depth));
+      stack.push_back(c == '{' ? Frame::object : Frame::array);
+      ++i;
+      return std::nullopt;
+    }
+    if (c == '"') return scan_string();
+    if (c == '-' || (c >= '0' && c <= '9')) return scan_number();
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (s.substr(i, word.size()) == word) {
+        i += word.size();
+        return std::nullopt;
+      }
+    }
+    return fault("unexpected character");
+  };
+
+  if (auto f = scan_value()) return *f;
+  // After a value: close containers or continue them.
+  bool just_opened = !stack.empty();
+  while (!stack.empty()) {
+    ws();
+    if (i >= n) return fault("unexpected end of input");
+    const Frame top = stack.back();
+    const char close = top == Frame::object ? '}' : ']';
+    if (s[i] == close && just_opened) {
+      ++i;
+      stack.pop_back();
+      just_opened = false;
+      continue;
+    }
+    if (!just_opened) {
+      if (s[i] == close) {
+        ++i;
+        stack.pop_back();
+        continue;
+      }
+      if (s[i] != ',') return fault(top == Frame::object ? "expected ',' or '}'" : "expected ',' or ']'");
+      ++i;
+      ws();
+    }
+    if (top == Frame::object) {
+      if (i >= n || s[i] != '"') return fault("expected a string key");
+      if (auto f = scan_string()) return *f;
+      ws();
+      if (i >= n || s[i] != ':') return fault("expected ':'");
+      ++i;
+    }
+    const std::size_t depth = stack.size();
+    if (auto f = scan_value()) return *f;
+    just_opened = stack.size() > depth;
+  }
+  ws();
+  if (i < n) return fault("unexpected content after the document");
+  // The scanner found nothing simdjson would refuse; report simdjson's reason at the start
+  // rather than invent a position.
+  return Fault{0, simdjson_reason};
+}
+
+[[noreturn]] void throw_parse_error(std::string_view text, simdjson::error_code code,
+                                    std::size_t base_offset = 0, std::size_t base_line = 0) {
+  const std::string depth_reason = "nesting deeper than " + std::to_string(max_depth);
+  const Fault f = locate_fault(
+      text, code == simdjson::DEPTH_ERROR ? depth_reason.c_str() : simdjson::error_message(code));
+  const Position p = position_of(text, f.offset);
+  throw ParseError(f.reason, base_line ? base_line : p.line, p.column, base_offset + f.offset);
+}
+
+Value convert(simdjson::dom::element element);
+
+Value convert_object(simdjson::dom::object object) {
+  Object out;
+  out.reserve(object.size());
+  // Duplicate keys: the last wins, as in most parsers. Small objects check linearly; larger
+  // ones through a set of the keys seen, so building stays linear.
+  if (object.size() <= 16) {
+    for (auto [key, value] : object) out.set(key, convert(value));
+  } else {
+    std::unordered_set<std::string_view> seen;
+    for (auto [key, value] : object) {
+      if (seen.insert(key).second)
+        out.append_unchecked(std::string(key), convert(value));
+      else
+        out.set(key, convert(value));
+    }
+  }
+  return out;
+}
+
+Value convert(simdjson::dom::element element) {
+  using simdjson::dom::element_type;
+  switch (element.type()) {
+    case element_type::OBJECT: return convert_object(element.get_object().value_unsafe());
+    case element_type::ARRAY: {
+      simdjson::dom::array array = element.get_array().value_unsafe();
+      Array out;
+      out.reserve(array.size());
+      for (simdjson::dom::element item : array) out.push_back(convert(item));
+      return out;
+    }
+    case element_type::STRING: return Value(std::string(element.get_string().value_unsafe()));
+    case element_type::INT64: return Value(element.get_int64().value_unsafe());
+    case element_type::UINT64:  // above INT64_MAX: kept as the nearest double
+      return Value(static_cast<double>(element.get_uint64().value_unsafe()));
+    case element_type::DOUBLE: return Value(element.get_double().value_unsafe());
+    case element_type::BOOL: return Value(element.get_bool().value_unsafe());
+    case element_type::NULL_VALUE: return Value();
+  }
+  return Value();
+}
+
+// Parses one document from a padded view.
+Value parse_padded(std::string_view padded, std::size_t base_offset = 0, std::size_t base_line = 0) {
+  simdjson::dom::element root;
+  const auto error = thread_parser().parse(padded.data(), padded.size(), false).get(root);
+  if (error) throw_parse_error(padded, error, base_offset, base_line);
+  return convert(root);
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+void write_string(std::string_view s, std::string& out) {
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const std::size_t len = utf8_sequence_length(s, i);
+      if (len != 0) {
+        i += len;
+        continue;
+      }
+    }
+    out.append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex_digits[c >> 4];
+          out += hex_digits[c & 15];
+        } else {
+          out += "\xEF\xBF\xBD";  // invalid UTF-8 byte → U+FFFD
+        }
+    }
+    ++i;
+    run = i;
+  }
+  out.append(s.data() + run, n - run);
+  out += '"';
+}
+
+void write_double(double d, std::string& out) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
+  const std::string_view text(buffer, result.ptr - buffer);
+  out += text;
+  // Keep it a double when read back: "1" would come back as an integer.
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
+}
+
+void write_int(std::int64_t i, std::string& out) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, i);
+  out.append(buffer, result.ptr - buffer);
+}
+
+void write_value(const Value& v, std::string& out, int indent, int depth);
+
+void newline(std::string& out, int indent, int depth) {
+  if (indent <= 0) return;
+  out += '\n';
+  out.append(static_cast<std::size_t>(indent * depth), ' ');
+}
+
+void write_object(const Object& object, std::string& out, int indent, int depth) {
+  if (object.empty()) {
+    out += "{}";
+    return;
+  }
+  out += '{';
+  bool first = true;
+  for (const auto& [key, value] : object) {
+    if (!first) out += ',';
+    first = false;
+    newline(out, indent, depth + 1);
+    write_string(key, out);
+    out += indent > 0 ? ": " : ":";
+    write_value(value, out, indent, depth + 1);
+  }
+  newline(out, indent, depth);
+  out += '}';
+}
+
+void write_value(const Value& v, std::string& out, int indent, int depth) {
+  switch (v.type()) {
+    case ValueType::null: out += "null"; return;
+    case ValueType::boolean: out += v.as_bool() ? "true" : "false"; return;
+    case ValueType::integer: write_int(v.as_int(), out); return;
+    case ValueType::number: write_double(v.as_double(), out); return;
+    case ValueType::string: write_string(v.as_string(), out); return;
+    case ValueType::array: {
+      const Array& array = v.as_array();
+      if (array.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      for (std::size_t i = 0; i < array.size(); ++i) {
+        if (i) out += ',';
+        newline(out, indent, depth + 1);
+        write_value(array[i], out, indent, depth + 1);
+      }
+      newline(out, indent, depth);
+      out += ']';
+      return;
+    }
+    case ValueType::object: write_object(v.as_object(), out, indent, depth); return;
+  }
+}
+
+}  // namespace
+
+Value parse(std::string_view text) { return parse_padded(padded_copy(text)); }
+
+std::vector<Value> parse_documents(std::string_view text) {
+  Value document = parse(text);
+  std::vector<Value> out;
+  if (document.is_array())
+    out = std::move(document.as_array());
+  else
+    out.push_back(std::move(document));
+  return out;
+}
+
+void for_each_ndjson(std::string_view text,
+                     const std::function<void(Value&& record, std::size_t line)>& on_record) {
+  // Each line is parsed in place inside one padded copy of the whole text: the padding simdjson
+  // reads past a line's end is the following lines (or the copy's padding). The copy is this
+  // call's own, as `on_record` may parse other JSON meanwhile.
+  std::string copy;
+  copy.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  copy.assign(text);
+  const std::string_view all = copy;
+  std::size_t line = 0;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    ++line;
+    const void* found = std::memchr(all.data() + start, '\n', all.size() - start);
+    const std::size_t end = found ? static_cast<const char*>(found) - all.data() : all.size();
+    std::string_view record = all.substr(start, end - start);
+    if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
+    if (record.find_first_not_of(" \t") != std::string_view::npos)
+      on_record(parse_padded(record, start, line), line);
+    start = end + 1;
+  }
+}
+
+Packet to_packet(Value&& document) {
+  if (!document.is_object())
+    throw std::invalid_argument(std::string("a packet must be a JSON object, got ") + document.type_name());
+  return Packet(std::move(document.as_object()));
+}
+
+void write(const Value& value, std::string& out) { write_value(value, out, 0, 0); }
+void write_pretty(const Value& value, std::string& out, int indent) { write_value(value, out, indent, 0); }
+void write_fields(const Packet& packet, std::string& out) { write_object(packet.fields(), out, 0, 0); }
+
+void write_envelope(const Packet& packet, std::string& out) {
+  out += "{\"fields\":";
+  write_object(packet.fields(), out, 0, 0);
+  out += ",\"meta\":";
+  write_object(packet.meta(), out, 0, 0);
+  out += ",\"field_meta\":";
+  write_object(packet.field_meta(), out, 0, 0);
+  out += '}';
+}
+
+std::string to_string(const Value& value) {
+  std::string out;
+  write(value, out);
+  return out;
+}
+
+std::string to_pretty_string(const Value& value) {
+  std::string out;
+  write_pretty(value, out);
+  return out;
+}
+
+std::string to_string(const Packet& packet) {
+  std::string out;
+  write_fields(packet, out);
+  return out;
+}
+
+std::string to_envelope(const Packet& packet) {
+  std::string out;
+  write_envelope(packet, out);
+  return out;
+}
+
+Packet envelope_to_packet(Value&& envelope) {
+  if (!envelope.is_object()) throw std::invalid_argument("an envelope must be a JSON object");
+  auto part = [&](std::string_view name) -> Object {
+    Value* v = envelope.get(name);
+    if (!v || v->is_null()) return {};
+    if (!v->is_object())
+      throw std::invalid_argument("envelope member '" + std::string(name) + "' must be an object");
+    return std::move(v->as_object());
+  };
+  Packet packet(part("fields"));
+  packet.meta() = part("meta");
+  packet.field_meta() = part("field_meta");
+  return packet;
+}
+
+Packet parse_envelope(std::string_view text) { return envelope_to_packet(parse(text)); }
+
+}  // namespace sluice::json

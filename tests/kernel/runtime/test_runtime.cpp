@@ -114,14 +114,15 @@ struct Enter : Component {
   }
 };
 
-// A slow sink: yields several times per packet and records the packets in flight.
+// A slow sink (it burns CPU, as a costly component would) that records the packets in flight.
 struct SlowExit : Component {
   static ComponentDescriptor descriptor() {
     return {.name = "slow_exit", .summary = "slow sink", .kind = ComponentKind::publisher};
   }
   explicit SlowExit(const Params&) {}
   void process(Packet&, Emitter&) override {
-    for (int i = 0; i < 5; ++i) boost::this_fiber::yield();
+    const auto until = std::chrono::steady_clock::now() + 2us;
+    while (std::chrono::steady_clock::now() < until) {}
     ++left;
     max_in_flight = std::max(max_in_flight, entered - left);
     long seen = max_in_flight_seen;
@@ -168,7 +169,7 @@ struct TestCatalog : ComponentCatalog {
     for (auto d : {describe<Pass>(), describe<FailIfBad>(), describe<DropOdd>(), describe<Split>(),
                    describe<Parity>(), describe<Collect>(), describe<Sink>(), describe<Enter>(),
                    describe<SlowExit>(), describe<Sleeper>(), describe<Gate>(), describe<Explodes>()})
-      components[d.name] = std::make_shared<const ComponentDescriptor>(std::move(d));
+      components.emplace(d.name, std::make_shared<const ComponentDescriptor>(d));
   }
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
     auto it = components.find(name);

@@ -1,0 +1,206 @@
+// `sluice run GRAPH.yaml` — NDJSON in, the graph, NDJSON out: the runtime as a Unix pipe.
+//
+// Input is cut into batches; each batch is one stream. What the graph's `collect` nodes hand
+// back is written in input order (batches can finish out of order on several workers, so
+// finished batches wait in a small reorder buffer). Only a bounded number of batches is in the
+// graph at once: memory stays flat on any input size.
+#include <condition_variable>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+#include <sluice/json.hpp>
+
+#include "cli/commands.hpp"
+#include "graph/graph_spec.hpp"
+#include "registry/plugin_registry.hpp"
+#include "runtime/runtime.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct RunOptions {
+  std::string graph;
+  std::string input;
+  std::string output;
+  std::vector<std::string> plugin_dirs;
+  std::size_t workers = 0;
+  std::size_t batch = 1000;
+};
+
+// Completed batches, written out in order.
+class OrderedOutput {
+ public:
+  OrderedOutput(std::ostream& out, std::size_t max_in_flight) : out_(out), max_in_flight_(max_in_flight) {}
+
+  // Blocks while too many batches are in the graph.
+  std::size_t begin_batch() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return next_batch_ - next_to_write_ < max_in_flight_; });
+    return next_batch_++;
+  }
+  void abandon_batch(std::size_t batch) { complete(batch, {}); }
+
+  void complete(std::size_t batch, std::string text) {
+    std::lock_guard lock(mutex_);
+    done_.emplace(batch, std::move(text));
+    for (auto it = done_.find(next_to_write_); it != done_.end(); it = done_.find(next_to_write_)) {
+      out_ << it->second;
+      done_.erase(it);
+      ++next_to_write_;
+    }
+    out_.flush();
+    changed_.notify_all();
+  }
+
+  void wait_all() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return next_to_write_ == next_batch_; });
+  }
+
+  // Waits a little for a batch to finish (when the graph refused one as full).
+  void wait_for_progress() {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+
+ private:
+  std::ostream& out_;
+  std::size_t max_in_flight_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::size_t next_batch_ = 0, next_to_write_ = 0;
+  std::map<std::size_t, std::string> done_;
+};
+
+struct Summary {
+  std::mutex mutex;
+  std::size_t in = 0, out = 0, errors = 0, dropped = 0, bad_lines = 0;
+  std::vector<std::string> messages;  // the first few, for stderr
+  void add_error(std::string message) {
+    if (messages.size() < 20) messages.push_back(std::move(message));
+  }
+};
+
+int run_graph(const RunOptions& options) {
+  PluginRegistry registry(PluginRegistry::search_path(options.plugin_dirs));
+  std::vector<Diagnostic> errors;
+  GraphSpec spec = load_graph_file(options.graph, errors);
+  std::optional<GraphPlan> plan;
+  if (errors.empty()) plan = plan_graph(spec, registry, errors);
+  for (const auto& e : errors) std::cerr << format(e) << '\n';
+  if (!plan) return 2;
+  const std::string name = plan->name;
+  const bool has_collect = std::any_of(plan->nodes.begin(), plan->nodes.end(),
+                                       [](const PlannedNode& n) { return n.component->name == "collect"; });
+  if (!has_collect)
+    std::cerr << "sluice run: warning: graph '" << name
+              << "' has no collect node, so nothing is written to the output\n";
+
+  Runtime runtime({.workers = options.workers});
+  try {
+    runtime.deploy(std::move(*plan));
+  } catch (const DeployError& e) {
+    std::cerr << "sluice run: " << e.what() << '\n';
+    return 2;
+  }
+
+  std::ifstream input_file;
+  if (!options.input.empty() && options.input != "-") {
+    input_file.open(options.input, std::ios::binary);
+    if (!input_file) {
+      std::cerr << "sluice run: cannot read " << options.input << '\n';
+      return 2;
+    }
+  }
+  std::istream& in = input_file.is_open() ? input_file : std::cin;
+  std::ofstream output_file;
+  if (!options.output.empty() && options.output != "-") {
+    output_file.open(options.output, std::ios::binary | std::ios::trunc);
+    if (!output_file) {
+      std::cerr << "sluice run: cannot write " << options.output << '\n';
+      return 2;
+    }
+  }
+  std::ostream& out = output_file.is_open() ? output_file : std::cout;
+  const std::string input_name = options.input.empty() ? "<stdin>" : options.input;
+
+  OrderedOutput ordered(out, 4 * runtime.worker_count() + 2);
+  Summary summary;
+
+  auto submit = [&](std::vector<Packet> packets) {
+    const std::size_t batch = ordered.begin_batch();
+    auto on_done = [&, batch](const StreamResult& r) {
+      std::string text;
+      for (const auto& p : r.results) {
+        json::write_fields(p, text);
+        text += '\n';
+      }
+      {
+        std::lock_guard lock(summary.mutex);
+        summary.out += r.results.size();
+        summary.errors += r.error_count;
+        summary.dropped += r.dropped;
+        for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
+      }
+      ordered.complete(batch, std::move(text));
+    };
+    for (;;) {
+      auto admission = runtime.submit(name, std::move(packets), on_done);
+      if (admission.status == Admission::Status::accepted) return;
+      if (admission.status != Admission::Status::overloaded) {
+        ordered.abandon_batch(batch);
+        throw std::runtime_error("the runtime refused the input");
+      }
+      ordered.wait_for_progress();
+    }
+  };
+
+  std::vector<Packet> batch;
+  std::string line;
+  std::size_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      batch.push_back(json::to_packet(json::parse(line)));
+      ++summary.in;
+    } catch (const std::exception& e) {
+      std::lock_guard lock(summary.mutex);
+      ++summary.bad_lines;
+      summary.add_error(input_name + ":" + std::to_string(line_number) + ": " + e.what());
+      continue;
+    }
+    if (batch.size() == options.batch) submit(std::exchange(batch, {}));
+  }
+  if (!batch.empty()) submit(std::move(batch));
+  ordered.wait_all();
+  runtime.shutdown();
+
+  for (const auto& m : summary.messages) std::cerr << "error: " << m << '\n';
+  std::cerr << "sluice run: " << summary.in << " packets in, " << summary.out << " out, "
+            << summary.errors << " failed, " << summary.dropped << " dropped";
+  if (summary.bad_lines) std::cerr << ", " << summary.bad_lines << " bad input lines skipped";
+  std::cerr << '\n';
+  return summary.errors || summary.bad_lines ? 1 : 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand(
+      "run", "run a graph over NDJSON (stdin by default) and write what its collect nodes "
+             "hand back as NDJSON (stdout by default), with no server");
+  run->add_option("graph", options->graph, "the graph file")->required();
+  run->add_option("--input,-i", options->input, "NDJSON input file (default: stdin)");
+  run->add_option("--output,-o", options->output, "NDJSON output file (default: stdout)");
+  run->add_option("--workers", options->workers, "worker threads (default: one per core)");
+  run->add_option("--batch", options->batch, "packets per stream")->check(CLI::Range(1, 1 << 20));
+  add_plugin_dirs_option(*run, options->plugin_dirs);
+  run->callback([options] { set_exit_code(run_graph(*options)); });
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,153 @@
+// The component API: descriptors, parameter tables and their validation.
+#include <doctest/doctest.h>
+
+#include <sluice/component.hpp>
+#include <sluice/json.hpp>
+
+using namespace sluice;
+
+namespace {
+
+ComponentDescriptor regex_like() {
+  ComponentDescriptor d{
+      .name = "regex_extract",
+      .summary = "pulls matches out of a field",
+      .kind = ComponentKind::extractor,
+      .params = {
+          {.name = "field", .type = ParamType::string, .description = "field to search", .required = true},
+          {.name = "pattern", .type = ParamType::string, .description = "regular expression", .required = true},
+          {.name = "into", .type = ParamType::string, .description = "where matches go", .default_value = "matches"},
+          {.name = "max", .type = ParamType::integer, .description = "most matches", .default_value = 10,
+           .minimum = 1, .maximum = 1000},
+          {.name = "mode", .type = ParamType::string, .description = "first or all", .default_value = "all",
+           .allowed = {"first", "all"}},
+          {.name = "fields", .type = ParamType::string_list, .description = "extra fields"},
+      }};
+  d.create = [](const Params&, std::string&) { return std::unique_ptr<Component>(); };
+  apply_port_defaults(d);
+  return d;
+}
+
+std::vector<std::string> messages(const std::vector<ParamError>& errors) {
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.param + ": " + e.message);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("valid params get their defaults filled in") {
+  Object resolved;
+  auto errors = validate_params(regex_like(), Object{{"field", "body"}, {"pattern", "a+"}, {"fields", "x"}}, resolved);
+  CHECK(errors.empty());
+  CHECK(resolved.find("into")->as_string() == "matches");
+  CHECK(resolved.find("max")->as_int() == 10);
+  CHECK(resolved.find("mode")->as_string() == "all");
+  // A single string is a list of one.
+  CHECK(*resolved.find("fields") == Value(Array{"x"}));
+  Params params(std::move(resolved));
+  CHECK(params.get_string("field") == "body");
+  CHECK(params.get_int("max") == 10);
+  CHECK(params.get_string_list("fields") == std::vector<std::string>{"x"});
+  CHECK(params.has("pattern"));
+  CHECK_FALSE(params.has("nope"));
+  CHECK(params.get_int("nope", 7) == 7);
+  CHECK_THROWS_WITH_AS(params.get_int("field"), "param 'field': expected integer, got string",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(params.get("nope"), "param 'nope' is not set", std::invalid_argument);
+}
+
+TEST_CASE("every param error is collected, with a did-you-mean for unknown keys") {
+  Object resolved;
+  auto errors = validate_params(
+      regex_like(), Object{{"feild", "body"}, {"max", 0}, {"mode", "some"}, {"into", 3}, {"zzzzzz", 1}},
+      resolved);
+  CHECK(messages(errors) ==
+        std::vector<std::string>{
+            "feild: unknown param 'feild' (did you mean 'field'?)",
+            "zzzzzz: unknown param 'zzzzzz' (regex_extract takes: field, pattern, into, max, mode, fields)",
+            "field: missing required param 'field' (string: field to search)",
+            "pattern: missing required param 'pattern' (string: regular expression)",
+            "into: param 'into' must be string, got integer",
+            "max: param 'max' must be at least 1, got 0",
+            "mode: param 'mode' must be one of first, all, got some",
+        });
+}
+
+TEST_CASE("numbers: integers are numbers, not the other way round; ranges apply to both") {
+  ComponentDescriptor d{.name = "n", .summary = "s",
+                        .params = {{.name = "rate", .type = ParamType::number, .description = "r",
+                                    .maximum = 1.0},
+                                   {.name = "count", .type = ParamType::integer, .description = "c"}}};
+  Object resolved;
+  CHECK(validate_params(d, Object{{"rate", 1}, {"count", 2}}, resolved).empty());
+  CHECK(messages(validate_params(d, Object{{"rate", 1.5}, {"count", 2.5}}, resolved)) ==
+        std::vector<std::string>{"rate: param 'rate' must be at most 1, got 1.5",
+                                 "count: param 'count' must be integer, got number"});
+}
+
+TEST_CASE("a descriptor that breaks its own table is reported") {
+  ComponentDescriptor d{
+      .name = "bad-name",
+      .summary = "",
+      .kind = ComponentKind::publisher,
+      .outputs = {{"out", ""}},
+      .params = {{.name = "max", .type = ParamType::integer, .description = "m", .default_value = 0,
+                  .minimum = 1},
+                 {.name = "max", .type = ParamType::integer, .description = "again"},
+                 {.name = "mode", .type = ParamType::string, .description = "", .allowed = {1}}},
+  };
+  auto problems = check_descriptor(d);
+  CHECK(problems == std::vector<std::string>{
+                        "component name 'bad-name' is not an identifier (letters, digits, _; not starting with a digit)",
+                        "component 'bad-name': has no summary",
+                        "component 'bad-name': has no factory (use sluice::describe<T>())",
+                        "component 'bad-name': is a publisher but declares out ports",
+                        "component 'bad-name': param 'max': default must be at least 1, got 0",
+                        "component 'bad-name': duplicate param 'max'",
+                        "component 'bad-name': param 'mode': has no description",
+                        "component 'bad-name': param 'mode': allowed value 1 is not a string",
+                    });
+  CHECK(check_descriptor(regex_like()).empty());
+}
+
+TEST_CASE("port defaults: in and out, publishers have no out") {
+  ComponentDescriptor t{.name = "t", .summary = "s"};
+  apply_port_defaults(t);
+  REQUIRE(t.inputs.size() == 1);
+  CHECK(t.inputs[0].name == "in");
+  REQUIRE(t.outputs.size() == 1);
+  CHECK(t.outputs[0].name == "out");
+  ComponentDescriptor p{.name = "p", .summary = "s", .kind = ComponentKind::publisher};
+  apply_port_defaults(p);
+  CHECK(p.outputs.empty());
+}
+
+TEST_CASE("closest_match offers a hint only when it is close") {
+  const std::vector<std::string> names{"delete_field", "rename_field", "json_adapter"};
+  CHECK(closest_match("delete_feild", names) == "delete_field");
+  CHECK(closest_match("json_adaptor", names) == "json_adapter");
+  CHECK(closest_match("xml", names) == "");
+}
+
+TEST_CASE("kinds and types have names") {
+  CHECK(std::string(to_string(ComponentKind::operator_)) == "operator");
+  CHECK(parse_component_kind("publisher") == ComponentKind::publisher);
+  CHECK_FALSE(parse_component_kind("sink"));
+  CHECK(std::string(to_string(ParamType::string_list)) == "string_list");
+}
+
+TEST_CASE("the JSON form of a descriptor carries ports and the typed table") {
+  Value doc = descriptor_to_json(regex_like());
+  CHECK(doc.get("name")->as_string() == "regex_extract");
+  CHECK(doc.get("kind")->as_string() == "extractor");
+  CHECK(doc.find_path("inputs[0].name")->as_string() == "in");
+  CHECK(doc.find_path("outputs[0].name")->as_string() == "out");
+  const Value& max = doc.get("params")->as_array()[3];
+  CHECK(max.get("name")->as_string() == "max");
+  CHECK(max.get("type")->as_string() == "integer");
+  CHECK(max.get("default")->as_int() == 10);
+  CHECK(max.get("minimum")->as_double() == 1);
+  CHECK(doc.get("params")->as_array()[4].get("allowed")->as_array().size() == 2);
+  CHECK(doc.get("params")->as_array()[0].get("required")->as_bool());
+}
