@@ -72,7 +72,8 @@ void print_listing(std::ostream& out, const PluginRegistry& registry) {
         << '\n';
   }
   std::size_t component_count = 0;
-  for (const auto& package : registry.packages()) {
+  const auto packages = registry.packages();
+  for (const auto& package : packages) {
     out << '\n' << package.name << ' ' << package.version << " — " << package.description << '\n';
     out << "  " << package.path.string() << '\n';
     for (const auto& name : package.components)
@@ -88,7 +89,7 @@ void print_listing(std::ostream& out, const PluginRegistry& registry) {
       out << "  " << rejection.path.string() << "\n      " << rejection.reason << '\n';
   }
   out << '\n'
-      << registry.packages().size() << " package(s), " << component_count << " component(s), "
+      << packages.size() << " package(s), " << component_count << " component(s), "
       << rejected.size() << " rejected file(s). "
       << "`sluice plugins describe NAME` shows one component in full.\n";
 }

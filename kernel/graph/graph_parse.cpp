@@ -92,7 +92,6 @@ class GraphReader {
       error(root.IsDefined() && !root.IsNull() ? at(root) : SourceLocation{file_, 1, 1},
             "a graph file must be a YAML map with the keys name, description, workers, nodes, "
             "edges and pipeline");
-      default_name(spec);
       return;
     }
 
@@ -216,7 +215,7 @@ class GraphReader {
 
   // ---- YAML values → sluice::Value ---------------------------------------------------------
 
-  // Plain scalars resolve by the YAML 1.2 core schema (so `yes`, `on` and `012` stay
+  // Plain scalars resolve by the YAML 1.2 core schema (so `yes`, `on` and `1_000` stay
   // strings, unlike YAML 1.1); quoted and block scalars, and `!!str`, are always strings.
   Value scalar_value(const YAML::Node& node) {
     const std::string& tag = node.Tag();
@@ -495,30 +494,27 @@ class GraphReader {
     const std::string text = from_text + " -> " + to_text;
     const std::string owner = "edge " + in_quotes(text);
 
-    std::optional<Endpoint> from, to;
+    std::optional<Endpoint> from, to;  // empty when absent or wrong (and reported)
+    bool has_from = false, has_to = false, capacity_ok = true;
     std::optional<std::size_t> capacity;
-    bool complete = true;
     for_each_member(item, owner, [&](const std::string& key, const YAML::Node& key_node,
                                      const YAML::Node& value) {
       if (key == "from" || key == "to") {
+        (key == "from" ? has_from : has_to) = true;
         auto name = string_value(value, owner + ": '" + key + "'");
-        auto end = name ? endpoint(*name, value_at(key_node, value), text) : std::nullopt;
-        if (!end) complete = false;
-        (key == "from" ? from : to) = std::move(end);
+        if (name) (key == "from" ? from : to) = endpoint(*name, value_at(key_node, value), text);
       } else if (key == "capacity") {
         capacity = positive_integer(value, owner + ": 'capacity'");
-        if (!capacity) complete = false;
+        capacity_ok = capacity.has_value();
       } else {
         error(at(key_node), owner + ": unknown key " + in_quotes(key) + hint(key, edge_keys) +
                                 "; an edge has: " + joined(edge_keys));
       }
     });
-    for (const auto& [end, name] : {std::pair{&from, "from"}, std::pair{&to, "to"}}) {
-      if (*end || !complete) continue;
-      error(at(item), owner + " has no '" + name + "'");
-      complete = false;
-    }
-    if (complete) add_edge(spec, std::move(*from), std::move(*to), at(item), capacity);
+    if (!has_from) error(at(item), owner + " has no 'from'");
+    if (!has_to) error(at(item), owner + " has no 'to'");
+    if (from && to && capacity_ok)
+      add_edge(spec, std::move(*from), std::move(*to), at(item), capacity);
   }
 
   void read_pipeline(const YAML::Node& pipeline, GraphSpec& spec) {

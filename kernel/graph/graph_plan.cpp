@@ -251,43 +251,50 @@ class GraphPlanner {
   }
 
   // Reports one cycle per strongly connected component that has one: the shortest through
-  // the component's first-declared node, located at the edge that closes it.
+  // the component's first-declared node, located at the edge that closes it. An edge from a
+  // node to itself is a cycle of its own, reported on its own.
   void check_cycles() {
     auto components = strongly_connected_components();
     for (auto& c : components) std::sort(c.begin(), c.end());
     std::sort(components.begin(), components.end());
     for (const auto& component : components) {
-      const std::size_t start = component.front();
-      const bool self_loop = std::any_of(outgoing_[start].begin(), outgoing_[start].end(),
-                                         [&](std::size_t e) { return edges_[e].to == start; });
-      if (component.size() == 1 && !self_loop) continue;
-
-      // Breadth-first from `start` inside the component until an edge leads back to it.
-      std::unordered_map<std::size_t, std::size_t> reached_by;  // node → edge into it
-      std::queue<std::size_t> frontier;
-      frontier.push(start);
-      std::size_t closing = none;
-      while (closing == none && !frontier.empty()) {
-        const std::size_t v = frontier.front();
-        frontier.pop();
-        for (std::size_t e : outgoing_[v]) {
-          const std::size_t w = edges_[e].to;
-          if (w == start) {
-            closing = e;
-            break;
-          }
-          if (std::binary_search(component.begin(), component.end(), w) &&
-              reached_by.emplace(w, e).second)
-            frontier.push(w);
-        }
-      }
-      std::vector<std::string> path{spec_.nodes[start].id};
-      for (std::size_t v = edges_[closing].from; v != start; v = edges_[reached_by.at(v)].from)
-        path.insert(path.begin() + 1, spec_.nodes[v].id);
-      path.push_back(spec_.nodes[start].id);
-      error(spec_.edges[edges_[closing].spec_index].where,
-            "the edges form a cycle: " + joined(path, " -> ") + " (a graph must be acyclic)");
+      if (component.size() > 1) report_cycle_through(component.front(), component);
+      for (std::size_t v : component)
+        for (std::size_t e : outgoing_[v])
+          if (edges_[e].to == v)
+            error(spec_.edges[edges_[e].spec_index].where,
+                  "the edges form a cycle: " + spec_.nodes[v].id + " -> " + spec_.nodes[v].id +
+                      " (a graph must be acyclic)");
     }
+  }
+
+  // Breadth-first from `start` inside its (sorted) component until an edge leads back to it.
+  void report_cycle_through(std::size_t start, const std::vector<std::size_t>& component) {
+    std::unordered_map<std::size_t, std::size_t> reached_by;  // node → edge into it
+    std::queue<std::size_t> frontier;
+    frontier.push(start);
+    std::size_t closing = none;
+    while (closing == none && !frontier.empty()) {
+      const std::size_t v = frontier.front();
+      frontier.pop();
+      for (std::size_t e : outgoing_[v]) {
+        const std::size_t w = edges_[e].to;
+        if (w == v) continue;  // a self-loop, reported by itself
+        if (w == start) {
+          closing = e;
+          break;
+        }
+        if (std::binary_search(component.begin(), component.end(), w) &&
+            reached_by.emplace(w, e).second)
+          frontier.push(w);
+      }
+    }
+    std::vector<std::string> path{spec_.nodes[start].id};
+    for (std::size_t v = edges_[closing].from; v != start; v = edges_[reached_by.at(v)].from)
+      path.insert(path.begin() + 1, spec_.nodes[v].id);
+    path.push_back(spec_.nodes[start].id);
+    error(spec_.edges[edges_[closing].spec_index].where,
+          "the edges form a cycle: " + joined(path, " -> ") + " (a graph must be acyclic)");
   }
 
   // Posted data enters at the sources; a node no path leads to from them would never run.

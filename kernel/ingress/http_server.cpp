@@ -206,11 +206,13 @@ class ConnectionHandler final : public Http::Handler {
       }
       if (parser->parse() != Http::Private::State::Done) return;
       connection.head_seen = false;
-      auto& request = parser->request;
+      // Moved out, and the parser's buffer released, before the request is handled: a large
+      // body is then held twice at most (here and in the HttpRequest), not three times.
+      Http::Request request = std::move(parser->request);
+      parser->reset();
       request.copyAddress(peer->address());
       peer->setIdle(false);
       onRequest(request, Http::ResponseWriter(request.version(), transport(), this, peer));
-      parser->reset();
     } catch (const Http::HttpError& e) {
       refuse(peer, connection, e.code(), "malformed request: " + e.reason());
     } catch (const std::exception& e) {
@@ -376,6 +378,8 @@ void HttpServer::start() {
     endpoint_->init(Http::Endpoint::options()
                         .threads(static_cast<int>(std::max<std::size_t>(options_.threads, 1)))
                         .flags(Tcp::Options::ReuseAddr)
+                        .headerTimeout(options_.request_timeout)
+                        .bodyTimeout(options_.request_timeout)
                         // The parser buffers the whole request: head and body.
                         .maxRequestSize(options_.max_body + options_.max_head));
     endpoint_->setHandler(std::make_shared<ConnectionHandler>(

@@ -20,6 +20,7 @@
 // elsewhere and send() from there (the Responder is move-only and thread-agnostic).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -119,6 +120,9 @@ struct HttpServerOptions {
   std::size_t threads = 1;    // I/O threads; handlers must not block them
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_head = std::size_t{64} << 10;  // request line + headers
+  // A connection whose request is not answered (or not fully received) within this is closed
+  // with 408 by Pistache: it must outlast the longest ?wait=true.
+  std::chrono::milliseconds request_timeout{65000};
 };
 
 class HttpServer {

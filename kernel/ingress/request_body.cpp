@@ -23,7 +23,7 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::string quoted(std::string_view text) { return json::to_string(Value(text)); }
+std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
 
 enum class BodyKind { json, ndjson, sniff, raw };
 
@@ -196,7 +196,7 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
   if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
     request.body = inflate_body(request.body, max_body);
   } else if (!encoding.empty() && encoding != "identity") {
-    throw RequestError(415, "unsupported Content-Encoding " + quoted(encoding),
+    throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
                        R"("supported": ["gzip", "deflate", "identity"])");
   }
 

@@ -1,21 +1,23 @@
 #include "registry/plugin_package.hpp"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <set>
 #include <system_error>
 
-#include <boost/dll/library_info.hpp>
 #include <sluice/plugin.hpp>
 
 namespace sluice {
@@ -24,11 +26,54 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has_elf_magic(const fs::path& image) {
-  std::ifstream in(image, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, sizeof magic);
-  return in.gcount() == sizeof magic && std::memcmp(magic, "\x7f" "ELF", sizeof magic) == 0;
+template <class T>
+bool read_at(std::string_view bytes, std::uint64_t offset, T& out) {
+  if (offset > bytes.size() || bytes.size() - offset < sizeof(T)) return false;
+  std::memcpy(&out, bytes.data() + offset, sizeof(T));
+  return true;
+}
+
+// Whether the ELF shared library `bytes` defines `symbol` in its dynamic symbol table, the
+// table dlsym() searches and `strip` keeps; "" or why the bytes are not such a library.
+// Read by hand because Boost 1.74's library_info::symbols(section) reads only .symtab (gone
+// after `strip`) and takes names from whichever string table comes last (often .shstrtab).
+std::string find_dynamic_symbol(std::string_view bytes, std::string_view symbol, bool& found) {
+  found = false;
+  Elf64_Ehdr header;
+  if (!read_at(bytes, 0, header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return "not a shared library (no ELF header)";
+  const unsigned char native_data = std::endian::native == std::endian::little ? ELFDATA2LSB
+                                                                                : ELFDATA2MSB;
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != native_data)
+    return "not a shared library for this machine (ELF class or byte order differs)";
+  if (header.e_type != ET_DYN)
+    return "not a shared library (ELF type " + std::to_string(header.e_type) + ")";
+  if (header.e_shentsize != sizeof(Elf64_Shdr))
+    return "truncated or corrupt ELF file (section headers)";
+  for (std::uint64_t i = 0; i < header.e_shnum; ++i) {
+    Elf64_Shdr table;
+    if (!read_at(bytes, header.e_shoff + i * sizeof(Elf64_Shdr), table))
+      return "truncated or corrupt ELF file (section headers)";
+    if (table.sh_type != SHT_DYNSYM) continue;
+    Elf64_Shdr names;
+    if (!read_at(bytes, header.e_shoff + std::uint64_t{table.sh_link} * sizeof(Elf64_Shdr), names) ||
+        names.sh_offset > bytes.size() || bytes.size() - names.sh_offset < names.sh_size)
+      return "truncated or corrupt ELF file (dynamic symbol names)";
+    const std::string_view text = bytes.substr(names.sh_offset, names.sh_size);
+    for (std::uint64_t offset = 0; offset + sizeof(Elf64_Sym) <= table.sh_size;
+         offset += sizeof(Elf64_Sym)) {
+      Elf64_Sym entry;
+      if (!read_at(bytes, table.sh_offset + offset, entry))
+        return "truncated or corrupt ELF file (dynamic symbols)";
+      if (entry.st_name >= text.size() || entry.st_shndx == SHN_UNDEF) continue;
+      const std::string_view name = text.substr(entry.st_name);
+      if (name.substr(0, name.find('\0')) == symbol) {
+        found = true;
+        return {};
+      }
+    }
+  }
+  return {};
 }
 
 // dlerror() names the file that was opened, i.e. the private copy; the user knows their file.
@@ -50,20 +95,26 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 }
 
 std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image, std::string& error) {
-  if (!has_elf_magic(image)) {
-    error = "not a shared library (no ELF header)";
-    return nullptr;
-  }
   // Look for the export before dlopen: a library that is not a plugin never gets to run its
   // static constructors in the kernel.
-  std::vector<std::string> aliases;
-  try {
-    aliases = boost::dll::library_info(image).symbols("boostdll");
-  } catch (const std::exception& e) {
-    error = std::string("not a readable shared library: ") + e.what();
+  std::string bytes;
+  {
+    std::ifstream in(image, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (!in) {
+      error = "cannot read its private copy " + image.string();
+      return nullptr;
+    }
+    bytes = std::move(content).str();
+  }
+  bool exported_alias = false;
+  if (std::string problem = find_dynamic_symbol(bytes, plugin_export_symbol, exported_alias);
+      !problem.empty()) {
+    error = std::move(problem);
     return nullptr;
   }
-  if (std::find(aliases.begin(), aliases.end(), plugin_export_symbol) == aliases.end()) {
+  if (!exported_alias) {
     error = "not a sluice plugin: it exports no 'sluice_plugin' alias (SLUICE_PLUGIN from "
             "<sluice/plugin.hpp> adds it)";
     return nullptr;
@@ -123,8 +174,6 @@ std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image,
   return package;
 }
 
-std::string errno_text(int error) { return std::generic_category().message(error); }
-
 }  // namespace
 
 std::shared_ptr<PluginPackage> load_plugin_package(const fs::path& path, const fs::path& image,
@@ -143,7 +192,7 @@ std::optional<std::string> probe_plugin_package(const fs::path& path, const fs::
   // calls exit(0) in a static constructor would otherwise pass.
   int done[2];
   if (::pipe2(done, O_CLOEXEC) != 0)
-    return "cannot be probed (pipe: " + errno_text(errno) + ")";
+    throw std::system_error(errno, std::generic_category(), "cannot probe " + path.string());
   // Output still buffered in stdio would be written a second time by a child that exit()s.
   std::fflush(nullptr);
   const pid_t pid = ::fork();
@@ -151,7 +200,7 @@ std::optional<std::string> probe_plugin_package(const fs::path& path, const fs::
     const int fork_error = errno;
     ::close(done[0]);
     ::close(done[1]);
-    return "cannot be probed (fork: " + errno_text(fork_error) + ")";
+    throw std::system_error(fork_error, std::generic_category(), "cannot probe " + path.string());
   }
   if (pid == 0) {
     ::close(done[0]);
@@ -178,7 +227,8 @@ std::optional<std::string> probe_plugin_package(const fs::path& path, const fs::
     if (errno != EINTR) {
       const int wait_error = errno;
       ::close(done[0]);
-      return "cannot be probed (waitpid: " + errno_text(wait_error) + ")";
+      throw std::system_error(wait_error, std::generic_category(),
+                              "cannot probe " + path.string());
     }
   }
   char finished = 0;

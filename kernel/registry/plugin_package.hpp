@@ -6,11 +6,12 @@
 //   else reject(path, error);
 //
 // `path` is the user's file (named in every message); `image` is its private copy in the
-// PluginImageCache, the only file ever dlopened. Loading checks, in this order: ELF magic, the
-// "sluice_plugin" Boost.DLL alias (read from the file without running its code), dlopen with
-// RTLD_NOW (unresolved symbols fail here, not at first call), the export's ABI version (before
-// any other field is read: a package for another ABI may lay the rest out differently), then
-// components(), and each descriptor with apply_port_defaults + check_descriptor.
+// PluginImageCache, the only file ever dlopened. Loading checks, in this order: the ELF header;
+// the "sluice_plugin" Boost.DLL alias in the dynamic symbol table (read from the file, without
+// running any of its code); dlopen with RTLD_NOW (unresolved symbols fail here, not at first
+// call); the export's ABI version (before any other field is read: a package for another ABI
+// may lay the rest out differently); components(); each descriptor with apply_port_defaults +
+// check_descriptor.
 #pragma once
 
 #include <chrono>
@@ -46,7 +47,8 @@ std::shared_ptr<PluginPackage> load_plugin_package(const std::filesystem::path& 
 // Runs load_plugin_package (and the unload) in a forked child first, so that a package that
 // crashes, exits or hangs in its static constructors, components() or destructors takes down
 // the child and not the kernel. Returns why the child failed ("crashed while loading (signal
-// 11)"), or nullopt when it finished (a normal rejection is left to the real load).
+// 11)"), or nullopt when it finished (a normal rejection is left to the real load). Throws
+// std::system_error when the child cannot be run (fork, pipe): no verdict on the package.
 std::optional<std::string> probe_plugin_package(const std::filesystem::path& path,
                                                 const std::filesystem::path& image,
                                                 std::chrono::milliseconds timeout);

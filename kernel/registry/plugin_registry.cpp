@@ -1,14 +1,13 @@
 #include "registry/plugin_registry.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 #include <system_error>
 
 #include "registry/plugin_package.hpp"
@@ -63,18 +62,25 @@ std::vector<fs::path> plugin_files(const fs::path& dir, int max_depth) {
   return files;
 }
 
-bool read_file(const fs::path& path, std::string& bytes, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (in || in.eof()) {
-      bytes = std::move(content).str();
-      return true;
+// The whole file; throws std::system_error (with the path) when it cannot be read.
+std::string read_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot read " + path.string());
+  std::string bytes;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      throw std::system_error(error, std::generic_category(), "cannot read " + path.string());
     }
+    bytes.append(buffer, static_cast<std::size_t>(n));
   }
-  error = "cannot be read: " + std::generic_category().message(errno);
-  return false;
+  ::close(fd);
+  return bytes;
 }
 
 std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
@@ -162,37 +168,36 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
     record.inode = static_cast<std::uint64_t>(st.st_ino);
     record.size = static_cast<std::uint64_t>(st.st_size);
     record.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (old != files_.end() && old->second.device == record.device &&
+    if (old != files_.end() && !old->second.retry && old->second.device == record.device &&
         old->second.inode == record.inode && old->second.size == record.size &&
         old->second.mtime_ns == record.mtime_ns) {
       next.emplace(path, old->second);
       continue;
     }
-    std::string bytes;
-    if (!read_file(path, bytes, record.rejection)) {
-      changed = true;
-      next.emplace(path, std::move(record));
-      continue;
-    }
-    record.content_hash = PluginImageCache::content_hash(bytes);
-    if (old != files_.end() && old->second.content_hash == record.content_hash) {
-      // Touched or copied again with the same bytes: same outcome as before.
-      record.package = old->second.package;
-      record.rejection = old->second.rejection;
-      next.emplace(path, std::move(record));
-      continue;
-    }
-    changed = true;
     try {
-      const fs::path image = cache_.store(bytes);
-      if (auto failure = probe_plugin_package(path, image, options_.probe_timeout)) {
-        record.rejection = std::move(*failure);
-      } else {
-        record.package = load_plugin_package(path, image, record.rejection);
+      const std::string bytes = read_file(path);
+      record.content_hash = PluginImageCache::content_hash(bytes);
+      if (old != files_.end() && !old->second.retry &&
+          old->second.content_hash == record.content_hash) {
+        // Touched, or copied again with the same bytes: the same outcome as before.
+        record.package = old->second.package;
+        record.rejection = old->second.rejection;
+        next.emplace(path, std::move(record));
+        continue;
       }
+      const fs::path image = cache_.store(bytes);
+      if (auto failure = probe_plugin_package(path, image, options_.probe_timeout))
+        record.rejection = std::move(*failure);
+      else
+        record.package = load_plugin_package(path, image, record.rejection);
     } catch (const std::exception& e) {
       record.rejection = e.what();
+      record.retry = true;
     }
+    // A retried failure that fails the same way again is no news.
+    if (old == files_.end() || !old->second.retry || !record.retry ||
+        old->second.rejection != record.rejection)
+      changed = true;
     next.emplace(path, std::move(record));
   }
   for (const auto& [path, record] : files_)

@@ -127,6 +127,9 @@ class PluginRegistry final : public ComponentCatalog {
     std::string content_hash;  // of what was read: unchanged content is not reloaded
     std::shared_ptr<const PluginPackage> package;  // null when rejected
     std::string rejection;
+    // Rejected for a reason outside the file (unreadable, cache directory unusable, fork
+    // failed): tried again on every rescan, not only when the file changes.
+    bool retry = false;
   };
   struct Snapshot;
 

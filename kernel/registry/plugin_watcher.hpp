@@ -1,7 +1,7 @@
 // PluginDirectoryWatcher — inotify over the plugin directories, on its own thread.
 //
 //   PluginDirectoryWatcher watcher(dirs, 3, [&](const std::set<std::filesystem::path>& busy) {
-//     registry.rescan_skipping(busy);  // called on the watcher thread
+//     rescan_all_except(busy);  // on the watcher thread
 //   });
 //
 // Calls `on_change` once right after the watches are in place (so nothing that changed while

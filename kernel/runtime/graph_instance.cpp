@@ -3,6 +3,7 @@
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/operations.hpp>
 #include <iostream>
+#include <memory>
 
 #include <sluice/io.hpp>
 
@@ -12,23 +13,34 @@ namespace sluice {
 
 // ---- PacketQueue ---------------------------------------------------------------------------
 
+PacketQueue::~PacketQueue() {
+  if (!slots_) return;
+  for (std::size_t i = 0; i < count_; ++i) std::destroy_at(slots_ + (head_ + i) % capacity_);
+  std::allocator<Envelope>().deallocate(slots_, capacity_);
+}
+
 void PacketQueue::put(Envelope&& envelope) {
   while (full()) space.wait();
-  if (slots_.empty()) slots_.resize(capacity_);
+  if (!slots_) slots_ = std::allocator<Envelope>().allocate(capacity_);
   if (envelope.stream) ++envelope.stream->pending;
-  slots_[(head_ + count_) % capacity_] = std::move(envelope);
+  std::size_t tail = head_ + count_;
+  if (tail >= capacity_) tail -= capacity_;  // cheaper than %, on the hot path
+  std::construct_at(slots_ + tail, std::move(envelope));
   ++count_;
   consumer_.depth.add();
   consumer_.data.notify();
 }
 
-Envelope PacketQueue::take() {
-  Envelope envelope = std::move(slots_[head_]);
-  head_ = (head_ + 1) % capacity_;
+StreamState* PacketQueue::take(Packet& packet) {
+  Envelope& slot = slots_[head_];
+  packet = std::move(slot.packet);
+  StreamState* stream = slot.stream;
+  std::destroy_at(&slot);
+  if (++head_ == capacity_) head_ = 0;
   --count_;
   consumer_.depth.sub();
   space.notify();
-  return envelope;
+  return stream;
 }
 
 void PacketQueue::close_writer() {
@@ -83,10 +95,8 @@ ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
         continue;
       }
       next_input_ = (next_input_ + k + 1) % n;
-      Envelope envelope = queue.take();
+      current_ = queue.take(into.packet);
       into.in_port = queue.in_port();
-      into.packet = std::move(envelope.packet);
-      current_ = envelope.stream;
       holding_ = true;
       current_failed_ = false;
       emitted_ = 0;
@@ -314,14 +324,19 @@ void GraphInstance::admit(Submission& submission) {
     targets.push_back(*submission.node);
   else
     targets = plan().sources;
+  std::size_t taken = 0;  // `queued` is shared with submitting threads: update it per batch
   for (Packet& packet : submission.packets) {
     for (std::size_t t = 0; t < targets.size(); ++t) {
       PacketQueue& queue = *nodes_[targets[t]]->ingress;
       queue.put({t + 1 == targets.size() ? std::move(packet) : packet.clone(), stream});
-      if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
+      if (queue.size() % hop_batch == 0) {
+        queued -= std::exchange(taken, 0);
+        boost::this_fiber::yield();
+      }
     }
-    queued -= 1;
+    ++taken;
   }
+  queued -= taken;
   submission.packets.clear();
   stream->admitted = true;
   complete_if_done(stream);

@@ -80,13 +80,17 @@ class PacketQueue {
  public:
   PacketQueue(NodeRuntime& consumer, std::size_t capacity, std::size_t in_port)
       : consumer_(consumer), capacity_(capacity), in_port_(in_port) {}
+  ~PacketQueue();
+  PacketQueue(const PacketQueue&) = delete;
+  PacketQueue& operator=(const PacketQueue&) = delete;
   bool empty() const { return count_ == 0; }
   bool full() const { return count_ == capacity_; }
   std::size_t size() const { return count_; }
   std::size_t in_port() const { return in_port_; }
   // Waits (this fiber only) while full, then queues and wakes the consumer.
   void put(Envelope&& envelope);
-  Envelope take();  // not empty
+  // Moves the oldest packet into `packet` and returns its stream; the queue must not be empty.
+  StreamState* take(Packet& packet);
   // A producer is done: the consumer sees the end once every producer closed.
   void close_writer();
   bool open() const { return writers_ > 0; }
@@ -95,7 +99,9 @@ class PacketQueue {
 
  private:
   NodeRuntime& consumer_;
-  std::vector<Envelope> slots_;  // allocated on first put
+  // Raw storage, allocated on first put: slots are constructed by put and destroyed by take,
+  // which saves a move-assignment per hop over a vector of live envelopes.
+  Envelope* slots_ = nullptr;
   std::size_t head_ = 0, count_ = 0;
   int writers_ = 1;
   std::size_t capacity_;

@@ -1,6 +1,7 @@
 #include "runtime/topological_scheduler.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <boost/fiber/context.hpp>
 
 namespace sluice {
@@ -12,21 +13,30 @@ void FiberRank::set_rank(int rank) {
   notify();  // re-queues the fiber at its new rank if it is ready
 }
 
+void TopologicalScheduler::mark(int rank, bool nonempty) {
+  const std::uint64_t bit = std::uint64_t{1} << (rank % 64);
+  if (nonempty)
+    nonempty_[rank / 64] |= bit;
+  else
+    nonempty_[rank / 64] &= ~bit;
+}
+
 void TopologicalScheduler::awakened(boost::fibers::context* ctx, FiberRank& props) noexcept {
   const int rank = props.rank();
   ctx->ready_link(ready_[rank]);
-  nonempty_.set(rank);
+  mark(rank, true);
   ++ready_count_;
 }
 
 boost::fibers::context* TopologicalScheduler::pick_next() noexcept {
   if (ready_count_ == 0) return nullptr;
-  for (int rank = FiberRank::max_rank; rank >= 0; --rank) {
-    if (!nonempty_.test(rank)) continue;
+  for (int word = words - 1; word >= 0; --word) {
+    if (!nonempty_[word]) continue;
+    const int rank = word * 64 + 63 - std::countl_zero(nonempty_[word]);
     ReadyQueue& queue = ready_[rank];
     boost::fibers::context* ctx = &queue.front();
     queue.pop_front();
-    if (queue.empty()) nonempty_.reset(rank);
+    if (queue.empty()) mark(rank, false);
     --ready_count_;
     return ctx;
   }
@@ -41,7 +51,7 @@ void TopologicalScheduler::property_change(boost::fibers::context* ctx, FiberRan
                            [ctx](const boost::fibers::context& c) { return &c == ctx; });
     if (it == queue.end()) continue;
     queue.erase(it);
-    if (queue.empty()) nonempty_.reset(rank);
+    if (queue.empty()) mark(rank, false);
     --ready_count_;
     break;
   }

@@ -11,7 +11,7 @@
 #pragma once
 
 #include <array>
-#include <bitset>
+#include <cstdint>
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/properties.hpp>
 #include <boost/fiber/scheduler.hpp>
@@ -43,8 +43,12 @@ class TopologicalScheduler final
 
  private:
   using ReadyQueue = boost::fibers::scheduler::ready_queue_type;
+  static constexpr int words = (FiberRank::max_rank + 1) / 64;
+  void mark(int rank, bool nonempty);
+
   std::array<ReadyQueue, FiberRank::max_rank + 1> ready_;
-  std::bitset<FiberRank::max_rank + 1> nonempty_;
+  // Bit r set: ready_[r] is not empty. Finding the highest rank is a count of leading zeros.
+  std::array<std::uint64_t, words> nonempty_{};
   std::size_t ready_count_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <deque>
 #include <list>
-#include <map>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -140,7 +139,7 @@ class Merge : public Component {
   };
   void handle(RunContext& ctx, Received& received);
   void release_oldest(RunContext& ctx);
-  std::size_t left_ = 0, right_ = 0, unpaired_ = 0;  // port indices
+  std::size_t left_ = 0, unpaired_ = 0;  // port indices
 
   std::vector<std::string> key_;
   Clock::duration timeout_;

@@ -103,4 +103,18 @@ class CsvFile : public LineFileSink {
   char delimiter_;
 };
 
+class Http : public Component {
+ public:
+  static ComponentDescriptor descriptor();
+  explicit Http(const Params& params);
+  ~Http() override;
+  void process(Packet& packet, Emitter& emit) override;
+
+ private:
+  struct Client;  // Boost.Beast connection, kept alive between packets
+  std::unique_ptr<Client> client_;
+  bool envelope_;
+  std::string body_;
+};
+
 }  // namespace sluice::publish

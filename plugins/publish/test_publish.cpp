@@ -15,7 +15,7 @@ using namespace sluice;
 using namespace sluice::publish;
 
 TEST_CASE("the module exports the publishers") {
-  check_plugin_module({"collect", "counter", "null", "log", "jsonl_file", "csv_file"});
+  check_plugin_module({"collect", "counter", "null", "log", "jsonl_file", "csv_file", "http"});
 }
 
 TEST_CASE("collect hands every packet back to the submitter, in order") {
@@ -219,4 +219,77 @@ TEST_CASE("csv_file repeats the header in every rotated file; delimiter is one c
       ComponentHarness::of<CsvFile>({{"path", dir.file("y.csv")}, {"columns", "n"}, {"delimiter", "ab"}}),
       doctest::Contains("param 'delimiter'"));
   CHECK_FALSE(std::filesystem::exists(dir.file("y.csv")));
+}
+
+// ---- http ----------------------------------------------------------------------------------
+
+#include "http_test_server.hpp"
+
+TEST_CASE("http POSTs each packet as JSON over one kept-alive connection") {
+  HttpTestServer server;
+  auto h = ComponentHarness::of<Http>(
+      {{"url", server.url()}, {"headers", Object{{"Authorization", "Bearer t0k"}}}});
+  h.push_json(R"({"n": 1, "s": "é"})");
+  h.push_json(R"({"n": 2})");
+  CHECK(h.errors().empty());
+  const auto requests = server.requests();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].method == "POST");
+  CHECK(requests[0].target == "/ingest");
+  CHECK(requests[0].content_type == "application/json");
+  CHECK(requests[0].authorization == "Bearer t0k");
+  CHECK(json::parse(requests[0].body) == json::parse(R"({"n": 1, "s": "é"})"));
+  CHECK(json::parse(requests[1].body).get("n")->as_int() == 2);
+  CHECK(server.connections() == 1);
+}
+
+TEST_CASE("http retries 5xx and 429, then succeeds") {
+  HttpTestServer server({503, 429});
+  auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"backoff_ms", 1}, {"format", "envelope"}});
+  Packet p;
+  p.set("n", 1);
+  p.set_meta("id", "x");
+  h.push(std::move(p));
+  CHECK(h.errors().empty());
+  const auto requests = server.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(json::parse_envelope(requests[2].body).get_meta("id")->as_string() == "x");
+}
+
+TEST_CASE("http fails the packet at once on a 4xx, and after the retries on 5xx") {
+  HttpTestServer server({400, 500, 500, 500});
+  auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"retries", 2}, {"backoff_ms", 1}});
+  h.push_json(R"({"n": 1})");
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("HTTP 400") != std::string::npos);
+  CHECK(h.errors()[0].get("n")->as_int() == 1);  // the packet itself, for replay
+  CHECK(server.requests().size() == 1);
+  h.push_json(R"({"n": 2})");
+  REQUIRE(h.errors().size() == 2);
+  CHECK(h.errors()[1].get_meta("error")->as_string().find("HTTP 500") != std::string::npos);
+  CHECK(server.requests().size() == 4);
+}
+
+TEST_CASE("http gives up on a silent endpoint after its timeout") {
+  HttpTestServer server({0, 0});
+  auto h = ComponentHarness::of<Http>(
+      {{"url", server.url()}, {"timeout_ms", 50}, {"retries", 1}, {"backoff_ms", 1}});
+  h.push_json(R"({"n": 1})");
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("timed out") != std::string::npos);
+  CHECK(server.requests().size() == 2);
+}
+
+TEST_CASE("http: unreachable endpoints fail; bad urls are rejected naming the param") {
+  std::string closed_url;
+  {
+    HttpTestServer gone;
+    closed_url = gone.url();
+  }  // nothing listens on that port any more
+  auto h = ComponentHarness::of<Http>({{"url", closed_url}, {"retries", 0}});
+  h.push_json(R"({"n": 1})");
+  CHECK(h.errors().size() == 1);
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "ftp://x"}}), doctest::Contains("param 'url'"));
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "https://x"}}), doctest::Contains("https"));
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "http://x:y/"}}), doctest::Contains("bad port"));
 }

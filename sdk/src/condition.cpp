@@ -32,20 +32,14 @@ using NodePtr = std::unique_ptr<const Node>;
 struct Operand {
   enum class Kind { literal, field, meta } kind = Kind::literal;
   Value literal = {};
-  std::string name = {};  // field path, or the meta name
-  std::string rest = {};  // for meta: the path inside the meta value ("" for the value itself)
+  std::string name = {};  // the top-level field or the meta name
+  std::string rest = {};  // the path inside its value ("" for the value itself)
 
   // nullptr when the field or meta is missing.
   const Value* resolve(const Packet& packet) const {
-    switch (kind) {
-      case Kind::literal: return &literal;
-      case Kind::field: return packet.find_path(name);
-      case Kind::meta: {
-        const Value* value = packet.get_meta(name);
-        return value && !rest.empty() ? value->find_path(rest) : value;
-      }
-    }
-    return nullptr;
+    if (kind == Kind::literal) return &literal;
+    const Value* value = kind == Kind::field ? packet.get(name) : packet.get_meta(name);
+    return value && !rest.empty() ? value->find_path(rest) : value;
   }
 };
 
@@ -333,7 +327,7 @@ class Parser {
       }
       return operand;
     }
-    if (is_word_start(c)) {
+    if (is_word_start(c) || c == '[') {
       const std::size_t start = pos_;
       std::string path = scan_path("a field path");
       if (path == "true") return literal(true);
@@ -343,9 +337,29 @@ class Parser {
       skip_space();
       if (pos_ < text_.size() && text_[pos_] == '(')
         error_at(start, "unknown function '" + path + "' (functions: exists, contains)");
-      return Operand{.kind = Operand::Kind::field, .name = std::move(path)};
+      return field_operand(path, start);
     }
     error(std::string("unexpected '") + c + "'");
+  }
+
+  // Splits a scanned path into its top-level field and the rest: `a.b[0]` → a, b[0];
+  // `['x.y'].z` → x.y, z (so that a first key may hold dots or brackets).
+  Operand field_operand(const std::string& path, std::size_t start) const {
+    Operand operand{.kind = Operand::Kind::field};
+    std::size_t rest = 0;
+    if (path[0] == '[') {
+      if (path[1] != '"' && path[1] != '\'')
+        error_at(start, "a path cannot start with an index; name the field first");
+      const std::size_t close = path.find(path[1], 2);
+      operand.name = path.substr(2, close - 2);
+      rest = close + 2;  // past the quote and ']'
+    } else {
+      rest = std::min(path.find_first_of(".["), path.size());
+      operand.name = path.substr(0, rest);
+    }
+    if (rest < path.size() && path[rest] == '.') ++rest;
+    operand.rest = path.substr(rest);
+    return operand;
   }
 
   static Operand literal(Value v) { return Operand{.kind = Operand::Kind::literal, .literal = std::move(v)}; }

@@ -1,6 +1,7 @@
 #include "sluice/json.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -338,14 +339,25 @@ Value parse_padded(std::string_view padded, std::size_t base_offset = 0, std::si
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
+// Bytes a string cannot copy as they are: control characters, '"' and '\\' are escaped;
+// bytes from 0x80 start UTF-8 sequences, which are checked.
+constexpr auto needs_care = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 0x20; ++c) table[c] = true;
+  for (int c = 0x80; c < 0x100; ++c) table[c] = true;
+  table['"'] = table['\\'] = true;
+  return table;
+}();
+
 void write_string(std::string_view s, std::string& out) {
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
   std::size_t i = 0;
   const std::size_t n = s.size();
   while (i < n) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    if (!needs_care[c]) {
       ++i;
       continue;
     }
@@ -367,9 +379,8 @@ void write_string(std::string_view s, std::string& out) {
       case '\f': out += "\\f"; break;
       default:
         if (c < 0x20) {
-          out += "\\u00";
-          out += hex_digits[c >> 4];
-          out += hex_digits[c & 15];
+          const char escape[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
+          out.append(escape, sizeof escape);
         } else {
           out += "\xEF\xBF\xBD";  // invalid UTF-8 byte → U+FFFD
         }
@@ -381,11 +392,45 @@ void write_string(std::string_view s, std::string& out) {
   out += '"';
 }
 
+// std::to_chars finds the shortest digits that read back (Ryu): several hundred instructions a
+// number. Doubles in records mostly have a few decimals (prices, scores, coordinates), so for
+// 1 <= |d| < 2^32 decimals of up to 6 places are tried first. Two such decimals differ by at
+// least 1e-6, more than ulp(d) <= 2^-21, so at most one reads back as d: the one found is the
+// shortest, and fixed notation is what to_chars chooses for it. Returns false to fall back.
+bool write_short_decimal(double d, std::string& out) {
+  const double magnitude = std::fabs(d);
+  if (!(magnitude >= 1.0 && magnitude < 4294967296.0) || magnitude == std::floor(magnitude))
+    return false;
+  static constexpr double powers_of_ten[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  for (int places = 1; places <= 6; ++places) {
+    const double power = powers_of_ten[places - 1];
+    const double scaled = magnitude * power;
+    // digits / 10^places reads back as the correctly rounded quotient, which this computes.
+    if (scaled != std::floor(scaled) || scaled / power != magnitude) continue;
+    char digits[24];
+    std::size_t length =
+        std::to_chars(digits, digits + sizeof digits, static_cast<std::uint64_t>(scaled)).ptr - digits;
+    int decimals = places;
+    // The product may round to an integer only at a later power: drop the zeros that adds.
+    while (digits[length - 1] == '0') {
+      --length;
+      --decimals;
+    }
+    if (d < 0) out += '-';
+    out.append(digits, length - decimals);
+    out += '.';
+    out.append(digits + length - decimals, decimals);
+    return true;
+  }
+  return false;
+}
+
 void write_double(double d, std::string& out) {
   if (!std::isfinite(d)) {
     out += "null";
     return;
   }
+  if (write_short_decimal(d, out)) return;
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
   const std::string_view text(buffer, result.ptr - buffer);

@@ -2,9 +2,10 @@
 
 namespace sluice {
 
-namespace detail {
-bool split_value_path(std::string_view path, std::vector<std::string>& keys);  // value.cpp
-}
+namespace detail {  // value.cpp
+bool split_value_path(std::string_view path, std::vector<std::string>& keys);
+const Value* find_field_path(const Object& fields, std::string_view path);
+}  // namespace detail
 
 Packet Packet::clone() const {
   Packet copy;
@@ -19,21 +20,9 @@ const Value& Packet::get_or(std::string_view field, const Value& fallback) const
   return v ? *v : fallback;
 }
 
-namespace {
 // Field paths start at the fields object; `a.b` means field `a`, key `b`.
-std::string_view first_key(std::string_view path) {
-  const auto end = path.find_first_of(".[");
-  return path.substr(0, end);
-}
-}  // namespace
-
 const Value* Packet::find_path(std::string_view path) const {
-  const auto head = first_key(path);
-  const Value* root = fields_.find(head);
-  if (!root || head.size() == path.size()) return root;
-  std::string_view rest = path.substr(head.size());
-  if (rest.front() == '.') rest.remove_prefix(1);
-  return root->find_path(rest);
+  return detail::find_field_path(fields_, path);
 }
 
 Value* Packet::find_path(std::string_view path) {
@@ -61,14 +50,19 @@ bool Packet::add(std::string_view field, Value value) {
 
 void Packet::append(std::string_view field, Value value) {
   Value* existing = fields_.find(field);
-  if (!existing) {
-    fields_.append_unchecked(std::string(field), Array{std::move(value)});
-  } else if (existing->is_array()) {
+  if (existing && existing->is_array()) {
     existing->as_array().push_back(std::move(value));
-  } else {
-    Value scalar = std::move(*existing);
-    *existing = Array{std::move(scalar), std::move(value)};
+    return;
   }
+  // Not `Array{a, b}`: an initializer list holds const elements, so it would copy them.
+  Array items;
+  items.reserve(2);
+  if (existing) items.push_back(std::move(*existing));
+  items.push_back(std::move(value));
+  if (existing)
+    *existing = std::move(items);
+  else
+    fields_.append_unchecked(std::string(field), std::move(items));
 }
 
 std::size_t Packet::remove(std::string_view field, const Value& value) {

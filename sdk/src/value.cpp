@@ -1,5 +1,6 @@
 #include "sluice/value.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 #include "sluice/json.hpp"
@@ -148,6 +149,7 @@ Value& Value::operator[](std::string_view key) {
 }
 
 const Value& Value::operator[](std::size_t index) const { return as_array().at(index); }
+Value& Value::operator[](std::size_t index) { return as_array().at(index); }
 
 namespace {
 
@@ -165,6 +167,7 @@ bool split_path(std::string_view path, std::vector<PathStep>& steps) {
   bool expect_key = true;
   while (i < n) {
     if (path[i] == '[') {
+      if (expect_key && !steps.empty()) return false;  // `a.[0]`: a dot must precede a key
       ++i;
       if (i < n && (path[i] == '"' || path[i] == '\'')) {
         const char quote = path[i++];
@@ -174,10 +177,13 @@ bool split_path(std::string_view path, std::vector<PathStep>& steps) {
         i += 2;
         steps.push_back({std::move(key), 0, false});
       } else {
-        std::size_t index = 0;
         const std::size_t start = i;
-        while (i < n && path[i] >= '0' && path[i] <= '9') index = index * 10 + (path[i++] - '0');
+        while (i < n && path[i] >= '0' && path[i] <= '9') ++i;
         if (i == start || i >= n || path[i] != ']') return false;
+        std::size_t index = 0;
+        // from_chars refuses an index that overflows instead of wrapping it to a small one.
+        if (std::from_chars(path.data() + start, path.data() + i, index).ec != std::errc())
+          return false;
         ++i;
         steps.push_back({{}, index, true});
       }
@@ -199,19 +205,24 @@ bool split_path(std::string_view path, std::vector<PathStep>& steps) {
 }
 
 template <class V>
-V* walk_path(V* value, std::string_view path) {
-  std::vector<PathStep> steps;
-  if (!split_path(path, steps)) return nullptr;
-  for (const auto& step : steps) {
-    if (step.is_index) {
-      if (!value->is_array() || step.index >= value->as_array().size()) return nullptr;
-      value = &value->as_array()[step.index];
+V* walk_steps(V* value, const PathStep* step, const PathStep* end) {
+  for (; step != end; ++step) {
+    if (step->is_index) {
+      if (!value->is_array() || step->index >= value->as_array().size()) return nullptr;
+      value = &value->as_array()[step->index];
     } else {
-      value = value->get(step.key);
+      value = value->get(step->key);
       if (!value) return nullptr;
     }
   }
   return value;
+}
+
+template <class V>
+V* walk_path(V* value, std::string_view path) {
+  std::vector<PathStep> steps;
+  if (!split_path(path, steps)) return nullptr;
+  return walk_steps(value, steps.data(), steps.data() + steps.size());
 }
 
 }  // namespace
@@ -230,8 +241,17 @@ bool operator==(const Value& a, const Value& b) {
   return a.data_ == b.data_;
 }
 
-// Used by Packet::set_path, which lives in packet.cpp but shares the path grammar.
+// Used by Packet's path methods, which live in packet.cpp but share the path grammar.
 namespace detail {
+// A packet's fields are an Object, not a Value: the first step is a key looked up there, so
+// that a quoted first key (`["a.b"].c`) works as it does for Packet::set_path.
+const Value* find_field_path(const Object& fields, std::string_view path) {
+  std::vector<PathStep> steps;
+  if (!split_path(path, steps) || steps.front().is_index) return nullptr;
+  const Value* root = fields.find(steps.front().key);
+  return root ? walk_steps(root, steps.data() + 1, steps.data() + steps.size()) : nullptr;
+}
+
 bool split_value_path(std::string_view path, std::vector<std::string>& keys) {
   std::vector<PathStep> steps;
   if (!split_path(path, steps)) return false;

@@ -94,6 +94,7 @@ TEST_CASE("condition: exists and contains") {
   CHECK(eval("exists(user.nick)"));  // present, even though null
   CHECK_FALSE(eval("exists(user.email)"));
   CHECK(eval("exists(['dotted.key'])"));
+  CHECK(eval("['dotted.key'] == 'yes'"));
   CHECK(eval("contains(title, 'engines')"));
   CHECK_FALSE(eval("contains(title, 'Engines')"));
   CHECK(eval("contains(tags, 'tech')"));
@@ -138,6 +139,7 @@ TEST_CASE("condition: parse errors carry the column of the problem") {
   CHECK(error_column("a == 1 b") == 8);
   CHECK(error_column("a && # b") == 6);
   CHECK(error_column("tags[x] == 1") == 6);
+  CHECK(error_column("a || [0] == 1") == 6);
   try {
     Condition::parse("a == 1 &&");
     FAIL("parse accepted a dangling &&");

@@ -8,8 +8,8 @@
 //
 // Errors are ParseError with the 1-based line and column and the 0-based byte offset.
 // Serialization: strings are escaped per RFC 8259 (", \, control characters as \uXXXX);
-// invalid UTF-8 in a string is replaced, one U+FFFD per invalid byte (the WHATWG rule), so the
-// output is always valid JSON. Doubles are written in the shortest form that reads back to the
+// invalid UTF-8 in a string is replaced, one U+FFFD per byte that does not start or continue a
+// valid sequence, so the output is always valid JSON. Doubles are written in the shortest form that reads back to the
 // same double; non-finite doubles (which JSON cannot hold) are written as null.
 #pragma once
 

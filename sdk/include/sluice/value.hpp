@@ -74,8 +74,14 @@ class Value {
   Value(unsigned i) : data_(static_cast<std::int64_t>(i)) {}
   Value(long i) : data_(static_cast<std::int64_t>(i)) {}
   Value(long long i) : data_(static_cast<std::int64_t>(i)) {}
-  Value(unsigned long i) : data_(static_cast<std::int64_t>(i)) {}
-  Value(unsigned long long i) : data_(static_cast<std::int64_t>(i)) {}
+  // Above INT64_MAX an unsigned becomes the nearest double, as JSON numbers that large do.
+  Value(unsigned long i) : Value(static_cast<unsigned long long>(i)) {}
+  Value(unsigned long long i) {
+    if (i <= static_cast<unsigned long long>(INT64_MAX))
+      data_ = static_cast<std::int64_t>(i);
+    else
+      data_ = static_cast<double>(i);
+  }
   Value(double d) : data_(d) {}
   Value(const char* s) : data_(std::string(s)) {}
   Value(std::string s) : data_(std::move(s)) {}
@@ -112,6 +118,9 @@ class Value {
   Value& operator[](std::string_view key);
   // Array element; throws std::out_of_range.
   const Value& operator[](std::size_t index) const;
+  Value& operator[](std::size_t index);
+  Value& operator[](int index) { return (*this)[static_cast<std::size_t>(index)]; }
+  const Value& operator[](int index) const { return (*this)[static_cast<std::size_t>(index)]; }
 
   // Path access: `a.b[2].c`; a key holding dots or brackets can be quoted: `a["x.y"]`.
   // Returns nullptr when any step is missing or of the wrong type.

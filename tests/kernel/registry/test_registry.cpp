@@ -16,6 +16,7 @@
 #include <functional>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -109,7 +110,9 @@ class CollectingEmitter : public sluice::Emitter {
       if (descriptor_.outputs[i].name == name) return i;
     throw std::invalid_argument("no out port " + std::string(name));
   }
+  void deliver(sluice::Packet&& packet) override { delivered.push_back(std::move(packet)); }
   std::vector<std::pair<std::string, sluice::Packet>> emitted;
+  std::vector<sluice::Packet> delivered;
 
  private:
   const sluice::ComponentDescriptor& descriptor_;
@@ -238,6 +241,14 @@ TEST_CASE("a scan lists the good package and rejects every bad file with its rea
     CHECK_MESSAGE(!contains(rejection.reason, (scratch / "cache").string()), rejection.reason);
 }
 
+TEST_CASE("a stripped plugin is found by its dynamic symbol table") {
+  TempDir dir, scratch;
+  copy_over(FIXTURE_GOOD_STRIPPED, dir / "libgood.so");
+  const PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  CHECK(registry.rejected().empty());
+  CHECK(registry.names() == std::vector<std::string>{"fixture_route", "fixture_upper"});
+}
+
 TEST_CASE("the kernel maps private copies, never the files in the plugin directory") {
   FixtureDir fixtures;
   TempDir scratch;
@@ -269,6 +280,24 @@ TEST_CASE("a package that hangs while loading is stopped by the probe's time lim
   CHECK(rejected[0].path == dir / "libhang.so");
   CHECK_MESSAGE(contains(rejected[0].reason, "did not finish loading within 300 ms"),
                 rejected[0].reason);
+}
+
+TEST_CASE("an unsafe cache directory is refused, and files are retried once it is fixed") {
+  TempDir dir, scratch;
+  copy_over(FIXTURE_GOOD_V1, dir / "libgood.so");
+  const fs::path cache = scratch / "cache";
+  fs::create_directory(cache);
+  fs::permissions(cache, fs::perms::all);  // 0777: anyone could plant code there
+  PluginRegistry registry({dir.path()}, {.cache_dir = cache});
+  const auto rejected = registry.rejected();
+  REQUIRE(rejected.size() == 1);
+  CHECK_MESSAGE(contains(rejected[0].reason, "refusing the plugin cache directory " + cache.string()),
+                rejected[0].reason);
+
+  fs::permissions(cache, fs::perms::owner_all);
+  registry.rescan();  // the file did not change, but the failure was not the file's
+  CHECK(registry.find("fixture_upper"));
+  CHECK(registry.rejected().empty());
 }
 
 TEST_CASE("watched directories: drop in, replace in place, rename into place, remove") {

@@ -1,0 +1,204 @@
+// `sluice serve`: the REST server — registry, runtime, the graphs directory, HTTP ingress.
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "ingress/graph_service.hpp"
+#include "ingress/http_server.hpp"
+#include "ingress/rest_api.hpp"
+#include "registry/plugin_registry.hpp"
+#include "runtime/runtime.hpp"
+
+namespace sluice::cli {
+
+namespace {
+
+struct ServeSettings {
+  std::string listen = "127.0.0.1:8080";
+  std::string graphs_dir = "graphs";
+  std::vector<std::string> plugin_dirs;
+  std::size_t workers = 0;
+  std::size_t http_threads = 2;
+  std::string token_file;
+  bool protect_data = false;
+  std::size_t max_body = std::size_t{64} << 20;
+  std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
+  std::string editor_dir;
+};
+
+// "host:port"; the host may be empty (→ 127.0.0.1) and the port 0 (any free port).
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) return std::nullopt;
+  std::string host(text.substr(0, colon));
+  return std::pair(host.empty() ? std::string("127.0.0.1") : host, static_cast<std::uint16_t>(port));
+}
+
+std::optional<std::string> read_token(const std::string& file, std::string& error) {
+  std::ifstream in(file);
+  if (!in) {
+    error = "cannot read the token file " + file;
+    return std::nullopt;
+  }
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
+  if (token.empty()) {
+    error = "the token file " + file + " is empty (its first line is the token)";
+    return std::nullopt;
+  }
+  return token;
+}
+
+// Plugin reloads arrive on the registry's watcher thread; redeploys run on the graph
+// service's control thread. The relay is cut before the service stops, so a late change
+// never reaches a service that is gone.
+struct ChangeRelay {
+  std::mutex mutex;
+  GraphService* graphs = nullptr;
+};
+
+int serve(const ServeSettings& settings) {
+  const auto listen = parse_listen(settings.listen);
+  if (!listen) {
+    std::cerr << "sluice serve: --listen " << settings.listen << " is not HOST:PORT (e.g. 127.0.0.1:8080)\n";
+    return 2;
+  }
+  std::string token;
+  if (!settings.token_file.empty()) {
+    std::string error;
+    const auto read = read_token(settings.token_file, error);
+    if (!read) {
+      std::cerr << "sluice serve: " << error << '\n';
+      return 2;
+    }
+    token = *read;
+  } else if (settings.protect_data) {
+    std::cerr << "sluice serve: --protect-data needs --token-file\n";
+    return 2;
+  }
+
+  // SIGTERM/SIGINT are taken by sigwait() below, so they must be blocked in every thread:
+  // block them before the first thread starts (threads inherit the mask).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  PluginRegistry registry(PluginRegistry::search_path(settings.plugin_dirs));
+  try {
+    registry.watch();
+  } catch (const std::system_error& e) {
+    std::cerr << "sluice serve: warning: plugin directories are not watched (" << e.what()
+              << "); new plugins need a restart\n";
+  }
+  for (const auto& rejection : registry.rejected())
+    std::cerr << "sluice serve: plugin " << rejection.path.string() << " rejected: " << rejection.reason << '\n';
+
+  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
+  GraphService graphs(runtime, registry, settings.graphs_dir);
+  const auto report = graphs.deploy_directory();
+  for (const auto& line : report.errors) std::cerr << line << '\n';
+
+  auto relay = std::make_shared<ChangeRelay>();
+  relay->graphs = &graphs;
+  registry.on_change([relay](const std::vector<std::string>& changed) {
+    std::lock_guard lock(relay->mutex);
+    if (!relay->graphs) return;
+    GraphService& service = *relay->graphs;
+    service.post([&service, changed] {
+      for (const auto& problem : service.redeploy_using(changed))
+        std::cerr << "sluice serve: " << problem << '\n';
+    });
+  });
+
+  RestApi api(runtime, registry, graphs,
+              {.max_body = settings.max_body, .max_packets = settings.max_queued, .token = token, .protect_data = settings.protect_data,
+               .editor_dir = settings.editor_dir});
+  HttpServer server({.host = listen->first, .port = listen->second, .threads = settings.http_threads,
+                     .max_body = settings.max_body},
+                    [&api](HttpRequest&& request, Responder&& responder) {
+                      api.handle(std::move(request), std::move(responder));
+                    },
+                    [&api](int status) { api.count_response(status); });
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    std::cerr << "sluice serve: " << e.what() << '\n';
+    return 1;
+  }
+
+  const std::string url = "http://" + listen->first + ":" + std::to_string(server.port());
+  std::cout << "sluice serve: listening on " << url << " — " << report.deployed.size() << " graph"
+            << (report.deployed.size() == 1 ? "" : "s") << " from " << settings.graphs_dir << ", "
+            << registry.names().size() << " components, " << runtime.worker_count() << " workers\n";
+  if (report.deployed.empty())
+    std::cout << "try: curl " << url << "/v1/components\n";
+  else
+    std::cout << "try: curl -H 'Content-Type: application/json' -d '{\"hello\": \"world\"}' '" << url
+              << "/v1/graphs/" << report.deployed.front() << "/packets?wait=true'\n";
+  std::cout.flush();
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cout << "sluice serve: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+            << ": stopping (new data answers 503; draining the graphs)" << std::endl;
+  api.stop_admitting();
+  {
+    std::lock_guard lock(relay->mutex);
+    relay->graphs = nullptr;
+  }
+  graphs.stop();       // deploys already asked for finish; later ones answer 503
+  runtime.shutdown();  // drains: waiting callers get their results over the still-open server
+  server.stop();
+  std::cout << "sluice serve: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto settings = std::make_shared<ServeSettings>();
+  CLI::App* command = app.add_subcommand("serve", "run the REST server: deploy the graphs directory, take data over HTTP");
+  command->add_option("--listen", settings->listen, "HOST:PORT to listen on; port 0 picks a free port")
+      ->capture_default_str();
+  command->add_option("--graphs", settings->graphs_dir, "directory of graph files, deployed at start; PUT persists here")
+      ->capture_default_str();
+  add_plugin_dirs_option(*command, settings->plugin_dirs);
+  command->add_option("--workers", settings->workers, "worker threads (0: one per core)")->capture_default_str();
+  command->add_option("--http-threads", settings->http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command->add_option("--token-file", settings->token_file,
+                      "file whose first line is the bearer token admin routes require")
+      ->check(CLI::ExistingFile);
+  command->add_flag("--protect-data", settings->protect_data,
+                    "data routes (packets, streams) need the token too");
+  command->add_option("--max-body", settings->max_body, "largest request body, e.g. 1048576, 64MiB")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  command->add_option("--max-queued", settings->max_queued,
+                      "packets a graph may hold not yet taken in; beyond it POST answers 429")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--editor", settings->editor_dir, "directory of the editor's static files, served at /")
+      ->check(CLI::ExistingDirectory);
+  command->callback([settings] { set_exit_code(serve(*settings)); });
+}
+
+}  // namespace sluice::cli

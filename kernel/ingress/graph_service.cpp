@@ -1,0 +1,259 @@
+#include "ingress/graph_service.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include <sluice/json.hpp>
+
+#include "ingress/http_server.hpp"
+
+namespace sluice {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
+
+std::string diagnostics_json(const std::vector<Diagnostic>& errors) {
+  Array list;
+  for (const auto& e : errors)
+    list.push_back(Object{{"line", e.where.line}, {"column", e.where.column}, {"message", e.message}});
+  return "\"errors\": " + json::to_string(Value(std::move(list)));
+}
+
+// Write to a temporary file beside the target, flush it to disk, then rename over the target:
+// a reader (or a crash) sees the old file or the new one, never half of one.
+void write_atomically(const fs::path& file, std::string_view text) {
+  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".tmp" +
+                                                   std::to_string(::getpid()));
+  auto fail = [&](const std::string& step) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    throw std::runtime_error("cannot " + step + ": " + reason);
+  };
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("create " + temporary.string());
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      fail("write " + temporary.string());
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    fail("flush " + temporary.string());
+  }
+  ::close(fd);
+  if (::rename(temporary.c_str(), file.c_str()) != 0) fail("rename " + temporary.string() + " to " + file.string());
+}
+
+std::string endpoint_text(const std::string& node, const std::string& port) {
+  return port.empty() ? node : node + "." + port;
+}
+
+}  // namespace
+
+bool is_graph_file_name(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name.front() == '.' || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+std::string spec_to_json(const GraphSpec& spec) {
+  Object nodes;
+  for (const auto& node : spec.nodes) {
+    Object entry{{"component", node.component}};
+    if (!node.params.empty()) entry.set("params", node.params);
+    nodes.set(node.id, std::move(entry));
+  }
+  Array edges;
+  for (const auto& edge : spec.edges) {
+    Object entry{{"from", endpoint_text(edge.from_node, edge.from_port)},
+                 {"to", endpoint_text(edge.to_node, edge.to_port)}};
+    if (edge.capacity) entry.set("capacity", *edge.capacity);
+    edges.push_back(std::move(entry));
+  }
+  Object document{{"name", spec.name}};
+  if (!spec.description.empty()) document.set("description", spec.description);
+  if (spec.workers) document.set("workers", *spec.workers);
+  document.set("nodes", std::move(nodes));
+  document.set("edges", std::move(edges));
+  return json::to_pretty_string(Value(std::move(document)));
+}
+
+GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory)
+    : runtime_(runtime), catalog_(catalog), directory_(std::move(directory)), thread_([this] { run(); }) {}
+
+GraphService::~GraphService() { stop(); }
+
+void GraphService::stop() {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    stopping_ = true;
+  }
+  jobs_ready_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool GraphService::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    if (stopping_) return false;
+    jobs_.push_back(std::move(job));
+  }
+  jobs_ready_.notify_one();
+  return true;
+}
+
+void GraphService::run() {
+  std::unique_lock lock(jobs_mutex_);
+  for (;;) {
+    jobs_ready_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and everything posted is done
+    auto job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    try {
+      job();
+    } catch (const std::exception& e) {
+      // Jobs answer their own errors; one that escapes must not end the control thread.
+      std::cerr << "sluice serve: control job failed: " << e.what() << '\n';
+    }
+    lock.lock();
+  }
+}
+
+GraphService::DirectoryReport GraphService::deploy_directory() {
+  DirectoryReport report;
+  std::error_code ec;
+  fs::create_directories(directory_, ec);
+  if (ec) {
+    report.errors.push_back(directory_.string() + ": error: cannot create the graphs directory: " + ec.message());
+    return report;
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    const auto extension = entry.path().extension();
+    if (entry.is_regular_file() && (extension == ".yaml" || extension == ".yml"))
+      files.push_back(entry.path());
+  }
+  if (ec) report.errors.push_back(directory_.string() + ": error: cannot list the directory: " + ec.message());
+  std::sort(files.begin(), files.end());
+
+  for (const auto& file : files) {
+    std::vector<Diagnostic> errors;
+    GraphSpec spec = load_graph_file(file, errors);
+    {
+      std::lock_guard lock(files_mutex_);
+      if (errors.empty() && files_.contains(spec.name)) {
+        report.errors.push_back(file.string() + ": error: graph " + json_quoted(spec.name) +
+                                " is already deployed from " + files_[spec.name].string() +
+                                "; this file is skipped");
+        continue;
+      }
+    }
+    std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors);
+    for (const auto& e : errors) report.errors.push_back(format(e));
+    if (!plan) continue;
+    const std::string name = plan->name;
+    try {
+      runtime_.deploy(std::move(*plan));
+    } catch (const DeployError& e) {
+      report.errors.push_back(file.string() + ": error: deploying graph " + json_quoted(name) +
+                              " failed: " + e.what());
+      continue;
+    }
+    std::lock_guard lock(files_mutex_);
+    files_[name] = file;
+    report.deployed.push_back(name);
+  }
+  return report;
+}
+
+fs::path GraphService::file_of(const std::string& name) const {
+  std::lock_guard lock(files_mutex_);
+  if (const auto it = files_.find(name); it != files_.end()) return it->second;
+  return directory_ / (name + ".yaml");
+}
+
+GraphService::PutOutcome GraphService::put(const std::string& name, std::string_view text) {
+  PutOutcome outcome;
+  outcome.file = file_of(name);
+  std::vector<Diagnostic> errors;
+  // Parsed under the graphs/<name>.yaml file name: a body without `name` takes it from there.
+  GraphSpec spec = parse_graph(text, (directory_ / (name + ".yaml")).string(), errors);
+  if (errors.empty() && spec.name != name) {
+    Diagnostic mismatch{spec.where, "the graph is named " + json_quoted(spec.name) + " but the URL names " +
+                                        json_quoted(name) + " (leave 'name' out or make them equal)"};
+    mismatch.where.line = std::max<std::size_t>(mismatch.where.line, 1);
+    mismatch.where.column = std::max<std::size_t>(mismatch.where.column, 1);
+    errors.push_back(std::move(mismatch));
+  }
+  std::optional<GraphPlan> plan;
+  if (errors.empty()) plan = plan_graph(spec, catalog_, errors);
+  if (!plan) throw RequestError(422, "invalid graph", diagnostics_json(errors));
+
+  outcome.created = runtime_.graph(name) == nullptr;
+  try {
+    runtime_.deploy(std::move(*plan));
+  } catch (const DeployError& e) {
+    throw RequestError(422, std::string("deploying the graph failed: ") + e.what(),
+                       "\"graph\": " + json_quoted(name));
+  }
+  try {
+    write_atomically(outcome.file, text);
+  } catch (const std::exception& e) {
+    throw RequestError(500, std::string("the graph was deployed but not saved: ") + e.what(),
+                       "\"graph\": " + json_quoted(name) + ", \"deployed\": true");
+  }
+  return outcome;
+}
+
+bool GraphService::remove(const std::string& name) {
+  const fs::path file = file_of(name);
+  if (!runtime_.undeploy(name)) return false;
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (ec)
+    throw RequestError(500, "the graph was removed but its file could not be deleted: " + ec.message(),
+                       "\"graph\": " + json_quoted(name) + ", \"file\": " + json_quoted(file.string()));
+  std::lock_guard lock(files_mutex_);
+  files_.erase(name);
+  return true;
+}
+
+std::vector<std::string> GraphService::redeploy_using(const std::vector<std::string>& components) {
+  std::vector<std::string> problems;
+  for (const auto& name : runtime_.graphs_using(components)) {
+    const auto current = runtime_.graph(name);
+    if (!current) continue;  // removed meanwhile
+    std::vector<Diagnostic> errors;
+    std::optional<GraphPlan> plan = plan_graph(current->spec, catalog_, errors);
+    for (const auto& e : errors) problems.push_back(format(e));
+    if (!plan) {
+      problems.push_back("graph " + json_quoted(name) + " keeps running with the components it had");
+      continue;
+    }
+    try {
+      runtime_.deploy(std::move(*plan));
+    } catch (const DeployError& e) {
+      problems.push_back("redeploying graph " + json_quoted(name) + " failed (it keeps running as it was): " +
+                         e.what());
+    }
+  }
+  return problems;
+}
+
+}  // namespace sluice

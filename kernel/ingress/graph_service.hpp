@@ -1,0 +1,97 @@
+// GraphService — the graphs a server runs and the directory that keeps them: deploys every
+// graph file at start, deploys and persists PUT graphs, removes DELETEd ones, and redeploys
+// the graphs whose components a plugin reload replaced.
+//
+//   GraphService graphs(runtime, registry, "graphs");
+//   for (auto& line : graphs.deploy_directory().errors) std::cerr << line << '\n';
+//   graphs.post([&] { auto outcome = graphs.put("enrich", yaml_text); ... });
+//
+// Deploying constructs components (a model may load) and removing drains a graph: both can
+// take long, so they run on the service's own control thread, one at a time, through post();
+// the HTTP threads stay free and deploys never race each other. put(), remove() and
+// redeploy_using() must be called on that thread (deploy_directory() before any post()).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "registry/component_catalog.hpp"
+#include "runtime/runtime.hpp"
+
+namespace sluice {
+
+class GraphService {
+ public:
+  GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory);
+  ~GraphService();  // stop()
+  GraphService(const GraphService&) = delete;
+  GraphService& operator=(const GraphService&) = delete;
+
+  struct DirectoryReport {
+    std::vector<std::string> deployed;  // graph names
+    std::vector<std::string> errors;    // "file:line:col: error: message", one per problem
+  };
+  // Deploys every *.yaml / *.yml file of the directory (sorted by name); a file with errors
+  // is reported and skipped. A missing directory is created (PUT persists into it).
+  DirectoryReport deploy_directory();
+
+  // Runs `job` on the control thread, after the jobs posted before it. False (and `job` is
+  // dropped) once stop() was called.
+  bool post(std::function<void()> job);
+  // Finishes the jobs already posted, then stops the control thread. Idempotent.
+  void stop();
+
+  struct PutOutcome {
+    bool created = false;  // no graph of that name ran before
+    std::filesystem::path file;
+  };
+  // Validates `text` (YAML, or JSON, which YAML reads too) as the graph `name`, deploys it and
+  // writes it to its file atomically. Throws RequestError: 422 with every validation error
+  // (JSON details "errors": [{line, column, message}]) or the deploy's message; 500 when the
+  // file cannot be written (the graph then runs, but would be lost on restart).
+  PutOutcome put(const std::string& name, std::string_view text);
+  // Drains and removes the graph and deletes its file; false when there was no such graph.
+  bool remove(const std::string& name);
+  // Re-plans the running graphs that use any of `components` against the catalog as it is now
+  // and redeploys them (drain, then swap). Returns one line per problem (the old instances
+  // keep running then).
+  std::vector<std::string> redeploy_using(const std::vector<std::string>& components);
+
+  const std::filesystem::path& directory() const { return directory_; }
+  // The file a graph is kept in (its own file when it came from the directory).
+  std::filesystem::path file_of(const std::string& name) const;
+
+ private:
+  void run();
+
+  Runtime& runtime_;
+  const ComponentCatalog& catalog_;
+  std::filesystem::path directory_;
+
+  mutable std::mutex files_mutex_;
+  std::map<std::string, std::filesystem::path> files_;  // graph name → file read at start
+
+  std::mutex jobs_mutex_;
+  std::condition_variable jobs_ready_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once everything above exists
+};
+
+// The JSON form of a spec, as GET /v1/graphs/{g} serves it with Accept: application/json;
+// PUT reads it back (edges as {from, to, capacity} maps).
+std::string spec_to_json(const GraphSpec& spec);
+
+// A graph name that can safely name a file in the graphs directory.
+bool is_graph_file_name(std::string_view name);
+
+}  // namespace sluice

@@ -1,0 +1,729 @@
+#include "ingress/rest_api.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <random>
+
+#include <sluice/json.hpp>
+
+#include "ingress/request_body.hpp"
+
+namespace sluice {
+
+struct RestApi::Call {
+  HttpRequest request;
+  Responder responder;
+  std::vector<std::string> params;  // the {} segments of the route, in order
+
+  const std::string& param(std::size_t i) const { return params.at(i); }
+};
+
+struct RestApi::Route {
+  std::vector<std::string_view> pattern;  // "{}" matches any one segment
+  std::string_view method;
+  Access access;
+  void (RestApi::*handler)(Call&);
+};
+
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+HttpResponse json_response(int status, const Value& document) {
+  return HttpResponse::json(status, json::to_string(document));
+}
+
+// Compares in time that depends on the secret's length only, not on where they differ.
+bool constant_time_equal(std::string_view given, std::string_view secret) {
+  unsigned char difference = given.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < secret.size(); ++i)
+    difference |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ secret[i]);
+  return difference == 0;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.empty()) return segments;
+  for (;;) {
+    const auto slash = path.find('/');
+    segments.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+std::string media_type(const HttpRequest& request) {
+  const std::string_view value = request.header("content-type").value_or("");
+  return lower(trim(value.substr(0, value.find(';'))));
+}
+
+// Unique packet ids without coordination: a random per-process prefix and a counter.
+std::string next_packet_id() {
+  static const std::uint32_t prefix = std::random_device{}();
+  static std::atomic<std::uint64_t> counter{0};
+  char id[40];
+  std::snprintf(id, sizeof id, "%08x-%llu", prefix,
+                static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed) + 1));
+  return id;
+}
+
+const char* stream_status(const StreamResult& result) {
+  if (result.state == StreamResult::State::pending) return "pending";
+  return result.error_count > 0 ? "failed" : "done";
+}
+
+void append_errors(const StreamResult& result, std::string& out) {
+  out += "\"errors\": [";
+  for (std::size_t i = 0; i < result.errors.size(); ++i) {
+    const auto& e = result.errors[i];
+    if (i) out += ", ";
+    out += "{\"node\": " + json_quoted(e.node) + ", \"error\": " + json_quoted(e.message) + ", \"packet\": ";
+    json::write_fields(e.packet, out);
+    out += '}';
+  }
+  out += ']';
+}
+
+// The document of GET /v1/streams/{id} and of a ?wait=true answer (`with_results`).
+std::string stream_json(const StreamResult& result, bool with_results) {
+  std::string out;
+  out += "{\"stream\": " + json_quoted(result.id);
+  out += ", \"graph\": " + json_quoted(result.graph);
+  out += ", \"status\": \"" + std::string(stream_status(result)) + '"';
+  out += ", \"accepted\": " + std::to_string(result.accepted);
+  Object sinks;
+  for (const auto& [node, count] : result.sinks) sinks.set(node, count);
+  out += ", \"sinks\": " + json::to_string(Value(std::move(sinks)));
+  out += ", \"dropped\": " + std::to_string(result.dropped);
+  out += ", \"error_count\": " + std::to_string(result.error_count) + ", ";
+  append_errors(result, out);
+  out += ", \"submitted\": " + json_quoted(iso8601(result.submitted));
+  if (result.state == StreamResult::State::done) out += ", \"finished\": " + json_quoted(iso8601(result.finished));
+  if (with_results) {
+    out += ", \"results\": [";
+    for (std::size_t i = 0; i < result.results.size(); ++i) {
+      if (i) out += ", ";
+      json::write_fields(result.results[i], out);
+    }
+    out += "], \"results_truncated\": ";
+    out += result.results_truncated ? "true" : "false";
+  } else {
+    out += ", \"results_count\": " + std::to_string(result.results.size());
+  }
+  out += '}';
+  return out;
+}
+
+HttpResponse retry_later(int status, std::string_view message, std::string_view details, int seconds) {
+  return HttpResponse::error(status, message, details).with_header("Retry-After", std::to_string(seconds));
+}
+
+std::string graph_details(const std::string& graph) { return "\"graph\": " + json_quoted(graph); }
+
+RequestError no_such_graph(const std::string& graph) {
+  return RequestError(404, "no such graph", graph_details(graph));
+}
+
+// --- Prometheus text format ----------------------------------------------------------------
+
+std::string label_value(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+struct Sample {
+  std::string labels;  // `graph="g",node="n"` or empty
+  std::string value;
+};
+
+void append_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, const std::vector<Sample>& samples) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  for (const auto& sample : samples) {
+    out += name;
+    if (!sample.labels.empty()) out += '{' + sample.labels + '}';
+    out += ' ';
+    out += sample.value;
+    out += '\n';
+  }
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size_pages = 0, resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+const char* content_type_for(const fs::path& file) {
+  const std::string extension = lower(file.extension().string());
+  if (extension == ".html" || extension == ".htm") return "text/html; charset=utf-8";
+  if (extension == ".js" || extension == ".mjs") return "text/javascript; charset=utf-8";
+  if (extension == ".css") return "text/css; charset=utf-8";
+  if (extension == ".json" || extension == ".map") return "application/json";
+  if (extension == ".svg") return "image/svg+xml";
+  if (extension == ".png") return "image/png";
+  if (extension == ".ico") return "image/x-icon";
+  if (extension == ".txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+bool is_yaml_type(std::string_view type) {
+  return type == "application/yaml" || type == "application/x-yaml" || type == "text/yaml" ||
+         type == "text/x-yaml";
+}
+
+}  // namespace
+
+std::optional<milliseconds> parse_duration(std::string_view text) {
+  text = trim(text);
+  double amount = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
+  if (ec != std::errc() || !std::isfinite(amount) || amount < 0) return std::nullopt;
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  double scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60000;
+  else return std::nullopt;
+  return milliseconds(static_cast<std::int64_t>(std::llround(amount * scale)));
+}
+
+std::string iso8601(std::chrono::system_clock::time_point when) {
+  const auto since_epoch = std::chrono::duration_cast<milliseconds>(when.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(since_epoch / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char text[64];  // room for any int the format could print, so no truncation warning
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(since_epoch % 1000));
+  return text;
+}
+
+RestApi::RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, RestApiOptions options)
+    : runtime_(runtime), registry_(registry), graphs_(graphs), options_(std::move(options)) {}
+
+void RestApi::count_response(int status) {
+  if (status >= 0 && static_cast<std::size_t>(status) < responses_by_status_.size())
+    responses_by_status_[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void RestApi::handle(HttpRequest&& request, Responder&& responder) {
+  static const std::vector<Route> routes = {
+      {{"healthz"}, "GET", Access::open, &RestApi::healthz},
+      {{"readyz"}, "GET", Access::open, &RestApi::readyz},
+      {{"metrics"}, "GET", Access::open, &RestApi::metrics},
+      {{"v1", "components"}, "GET", Access::open, &RestApi::components},
+      {{"v1", "plugins"}, "GET", Access::open, &RestApi::plugins},
+      {{"v1", "graphs"}, "GET", Access::open, &RestApi::list_graphs},
+      {{"v1", "graphs", "{}"}, "GET", Access::open, &RestApi::get_graph},
+      {{"v1", "graphs", "{}"}, "PUT", Access::admin, &RestApi::put_graph},
+      {{"v1", "graphs", "{}"}, "DELETE", Access::admin, &RestApi::delete_graph},
+      {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets},
+      {{"v1", "graphs", "{}", "stats"}, "GET", Access::open, &RestApi::graph_stats},
+      // Dead letters hold packet contents, so reading them is an admin matter.
+      {{"v1", "graphs", "{}", "dead-letters"}, "GET", Access::admin, &RestApi::dead_letters},
+      {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
+      {{"v1", "streams", "{}"}, "GET", Access::data, &RestApi::get_stream},
+  };
+
+  Call call{std::move(request), std::move(responder), {}};
+  try {
+    const std::vector<std::string> segments = split_path(call.request.path);
+    // HEAD is GET without the body (the HTTP layer leaves the body out).
+    const std::string_view method = call.request.method == "HEAD" ? "GET" : call.request.method;
+    std::vector<std::string_view> allowed;
+    for (const Route& route : routes) {
+      if (route.pattern.size() != segments.size()) continue;
+      std::vector<std::string> params;
+      bool match = true;
+      for (std::size_t i = 0; i < segments.size() && match; ++i) {
+        if (route.pattern[i] == "{}") params.push_back(segments[i]);
+        else match = route.pattern[i] == segments[i];
+      }
+      if (!match) continue;
+      if (route.method != method) {
+        allowed.push_back(route.method);
+        continue;
+      }
+      const bool needs_token = !options_.token.empty() &&
+                               (route.access == Access::admin || (route.access == Access::data && options_.protect_data));
+      if (needs_token && !authorized(call.request)) {
+        call.responder.send(HttpResponse::error(401, "this route needs an 'Authorization: Bearer <token>' header with the server's token")
+                                .with_header("WWW-Authenticate", "Bearer realm=\"sluice\""));
+        return;
+      }
+      call.params = std::move(params);
+      (this->*route.handler)(call);
+      return;
+    }
+    if (!allowed.empty()) {
+      std::string allow;
+      for (std::string_view m : allowed) {
+        allow += allow.empty() ? "" : ", ";
+        allow += m;
+        if (m == "GET") allow += ", HEAD";
+      }
+      Array methods;
+      for (std::string_view m : allowed) methods.push_back(Value(m));
+      call.responder.send(HttpResponse::error(405, "method " + call.request.method + " not allowed on " + call.request.path,
+                                              "\"allow\": " + json::to_string(Value(std::move(methods))))
+                              .with_header("Allow", allow));
+      return;
+    }
+    if ((method == "GET") && serve_editor_file(call)) return;
+    call.responder.send(HttpResponse::error(404, "no such route", "\"path\": " + json_quoted(call.request.path)));
+  } catch (const RequestError& e) {
+    if (!call.responder.sent()) call.responder.send(e.response());
+  } catch (const std::exception& e) {
+    if (!call.responder.sent())
+      call.responder.send(HttpResponse::error(500, std::string("internal error: ") + e.what(),
+                                              "\"path\": " + json_quoted(call.request.path)));
+  }
+}
+
+bool RestApi::authorized(const HttpRequest& request) const {
+  const std::string_view value = trim(request.header("authorization").value_or(""));
+  if (value.size() < 7 || lower(value.substr(0, 7)) != "bearer ") return false;
+  return constant_time_equal(trim(value.substr(7)), options_.token);
+}
+
+bool RestApi::serve_editor_file(Call& call) {
+  if (options_.editor_dir.empty()) return false;
+  fs::path file = options_.editor_dir;
+  const std::vector<std::string> segments = split_path(call.request.path);
+  // Hidden files and `..` never leave the editor directory.
+  for (const auto& segment : segments)
+    if (segment.empty() || segment.front() == '.') return false;
+  for (const auto& segment : segments) file /= segment;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) file /= "index.html";
+  if (!fs::is_regular_file(file, ec)) return false;
+  std::ifstream in(file, std::ios::binary);
+  std::string body{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in.good() && !in.eof()) throw RequestError(500, "cannot read " + file.string());
+  HttpResponse response;
+  response.headers.emplace_back("Content-Type", content_type_for(file));
+  response.body = std::move(body);
+  call.responder.send(std::move(response));
+  return true;
+}
+
+void RestApi::healthz(Call& call) { call.responder.send(HttpResponse::json(200, R"({"status": "ok"})")); }
+
+void RestApi::readyz(Call& call) {
+  const double load = runtime_.load();
+  const bool admitting = admitting_ && !runtime_.shutting_down();
+  const bool ready = admitting && load <= options_.ready_load;
+  Object document{{"ready", ready}, {"load", load}, {"admitting", admitting}};
+  HttpResponse response = json_response(ready ? 200 : 503, Value(std::move(document)));
+  if (!ready) response.with_header("Retry-After", "1");
+  call.responder.send(std::move(response));
+}
+
+void RestApi::metrics(Call& call) {
+  std::vector<GraphStats> graphs;
+  for (const auto& name : runtime_.graph_names())
+    if (auto stats = runtime_.stats(name)) graphs.push_back(std::move(*stats));
+
+  std::string out;
+  auto node_family = [&](std::string_view name, std::string_view type, std::string_view help,
+                         auto value_of) {
+    std::vector<Sample> samples;
+    for (const auto& graph : graphs)
+      for (const auto& node : graph.nodes)
+        samples.push_back({"graph=\"" + label_value(graph.graph) + "\",node=\"" + label_value(node.node) +
+                               "\",component=\"" + label_value(node.component) + '"',
+                           value_of(node)});
+    append_family(out, name, type, help, samples);
+  };
+  auto graph_family = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value_of) {
+    std::vector<Sample> samples;
+    for (const auto& graph : graphs)
+      samples.push_back({"graph=\"" + label_value(graph.graph) + '"', value_of(graph)});
+    append_family(out, name, type, help, samples);
+  };
+  using N = const NodeStats&;
+  using G = const GraphStats&;
+  node_family("sluice_node_packets_in_total", "counter", "Packets a node took in.",
+              [](N n) { return std::to_string(n.in); });
+  node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted.",
+              [](N n) { return std::to_string(n.out); });
+  node_family("sluice_node_errors_total", "counter", "Packets a node failed on.",
+              [](N n) { return std::to_string(n.errors); });
+  node_family("sluice_node_dropped_total", "counter",
+              "Packets a node emitted to unwired ports or filtered out.",
+              [](N n) { return std::to_string(n.dropped); });
+  node_family("sluice_node_queue_depth", "gauge", "Packets waiting on a node's inputs, all instances.",
+              [](N n) { return std::to_string(n.queue_depth); });
+  node_family("sluice_node_busy_seconds_total", "counter", "Time spent inside the component.",
+              [](N n) { return number(static_cast<double>(n.busy_ns) / 1e9); });
+  graph_family("sluice_graph_instances", "gauge", "Parallel instances of a graph.",
+               [](G g) { return std::to_string(g.instances); });
+  graph_family("sluice_graph_queued_packets", "gauge", "Packets admitted to a graph, not yet taken in.",
+               [](G g) { return std::to_string(g.queued); });
+  graph_family("sluice_dead_letters", "gauge", "Failed packets held in a graph's dead-letter store.",
+               [](G g) { return std::to_string(g.dead_letters); });
+  graph_family("sluice_dead_letters_dropped_total", "counter",
+               "Dead letters dropped because the store was full.",
+               [](G g) { return std::to_string(g.dead_letters_dropped); });
+
+  std::vector<Sample> by_status;
+  for (std::size_t status = 0; status < responses_by_status_.size(); ++status)
+    if (const auto count = responses_by_status_[status].load(std::memory_order_relaxed))
+      by_status.push_back({"code=\"" + std::to_string(status) + '"', std::to_string(count)});
+  append_family(out, "sluice_http_requests_total", "counter", "HTTP responses sent, by status code.", by_status);
+  append_family(out, "sluice_ingress_packets_total", "counter", "Packets admitted over REST.",
+                {{"", std::to_string(packets_admitted_.load())}});
+  append_family(out, "sluice_ingress_load", "gauge", "How full the fullest graph's ingress is (0..1).",
+                {{"", number(runtime_.load())}});
+  append_family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                {{"", std::to_string(resident_bytes())}});
+
+  HttpResponse response;
+  response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  response.body = std::move(out);
+  call.responder.send(std::move(response));
+}
+
+void RestApi::components(Call& call) { call.responder.send(json_response(200, registry_.components_json())); }
+
+void RestApi::plugins(Call& call) { call.responder.send(json_response(200, registry_.plugins_json())); }
+
+void RestApi::list_graphs(Call& call) {
+  Array list;
+  for (const auto& name : runtime_.graph_names()) {
+    const auto plan = runtime_.graph(name);
+    if (!plan) continue;  // removed meanwhile
+    Object entry{{"name", name}, {"nodes", plan->nodes.size()}};
+    if (!plan->spec.description.empty()) entry.set("description", plan->spec.description);
+    if (const auto stats = runtime_.stats(name)) entry.set("instances", stats->instances);
+    entry.set("file", graphs_.file_of(name).string());
+    list.push_back(std::move(entry));
+  }
+  call.responder.send(json_response(200, Value(Object{{"graphs", std::move(list)}})));
+}
+
+void RestApi::get_graph(Call& call) {
+  const auto plan = runtime_.graph(call.param(0));
+  if (!plan) throw no_such_graph(call.param(0));
+  const std::string accept = lower(call.request.header("accept").value_or(""));
+  if (accept.find("yaml") != std::string::npos) {
+    HttpResponse response;
+    response.headers.emplace_back("Content-Type", "application/yaml");
+    response.body = plan->spec.yaml_text;
+    call.responder.send(std::move(response));
+    return;
+  }
+  call.responder.send(HttpResponse::json(200, spec_to_json(plan->spec)));
+}
+
+void RestApi::put_graph(Call& call) {
+  const std::string name = call.param(0);
+  if (!is_graph_file_name(name))
+    throw RequestError(400, "graph names are letters, digits, '_', '-' and '.', not starting with '.' or '-'",
+                       graph_details(name));
+  const std::string type = media_type(call.request);
+  if (!type.empty() && type != "application/json" && !is_yaml_type(type) && type != "text/plain" &&
+      type != "application/x-www-form-urlencoded")
+    throw RequestError(415, "a graph is sent as YAML or JSON, not " + type,
+                       R"("supported": ["application/yaml", "application/json"])");
+  const std::string encoding = lower(trim(call.request.header("content-encoding").value_or("")));
+  if (encoding == "gzip" || encoding == "deflate")
+    call.request.body = inflate_body(call.request.body, options_.max_body);
+  else if (!encoding.empty() && encoding != "identity")
+    throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
+                       R"("supported": ["gzip", "deflate", "identity"])");
+
+  auto responder = std::make_shared<Responder>(std::move(call.responder));
+  const bool posted = graphs_.post([this, name, text = std::move(call.request.body), responder] {
+    try {
+      const auto outcome = graphs_.put(name, text);
+      const auto plan = runtime_.graph(name);
+      Object document{{"graph", name}, {"deployed", true}, {"created", outcome.created},
+                      {"file", outcome.file.string()}};
+      if (plan) document.set("nodes", plan->nodes.size());
+      HttpResponse response = json_response(outcome.created ? 201 : 200, Value(std::move(document)));
+      if (outcome.created) response.with_header("Location", "/v1/graphs/" + name);
+      responder->send(std::move(response));
+    } catch (const RequestError& e) {
+      responder->send(e.response());
+    } catch (const std::exception& e) {
+      responder->send(HttpResponse::error(500, std::string("deploy failed: ") + e.what(), graph_details(name)));
+    }
+  });
+  if (!posted) responder->send(retry_later(503, "the server is shutting down", graph_details(name), 5));
+}
+
+void RestApi::delete_graph(Call& call) {
+  const std::string name = call.param(0);
+  if (!runtime_.graph(name)) throw no_such_graph(name);
+  auto responder = std::make_shared<Responder>(std::move(call.responder));
+  const bool posted = graphs_.post([this, name, responder] {
+    try {
+      if (!graphs_.remove(name)) {
+        responder->send(no_such_graph(name).response());  // removed by a request before this one
+        return;
+      }
+      HttpResponse response;
+      response.status = 204;
+      responder->send(std::move(response));
+    } catch (const RequestError& e) {
+      responder->send(e.response());
+    } catch (const std::exception& e) {
+      responder->send(HttpResponse::error(500, std::string("removal failed: ") + e.what(), graph_details(name)));
+    }
+  });
+  if (!posted) responder->send(retry_later(503, "the server is shutting down", graph_details(name), 5));
+}
+
+void RestApi::post_packets(Call& call) {
+  const std::string graph = call.param(0);
+  if (!admitting_ || runtime_.shutting_down()) {
+    call.responder.send(retry_later(503, "the server is shutting down", graph_details(graph), 5));
+    return;
+  }
+  if (!runtime_.graph(graph)) throw no_such_graph(graph);
+
+  const auto wait_text = call.request.query_value("wait");
+  const bool wait = wait_text && (*wait_text == "true" || *wait_text == "1" || wait_text->empty());
+  milliseconds timeout = options_.default_wait;
+  if (const auto text = call.request.query_value("timeout")) {
+    const auto parsed = parse_duration(*text);
+    if (!parsed)
+      throw RequestError(400, "timeout " + json_quoted(*text) + " is not a duration such as 500ms, 5s, 1m or 2.5");
+    if (*parsed > options_.max_wait)
+      throw RequestError(400, "timeout " + json_quoted(*text) + " is above the maximum of " +
+                                  std::to_string(options_.max_wait.count()) + "ms");
+    timeout = *parsed;
+  }
+  const std::string node(call.request.query_value("node").value_or(""));
+
+  std::vector<Packet> packets = read_packets(call.request, options_.max_body);
+  if (packets.empty()) throw RequestError(400, "the body holds no packets", graph_details(graph));
+  if (packets.size() > options_.max_packets)
+    throw RequestError(413, "the body holds " + std::to_string(packets.size()) +
+                                " packets, more than a graph can queue (" +
+                                std::to_string(options_.max_packets) + "); send smaller requests",
+                       graph_details(graph));
+  const std::string now = iso8601(std::chrono::system_clock::now());
+  for (auto& packet : packets) {
+    packet.set_meta(meta::id, next_packet_id());
+    packet.set_meta(meta::route, call.request.path);
+    packet.set_meta(meta::requestmethod, call.request.method);
+    packet.set_meta(meta::processingtime, now);
+  }
+
+  if (wait) {
+    wait_for_stream(call, graph, std::move(packets), timeout, node);
+    return;
+  }
+  answer_admission(call, runtime_.submit(graph, std::move(packets), {}, node), graph);
+}
+
+void RestApi::answer_admission(Call& call, const Admission& admission, const std::string& graph) {
+  switch (admission.status) {
+    case Admission::Status::accepted: {
+      packets_admitted_.fetch_add(admission.accepted, std::memory_order_relaxed);
+      Object document{{"stream", admission.stream_id}, {"accepted", admission.accepted}};
+      call.responder.send(json_response(202, Value(std::move(document)))
+                              .with_header("Location", "/v1/streams/" + admission.stream_id));
+      return;
+    }
+    case Admission::Status::overloaded:
+      call.responder.send(retry_later(429, "graph " + json_quoted(graph) + " is full; retry later", graph_details(graph), 1));
+      return;
+    case Admission::Status::shutting_down:
+      call.responder.send(retry_later(503, "the server is shutting down", graph_details(graph), 5));
+      return;
+    case Admission::Status::no_such_graph:
+      throw no_such_graph(graph);
+    case Admission::Status::no_such_node:
+      throw RequestError(404, "no such node", graph_details(graph) + ", \"node\": " +
+                                                  json_quoted(call.request.query_value("node").value_or("")));
+  }
+}
+
+// Whoever comes first answers: the stream's completion (on a worker thread) or the timeout
+// (on the timer thread); the other finds the responder taken.
+void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
+                              milliseconds timeout, const std::string& node) {
+  struct Waiter {
+    std::mutex mutex;
+    std::optional<Responder> responder;
+    std::optional<DeadlineTimer::Id> timer;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  waiter->responder.emplace(std::move(call.responder));
+  auto take = [](Waiter& w) {
+    std::lock_guard lock(w.mutex);
+    return std::exchange(w.responder, std::nullopt);
+  };
+
+  DeadlineTimer& timer = wait_timer_;
+  const Admission admission = runtime_.submit(
+      graph, std::move(packets),
+      [waiter, take, &timer](const StreamResult& result) {
+        std::optional<Responder> responder = take(*waiter);
+        if (!responder) return;  // the timeout answered already
+        {
+          std::lock_guard lock(waiter->mutex);
+          if (waiter->timer) timer.cancel(*waiter->timer);
+        }
+        responder->send(HttpResponse::json(200, stream_json(result, true)));
+      },
+      node);
+
+  if (admission.status != Admission::Status::accepted) {
+    std::optional<Responder> responder = take(*waiter);
+    call.responder = std::move(*responder);  // never completes: this thread still owns it
+    answer_admission(call, admission, graph);
+    return;
+  }
+  packets_admitted_.fetch_add(admission.accepted, std::memory_order_relaxed);
+
+  std::lock_guard lock(waiter->mutex);
+  if (!waiter->responder) return;  // finished before the timer was needed
+  const std::string stream = admission.stream_id;
+  waiter->timer = timer.schedule(DeadlineTimer::Clock::now() + timeout, [waiter, take, stream, timeout] {
+    std::optional<Responder> responder = take(*waiter);
+    if (!responder) return;
+    // The work goes on; the stream can be polled.
+    responder->send(HttpResponse::error(504, "the stream did not finish within the timeout",
+                                        "\"stream\": " + json_quoted(stream) +
+                                            ", \"timeout_ms\": " + std::to_string(timeout.count()))
+                        .with_header("Location", "/v1/streams/" + stream));
+  });
+}
+
+void RestApi::graph_stats(Call& call) {
+  const auto stats = runtime_.stats(call.param(0));
+  if (!stats) throw no_such_graph(call.param(0));
+  Array nodes;
+  for (const auto& node : stats->nodes)
+    nodes.push_back(Object{{"node", node.node},
+                           {"component", node.component},
+                           {"in", node.in},
+                           {"out", node.out},
+                           {"errors", node.errors},
+                           {"dropped", node.dropped},
+                           {"queue_depth", node.queue_depth},
+                           {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9}});
+  Object document{{"graph", stats->graph},
+                  {"instances", stats->instances},
+                  {"queued", stats->queued},
+                  {"dead_letters", stats->dead_letters},
+                  {"dead_letters_dropped", stats->dead_letters_dropped},
+                  {"nodes", std::move(nodes)}};
+  call.responder.send(json_response(200, Value(std::move(document))));
+}
+
+void RestApi::dead_letters(Call& call) {
+  const std::string& graph = call.param(0);
+  if (!runtime_.graph(graph)) throw no_such_graph(graph);
+  const auto letters = runtime_.dead_letters(graph);
+  std::string out = "{\"graph\": " + json_quoted(graph) + ", \"count\": " + std::to_string(letters.size()) +
+                    ", \"dead_letters\": [";
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const auto& letter = letters[i];
+    if (i) out += ", ";
+    out += "{\"id\": " + std::to_string(letter.id) + ", \"node\": " + json_quoted(letter.node) +
+           ", \"error\": " + json_quoted(letter.error) + ", \"when\": " + json_quoted(iso8601(letter.when)) +
+           ", \"packet\": ";
+    json::write_envelope(letter.packet, out);
+    out += '}';
+  }
+  out += "]}";
+  call.responder.send(HttpResponse::json(200, std::move(out)));
+}
+
+void RestApi::replay(Call& call) {
+  const std::string graph = call.param(0);
+  if (!runtime_.graph(graph)) throw no_such_graph(graph);
+  std::vector<std::uint64_t> ids;
+  std::string node;
+  if (!trim(call.request.body).empty()) {
+    Value body;
+    try {
+      body = json::parse(call.request.body);
+    } catch (const json::ParseError& e) {
+      throw RequestError(400, "invalid JSON: " + e.reason(),
+                         "\"line\": " + std::to_string(e.line()) + ", \"column\": " + std::to_string(e.column()));
+    }
+    if (!body.is_object()) throw RequestError(400, R"(the body is a JSON object {"ids": [...], "node": "..."})");
+    for (const auto& [key, value] : body.as_object()) {
+      if (key == "ids" && value.is_array()) {
+        for (const auto& id : value.as_array()) {
+          if (!id.is_int() || id.as_int() < 0) throw RequestError(400, "'ids' holds dead-letter ids (integers)");
+          ids.push_back(static_cast<std::uint64_t>(id.as_int()));
+        }
+      } else if (key == "node" && value.is_string()) {
+        node = value.as_string();
+      } else {
+        throw RequestError(400, "unexpected member " + json_quoted(key) +
+                                    R"( (the body is {"ids": [integers], "node": "node id"}, both optional))");
+      }
+    }
+  }
+  answer_admission(call, runtime_.replay_dead_letters(graph, ids, node), graph);
+}
+
+void RestApi::get_stream(Call& call) {
+  const auto result = runtime_.stream(call.param(0));
+  if (!result) throw RequestError(404, "no such stream (unknown, or older than the history kept)",
+                                  "\"stream\": " + json_quoted(call.param(0)));
+  const auto with = call.request.query_value("results");
+  call.responder.send(HttpResponse::json(200, stream_json(*result, with && (*with == "true" || *with == "1"))));
+}
+
+}  // namespace sluice

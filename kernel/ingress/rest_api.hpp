@@ -1,0 +1,104 @@
+// RestApi — the routes of the REST ingress (docs/rest.md has the full table): packets in,
+// streams, graphs, registry, stats, dead letters, metrics, health.
+//
+//   RestApi api(runtime, registry, graphs, {.max_body = 64 << 20});
+//   HttpServer server(options, [&](HttpRequest&& q, Responder&& r) { api.handle(std::move(q), std::move(r)); },
+//                     [&](int status) { api.count_response(status); });
+//   ...
+//   api.stop_admitting();    // SIGTERM: data routes answer 503 from now on
+//   runtime.shutdown();      // drains; waiting callers get their results
+//
+// Fast routes answer on the HTTP thread; deploys and removals go to the GraphService's
+// control thread; `?wait=true` answers from the runtime's completion callback (a worker
+// thread) or from the timeout timer, whichever comes first.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ingress/deadline_timer.hpp"
+#include "ingress/graph_service.hpp"
+#include "ingress/http_server.hpp"
+#include "registry/plugin_registry.hpp"
+#include "runtime/runtime.hpp"
+
+namespace sluice {
+
+struct RestApiOptions {
+  std::size_t max_body = std::size_t{64} << 20;
+  // RuntimeOptions::max_queued_packets: a request with more packets could never be admitted,
+  // so it is 413, not a 429 to retry forever.
+  std::size_t max_packets = RuntimeOptions{}.max_queued_packets;
+  // Bearer token for admin routes (PUT/DELETE graphs, dead letters); empty: no auth.
+  std::string token;
+  bool protect_data = false;  // the token also guards packets and streams
+  std::filesystem::path editor_dir;  // static files served at / (empty: none yet)
+  double ready_load = 0.8;           // /readyz turns 503 above this Runtime::load()
+  std::chrono::milliseconds default_wait{30000};
+  // The longest ?timeout=; below the HTTP layer's request timeout (HttpServerOptions).
+  std::chrono::milliseconds max_wait{60000};
+};
+
+class RestApi {
+ public:
+  RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, RestApiOptions options);
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
+
+  // The HttpServer's RequestHandler.
+  void handle(HttpRequest&& request, Responder&& responder);
+  // The HttpServer's ResponseObserver: counts responses by status for /metrics.
+  void count_response(int status);
+  // From now on data routes answer 503 and /readyz is false (graceful stop).
+  void stop_admitting() { admitting_ = false; }
+
+  struct Call;
+  enum class Access { open, data, admin };
+  struct Route;
+
+ private:
+  void healthz(Call& call);
+  void readyz(Call& call);
+  void metrics(Call& call);
+  void components(Call& call);
+  void plugins(Call& call);
+  void list_graphs(Call& call);
+  void get_graph(Call& call);
+  void put_graph(Call& call);
+  void delete_graph(Call& call);
+  void post_packets(Call& call);
+  void graph_stats(Call& call);
+  void dead_letters(Call& call);
+  void replay(Call& call);
+  void get_stream(Call& call);
+
+  bool authorized(const HttpRequest& request) const;
+  bool serve_editor_file(Call& call);
+  void answer_admission(Call& call, const Admission& admission, const std::string& graph);
+  void wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
+                       std::chrono::milliseconds timeout, const std::string& node);
+
+  Runtime& runtime_;
+  PluginRegistry& registry_;
+  GraphService& graphs_;
+  RestApiOptions options_;
+  std::atomic<bool> admitting_{true};
+  std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
+  std::atomic<std::uint64_t> packets_admitted_{0};
+  DeadlineTimer wait_timer_;
+};
+
+// "500ms", "5s", "1m", "2.5" (seconds); nullopt when unreadable or negative.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// ISO 8601 UTC with milliseconds: 2026-11-26T02:22:20.123Z.
+std::string iso8601(std::chrono::system_clock::time_point when);
+
+}  // namespace sluice

@@ -1,0 +1,558 @@
+#include "adapters.hpp"
+
+#include <gumbo.h>
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+#include <sluice/json.hpp>
+
+namespace sluice::adapters {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// `text/csv; charset=utf-8` → `text/csv`.
+std::string base_mimetype(std::string_view text) {
+  text = text.substr(0, text.find(';'));
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  return lower(text);
+}
+
+char one_char_param(const Params& params, std::string_view name) {
+  const std::string value = params.get_string(name);
+  if (value.size() != 1)
+    throw std::invalid_argument("param '" + std::string(name) + "' must be one character, got '" +
+                                value + "'");
+  return value[0];
+}
+
+Packet object_packet(Value&& value, const std::string& where) {
+  if (!value.is_object())
+    throw std::runtime_error(where + " is " + value.type_name() + ", not an object");
+  return Packet(std::move(value.as_object()));
+}
+
+}  // namespace
+
+// ---- the shared part -----------------------------------------------------------------------
+
+Adapter::Adapter(const Params& params)
+    : mimetypes_(params.get_string_list("mimetypes")), field_(params.get_string("field")) {
+  for (auto& m : mimetypes_) m = base_mimetype(m);
+}
+
+ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::string summary,
+                                                std::vector<std::string> mimetypes,
+                                                std::vector<ParamSpec> own) {
+  Array defaults;
+  for (auto& m : mimetypes) defaults.push_back(std::move(m));
+  own.push_back({.name = "mimetypes",
+                 .type = ParamType::string_list,
+                 .description = "packets whose `mimetype` meta is one of these are converted "
+                                "(`type/*` matches a whole type; parameters such as charset are "
+                                "ignored); others go to unmatched",
+                 .default_value = std::move(defaults)});
+  own.push_back({.name = "field",
+                 .type = ParamType::string,
+                 .description = "field holding the raw text",
+                 .default_value = "data"});
+  return {.name = std::move(name),
+          .version = "1.0.0",
+          .summary = std::move(summary),
+          .kind = ComponentKind::adapter,
+          .outputs = {{"out", "structured packets, with the raw packet's metadata"},
+                      {"unmatched", "packets of another (or no) mimetype, unchanged"}},
+          .params = std::move(own)};
+}
+
+bool Adapter::accepts(const Packet& packet) const {
+  const Value* mimetype = packet.get_meta(meta::mimetype);
+  if (!mimetype || !mimetype->is_string()) return false;
+  const std::string type = base_mimetype(mimetype->as_string());
+  return std::any_of(mimetypes_.begin(), mimetypes_.end(), [&](const std::string& pattern) {
+    if (pattern == "*/*" || pattern == type) return true;
+    return pattern.size() > 2 && pattern.ends_with("/*") &&
+           type.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  });
+}
+
+void Adapter::process(Packet& packet, Emitter& emit) {
+  if (!accepts(packet)) {
+    emit("unmatched", std::move(packet));
+    return;
+  }
+  const Value* raw = packet.find_path(field_);
+  if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
+  if (!raw->is_string())
+    throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+  std::vector<Packet> children = convert(raw->as_string());
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    if (i + 1 < children.size())
+      children[i].meta() = packet.meta();
+    else
+      children[i].meta() = std::move(packet.meta());
+    emit(std::move(children[i]));
+  }
+}
+
+// ---- json / ndjson -------------------------------------------------------------------------
+
+ComponentDescriptor JsonAdapter::descriptor() {
+  return adapter_descriptor("json_adapter",
+                            "Parses a JSON object (one packet) or an array of objects (one "
+                            "packet each)",
+                            {"application/json", "text/json"}, {});
+}
+
+std::vector<Packet> JsonAdapter::convert(std::string_view text) {
+  Value document = json::parse(text);
+  std::vector<Packet> children;
+  if (document.is_array()) {
+    auto& items = document.as_array();
+    for (std::size_t i = 0; i < items.size(); ++i)
+      children.push_back(object_packet(std::move(items[i]), "element " + std::to_string(i)));
+  } else {
+    children.push_back(object_packet(std::move(document), "the document"));
+  }
+  return children;
+}
+
+ComponentDescriptor NdjsonAdapter::descriptor() {
+  return adapter_descriptor("ndjson_adapter",
+                            "Parses newline-delimited JSON: one packet per non-blank line",
+                            {"application/x-ndjson", "application/jsonl", "application/json-seq"},
+                            {});
+}
+
+std::vector<Packet> NdjsonAdapter::convert(std::string_view text) {
+  std::vector<Packet> children;
+  json::for_each_ndjson(text, [&](Value&& record, std::size_t line) {
+    children.push_back(object_packet(std::move(record), "line " + std::to_string(line)));
+  });
+  return children;
+}
+
+// ---- csv -----------------------------------------------------------------------------------
+
+ComponentDescriptor CsvAdapter::descriptor() {
+  return adapter_descriptor(
+      "csv_adapter", "Parses CSV (RFC 4180): one packet per row",
+      {"text/csv", "text/tab-separated-values", "application/csv"},
+      {{.name = "delimiter",
+        .type = ParamType::string,
+        .description = "one character between values (\"\\t\" for TSV)",
+        .default_value = ","},
+       {.name = "quote",
+        .type = ParamType::string,
+        .description = "one character that quotes values holding delimiters, quotes (doubled) "
+                       "or line breaks",
+        .default_value = "\""},
+       {.name = "header",
+        .type = ParamType::boolean,
+        .description = "the first row names the fields; false: fields are column1..columnN",
+        .default_value = true},
+       {.name = "infer_types",
+        .type = ParamType::boolean,
+        .description = "unquoted values that read as integers, numbers, true or false become "
+                       "those; empty unquoted values become null; false: every value is a string",
+        .default_value = false}});
+}
+
+CsvAdapter::CsvAdapter(const Params& params)
+    : Adapter(params),
+      delimiter_(one_char_param(params, "delimiter")),
+      quote_(one_char_param(params, "quote")),
+      header_(params.get_bool("header")),
+      infer_types_(params.get_bool("infer_types")) {
+  if (delimiter_ == quote_) throw std::invalid_argument("params 'delimiter' and 'quote' are the same");
+}
+
+namespace {
+
+struct CsvCell {
+  std::string text;
+  bool quoted = false;
+};
+
+Value typed_cell(CsvCell&& cell, bool infer) {
+  if (!infer || cell.quoted) return std::move(cell.text);
+  const std::string& s = cell.text;
+  if (s.empty()) return nullptr;
+  if (s == "true") return true;
+  if (s == "false") return false;
+  const char* begin = s.data();
+  const char* end = s.data() + s.size();
+  if (*begin == '+') ++begin;
+  std::int64_t i = 0;
+  if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc() && p == end) return i;
+  double d = 0;
+  if (auto [p, ec] = std::from_chars(begin, end, d); ec == std::errc() && p == end) return d;
+  return std::move(cell.text);
+}
+
+}  // namespace
+
+std::vector<Packet> CsvAdapter::convert(std::string_view text) {
+  std::vector<std::vector<CsvCell>> rows;
+  std::vector<CsvCell> row;
+  CsvCell cell;
+  std::size_t line = 1;
+  std::size_t i = 0;
+  bool row_has_content = false;  // a row that is one empty, unquoted cell is a blank line
+  auto end_cell = [&] {
+    row.push_back(std::move(cell));
+    cell = CsvCell();
+  };
+  auto end_row = [&] {
+    end_cell();
+    if (row_has_content || row.size() > 1) rows.push_back(std::move(row));
+    row.clear();
+    row_has_content = false;
+  };
+  if (text.starts_with("\xEF\xBB\xBF")) i = 3;  // a UTF-8 byte order mark is not data
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == quote_ && cell.text.empty() && !cell.quoted) {
+      const std::size_t open_line = line;
+      cell.quoted = true;
+      row_has_content = true;
+      ++i;
+      for (;;) {
+        if (i >= text.size())
+          throw std::runtime_error("CSV line " + std::to_string(open_line) +
+                                   ": unterminated quoted value");
+        if (text[i] == quote_) {
+          if (i + 1 < text.size() && text[i + 1] == quote_) {
+            cell.text += quote_;
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        if (text[i] == '\n') ++line;
+        cell.text += text[i++];
+      }
+      if (i < text.size() && text[i] != delimiter_ && text[i] != '\n' && text[i] != '\r')
+        throw std::runtime_error("CSV line " + std::to_string(line) +
+                                 ": text after a closing quote");
+    } else if (c == delimiter_) {
+      end_cell();
+      ++i;
+    } else if (c == '\n' || c == '\r') {
+      end_row();
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      ++i;
+      ++line;
+    } else {
+      cell.text += c;
+      row_has_content = true;
+      ++i;
+    }
+  }
+  if (row_has_content || !row.empty()) end_row();
+
+  std::vector<std::string> names;
+  std::size_t first = 0;
+  if (header_ && !rows.empty()) {
+    std::size_t n = 0;
+    for (auto& header_cell : rows[0]) {
+      ++n;
+      names.push_back(header_cell.text.empty() ? "column" + std::to_string(n)
+                                               : std::move(header_cell.text));
+    }
+    first = 1;
+  }
+  std::vector<Packet> children;
+  children.reserve(rows.size() - first);
+  for (std::size_t r = first; r < rows.size(); ++r) {
+    Packet child;
+    for (std::size_t c = 0; c < rows[r].size(); ++c) {
+      const std::string name = c < names.size() ? names[c] : "column" + std::to_string(c + 1);
+      child.set(name, typed_cell(std::move(rows[r][c]), infer_types_));
+    }
+    children.push_back(std::move(child));
+  }
+  return children;
+}
+
+// ---- text ----------------------------------------------------------------------------------
+
+ComponentDescriptor TextAdapter::descriptor() {
+  return adapter_descriptor("text_adapter", "Turns plain text into one packet per line, or one "
+                                            "packet for the whole text",
+                            {"text/plain"},
+                            {{.name = "mode",
+                              .type = ParamType::string,
+                              .description = "lines: one packet per line; whole: one packet",
+                              .default_value = "lines",
+                              .allowed = {"lines", "whole"}},
+                             {.name = "into",
+                              .type = ParamType::string,
+                              .description = "field that receives the text",
+                              .default_value = "text"},
+                             {.name = "skip_empty",
+                              .type = ParamType::boolean,
+                              .description = "with mode lines: skip lines that are empty or "
+                                             "only whitespace",
+                              .default_value = true}});
+}
+
+TextAdapter::TextAdapter(const Params& params)
+    : Adapter(params),
+      lines_(params.get_string("mode") == "lines"),
+      skip_empty_(params.get_bool("skip_empty")),
+      into_(params.get_string("into")) {}
+
+std::vector<Packet> TextAdapter::convert(std::string_view text) {
+  std::vector<Packet> children;
+  auto add = [&](std::string_view piece) {
+    Packet child;
+    child.set(into_, piece);
+    children.push_back(std::move(child));
+  };
+  if (!lines_) {
+    add(text);
+    return children;
+  }
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    std::string_view piece = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    if (piece.ends_with('\r')) piece.remove_suffix(1);
+    if (skip_empty_ && piece.find_first_not_of(" \t\f\v") == std::string_view::npos) continue;
+    add(piece);
+  }
+  return children;
+}
+
+// ---- xml -----------------------------------------------------------------------------------
+
+ComponentDescriptor XmlAdapter::descriptor() {
+  return adapter_descriptor(
+      "xml_adapter", "Parses XML: one packet per record element, fields by XPath",
+      {"application/xml", "text/xml"},
+      {{.name = "records",
+        .type = ParamType::string,
+        .description = "XPath selecting the record elements (e.g. /feed/entry)",
+        .default_value = "/*"},
+       {.name = "fields",
+        .type = ParamType::object,
+        .description = "field name → XPath relative to the record (e.g. {title: title, id: "
+                       "\"@id\"}), each giving the text of its first match (absent if none), or the "
+                       "value of an expression such as count(item); unset: the whole record element as JSON (attributes as @name, "
+                       "repeated children as arrays, text as #text when mixed)"}});
+}
+
+namespace {
+
+pugi::xpath_query* compile_xpath(const std::string& param, const std::string& expression) {
+  try {
+    return new pugi::xpath_query(expression.c_str());
+  } catch (const pugi::xpath_exception& e) {
+    throw std::invalid_argument("param '" + param + "': bad XPath '" + expression + "' at offset " +
+                                std::to_string(e.result().offset) + ": " + e.what());
+  }
+}
+
+std::string trimmed(std::string_view text) {
+  const auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  const auto end = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+// An element as JSON: text-only elements are strings; otherwise an object.
+Value element_to_value(const pugi::xml_node& element) {
+  Object object;
+  std::string text;
+  bool has_children = false;
+  for (const auto& attribute : element.attributes())
+    object.set(std::string("@") + attribute.name(), attribute.value());
+  for (const auto& child : element.children()) {
+    if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) {
+      text += child.value();
+    } else if (child.type() == pugi::node_element) {
+      has_children = true;
+      Value value = element_to_value(child);
+      if (Value* existing = object.find(child.name())) {
+        if (!existing->is_array()) *existing = Array{std::move(*existing)};
+        existing->as_array().push_back(std::move(value));
+      } else {
+        object.set(child.name(), std::move(value));
+      }
+    }
+  }
+  text = has_children ? trimmed(text) : text;
+  if (!has_children && object.empty()) return text;
+  if (!text.empty()) object.set("#text", std::move(text));
+  return object;
+}
+
+}  // namespace
+
+XmlAdapter::XmlAdapter(const Params& params)
+    : Adapter(params), records_(compile_xpath("records", params.get_string("records"))) {
+  if (records_->return_type() != pugi::xpath_type_node_set)
+    throw std::invalid_argument("param 'records': the XPath must select nodes, not compute a value");
+  if (!params.has("fields")) return;
+  for (const auto& [name, expression] : params.get("fields").as_object()) {
+    if (!expression.is_string())
+      throw std::invalid_argument("param 'fields': the XPath of '" + name + "' is " +
+                                  expression.type_name() + ", not a string");
+    fields_.emplace_back(name, std::unique_ptr<pugi::xpath_query>(
+                                   compile_xpath("fields." + name, expression.as_string())));
+  }
+}
+
+XmlAdapter::~XmlAdapter() = default;
+
+std::vector<Packet> XmlAdapter::convert(std::string_view text) {
+  pugi::xml_document document;
+  const auto parsed = document.load_buffer(text.data(), text.size(), pugi::parse_default);
+  if (!parsed) {
+    // Report the line, which people can find, rather than the byte offset.
+    const auto offset = static_cast<std::size_t>(parsed.offset);
+    const auto line = 1 + std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n');
+    throw std::runtime_error("XML line " + std::to_string(line) + ": " + parsed.description());
+  }
+  std::vector<Packet> children;
+  for (const auto& record : records_->evaluate_node_set(document)) {
+    const pugi::xml_node node = record.node() ? record.node() : record.parent();
+    Packet child;
+    if (fields_.empty()) {
+      Value value = element_to_value(node);
+      if (value.is_object())
+        child = Packet(std::move(value.as_object()));
+      else
+        child.set(node.name(), std::move(value));
+    } else {
+      for (const auto& [name, query] : fields_) {
+        switch (query->return_type()) {
+          case pugi::xpath_type_node_set: {
+            const pugi::xpath_node_set found = query->evaluate_node_set(node);
+            if (found.empty()) break;
+            const pugi::xpath_node first = found.first();
+            child.set(name, first.attribute() ? first.attribute().value() : first.node().text().get());
+            break;
+          }
+          case pugi::xpath_type_number: child.set(name, query->evaluate_number(node)); break;
+          case pugi::xpath_type_boolean: child.set(name, query->evaluate_boolean(node)); break;
+          default: child.set(name, query->evaluate_string(node)); break;
+        }
+      }
+    }
+    children.push_back(std::move(child));
+  }
+  return children;
+}
+
+// ---- html ----------------------------------------------------------------------------------
+
+ComponentDescriptor HtmlAdapter::descriptor() {
+  return adapter_descriptor("html_adapter",
+                            "Parses an HTML page into title, visible text and links "
+                            "[{href, text}]",
+                            {"text/html", "application/xhtml+xml"}, {});
+}
+
+namespace {
+
+bool invisible(GumboTag tag) {
+  return tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE || tag == GUMBO_TAG_NOSCRIPT ||
+         tag == GUMBO_TAG_TEMPLATE || tag == GUMBO_TAG_HEAD;
+}
+
+// Inline elements flow with the surrounding text; every other element separates words.
+bool is_inline(GumboTag tag) {
+  switch (tag) {
+    case GUMBO_TAG_A: case GUMBO_TAG_ABBR: case GUMBO_TAG_B: case GUMBO_TAG_BDI:
+    case GUMBO_TAG_BDO: case GUMBO_TAG_CITE: case GUMBO_TAG_CODE: case GUMBO_TAG_DATA:
+    case GUMBO_TAG_DFN: case GUMBO_TAG_EM: case GUMBO_TAG_I: case GUMBO_TAG_KBD:
+    case GUMBO_TAG_MARK: case GUMBO_TAG_Q: case GUMBO_TAG_S: case GUMBO_TAG_SAMP:
+    case GUMBO_TAG_SMALL: case GUMBO_TAG_SPAN: case GUMBO_TAG_STRONG: case GUMBO_TAG_SUB:
+    case GUMBO_TAG_SUP: case GUMBO_TAG_TIME: case GUMBO_TAG_U: case GUMBO_TAG_VAR:
+    case GUMBO_TAG_LABEL: case GUMBO_TAG_FONT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Appends `text` to `out` with runs of whitespace collapsed to one space.
+void append_collapsed(std::string_view text, std::string& out) {
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+}
+
+// Visible text of a subtree (block boundaries become spaces).
+void collect_text(const GumboNode* node, std::string& out) {
+  if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA) {
+    append_collapsed(node->v.text.text, out);
+    return;
+  }
+  if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) return;
+  if (invisible(node->v.element.tag)) return;
+  const bool block = !is_inline(node->v.element.tag);
+  if (block && !out.empty() && out.back() != ' ') out += ' ';
+  const GumboVector& children = node->v.element.children;
+  for (unsigned i = 0; i < children.length; ++i)
+    collect_text(static_cast<const GumboNode*>(children.data[i]), out);
+  if (block && !out.empty() && out.back() != ' ') out += ' ';
+}
+
+void collect_page(const GumboNode* node, std::string& title, Array& links) {
+  if (node->type != GUMBO_NODE_ELEMENT) return;
+  const GumboElement& element = node->v.element;
+  if (element.tag == GUMBO_TAG_TITLE && title.empty()) {
+    collect_text(node, title);
+    title = trimmed(title);
+  } else if (element.tag == GUMBO_TAG_A) {
+    if (const GumboAttribute* href = gumbo_get_attribute(&element.attributes, "href")) {
+      std::string text;
+      collect_text(node, text);
+      links.push_back(Object{{"href", href->value}, {"text", trimmed(text)}});
+    }
+  }
+  for (unsigned i = 0; i < element.children.length; ++i)
+    collect_page(static_cast<const GumboNode*>(element.children.data[i]), title, links);
+}
+
+}  // namespace
+
+std::vector<Packet> HtmlAdapter::convert(std::string_view text) {
+  // Gumbo follows the HTML5 parsing algorithm: any input gives a tree, so there is no error.
+  std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> output(
+      gumbo_parse_with_options(&kGumboDefaultOptions, text.data(), text.size()),
+      [](GumboOutput* o) { gumbo_destroy_output(&kGumboDefaultOptions, o); });
+  std::string title;
+  Array links;
+  std::string body;
+  collect_page(output->root, title, links);
+  collect_text(output->root, body);
+  Packet page;
+  page.set("title", std::move(title));
+  page.set("text", trimmed(body));
+  page.set("links", std::move(links));
+  std::vector<Packet> children;
+  children.push_back(std::move(page));
+  return children;
+}
+
+}  // namespace sluice::adapters

@@ -1,0 +1,176 @@
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sluice/harness.hpp>
+#include <sluice/json.hpp>
+
+#include "adapters.hpp"
+#include "plugin_test.hpp"
+
+using namespace sluice;
+using namespace sluice::adapters;
+
+namespace {
+// A raw packet as ingress makes it: bytes in `data`, the Content-Type in `mimetype`.
+Packet raw(std::string data, std::string mimetype) {
+  Packet p;
+  p.set("data", std::move(data));
+  p.set_meta("mimetype", std::move(mimetype));
+  p.set_meta("stream", "s1");
+  return p;
+}
+}  // namespace
+
+TEST_CASE("the module exports the adapters") {
+  check_plugin_module({"json_adapter", "ndjson_adapter", "csv_adapter", "text_adapter",
+                       "xml_adapter", "html_adapter"});
+}
+
+TEST_CASE("json_adapter: an object is one packet, an array one per element, meta kept") {
+  auto h = ComponentHarness::of<JsonAdapter>();
+  h.push(raw(R"({"a": 1})", "application/json; charset=utf-8"));
+  h.push(raw(R"([{"a": 2}, {"a": 3}])", "Application/JSON"));
+  REQUIRE(h.output().size() == 3);
+  CHECK(h.output()[2].get("a")->as_int() == 3);
+  CHECK_FALSE(h.output()[2].has("data"));
+  for (const auto& child : h.output()) CHECK(child.get_meta("stream")->as_string() == "s1");
+}
+
+TEST_CASE("adapters never drop: other mimetypes go to unmatched, bad input to errors") {
+  auto h = ComponentHarness::of<JsonAdapter>();
+  h.push(raw("a,b", "text/csv"));
+  Packet untyped;
+  untyped.set("data", "{}");
+  h.push(std::move(untyped));
+  h.push(raw(R"([{"a": 1}, 2])", "application/json"));  // fails whole: nothing emitted
+  h.push(raw(R"({"a": )", "application/json"));
+  CHECK(h.output().empty());
+  CHECK(h.output("unmatched").size() == 2);
+  CHECK(h.output("unmatched")[0].get("data")->as_string() == "a,b");
+  REQUIRE(h.errors().size() == 2);
+  CHECK(h.errors()[0].get_meta("error")->as_string() == "element 1 is integer, not an object");
+}
+
+TEST_CASE("adapters: the mimetypes param takes whole types and another field") {
+  auto h = ComponentHarness::of<TextAdapter>({{"mimetypes", "text/*"}, {"field", "body"}});
+  Packet p;
+  p.set("body", "hello");
+  p.set_meta("mimetype", "text/markdown");
+  h.push(std::move(p));
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("text")->as_string() == "hello");
+}
+
+TEST_CASE("ndjson_adapter: one packet per line; a bad line fails the whole body, naming it") {
+  auto h = ComponentHarness::of<NdjsonAdapter>();
+  h.push(raw("{\"n\": 1}\n\n{\"n\": 2}\n", "application/x-ndjson"));
+  CHECK(h.output().size() == 2);
+  h.push(raw("{\"n\": 3}\n{\"n\": \n", "application/x-ndjson"));
+  CHECK(h.output().size() == 2);
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("line 2") != std::string::npos);
+}
+
+TEST_CASE("csv_adapter: header names fields; quotes, doubled quotes and line breaks") {
+  auto h = ComponentHarness::of<CsvAdapter>();
+  h.push(raw("\xEF\xBB\xBFname,quote,n\r\n"
+             "Ada,\"said \"\"hi\"\"\",1\r\n"
+             "\r\n"
+             "Bob,\"two\nlines, one value\",2,extra\r\n",
+             "text/csv"));
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("name")->as_string() == "Ada");
+  CHECK(h.output()[0].get("quote")->as_string() == "said \"hi\"");
+  CHECK(h.output()[0].get("n")->as_string() == "1");
+  CHECK(h.output()[1].get("quote")->as_string() == "two\nlines, one value");
+  CHECK(h.output()[1].get("column4")->as_string() == "extra");
+}
+
+TEST_CASE("csv_adapter: no header, another delimiter and quote, typed values") {
+  auto h = ComponentHarness::of<CsvAdapter>(
+      {{"header", false}, {"delimiter", ";"}, {"quote", "'"}, {"infer_types", true}});
+  h.push(raw("1;2.5;true;;'007';x\n", "text/csv"));
+  REQUIRE(h.output().size() == 1);
+  const Packet& row = h.output()[0];
+  CHECK(row.get("column1")->as_int() == 1);
+  CHECK(row.get("column2")->as_double() == 2.5);
+  CHECK(row.get("column3")->as_bool());
+  CHECK(row.get("column4")->is_null());
+  CHECK(row.get("column5")->as_string() == "007");  // quoted: stays text
+  CHECK(row.get("column6")->as_string() == "x");
+}
+
+TEST_CASE("csv_adapter: errors name the line; params are checked") {
+  auto h = ComponentHarness::of<CsvAdapter>();
+  h.push(raw("a,b\n1,\"open\n2,3\n", "text/csv"));
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string() == "CSV line 2: unterminated quoted value");
+  CHECK_THROWS_WITH(ComponentHarness::of<CsvAdapter>({{"delimiter", ";;"}}),
+                    doctest::Contains("param 'delimiter'"));
+}
+
+TEST_CASE("text_adapter: lines (blank ones skipped) or the whole text") {
+  auto lines = ComponentHarness::of<TextAdapter>();
+  lines.push(raw("one\r\n\n  \ntwo", "text/plain"));
+  REQUIRE(lines.output().size() == 2);
+  CHECK(lines.output()[0].get("text")->as_string() == "one");
+  CHECK(lines.output()[1].get("text")->as_string() == "two");
+  auto whole = ComponentHarness::of<TextAdapter>({{"mode", "whole"}, {"into", "body"}});
+  whole.push(raw("one\ntwo\n", "text/plain"));
+  REQUIRE(whole.output().size() == 1);
+  CHECK(whole.output()[0].get("body")->as_string() == "one\ntwo\n");
+}
+
+TEST_CASE("xml_adapter: records by XPath, fields by relative XPath") {
+  auto h = ComponentHarness::of<XmlAdapter>(
+      {{"records", "/feed/entry"},
+       {"fields", Object{{"id", "@id"}, {"title", "title"}, {"tags", "count(tag)"}, {"none", "missing"}}}});
+  h.push(raw(R"(<?xml version="1.0"?>
+<feed><entry id="e1"><title>First</title><tag/><tag/></entry>
+<entry id="e2"><title>Second &amp; last</title></entry></feed>)",
+             "application/xml"));
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("id")->as_string() == "e1");
+  CHECK(h.output()[0].get("tags")->as_double() == 2);
+  CHECK(h.output()[1].get("title")->as_string() == "Second & last");
+  CHECK_FALSE(h.output()[1].has("none"));
+  CHECK(h.output()[1].get_meta("stream")->as_string() == "s1");
+}
+
+TEST_CASE("xml_adapter: without fields, the record element becomes JSON") {
+  auto h = ComponentHarness::of<XmlAdapter>({{"records", "//book"}});
+  h.push(raw(R"(<lib><book lang="en"><title>T</title><author>A</author><author>B</author>
+  <note>mixed <b>bold</b> text</note></book></lib>)", "text/xml"));
+  REQUIRE(h.output().size() == 1);
+  const Value expected = json::parse(R"({"@lang": "en", "title": "T", "author": ["A", "B"],
+                                         "note": {"b": "bold", "#text": "mixed  text"}})");
+  CHECK(Value(h.output()[0].fields()) == expected);
+}
+
+TEST_CASE("xml_adapter: bad XML is an error with its line; a bad XPath names the param") {
+  auto h = ComponentHarness::of<XmlAdapter>();
+  h.push(raw("<a>\n<b></a>", "text/xml"));
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().rfind("XML line 2: ", 0) == 0);
+  CHECK_THROWS_WITH(ComponentHarness::of<XmlAdapter>({{"records", "//["}}),
+                    doctest::Contains("param 'records'"));
+  CHECK_THROWS_WITH(ComponentHarness::of<XmlAdapter>({{"fields", Object{{"x", "a[[]"}}}}),
+                    doctest::Contains("param 'fields.x'"));
+}
+
+TEST_CASE("html_adapter: title, visible text and links") {
+  auto h = ComponentHarness::of<HtmlAdapter>();
+  h.push(raw(R"(<!doctype html><html><head><title> The  Page </title>
+<style>body { color: red }</style><script>var hidden = 1;</script></head>
+<body><h1>Hello</h1><p>Visit <a href="/a">the <b>A</b> page</a> or
+<a href="https://b.example/">B</a>.</p><noscript>no js</noscript><a name="anchor">x</a>
+</body></html>)",
+             "text/html; charset=utf-8"));
+  REQUIRE(h.output().size() == 1);
+  const Packet& page = h.output()[0];
+  CHECK(page.get("title")->as_string() == "The Page");
+  CHECK(page.get("text")->as_string() == "Hello Visit the A page or B. x");
+  const Value links = json::parse(
+      R"([{"href": "/a", "text": "the A page"}, {"href": "https://b.example/", "text": "B"}])");
+  CHECK(*page.get("links") == links);
+}

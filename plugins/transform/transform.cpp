@@ -1,0 +1,665 @@
+#include "transform.hpp"
+
+#include <date/tz.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include <sluice/json.hpp>
+
+namespace sluice::transform {
+
+namespace {
+
+ParamSpec path_param(std::string name, std::string description, bool required = true) {
+  return {.name = std::move(name),
+          .type = ParamType::string,
+          .description = std::move(description),
+          .required = required};
+}
+
+bool is_top_level(std::string_view path) { return path.find_first_of(".[") == std::string::npos; }
+
+// Removes the value at `path`; top-level fields lose their field metadata with them.
+void erase_path(Packet& packet, const std::string& path) {
+  if (is_top_level(path)) {
+    packet.erase(path);
+    return;
+  }
+  const auto dot = path.rfind('.');
+  if (dot == std::string::npos || path.find_first_of("[]", dot) != std::string::npos) {
+    // `a[2]` or `a.b["x"]`: clear the value rather than guess at removing array slots.
+    if (Value* v = packet.find_path(path)) *v = nullptr;
+    return;
+  }
+  if (Value* parent = packet.find_path(path.substr(0, dot)); parent && parent->is_object())
+    parent->as_object().erase(path.substr(dot + 1));
+}
+
+void set_path_or_throw(Packet& packet, const std::string& path, Value value) {
+  if (!packet.set_path(path, std::move(value)))
+    throw std::runtime_error("cannot set '" + path + "': a step on the way is not an object");
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // Iterative * and ? matching with one backtrack point (linear for practical patterns).
+  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out += digits[bytes[i] >> 4];
+    out += digits[bytes[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- set / copy / rename / delete ----------------------------------------------------------
+
+ComponentDescriptor SetField::descriptor() {
+  return {.name = "set_field",
+          .version = "1.0.0",
+          .summary = "Sets a field to a fixed value",
+          .kind = ComponentKind::transformer,
+          .params = {path_param("field", "path of the field to set (missing objects on the way "
+                                         "are created)"),
+                     {.name = "value",
+                      .type = ParamType::any,
+                      .description = "the JSON value to set",
+                      .required = true},
+                     {.name = "overwrite",
+                      .type = ParamType::boolean,
+                      .description = "replace a value that is already there; false: only set "
+                                     "absent fields (a default)",
+                      .default_value = true}}};
+}
+
+SetField::SetField(const Params& params)
+    : field_(params.get_string("field")),
+      value_(params.get("value")),
+      overwrite_(params.get_bool("overwrite")) {}
+
+void SetField::process(Packet& packet, Emitter& emit) {
+  if (overwrite_ || !packet.find_path(field_)) set_path_or_throw(packet, field_, value_);
+  emit(std::move(packet));
+}
+
+ComponentDescriptor CopyField::descriptor() {
+  return {.name = "copy_field",
+          .version = "1.0.0",
+          .summary = "Copies a field's value to another field",
+          .kind = ComponentKind::transformer,
+          .params = {path_param("from", "path of the field to copy"),
+                     path_param("to", "path of the copy (replaced if present)")}};
+}
+
+CopyField::CopyField(const Params& params)
+    : from_(params.get_string("from")), to_(params.get_string("to")) {}
+
+void CopyField::process(Packet& packet, Emitter& emit) {
+  if (const Value* v = packet.find_path(from_)) {
+    Value copy = *v;
+    set_path_or_throw(packet, to_, std::move(copy));
+  }
+  emit(std::move(packet));
+}
+
+ComponentDescriptor RenameField::descriptor() {
+  return {.name = "rename_field",
+          .version = "1.0.0",
+          .summary = "Renames (moves) a field, keeping its field metadata",
+          .kind = ComponentKind::transformer,
+          .params = {path_param("from", "path of the field to rename"),
+                     path_param("to", "its new path (replaced if present)")}};
+}
+
+RenameField::RenameField(const Params& params)
+    : from_(params.get_string("from")), to_(params.get_string("to")) {
+  if (from_ == to_) throw std::invalid_argument("params 'from' and 'to' are the same field");
+}
+
+void RenameField::process(Packet& packet, Emitter& emit) {
+  if (is_top_level(from_) && is_top_level(to_)) {
+    packet.rename(from_, to_);
+  } else if (Value* v = packet.find_path(from_)) {
+    Value moved = std::move(*v);
+    erase_path(packet, from_);
+    set_path_or_throw(packet, to_, std::move(moved));
+  }
+  emit(std::move(packet));
+}
+
+ComponentDescriptor DeleteField::descriptor() {
+  return {.name = "delete_field",
+          .version = "1.0.0",
+          .summary = "Deletes fields by name or wildcard pattern",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "fields",
+                      .type = ParamType::string_list,
+                      .description = "field paths to delete; * and ? match within one level "
+                                     "(e.g. [password, \"tmp_*\", \"user.*_token\"])",
+                      .required = true}}};
+}
+
+DeleteField::DeleteField(const Params& params) {
+  for (const auto& pattern : params.get_string_list("fields")) {
+    std::vector<std::string> levels;
+    std::size_t start = 0;
+    for (std::size_t dot; (dot = pattern.find('.', start)) != std::string::npos; start = dot + 1)
+      levels.push_back(pattern.substr(start, dot - start));
+    levels.push_back(pattern.substr(start));
+    if (std::any_of(levels.begin(), levels.end(), [](const auto& l) { return l.empty(); }))
+      throw std::invalid_argument("param 'fields': '" + pattern + "' has an empty level");
+    patterns_.push_back(std::move(levels));
+  }
+}
+
+namespace {
+void erase_matching(Object& object, const std::vector<std::string>& levels, std::size_t level,
+                    Packet* top) {
+  std::vector<std::string> doomed;
+  for (auto& [key, value] : object) {
+    if (!glob_match(levels[level], key)) continue;
+    if (level + 1 == levels.size())
+      doomed.push_back(key);
+    else if (value.is_object())
+      erase_matching(value.as_object(), levels, level + 1, nullptr);
+  }
+  for (const auto& key : doomed) {
+    if (top)
+      top->erase(key);  // also drops the field's metadata
+    else
+      object.erase(key);
+  }
+}
+}  // namespace
+
+void DeleteField::process(Packet& packet, Emitter& emit) {
+  for (const auto& levels : patterns_) erase_matching(packet.fields(), levels, 0, &packet);
+  emit(std::move(packet));
+}
+
+// ---- case / trim ---------------------------------------------------------------------------
+
+ComponentDescriptor Case::descriptor() {
+  return {.name = "case",
+          .version = "1.0.0",
+          .summary = "Changes the letter case of string fields (ASCII letters)",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "fields",
+                      .type = ParamType::string_list,
+                      .description = "paths of the fields to change (strings, or arrays of "
+                                     "strings)",
+                      .required = true},
+                     {.name = "to",
+                      .type = ParamType::string,
+                      .description = "upper, lower, or title (first letter of each word upper)",
+                      .required = true,
+                      .allowed = {"upper", "lower", "title"}}}};
+}
+
+Case::Case(const Params& params) : fields_(params.get_string_list("fields")) {
+  const std::string to = params.get_string("to");
+  to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
+}
+
+namespace {
+// Applies `change` to a string, or to each string in an array.
+template <class F>
+void for_strings(Value& value, F&& change) {
+  if (value.is_string()) {
+    change(value.as_string());
+  } else if (value.is_array()) {
+    for (auto& item : value.as_array())
+      if (item.is_string()) change(item.as_string());
+  }
+}
+}  // namespace
+
+void Case::process(Packet& packet, Emitter& emit) {
+  for (const auto& field : fields_) {
+    Value* value = packet.find_path(field);
+    if (!value) continue;
+    for_strings(*value, [&](std::string& s) {
+      bool word_start = true;
+      for (char& c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        switch (to_) {
+          case To::upper: c = static_cast<char>(std::toupper(u)); break;
+          case To::lower: c = static_cast<char>(std::tolower(u)); break;
+          case To::title:
+            c = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
+            word_start = !std::isalnum(u) && c != '\'';
+            break;
+        }
+      }
+    });
+  }
+  emit(std::move(packet));
+}
+
+ComponentDescriptor Trim::descriptor() {
+  return {.name = "trim",
+          .version = "1.0.0",
+          .summary = "Strips characters (whitespace by default) from both ends of string fields",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "fields",
+                      .type = ParamType::string_list,
+                      .description = "paths of the fields to trim (strings, or arrays of "
+                                     "strings); unset: every top-level string field"},
+                     {.name = "chars",
+                      .type = ParamType::string,
+                      .description = "the characters to strip",
+                      .default_value = " \t\r\n\f\v"}}};
+}
+
+Trim::Trim(const Params& params)
+    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}),
+      chars_(params.get_string("chars")) {
+  if (chars_.empty()) throw std::invalid_argument("param 'chars' is empty");
+}
+
+void Trim::process(Packet& packet, Emitter& emit) {
+  auto trim = [&](std::string& s) {
+    const auto end = s.find_last_not_of(chars_);
+    s.erase(end == std::string::npos ? 0 : end + 1);
+    s.erase(0, s.find_first_not_of(chars_));
+  };
+  if (fields_.empty()) {
+    for (auto& [name, value] : packet.fields())
+      if (value.is_string()) trim(value.as_string());
+  } else {
+    for (const auto& field : fields_)
+      if (Value* value = packet.find_path(field)) for_strings(*value, trim);
+  }
+  emit(std::move(packet));
+}
+
+// ---- template ------------------------------------------------------------------------------
+
+ComponentDescriptor Template::descriptor() {
+  return {.name = "template",
+          .version = "1.0.0",
+          .summary = "Builds a string field from a template with {field} placeholders",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "template",
+                      .type = ParamType::string,
+                      .description = "text with {path} placeholders (e.g. \"{user.name} <{email}>\"); "
+                                     "{{ and }} stand for braces; non-strings appear as JSON",
+                      .required = true},
+                     path_param("into", "path of the field that receives the text"),
+                     {.name = "strict",
+                      .type = ParamType::boolean,
+                      .description = "a missing field is an error; false: it becomes empty text",
+                      .default_value = false}}};
+}
+
+Template::Template(const Params& params)
+    : into_(params.get_string("into")), strict_(params.get_bool("strict")) {
+  const std::string text = params.get_string("template");
+  std::string literal;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
+      literal += c;
+      ++i;
+    } else if (c == '{') {
+      const auto close = text.find('}', i);
+      if (close == std::string::npos)
+        throw std::invalid_argument("param 'template': '{' at offset " + std::to_string(i) +
+                                    " is not closed (write {{ for a brace)");
+      std::string path = text.substr(i + 1, close - i - 1);
+      if (path.empty())
+        throw std::invalid_argument("param 'template': empty {} at offset " + std::to_string(i));
+      if (!literal.empty()) pieces_.push_back({std::move(literal), false});
+      literal.clear();
+      pieces_.push_back({std::move(path), true});
+      i = close;
+    } else if (c == '}') {
+      throw std::invalid_argument("param 'template': '}' at offset " + std::to_string(i) +
+                                  " closes nothing (write }} for a brace)");
+    } else {
+      literal += c;
+    }
+  }
+  if (!literal.empty()) pieces_.push_back({std::move(literal), false});
+}
+
+void Template::process(Packet& packet, Emitter& emit) {
+  std::string out;
+  for (const auto& piece : pieces_) {
+    if (!piece.is_field) {
+      out += piece.text;
+    } else if (const Value* v = packet.find_path(piece.text)) {
+      if (!v->is_null()) out += v->to_display_string();
+    } else if (strict_) {
+      throw std::runtime_error("template: field '" + piece.text + "' is missing");
+    }
+  }
+  set_path_or_throw(packet, into_, std::move(out));
+  emit(std::move(packet));
+}
+
+// ---- hash ----------------------------------------------------------------------------------
+
+ComponentDescriptor Hash::descriptor() {
+  return {.name = "hash",
+          .version = "1.0.0",
+          .summary = "Sets a stable id: a 128-bit xxHash (32 hex digits) of chosen fields' values",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "fields",
+                      .type = ParamType::string_list,
+                      .description = "field paths whose values (as JSON; absent differs from "
+                                     "null) are hashed, in this order",
+                      .required = true},
+                     {.name = "into",
+                      .type = ParamType::string,
+                      .description = "field path that receives the hex digest",
+                      .default_value = "id"},
+                     {.name = "meta_id",
+                      .type = ParamType::boolean,
+                      .description = "also set the packet's `id` metadata to the digest",
+                      .default_value = false}}};
+}
+
+Hash::Hash(const Params& params)
+    : fields_(params.get_string_list("fields")),
+      into_(params.get_string("into")),
+      set_meta_id_(params.get_bool("meta_id")) {
+  if (fields_.empty()) throw std::invalid_argument("param 'fields' is empty");
+}
+
+void Hash::process(Packet& packet, Emitter& emit) {
+  std::string text;
+  for (const auto& field : fields_) {
+    // Separators that cannot occur in JSON text keep ["ab", "c"] apart from ["a", "bc"].
+    if (const Value* v = packet.find_path(field))
+      json::write(*v, text);
+    else
+      text += '\x1f';
+    text += '\x1e';
+  }
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
+  std::string digest = hex(canonical.digest, sizeof canonical.digest);
+  if (set_meta_id_) packet.set_meta(meta::id, digest);
+  set_path_or_throw(packet, into_, std::move(digest));
+  emit(std::move(packet));
+}
+
+// ---- json_parse ----------------------------------------------------------------------------
+
+ComponentDescriptor JsonParse::descriptor() {
+  return {.name = "json_parse",
+          .version = "1.0.0",
+          .summary = "Parses a string field holding JSON text into a JSON value",
+          .kind = ComponentKind::transformer,
+          .params = {path_param("field", "path of the string field holding JSON"),
+                     path_param("into", "path that receives the value (default: the field "
+                                        "itself)",
+                                false)}};
+}
+
+JsonParse::JsonParse(const Params& params)
+    : field_(params.get_string("field")), into_(params.get_string("into", field_)) {}
+
+void JsonParse::process(Packet& packet, Emitter& emit) {
+  if (const Value* v = packet.find_path(field_)) {
+    if (!v->is_string())
+      throw std::runtime_error("json_parse: field '" + field_ + "' is " + v->type_name() +
+                               ", not a string");
+    Value parsed;
+    try {
+      parsed = json::parse(v->as_string());
+    } catch (const json::ParseError& e) {
+      throw std::runtime_error("json_parse: field '" + field_ + "': " + e.what());
+    }
+    set_path_or_throw(packet, into_, std::move(parsed));
+  }
+  emit(std::move(packet));
+}
+
+// ---- date_normalize ------------------------------------------------------------------------
+
+ComponentDescriptor DateNormalize::descriptor() {
+  return {.name = "date_normalize",
+          .version = "1.0.0",
+          .summary = "Rewrites date/time fields as ISO 8601 (e.g. 2024-03-01T12:00:00Z)",
+          .kind = ComponentKind::transformer,
+          .params = {{.name = "fields",
+                      .type = ParamType::string_list,
+                      .description = "paths of the fields to rewrite; numbers are read as Unix "
+                                     "epoch seconds",
+                      .required = true},
+                     {.name = "formats",
+                      .type = ParamType::string_list,
+                      .description = "input formats tried in order (strftime-style, as in "
+                                     "Howard Hinnant's date::parse: %Y %m %d %H %M %S %b %a %z "
+                                     "%Ez …; a trailing literal Z means UTC)",
+                      .default_value = Array{"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M:%S%z",
+                                             "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
+                                             "%Y-%m-%d %H:%M:%S%Ez", "%Y-%m-%d %H:%M:%S",
+                                             "%Y-%m-%d", "%a, %d %b %Y %H:%M:%S %z",
+                                             "%d %b %Y %H:%M:%S %z"}},
+                     {.name = "timezone",
+                      .type = ParamType::string,
+                      .description = "IANA zone of inputs without an offset (e.g. Europe/Berlin)",
+                      .default_value = "UTC"},
+                     {.name = "output_timezone",
+                      .type = ParamType::string,
+                      .description = "IANA zone the result is written in: UTC gives a Z suffix, "
+                                     "others their offset (+01:00)",
+                      .default_value = "UTC"}}};
+}
+
+namespace {
+
+// GCC 12 reports a false "may be used uninitialized" inside date.h's parser (a long double it
+// sets before use on every path that reads it) wherever the parser is inlined; the pragma keeps
+// -Werror builds working without hiding warnings in our own code elsewhere.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Parses all of `text` with `format`; false when it does not fit.
+bool parse_local(std::string_view text, const std::string& format,
+                 date::local_time<std::chrono::microseconds>& local, std::chrono::minutes& offset) {
+  std::istringstream in{std::string(text)};
+  in >> date::parse(format, local, offset);
+  return !in.fail() && in.peek() == std::char_traits<char>::eof();
+}
+#pragma GCC diagnostic pop
+
+const date::time_zone* zone_param(const Params& params, std::string_view name) {
+  const std::string zone = params.get_string(name);
+  try {
+    return date::locate_zone(zone);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("param '" + std::string(name) + "': unknown time zone '" + zone +
+                                "'");
+  }
+}
+}  // namespace
+
+DateNormalize::DateNormalize(const Params& params)
+    : fields_(params.get_string_list("fields")),
+      formats_(params.get_string_list("formats")),
+      input_zone_(zone_param(params, "timezone")),
+      output_zone_(zone_param(params, "output_timezone")) {
+  if (formats_.empty()) throw std::invalid_argument("param 'formats' is empty");
+}
+
+void DateNormalize::process(Packet& packet, Emitter& emit) {
+  using Micros = std::chrono::microseconds;
+  for (const auto& field : fields_) {
+    Value* value = packet.find_path(field);
+    if (!value || value->is_null()) continue;
+    std::optional<date::sys_time<Micros>> instant;
+    if (value->is_number()) {
+      instant = date::sys_time<Micros>(
+          std::chrono::round<Micros>(std::chrono::duration<double>(value->as_double())));
+    } else if (value->is_string()) {
+      std::string_view text = value->as_string();
+      text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
+      text.remove_suffix(text.size() - (text.find_last_not_of(" \t\r\n") + 1));
+      for (const auto& format : formats_) {
+        date::local_time<Micros> local;
+        std::chrono::minutes offset{0};
+        if (!parse_local(text, format, local, offset)) continue;
+        const bool has_offset = format.find("%z") != std::string::npos ||
+                                format.find("%Ez") != std::string::npos;
+        if (has_offset || format.ends_with('Z'))
+          instant = date::sys_time<Micros>(local.time_since_epoch()) - offset;
+        else
+          instant = input_zone_->to_sys(local, date::choose::earliest);
+        break;
+      }
+    }
+    if (!instant)
+      throw std::runtime_error("date_normalize: field '" + field + "' (" +
+                               value->to_display_string() + ") matches none of the formats");
+    const bool utc = output_zone_->name() == "UTC" || output_zone_->name() == "Etc/UTC";
+    const char* format = utc ? "%FT%TZ" : "%FT%T%Ez";
+    // Whole seconds print without a fraction; others with microseconds.
+    const auto seconds = date::floor<std::chrono::seconds>(*instant);
+    *value = seconds == *instant
+                 ? date::format(format, date::make_zoned(output_zone_, seconds))
+                 : date::format(format, date::make_zoned(output_zone_, *instant));
+  }
+  emit(std::move(packet));
+}
+
+// ---- extractors ----------------------------------------------------------------------------
+
+ComponentDescriptor RegexExtract::descriptor() {
+  return {.name = "regex_extract",
+          .version = "1.0.0",
+          .summary = "Extracts regex matches from a text field (named groups become fields)",
+          .kind = ComponentKind::extractor,
+          .params = {path_param("field", "path of the text field to search"),
+                     {.name = "pattern",
+                      .type = ParamType::string,
+                      .description = "PCRE2 pattern; with named groups (?<name>…) each match is "
+                                     "an object of them, otherwise the matched text",
+                      .required = true},
+                     path_param("into", "path that receives the match (or the array of matches)"),
+                     {.name = "all",
+                      .type = ParamType::boolean,
+                      .description = "every match, as an array (possibly empty); false: the "
+                                     "first match only, and `into` stays absent without one",
+                      .default_value = false},
+                     {.name = "caseless",
+                      .type = ParamType::boolean,
+                      .description = "match regardless of letter case",
+                      .default_value = false}}};
+}
+
+RegexExtract::RegexExtract(const Params& params)
+    : field_(params.get_string("field")),
+      into_(params.get_string("into")),
+      regex_(params.get_string("pattern"), "pattern", params.get_bool("caseless")),
+      all_(params.get_bool("all")) {}
+
+void RegexExtract::process(Packet& packet, Emitter& emit) {
+  const Value* text = packet.find_path(field_);
+  if (text && !text->is_string())
+    throw std::runtime_error("regex_extract: field '" + field_ + "' is " + text->type_name() +
+                             ", not a string");
+  if (text) {
+    Array matches;
+    regex_.for_each_match(text->as_string(), [&](const Regex::Match& m) {
+      if (regex_.named_groups().empty()) {
+        matches.emplace_back(m.group(0));
+      } else {
+        Object groups;
+        for (const auto& [name, number] : regex_.named_groups())
+          groups.set(name, m.has_group(number) ? Value(m.group(number)) : Value());
+        matches.emplace_back(std::move(groups));
+      }
+      return all_;
+    });
+    if (all_)
+      set_path_or_throw(packet, into_, std::move(matches));
+    else if (!matches.empty())
+      set_path_or_throw(packet, into_, std::move(matches.front()));
+  }
+  emit(std::move(packet));
+}
+
+PatternExtractor::PatternExtractor(const Params& params, const std::string& pattern)
+    : field_(params.get_string("field")), into_(params.get_string("into")), regex_(pattern, "pattern") {}
+
+std::vector<ParamSpec> PatternExtractor::extractor_params(std::string into_default) {
+  return {path_param("field", "path of the text field to search"),
+          {.name = "into",
+           .type = ParamType::string,
+           .description = "path that receives the array of distinct matches, in order of first "
+                          "appearance",
+           .default_value = std::move(into_default)}};
+}
+
+void PatternExtractor::process(Packet& packet, Emitter& emit) {
+  const Value* text = packet.find_path(field_);
+  if (text && !text->is_string())
+    throw std::runtime_error("field '" + field_ + "' is " + text->type_name() + ", not a string");
+  if (text) {
+    Array found;
+    regex_.for_each_match(text->as_string(), [&](const Regex::Match& m) {
+      std::string_view match = m.group(0);
+      // Sentence punctuation right after an address or URL is not part of it.
+      while (!match.empty() && std::string_view(".,;:!?)]}'\"").find(match.back()) != std::string_view::npos)
+        match.remove_suffix(1);
+      const Value candidate(match);
+      if (std::find(found.begin(), found.end(), candidate) == found.end()) found.push_back(candidate);
+      return true;
+    });
+    set_path_or_throw(packet, into_, std::move(found));
+  }
+  emit(std::move(packet));
+}
+
+ComponentDescriptor Email::descriptor() {
+  return {.name = "email",
+          .version = "1.0.0",
+          .summary = "Extracts e-mail addresses from a text field",
+          .kind = ComponentKind::extractor,
+          .params = extractor_params("emails")};
+}
+
+Email::Email(const Params& params)
+    : PatternExtractor(params, R"([A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})") {}
+
+ComponentDescriptor Url::descriptor() {
+  return {.name = "url",
+          .version = "1.0.0",
+          .summary = "Extracts URLs (http, https, ftp, and www. addresses) from a text field",
+          .kind = ComponentKind::extractor,
+          .params = extractor_params("urls")};
+}
+
+Url::Url(const Params& params)
+    : PatternExtractor(params, R"(\b(?:(?:https?|ftp)://|www\.)[^\s<>"'`]+)") {}
+
+}  // namespace sluice::transform

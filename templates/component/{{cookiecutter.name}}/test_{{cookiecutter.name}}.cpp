@@ -1,0 +1,200 @@
+// Tests of {{cookiecutter.name}} on the SDK's harness: no kernel, no server. The component runs on
+// its own fiber as in a graph; push() returns once it waits for the next packet.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+{%- if cookiecutter.kind == 'publisher' %}
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+{%- endif %}
+
+#include <sluice/harness.hpp>
+#include <sluice/json.hpp>
+
+#include "{{cookiecutter.name}}.hpp"
+
+using {{cookiecutter.name}}::{{cookiecutter.class_name}};
+using sluice::ComponentHarness;
+
+TEST_CASE("the descriptor is sound") {
+  CHECK(sluice::check_descriptor(sluice::describe<{{cookiecutter.class_name}}>()).empty());
+}
+{%- if cookiecutter.kind == 'transformer' %}
+
+TEST_CASE("counts the words of the text field") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"text": "  the quick\tbrown\n fox "})");
+  h.push_json(R"({"text": ""})");
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("words")->as_int() == 4);
+  CHECK(h.output()[1].get("words")->as_int() == 0);
+}
+
+TEST_CASE("field and into are params") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"field", "doc.body"},
+      {"into", "stats.words"},
+  });
+  h.push_json(R"({"doc": {"body": "one two"}})");
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].find_path("stats.words")->as_int() == 2);
+}
+
+TEST_CASE("a packet without the text goes to the errors, the next one is counted") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"title": "no text"})");
+  h.push_json(R"({"text": "still running"})");
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("'text'") != std::string::npos);
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("words")->as_int() == 2);
+}
+{%- elif cookiecutter.kind == 'filter' %}
+
+TEST_CASE("passes the packets whose field equals one of the values") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"field", "lang"},
+      {"values", sluice::Array{"en", "de"}},
+  });
+  h.push_json(R"({"lang": "en", "n": 1})");
+  h.push_json(R"({"lang": "fr", "n": 2})");
+  h.push_json(R"({"n": 3})");
+  h.push_json(R"({"lang": "de", "n": 4})");
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("n")->as_int() == 1);
+  CHECK(h.output()[1].get("n")->as_int() == 4);
+}
+
+TEST_CASE("invert passes the others, numbers compare as their JSON text") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"field", "status"},
+      {"values", "200"},
+      {"invert", true},
+  });
+  h.push_json(R"({"status": 200})");
+  h.push_json(R"({"status": 404})");
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("status")->as_int() == 404);
+}
+
+TEST_CASE("field and values are required") {
+  const sluice::Object no_values = {
+      {"field", "lang"},
+  };
+  CHECK_THROWS_AS(ComponentHarness::of<{{cookiecutter.class_name}}>(no_values), std::invalid_argument);
+}
+{%- elif cookiecutter.kind == 'adapter' %}
+
+TEST_CASE("one packet per line, blank lines skipped, metadata kept") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  sluice::Packet raw;
+  raw.set("data", "first\r\n\n  \nsecond\n");
+  raw.set_meta("filename", "notes.txt");
+  h.push(std::move(raw));
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("line")->as_string() == "first");
+  CHECK(h.output()[0].get("line_number")->as_int() == 1);
+  CHECK(h.output()[1].get("line")->as_string() == "second");
+  CHECK(h.output()[1].get("line_number")->as_int() == 4);
+  CHECK(h.output()[1].get_meta("filename")->as_string() == "notes.txt");
+}
+
+TEST_CASE("skip_blank false keeps every line") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"field", "text"},
+      {"skip_blank", false},
+  });
+  h.push_json(R"({"text": "a\n\nb"})");
+  REQUIRE(h.output().size() == 3);
+  CHECK(h.output()[1].get("line")->as_string().empty());
+}
+
+TEST_CASE("a packet without text goes to the errors") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"data": 42})");
+  CHECK(h.output().empty());
+  CHECK(h.errors().size() == 1);
+}
+{%- elif cookiecutter.kind == 'publisher' %}
+
+namespace {
+
+// A file name of our own under the temporary directory, removed at the end of the test.
+struct TempFile {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("{{cookiecutter.name}}-test-" + std::to_string(::getpid())) / "out.txt";
+  ~TempFile() { std::filesystem::remove_all(path.parent_path()); }
+  std::string text() const {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("appends each packet as one JSON line, creating the directory") {
+  TempFile file;
+  {
+    auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+        {"path", file.path.string()},
+    });
+    h.push_json(R"({"a": 1})");
+    h.push_json(R"({"b": "two"})");
+    h.close();
+    CHECK(h.errors().empty());
+  }
+  CHECK(file.text() == "{\"a\":1}\n{\"b\":\"two\"}\n");
+}
+
+TEST_CASE("field writes only that field's text; a packet without it goes to the errors") {
+  TempFile file;
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"path", file.path.string()},
+      {"field", "msg"},
+  });
+  h.push_json(R"({"msg": "hello"})");
+  h.push_json(R"({"other": 1})");
+  h.close();
+  CHECK(h.errors().size() == 1);
+  CHECK(file.text() == "hello\n");
+}
+{%- else %}
+
+TEST_CASE("pairs left and right packets by key, in any order") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"id": 1, "name": "ada"})", "left");
+  h.push_json(R"({"id": 2, "total": 5})", "right");
+  h.push_json(R"({"id": 1, "total": 7})", "right");
+  REQUIRE(h.output().size() == 1);
+  const sluice::Packet& pair = h.output()[0];
+  CHECK(pair.get("key")->as_int() == 1);
+  CHECK(pair.find_path("left.name")->as_string() == "ada");
+  CHECK(pair.find_path("right.total")->as_int() == 7);
+  h.close();
+  REQUIRE(h.output("unpaired").size() == 1);
+  CHECK(h.output("unpaired")[0].get("id")->as_int() == 2);
+}
+
+TEST_CASE("keys compare as JSON: 1 and \"1\" do not pair") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"id": 1})", "left");
+  h.push_json(R"({"id": "1"})", "right");
+  CHECK(h.output().empty());
+}
+
+TEST_CASE("max_waiting bounds what waits; a packet without the key goes to the errors") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"max_waiting", 1},
+  });
+  h.push_json(R"({"id": 1})", "left");
+  h.push_json(R"({"id": 2})", "left");
+  h.push_json(R"({"name": "no id"})", "right");
+  REQUIRE(h.output("unpaired").size() == 1);
+  CHECK(h.output("unpaired")[0].get("id")->as_int() == 2);
+  CHECK(h.errors().size() == 1);
+}
+{%- endif %}

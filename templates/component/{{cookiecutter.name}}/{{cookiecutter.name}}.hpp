@@ -1,0 +1,399 @@
+// {{cookiecutter.name}} — {{cookiecutter.summary}}.
+// A sluice {{cookiecutter.kind}} by {{cookiecutter.author}}.
+//
+// descriptor() is what the kernel validates graph params against and what
+// `sluice plugins describe {{cookiecutter.name}}`, GET /v1/components and the editor show: when you
+// change what the component does, change its summary, ports and params there first.
+#pragma once
+{%- if cookiecutter.kind == 'transformer' %}
+
+#include <cctype>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+{%- elif cookiecutter.kind == 'filter' %}
+
+#include <functional>
+#include <set>
+#include <stdexcept>
+#include <string>
+{%- elif cookiecutter.kind == 'adapter' %}
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+{%- elif cookiecutter.kind == 'publisher' %}
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+{%- else %}
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_map>
+{%- endif %}
+
+#include <sluice/component.hpp>
+{%- if cookiecutter.kind == 'publisher' or cookiecutter.kind == 'operator' %}
+#include <sluice/json.hpp>
+{%- endif %}
+
+namespace {{cookiecutter.name}} {
+{%- if cookiecutter.kind == 'transformer' %}
+
+// Sets `into` to the number of whitespace-separated words in the text at `field`.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::transformer,
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "field",
+             .type = sluice::ParamType::string,
+             .description = "field path of the text to count, e.g. body or doc.text",
+             .default_value = "text"},
+            {.name = "into",
+             .type = sluice::ParamType::string,
+             .description = "field path that receives the count",
+             .default_value = "words"},
+        }};
+  }
+
+  // Runs once per graph instance, before any packet: expensive setup (loading a model,
+  // compiling patterns) belongs here.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : field_(params.get_string("field")), into_(params.get_string("into")) {}
+
+  void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+    const sluice::Value* text = packet.find_path(field_);
+    // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
+    // the message in its metadata; the graph keeps running.
+    if (!text || !text->is_string())
+      throw std::invalid_argument("field '" + field_ + "' is missing or not a string");
+    if (!packet.set_path(into_, count_words(text->as_string())))
+      throw std::invalid_argument("cannot set '" + into_ + "': a step of the path is not an object");
+    emit(std::move(packet));
+  }
+
+  static std::int64_t count_words(std::string_view text) {
+    std::int64_t words = 0;
+    bool in_word = false;
+    for (const char c : text) {
+      const bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+      if (!space && !in_word) ++words;
+      in_word = !space;
+    }
+    return words;
+  }
+
+ private:
+  std::string field_;
+  std::string into_;
+};
+{%- elif cookiecutter.kind == 'filter' %}
+
+// Passes a packet when the value at `field` equals one of `values` (or, with `invert`, when it
+// does not); drops the others.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::filter,
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "field",
+             .type = sluice::ParamType::string,
+             .description = "field path to look at, e.g. lang or user.country",
+             .required = true},
+            {.name = "values",
+             .type = sluice::ParamType::string_list,
+             .description = "a packet passes when its field equals one of these (numbers and "
+                            "booleans compare as their JSON text, e.g. 42 or true)",
+             .required = true},
+            {.name = "invert",
+             .type = sluice::ParamType::boolean,
+             .description = "pass the packets that do not match instead",
+             .default_value = false},
+        }};
+  }
+
+  // Runs once per graph instance, before any packet: expensive setup (loading a model,
+  // compiling patterns) belongs here. A throw here fails the deploy with this message.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : field_(params.get_string("field")), invert_(params.get_bool("invert")) {
+    for (auto& value : params.get_string_list("values")) values_.insert(std::move(value));
+    if (values_.empty()) throw std::invalid_argument("param 'values' is empty: nothing could pass");
+  }
+
+  void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+    const sluice::Value* value = packet.find_path(field_);
+    // A packet without the field matches no value.
+    const bool matches = value && values_.contains(value->to_display_string());
+    if (matches != invert_) emit(std::move(packet));
+  }
+
+ private:
+  std::string field_;
+  std::set<std::string, std::less<>> values_;
+  bool invert_;
+};
+{%- elif cookiecutter.kind == 'adapter' %}
+
+// Turns one packet holding text (a raw POST body arrives in field `data`) into one packet per
+// line: {"line": "...", "line_number": n}, with the input's packet metadata.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::adapter,
+        .outputs = {
+            {"out", "one packet per line: the line and its 1-based number"},
+        },
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "field",
+             .type = sluice::ParamType::string,
+             .description = "field holding the text; raw (non-JSON) bodies arrive in data",
+             .default_value = "data"},
+            {.name = "into",
+             .type = sluice::ParamType::string,
+             .description = "field of each output packet that receives the line",
+             .default_value = "line"},
+            {.name = "skip_blank",
+             .type = sluice::ParamType::boolean,
+             .description = "leave out lines that are empty or only whitespace",
+             .default_value = true},
+        }};
+  }
+
+  // Runs once per graph instance, before any packet: expensive setup belongs here.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : field_(params.get_string("field")),
+        into_(params.get_string("into")),
+        skip_blank_(params.get_bool("skip_blank")) {}
+
+  void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+    const sluice::Value* text = packet.find_path(field_);
+    // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
+    // the message in its metadata; the graph keeps running.
+    if (!text || !text->is_string())
+      throw std::invalid_argument("field '" + field_ + "' is missing or not a string");
+    std::string_view rest = text->as_string();
+    std::int64_t number = 0;
+    while (!rest.empty()) {
+      const auto end = rest.find('\n');
+      std::string_view line = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      ++number;
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      if (skip_blank_ && line.find_first_not_of(" \t\f\v") == std::string_view::npos) continue;
+      sluice::Packet out;
+      out.set(into_, line);
+      out.set("line_number", number);
+      // Keeps where the line came from (stream, filename, ...) on every line.
+      out.meta() = packet.meta();
+      emit(std::move(out));
+    }
+  }
+
+ private:
+  std::string field_;
+  std::string into_;
+  bool skip_blank_;
+};
+{%- elif cookiecutter.kind == 'publisher' %}
+
+// Appends each packet to a file: its fields as one JSON line, or only the text of `field`.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::publisher,
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "path",
+             .type = sluice::ParamType::string,
+             .description = "file to append to; it and its directories are created",
+             .required = true},
+            {.name = "field",
+             .type = sluice::ParamType::string,
+             .description = "write only this field's value as text; empty: the whole packet as JSON",
+             .default_value = ""},
+        },
+        // write() may block on a slow disk: the runtime then calls process() on its I/O pool
+        // so that the other components on this worker keep running.
+        .blocking = true};
+  }
+
+  // Runs once per graph instance, before any packet. A throw here fails the deploy with this
+  // message, so a bad path is reported before any data flows.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : path_(params.get_string("path")), field_(params.get_string("field")) {
+    const auto parent = std::filesystem::path(path_).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open '" + path_ + "'");
+  }
+  ~{{cookiecutter.class_name}}() override { ::close(fd_); }
+  {{cookiecutter.class_name}}(const {{cookiecutter.class_name}}&) = delete;
+  {{cookiecutter.class_name}}& operator=(const {{cookiecutter.class_name}}&) = delete;
+
+  void process(sluice::Packet& packet, sluice::Emitter&) override {
+    std::string line;
+    if (field_.empty()) {
+      sluice::json::write_fields(packet, line);
+    } else if (const sluice::Value* value = packet.find_path(field_)) {
+      line = value->to_display_string();
+    } else {
+      // A throw sends this packet to the node's `error` port (or the graph's dead letters).
+      throw std::invalid_argument("field '" + field_ + "' is missing");
+    }
+    line += '\n';
+    write_line(line);
+  }
+
+ private:
+  // Every graph instance (one per worker) appends to the same file: one write() per line on
+  // an O_APPEND descriptor keeps their lines whole instead of interleaving buffer pieces.
+  void write_line(std::string_view line) {
+    while (!line.empty()) {
+      const ssize_t n = ::write(fd_, line.data(), line.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw std::system_error(errno, std::generic_category(), "cannot write '" + path_ + "'");
+      line.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  std::string path_;
+  std::string field_;
+  int fd_ = -1;
+};
+{%- else %}
+
+// Pairs a packet from `left` with the first waiting packet from `right` that has the same key
+// (and the other way round): {"key": k, "left": {...fields}, "right": {...fields}} leaves on
+// `out`. Packets still waiting when the inputs close leave on `unpaired`.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::operator_,
+        // Operators name their ports; graphs wire them as `node.left`, `node.unpaired`.
+        .inputs = {
+            {"left", "packets to pair; their fields go to left"},
+            {"right", "packets to pair; their fields go to right"},
+        },
+        .outputs = {
+            {"out", "one packet per pair: key, left and right"},
+            {"unpaired", "packets that found no partner: still waiting when the inputs closed, "
+                         "or over max_waiting"},
+        },
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "key",
+             .type = sluice::ParamType::string,
+             .description = "field path whose value pairs a left packet with a right one",
+             .default_value = "id"},
+            {.name = "max_waiting",
+             .type = sluice::ParamType::integer,
+             .description = "at most this many packets wait for a partner; more leave on "
+                            "unpaired at once, so memory stays bounded",
+             .default_value = 10000,
+             .minimum = 1},
+        }};
+  }
+
+  // Runs once per graph instance, before any packet: expensive setup belongs here.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : key_(params.get_string("key")),
+        max_waiting_(static_cast<std::size_t>(params.get_int("max_waiting"))) {}
+
+  // A join needs control over its inputs, so it implements run() (its own loop on its own
+  // fiber) instead of process().
+  void run(sluice::RunContext& ctx) override {
+    const std::size_t left = ctx.in_port_index("left");
+    const std::size_t unpaired = ctx.out_port_index("unpaired");
+    sluice::Received received;
+    while (ctx.receive(received)) {
+      const sluice::Value* key = received.packet.find_path(key_);
+      if (!key) {
+        // In run() per-packet errors are ours to route: fail() sends the packet to the
+        // node's `error` port or the dead letters.
+        ctx.fail(std::move(received.packet), "key field '" + key_ + "' is missing");
+        continue;
+      }
+      // The key's JSON text, so that 1 and "1" are different keys.
+      const std::string key_text = sluice::json::to_string(*key);
+      const bool from_left = received.in_port == left;
+      auto& partners = waiting_[from_left ? 1 : 0];
+      if (auto found = partners.find(key_text); found != partners.end()) {
+        sluice::Packet partner = std::move(found->second.front());
+        found->second.pop_front();
+        if (found->second.empty()) partners.erase(found);
+        --waiting_count_;
+        sluice::Packet& left_packet = from_left ? received.packet : partner;
+        sluice::Packet& right_packet = from_left ? partner : received.packet;
+        sluice::Packet pair;
+        pair.set("key", *key);
+        pair.set("left", std::move(left_packet.fields()));
+        pair.set("right", std::move(right_packet.fields()));
+        pair.meta() = std::move(received.packet.meta());
+        ctx.emit(std::move(pair));
+      } else if (waiting_count_ >= max_waiting_) {
+        ctx.emit(unpaired, std::move(received.packet));
+      } else {
+        waiting_[from_left ? 0 : 1][key_text].push_back(std::move(received.packet));
+        ++waiting_count_;
+      }
+    }
+    // The inputs closed (drain, undeploy, shutdown): nothing will pair what still waits.
+    for (auto& side : waiting_)
+      for (auto& [key, packets] : side)
+        for (auto& packet : packets) ctx.emit(unpaired, std::move(packet));
+    waiting_[0].clear();
+    waiting_[1].clear();
+    waiting_count_ = 0;
+  }
+
+ private:
+  std::string key_;
+  std::size_t max_waiting_;
+  // [0]: from left, [1]: from right; key JSON text → packets in arrival order.
+  std::unordered_map<std::string, std::deque<sluice::Packet>> waiting_[2];
+  std::size_t waiting_count_ = 0;
+};
+{%- endif %}
+
+}  // namespace {{cookiecutter.name}}

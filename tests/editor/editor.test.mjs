@@ -1,0 +1,329 @@
+// The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
+// serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
+// drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
+// invalid graph's error on the right node, reads a node's dead letters, opens a 200-node
+// graph, deletes a graph, and logs no console error.
+//
+// Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
+// optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+const { SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC } = process.env;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = process.env.SLUICE_EDITOR_SCREENSHOT;
+const DEADLINE_MS = 15_000;
+
+for (const [name, value] of Object.entries({ SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC }))
+  assert.ok(value, `${name} is not set (run this test through meson: meson test -C build editor)`);
+const dist = path.join(SLUICE_EDITOR_SRC, 'dist');
+assert.ok(existsSync(path.join(dist, 'index.html')), `${dist}/index.html is missing: tools/setup builds the editor`);
+assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/test installs it (apt-get install chromium)`);
+// playwright-core is a dev dependency of the editor; no browser of its own is downloaded.
+const { chromium } = createRequire(path.join(SLUICE_EDITOR_SRC, 'package.json'))('playwright-core');
+
+// Starts `sluice serve` on a free port with an empty graphs directory.
+async function startServer() {
+  const graphs = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-graphs-'));
+  const child = spawn(
+    SLUICE_BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--graphs', graphs, '--plugins', SLUICE_PLUGINS, '--editor', dist, '--workers', '1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sluice serve printed no address within ${DEADLINE_MS} ms:\n${stderr}`)), DEADLINE_MS);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /listening on (http:\/\/[^\s]+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sluice serve exited with ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(graphs, { recursive: true, force: true });
+    },
+  };
+}
+
+// Retries `check` until it returns a truthy value or the deadline passes (for API state).
+async function eventually(what, check, deadline = DEADLINE_MS) {
+  const end = Date.now() + deadline;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const nodeBox = (page, id) => page.locator(`.react-flow__node[data-id="${id}"]`);
+const handle = (page, id, port, type) =>
+  nodeBox(page, id).locator(`.react-flow__handle.${type}[data-handleid="${port}"]`);
+
+async function center(locator) {
+  await locator.waitFor({ timeout: DEADLINE_MS });
+  const box = await locator.boundingBox();
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+// Drags a component from the palette onto the canvas at (x, y) relative to the canvas.
+async function dropComponent(page, component, x, y) {
+  const before = await page.locator('.react-flow__node').count();
+  await page.getByTestId(`palette-${component}`).dragTo(page.locator('.react-flow__pane'), { targetPosition: { x, y } });
+  await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before + 1, { timeout: DEADLINE_MS });
+  // The dropped node is the selected one.
+  return page.locator('.react-flow__node.selected').getAttribute('data-id');
+}
+
+// Wires an out port to an in port by dragging with the mouse.
+async function connect(page, from, fromPort, to, toPort) {
+  const before = await page.locator('.react-flow__edge').count();
+  const start = await center(handle(page, from, fromPort, 'source'));
+  const end = await center(handle(page, to, toPort, 'target'));
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  await page.mouse.move(end.x, end.y, { steps: 12 });
+  await page.mouse.up();
+  await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length === n, before + 1, { timeout: DEADLINE_MS });
+}
+
+// Picks a graph in the "Open graph…" list (which refreshes when it gets the focus).
+async function openFromList(page, graph) {
+  await page.locator('#open-graph').focus();
+  await page.waitForFunction((name) => [...document.querySelectorAll('#open-graph option')].some((o) => o.value === name), graph, {
+    timeout: DEADLINE_MS,
+  });
+  await page.selectOption('#open-graph', graph);
+}
+
+async function status(page, text) {
+  await page.getByTestId('status').filter({ hasText: text }).waitFor({ timeout: DEADLINE_MS });
+}
+
+async function getJson(url, headers = {}) {
+  const response = await fetch(url, { headers });
+  return { status: response.status, body: response.status === 204 ? null : await response.text() };
+}
+
+test('the editor, against a real server in Chromium', async (t) => {
+  const server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+  });
+  const page = await browser.newPage({ viewport: { width: 1500, height: 860 } });
+  const consoleErrors = [];
+  let expectRefusal = false; // the invalid graph's 422 is logged by the browser itself
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    if (expectRefusal && /status of 422/.test(message.text())) return;
+    consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+
+  const components = JSON.parse((await getJson(`${server.url}/v1/components`)).body);
+  const byName = new Map(components.map((c) => [c.name, c]));
+  for (const name of ['keep', 'set_field', 'collect', 'trim'])
+    assert.ok(byName.has(name), `the bundled plugins offer no '${name}' (offered: ${[...byName.keys()].join(', ')})`);
+
+  await page.goto(server.url);
+
+  await t.test('the palette lists the components by kind, with their summaries, and searches', async () => {
+    const keep = page.getByTestId('palette-keep');
+    await keep.waitFor({ timeout: DEADLINE_MS });
+    assert.match(await keep.innerText(), new RegExp(byName.get('keep').summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    const kinds = await page.locator('.sl-palette h3').allInnerTexts();
+    assert.ok(kinds.map((k) => k.toLowerCase()).includes('filter'), `kinds shown: ${kinds}`);
+    await page.getByLabel('search components').fill('collect');
+    await page.getByTestId('palette-keep').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await page.getByTestId('palette-collect').waitFor({ timeout: DEADLINE_MS });
+    await page.getByLabel('search components').fill('');
+  });
+
+  await t.test('a 3-node graph is built by drag and drop and wired port to port', async () => {
+    assert.equal(await dropComponent(page, 'keep', 140, 220), 'keep');
+    assert.equal(await dropComponent(page, 'set_field', 440, 220), 'set_field');
+    assert.equal(await dropComponent(page, 'collect', 740, 220), 'collect');
+    // Every node shows its declared ports and the implicit error port.
+    await handle(page, 'keep', 'error', 'source').waitFor({ timeout: DEADLINE_MS });
+    await connect(page, 'keep', 'out', 'set_field', 'in');
+    await connect(page, 'set_field', 'out', 'collect', 'in');
+  });
+
+  await t.test('parameters come from the typed table and are checked before saving', async () => {
+    await nodeBox(page, 'keep').locator('header').click();
+    const field = page.locator('#param-keep-if');
+    await field.waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('param-if').locator('.sl-required').count(), 1, "'if' is marked required");
+    // Nothing saved while a required param is empty (and the graph has no name).
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "missing required param 'if'");
+    await field.fill("hello == 'world'");
+    await nodeBox(page, 'keep').locator('.sl-node-errors').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    // An `any` param reads JSON: `true` is the boolean.
+    await nodeBox(page, 'set_field').locator('header').click();
+    await page.locator('#param-set_field-field').fill('checked');
+    await page.locator('#param-set_field-value').fill('true');
+    await nodeBox(page, 'set_field').locator('.sl-node-errors').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+  });
+
+  await t.test('save deploys the graph, and the YAML view is exactly what was saved', async () => {
+    await page.locator('.react-flow__pane').click({ position: { x: 600, y: 600 } });
+    await page.locator('#graph-name').fill('editor_e2e');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Deployed new graph 'editor_e2e'");
+
+    const saved = JSON.parse((await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/json' })).body);
+    assert.deepEqual(Object.keys(saved.nodes).sort(), ['collect', 'keep', 'set_field']);
+    assert.deepEqual(saved.nodes.keep, { component: 'keep', params: { if: "hello == 'world'" } });
+    assert.deepEqual(saved.nodes.set_field, { component: 'set_field', params: { field: 'checked', value: true } });
+    assert.deepEqual(saved.edges.map((e) => `${e.from} -> ${e.to}`).sort(), ['keep -> set_field', 'set_field -> collect']);
+
+    const yaml = (await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/yaml' })).body;
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    assert.equal(await page.getByTestId('yaml').innerText(), yaml);
+  });
+
+  await t.test('test data is sent with ?wait=true and the counters move', async () => {
+    await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-body').fill('[{"hello": "world"}, {"hello": "mars"}]');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    const result = page.getByTestId('send-result');
+    await result.filter({ hasText: '"accepted": 2' }).waitFor({ timeout: DEADLINE_MS });
+    const answer = JSON.parse(await result.innerText());
+    assert.deepEqual(answer.results, [{ hello: 'world', checked: true }]);
+    await page.getByTestId('counters-keep').filter({ hasText: 'in 2' }).filter({ hasText: 'out 1' }).waitFor({ timeout: DEADLINE_MS });
+    await page.getByTestId('counters-collect').filter({ hasText: 'in 1' }).waitFor({ timeout: DEADLINE_MS });
+    // Lay out: left to right, and the view fits the graph.
+    const viewport = await page.locator('.react-flow__viewport').getAttribute('style');
+    await page.getByRole('button', { name: 'Lay out' }).click();
+    await page.waitForFunction((old) => document.querySelector('.react-flow__viewport').getAttribute('style') !== old, viewport, { timeout: DEADLINE_MS });
+    const x = async (id) => (await nodeBox(page, id).boundingBox()).x;
+    assert.ok((await x('keep')) < (await x('set_field')) && (await x('set_field')) < (await x('collect')));
+    if (SCREENSHOT) {
+      await nodeBox(page, 'keep').locator('header').click();
+      await page.screenshot({ path: SCREENSHOT });
+    }
+  });
+
+  await t.test("an invalid graph shows the server's error on the node it concerns", async () => {
+    // Two nodes wired in a loop: no path leads to them from the source.
+    const first = await dropComponent(page, 'trim', 300, 520);
+    const second = await dropComponent(page, 'trim', 620, 520);
+    await connect(page, first, 'out', second, 'in');
+    await connect(page, second, 'out', first, 'in');
+    expectRefusal = true;
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, 'Not saved: the server found');
+    expectRefusal = false;
+    for (const id of [first, second])
+      await page.getByTestId(`errors-${id}`).filter({ hasText: `node '${id}' is unreachable` }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('errors-keep').count(), 0, 'the valid nodes show no error');
+
+    // Select and delete: the loop goes, and the graph saves again.
+    for (const id of [first, second]) {
+      await nodeBox(page, id).locator('header').click();
+      await page.keyboard.press('Delete');
+      await nodeBox(page, id).waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    }
+    assert.equal(await page.locator('.react-flow__edge').count(), 2);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Saved and redeployed 'editor_e2e'");
+  });
+
+  await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {
+    const yaml = 'nodes:\n  parse: {component: json_parse, params: {field: body}}\n  out: {component: collect}\nedges: [parse -> out]\n';
+    const put = await fetch(`${server.url}/v1/graphs/failing`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
+    assert.equal(put.status, 201, await put.text());
+    await openFromList(page, 'failing');
+    await status(page, "Opened 'failing': 2 nodes, 1 edges.");
+
+    await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-body').fill('{"body": "not json"}');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    await page.getByTestId('send-result').filter({ hasText: '"error_count": 1' }).waitFor({ timeout: DEADLINE_MS });
+    await page.getByTestId('counters-parse').filter({ hasText: 'err 1' }).waitFor({ timeout: DEADLINE_MS });
+
+    await nodeBox(page, 'parse').locator('header').click();
+    await page.getByTestId('dead-letters').filter({ hasText: '(1)' }).filter({ hasText: 'json_parse' }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('a deployed 200-node graph opens with an automatic layout, pans and zooms', async () => {
+    const nodes = { source: { component: 'trim' } };
+    const edges = [];
+    for (let i = 1; i < 200; ++i) {
+      nodes[`n${i}`] = { component: i < 100 ? 'trim' : 'collect' };
+      edges.push(`${i <= 2 ? 'source' : `n${Math.floor((i - 1) / 2)}`} -> n${i}`);
+    }
+    const body = JSON.stringify({ name: 'big', nodes, edges: edges.map((e) => ({ from: e.split(' -> ')[0], to: e.split(' -> ')[1] })) });
+    const put = await fetch(`${server.url}/v1/graphs/big`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body });
+    assert.equal(put.status, 201, await put.text());
+
+    const started = Date.now();
+    await openFromList(page, 'big');
+    await status(page, "Opened 'big': 200 nodes, 199 edges.");
+    await page.getByTestId('graph-title').filter({ hasText: '(deployed)' }).waitFor({ timeout: DEADLINE_MS });
+    const opened = Date.now() - started;
+    assert.ok(opened < 8000, `opening 200 nodes took ${opened} ms`);
+
+    // Layered left to right: every edge points rightwards.
+    const positions = await page.evaluate(() => {
+      const out = {};
+      for (const el of document.querySelectorAll('.react-flow__node')) out[el.dataset.id] = el.getBoundingClientRect().x;
+      return out;
+    });
+    const shown = Object.keys(positions);
+    assert.ok(shown.length > 0);
+    for (let i = 1; i < 200; ++i) {
+      const parent = i <= 2 ? 'source' : `n${Math.floor((i - 1) / 2)}`;
+      if (parent in positions && `n${i}` in positions) assert.ok(positions[`n${i}`] > positions[parent], `n${i} is right of ${parent}`);
+    }
+
+    const viewport = page.locator('.react-flow__viewport');
+    const before = await viewport.getAttribute('style');
+    await page.mouse.move(700, 400);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction((old) => document.querySelector('.react-flow__viewport').getAttribute('style') !== old, before, { timeout: DEADLINE_MS });
+  });
+
+  await t.test('delete removes the graph from the server', async () => {
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete graph' }).click();
+    await status(page, "Deleted 'big'");
+    await eventually("GET /v1/graphs/big to answer 404", async () => (await getJson(`${server.url}/v1/graphs/big`)).status === 404);
+  });
+
+  await t.test('no console errors', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});

@@ -1,0 +1,136 @@
+// Graph management over REST: validate, deploy, persist, read back, remove; the graphs
+// directory at start; bearer tokens; the editor's static files.
+#include "test_support.hpp"
+
+using namespace rest_test;
+
+TEST_CASE("PUT validates (422 with line and column), deploys, persists; data flows; DELETE removes") {
+  TempDir dir;
+  ServerProcess server(dir);
+  const std::uint16_t port = server.port();
+  const Headers yaml = {{"Content-Type", "application/yaml"}};
+
+  const std::string broken = "name: fresh\nnodes:\n  a: { component: rest_pas }\n  b: { component: rest_collect }\npipeline: [a, b]\n";
+  const auto invalid = http(port, "PUT", "/v1/graphs/fresh", broken, yaml);
+  REQUIRE(invalid.status == 422);
+  const sluice::Value error = invalid.json();
+  CHECK(error.get("error")->as_string() == "invalid graph");
+  const auto& errors = error.get("errors")->as_array();
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors[0].get("line")->as_int() == 3);
+  CHECK(errors[0].get("column")->as_int() > 0);
+  CHECK(errors[0].get("message")->as_string().find("rest_pass") != std::string::npos);  // did you mean
+  CHECK_FALSE(std::filesystem::exists(dir.path / "graphs/fresh.yaml"));
+
+  const auto mismatch = http(port, "PUT", "/v1/graphs/other", echo_graph, yaml);
+  CHECK(mismatch.status == 422);
+
+  const auto created = http(port, "PUT", "/v1/graphs/echo", echo_graph, yaml);
+  REQUIRE(created.status == 201);
+  CHECK(created.header("location") == "/v1/graphs/echo");
+  CHECK(read_file(dir.path / "graphs/echo.yaml") == echo_graph);
+
+  const auto flowed = http(port, "POST", "/v1/graphs/echo/packets?wait=true", R"({"x": 1})", json_type);
+  REQUIRE(flowed.status == 200);
+  CHECK(flowed.json().get("results")->as_array().at(0).get("passed")->as_bool());
+
+  // JSON in, no name: the URL names it; served back as YAML (the text sent) or JSON.
+  const std::string json_graph =
+      R"({"nodes": {"p": {"component": "rest_pass"}, "c": {"component": "rest_collect"}}, "edges": [{"from": "p", "to": "c"}]})";
+  const auto from_json = http(port, "PUT", "/v1/graphs/second", json_graph, json_type);
+  REQUIRE(from_json.status == 201);
+  const auto as_json = http(port, "GET", "/v1/graphs/second");
+  CHECK(as_json.json().get("name")->as_string() == "second");
+  CHECK(as_json.json().get("nodes")->get("p")->get("component")->as_string() == "rest_pass");
+  const auto as_yaml = http(port, "GET", "/v1/graphs/echo", {}, {{"Accept", "application/yaml"}});
+  CHECK(as_yaml.header("content-type") == "application/yaml");
+  CHECK(as_yaml.body == echo_graph);
+
+  const auto replaced = http(port, "PUT", "/v1/graphs/echo", echo_graph, yaml);
+  CHECK(replaced.status == 200);
+  const auto listed = http(port, "GET", "/v1/graphs").json();
+  CHECK(listed.get("graphs")->as_array().size() == 2);
+
+  CHECK(http(port, "DELETE", "/v1/graphs/echo").status == 204);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "graphs/echo.yaml"));
+  CHECK(http(port, "GET", "/v1/graphs/echo").status == 404);
+  CHECK(http(port, "DELETE", "/v1/graphs/echo").status == 404);
+  CHECK(server.stop() == 0);
+
+  // What was PUT is there after a restart.
+  ServerProcess again(dir);
+  CHECK(http(again.port(), "GET", "/v1/graphs/second").status == 200);
+  CHECK(again.stop() == 0);
+}
+
+TEST_CASE("a graph file with errors is reported with file:line:col and skipped; the server starts") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  write_file(dir.path / "graphs/broken.yaml", "name: broken\nnodes:\n  a: { component: nowhere }\npipeline: [a]\n");
+  ServerProcess server(dir);
+  CHECK(server.stderr_text().find("broken.yaml:3:") != std::string::npos);
+  CHECK(http(server.port(), "GET", "/v1/graphs/echo").status == 200);
+  CHECK(http(server.port(), "GET", "/v1/graphs/broken").status == 404);
+  CHECK(server.stdout_text().find("try: curl") != std::string::npos);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("with --token-file, admin routes need the bearer token; --protect-data extends it to data") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  write_file(dir.path / "token", "s3cret-token\n");
+
+  ServerProcess server(dir, {"--token-file", (dir.path / "token").string()});
+  const auto missing = http(server.port(), "DELETE", "/v1/graphs/echo");
+  CHECK(missing.status == 401);
+  CHECK(missing.header("www-authenticate").value_or("").find("Bearer") == 0);
+  CHECK(missing.json().get("error") != nullptr);
+  CHECK(http(server.port(), "DELETE", "/v1/graphs/echo", {}, {{"Authorization", "Bearer wrong"}}).status == 401);
+  CHECK(http(server.port(), "PUT", "/v1/graphs/echo", echo_graph, {{"Authorization", "Bearer s3cret-token"}}).status == 200);
+  // Data routes stay open without --protect-data.
+  CHECK(http(server.port(), "POST", "/v1/graphs/echo/packets", "{}", json_type).status == 202);
+  CHECK(server.stop() == 0);
+
+  ServerProcess guarded(dir, {"--token-file", (dir.path / "token").string(), "--protect-data"});
+  CHECK(http(guarded.port(), "POST", "/v1/graphs/echo/packets", "{}", json_type).status == 401);
+  Headers with_token = json_type;
+  with_token.emplace_back("Authorization", "bearer s3cret-token");
+  CHECK(http(guarded.port(), "POST", "/v1/graphs/echo/packets", "{}", with_token).status == 202);
+  CHECK(http(guarded.port(), "GET", "/healthz").status == 200);
+  CHECK(guarded.stop() == 0);
+}
+
+TEST_CASE("--editor serves its static files at /") {
+  TempDir dir;
+  write_file(dir.path / "editor/index.html", "<!doctype html><title>editor</title>");
+  write_file(dir.path / "editor/app.js", "console.log('hi');");
+  ServerProcess server(dir, {"--editor", (dir.path / "editor").string()});
+  const auto index = http(server.port(), "GET", "/");
+  CHECK(index.status == 200);
+  CHECK(index.header("content-type").value_or("").find("text/html") == 0);
+  CHECK(index.body.find("editor") != std::string::npos);
+  CHECK(http(server.port(), "GET", "/app.js").header("content-type").value_or("").find("javascript") != std::string::npos);
+  CHECK(http(server.port(), "GET", "/../token").status == 404);
+  CHECK(http(server.port(), "GET", "/v1/graphs").status == 200);  // the API still wins
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("a replaced plugin: the graphs using its components are redeployed with the new build") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  const auto plugins = dir.path / "plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so");
+  ServerProcess server(dir, {"--plugins", plugins.string()});
+
+  auto version = [&] {
+    const auto r = http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", "{}", json_type);
+    return r.status == 200 ? r.json().get("results")->as_array().at(0).get("version")->as_string() : "";
+  };
+  REQUIRE(version() == "1.0.0");
+  // Written beside, then renamed over: what a careful deploy tool does.
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN_V2, plugins / "librest_fixture.so.new");
+  std::filesystem::rename(plugins / "librest_fixture.so.new", plugins / "librest_fixture.so");
+  CHECK(wait_until([&] { return version() == "2.0.0"; }, std::chrono::seconds(15)));
+  CHECK(server.stop() == 0);
+}

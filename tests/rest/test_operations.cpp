@@ -1,0 +1,125 @@
+// Running a server: metrics, stats, dead letters and replay, overload, graceful stop.
+#include <future>
+
+#include "test_support.hpp"
+
+using namespace rest_test;
+
+TEST_CASE("/metrics has per-node counters, responses by status, dead letters and memory") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+  REQUIRE(http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", R"([{"a": 1}, {"a": 2}])", json_type).status == 200);
+  REQUIRE(http(server.port(), "GET", "/nothing").status == 404);
+
+  const auto metrics = http(server.port(), "GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.header("content-type").value_or("").find("text/plain; version=0.0.4") == 0);
+  const std::string& text = metrics.body;
+  CHECK(text.find("# TYPE sluice_node_packets_in_total counter") != std::string::npos);
+  CHECK(text.find("sluice_node_packets_in_total{graph=\"echo\",node=\"pass\",component=\"rest_pass\"} 2") != std::string::npos);
+  CHECK(text.find("sluice_node_packets_out_total{graph=\"echo\",node=\"pass\"") != std::string::npos);
+  CHECK(text.find("sluice_node_errors_total{graph=\"echo\"") != std::string::npos);
+  CHECK(text.find("sluice_node_dropped_total{graph=\"echo\"") != std::string::npos);
+  CHECK(text.find("sluice_node_queue_depth{graph=\"echo\"") != std::string::npos);
+  CHECK(text.find("sluice_node_busy_seconds_total{graph=\"echo\"") != std::string::npos);
+  CHECK(text.find("sluice_dead_letters{graph=\"echo\"} 0") != std::string::npos);
+  CHECK(text.find("sluice_http_requests_total{code=\"200\"}") != std::string::npos);
+  CHECK(text.find("sluice_http_requests_total{code=\"404\"} 1") != std::string::npos);
+  CHECK(text.find("sluice_ingress_packets_total 2") != std::string::npos);
+  CHECK(text.find("process_resident_memory_bytes ") != std::string::npos);
+
+  const auto stats = http(server.port(), "GET", "/v1/graphs/echo/stats").json();
+  CHECK(stats.get("instances")->as_int() >= 1);
+  CHECK(stats.get("nodes")->as_array().at(0).get("in")->as_int() == 2);
+  CHECK(http(server.port(), "GET", "/v1/graphs/nope/stats").status == 404);
+
+  const auto components = http(server.port(), "GET", "/v1/components").json();
+  CHECK(components.to_display_string().find("rest_slow") != std::string::npos);
+  CHECK(http(server.port(), "GET", "/v1/plugins").json().get("packages") != nullptr);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("failed packets: errors in the wait result, dead letters to inspect and replay") {
+  TempDir dir;
+  write_file(dir.path / "graphs/failing.yaml", failing_graph);
+  ServerProcess server(dir);
+
+  const auto r = http(server.port(), "POST", "/v1/graphs/failing/packets?wait=true",
+                      R"([{"fail": true, "n": 1}, {"n": 2}])", json_type);
+  REQUIRE(r.status == 200);
+  const sluice::Value result = r.json();
+  CHECK(result.get("status")->as_string() == "failed");
+  CHECK(result.get("results")->as_array().size() == 1);
+  const auto& errors = result.get("errors")->as_array();
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].get("node")->as_string() == "failing/check");
+  CHECK(errors[0].get("error")->as_string().find("asked to fail") != std::string::npos);
+  CHECK(errors[0].get("packet")->get("n")->as_int() == 1);
+
+  const auto letters = http(server.port(), "GET", "/v1/graphs/failing/dead-letters").json();
+  REQUIRE(letters.get("count")->as_int() == 1);
+  const auto& letter = letters.get("dead_letters")->as_array().at(0);
+  CHECK(letter.get("node")->as_string().ends_with("check"));
+  const std::int64_t id = letter.get("id")->as_int();
+
+  const auto replayed = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay",
+                             R"({"ids": [)" + std::to_string(id) + "]}", json_type);
+  CHECK(replayed.status == 202);
+  CHECK(replayed.json().get("accepted")->as_int() == 1);
+  CHECK(http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay", R"({"bogus": 1})", json_type).status == 400);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("a full graph answers 429 with Retry-After; readiness turns false") {
+  TempDir dir;
+  write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 5));
+  // The ingress limit counts packets not yet taken in by the source node, whose own input
+  // queue (1024) fills first: batches of 256 overflow both within a few requests.
+  ServerProcess server(dir, {"--max-queued", "256", "--workers", "1"});
+  std::string batch;
+  for (int i = 0; i < 256; ++i) batch += "{}\n";
+  const Headers ndjson = {{"Content-Type", "application/x-ndjson"}};
+
+  HttpResult last;
+  REQUIRE(wait_until([&] {
+    last = http(server.port(), "POST", "/v1/graphs/slow/packets", batch, ndjson);
+    return last.status == 429;
+  }, std::chrono::seconds(10)));
+  CHECK(http(server.port(), "GET", "/readyz").status == 503);
+  CHECK(last.header("retry-after") == "1");
+  CHECK(last.json().get("graph")->as_string() == "slow");
+
+  // More packets in one request than a graph can ever queue: not something to retry.
+  CHECK(http(server.port(), "POST", "/v1/graphs/slow/packets", batch + "{}\n", ndjson).status == 413);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("SIGTERM: stop admitting (503), drain what was admitted, exit 0") {
+  TempDir dir;
+  write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 800));
+  ServerProcess server(dir);
+  const std::uint16_t port = server.port();
+
+  HttpConnection waiting(port);
+  waiting.send_raw(format_request("POST", "/v1/graphs/slow/packets?wait=true&timeout=20s", R"({"k": 1})", json_type));
+  // The packet is in the slow node before the signal arrives.
+  REQUIRE(wait_until([&] {
+    return http(port, "GET", "/v1/graphs/slow/stats").json().get("nodes")->as_array().at(0).get("in")->as_int() == 1;
+  }, std::chrono::seconds(10)));
+
+  auto stopped = std::async(std::launch::async, [&] { return server.stop(SIGTERM); });
+  // While it drains, new data is refused.
+  bool refused = wait_until([&] {
+    try {
+      return http(port, "POST", "/v1/graphs/slow/packets", "{}", json_type).status == 503;
+    } catch (const std::exception&) {
+      return false;  // already gone: then the drain was quicker than this loop
+    }
+  }, std::chrono::seconds(5));
+  const auto result = waiting.read_response();
+  CHECK(result.status == 200);
+  CHECK(result.json().get("results")->as_array().size() == 1);
+  CHECK(stopped.get() == 0);
+  CHECK(refused);
+}

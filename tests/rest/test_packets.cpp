@@ -1,0 +1,148 @@
+// POST /v1/graphs/{g}/packets: every body kind, packet metadata, async and waiting callers.
+#include <set>
+
+#include "test_support.hpp"
+
+using namespace rest_test;
+
+TEST_CASE("packets: JSON object, JSON array, NDJSON, raw bytes and gzip, with their metadata") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+  const std::string target = "/v1/graphs/echo/packets?wait=true";
+
+  SUBCASE("one JSON object") {
+    const auto r = http(server.port(), "POST", target, R"({"title": "hello"})", json_type);
+    REQUIRE(r.status == 200);
+    const sluice::Value document = r.json();
+    CHECK(document.get("accepted")->as_int() == 1);
+    CHECK(document.get("sinks")->get("out")->as_int() == 1);
+    const auto& results = document.get("results")->as_array();
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].get("title")->as_string() == "hello");
+    CHECK(results[0].get("passed")->as_bool());
+    const sluice::Value& meta = *results[0].get("meta");
+    CHECK(meta.get("route")->as_string() == "/v1/graphs/echo/packets");
+    CHECK(meta.get("requestmethod")->as_string() == "POST");
+    CHECK(meta.get("stream")->as_string() == document.get("stream")->as_string());
+    CHECK_FALSE(meta.get("id")->as_string().empty());
+    const std::string when = meta.get("processingtime")->as_string();
+    CHECK(when.size() == 24);  // 2026-11-26T02:22:20.123Z
+    CHECK(when.back() == 'Z');
+  }
+
+  SUBCASE("a JSON array: one packet per element, each with its own id") {
+    const auto r = http(server.port(), "POST", target, R"([{"n": 1}, {"n": 2}, {"n": 3}])", json_type);
+    REQUIRE(r.status == 200);
+    const sluice::Value document = r.json();
+    const auto& results = document.get("results")->as_array();
+    REQUIRE(results.size() == 3);
+    std::set<std::string> ids;
+    for (const auto& packet : results) ids.insert(packet.get("meta")->get("id")->as_string());
+    CHECK(ids.size() == 3);
+  }
+
+  SUBCASE("NDJSON, and curl's default content type sniffed as NDJSON") {
+    const std::string lines = "{\"n\": 1}\n{\"n\": 2}\n\n{\"n\": 3}\n";
+    const auto typed = http(server.port(), "POST", target, lines, {{"Content-Type", "application/x-ndjson"}});
+    REQUIRE(typed.status == 200);
+    CHECK(typed.json().get("results")->as_array().size() == 3);
+    const auto untyped = http(server.port(), "POST", target, lines,
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+    REQUIRE(untyped.status == 200);
+    CHECK(untyped.json().get("results")->as_array().size() == 3);
+  }
+
+  SUBCASE("any other content type: one raw packet with mimetype, contentlength, filename") {
+    const auto r = http(server.port(), "POST", target, "a,b\n1,2\n",
+                        {{"Content-Type", "text/csv"},
+                         {"Content-Disposition", "attachment; filename=\"../../table.csv\""}});
+    REQUIRE(r.status == 200);
+    const sluice::Value document = r.json();
+    const auto& packet = document.get("results")->as_array().at(0);
+    CHECK(packet.get("data")->as_string() == "a,b\n1,2\n");
+    const sluice::Value& meta = *packet.get("meta");
+    CHECK(meta.get("mimetype")->as_string() == "text/csv");
+    CHECK(meta.get("contentlength")->as_int() == 8);
+    CHECK(meta.get("filename")->as_string() == "table.csv");
+  }
+
+  SUBCASE("Content-Encoding: gzip") {
+    const auto r = http(server.port(), "POST", target, gzip("{\"z\": 1}\n{\"z\": 2}\n"),
+                        {{"Content-Type", "application/x-ndjson"}, {"Content-Encoding", "gzip"}});
+    REQUIRE(r.status == 200);
+    CHECK(r.json().get("results")->as_array().size() == 2);
+  }
+
+  SUBCASE("an unsupported Content-Encoding is 415") {
+    const auto r = http(server.port(), "POST", target, "{}", {{"Content-Type", "application/json"}, {"Content-Encoding", "br"}});
+    CHECK(r.status == 415);
+    CHECK(r.json().get("error")->as_string().find("br") != std::string::npos);
+  }
+
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("a bad NDJSON line is 400 with its line number, and nothing of the request is admitted") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+
+  const auto r = http(server.port(), "POST", "/v1/graphs/echo/packets", "{\"n\": 1}\n{\"n\": 2}\n{\"n\": oops}\n",
+                      {{"Content-Type", "application/x-ndjson"}});
+  REQUIRE(r.status == 400);
+  const sluice::Value error = r.json();
+  CHECK(error.get("line")->as_int() == 3);
+  CHECK(error.get("error")->as_string().find("line 3") != std::string::npos);
+
+  const auto not_object = http(server.port(), "POST", "/v1/graphs/echo/packets", "[{\"a\": 1}, 2]", json_type);
+  CHECK(not_object.status == 400);
+
+  const auto stats = http(server.port(), "GET", "/v1/graphs/echo/stats").json();
+  for (const auto& node : stats.get("nodes")->as_array()) CHECK(node.get("in")->as_int() == 0);
+
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("async: 202 with a stream id and Location, then the stream is polled until done") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+
+  const auto accepted = http(server.port(), "POST", "/v1/graphs/echo/packets", R"([{"a": 1}, {"a": 2}])", json_type);
+  REQUIRE(accepted.status == 202);
+  const std::string stream = accepted.json().get("stream")->as_string();
+  CHECK(accepted.json().get("accepted")->as_int() == 2);
+  REQUIRE(accepted.header("location") == "/v1/streams/" + stream);
+
+  // Pending or done, the stream is known from the moment it was accepted.
+  CHECK(stream_status(server.port(), stream) != "");
+  CHECK(wait_until([&] { return stream_status(server.port(), stream) == "done"; }, std::chrono::seconds(10)));
+  const sluice::Value status = http(server.port(), "GET", "/v1/streams/" + stream).json();
+  CHECK(status.get("sinks")->get("out")->as_int() == 2);
+  const auto with_results = http(server.port(), "GET", "/v1/streams/" + stream + "?results=true").json();
+  CHECK(with_results.get("results")->as_array().size() == 2);
+
+  CHECK(http(server.port(), "GET", "/v1/streams/unknown").status == 404);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("wait=true past its timeout is 504 with the stream id; the work goes on") {
+  TempDir dir;
+  write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 1500));
+  ServerProcess server(dir);
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = http(server.port(), "POST", "/v1/graphs/slow/packets?wait=true&timeout=200ms", R"({"a": 1})", json_type);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1200));
+  REQUIRE(r.status == 504);
+  const std::string stream = r.json().get("stream")->as_string();
+  CHECK(r.header("location") == "/v1/streams/" + stream);
+  CHECK(stream_status(server.port(), stream) == "pending");
+  CHECK(wait_until([&] { return stream_status(server.port(), stream) == "done"; }, std::chrono::seconds(10)));
+
+  CHECK(http(server.port(), "POST", "/v1/graphs/slow/packets?wait=true&timeout=soon", "{}", json_type).status == 400);
+  const auto waited = http(server.port(), "POST", "/v1/graphs/slow/packets?wait=true&timeout=10s", R"({"b": 2})", json_type);
+  CHECK(waited.status == 200);
+  CHECK(server.stop() == 0);
+}

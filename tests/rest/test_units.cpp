@@ -1,0 +1,139 @@
+// The ingress pieces that need no server: request bodies, durations, times, the timer.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ingress/deadline_timer.hpp"
+#include "ingress/request_body.hpp"
+#include "ingress/rest_api.hpp"
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string gzip(std::string_view data) {
+  z_stream stream{};
+  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+HttpRequest post(std::string body, std::string content_type = {}) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/v1/graphs/g/packets";
+  if (!content_type.empty()) request.headers.emplace_back("content-type", std::move(content_type));
+  request.body = std::move(body);
+  return request;
+}
+
+int status_of(HttpRequest request, std::size_t limit = 1 << 20) {
+  try {
+    read_packets(request, limit);
+  } catch (const RequestError& e) {
+    return e.status();
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("inflate_body: gzip, concatenated members, the size limit, corrupt data") {
+  CHECK(inflate_body(gzip("hello"), 100) == "hello");
+  CHECK(inflate_body(gzip("ab") + gzip("cd"), 100) == "abcd");
+  CHECK_THROWS_AS(inflate_body(gzip(std::string(1000, 'x')), 999), RequestError);
+  try {
+    inflate_body(gzip(std::string(1000, 'x')), 999);
+  } catch (const RequestError& e) {
+    CHECK(e.status() == 413);
+  }
+  std::string truncated = gzip(std::string(5000, 'y'));
+  truncated.resize(truncated.size() / 2);
+  CHECK_THROWS_AS(inflate_body(truncated, 100000), RequestError);
+  CHECK_THROWS_AS(inflate_body("not gzip at all", 100000), RequestError);
+}
+
+TEST_CASE("content_disposition_filename") {
+  CHECK(content_disposition_filename(R"(attachment; filename="report.pdf")") == "report.pdf");
+  CHECK(content_disposition_filename("attachment; filename=plain.txt") == "plain.txt");
+  CHECK(content_disposition_filename(R"(attachment; filename="a.txt"; filename*=UTF-8''%C3%A9t%C3%A9.txt)") == "\xC3\xA9t\xC3\xA9.txt");
+  CHECK(content_disposition_filename(R"(form-data; name="f"; filename="C:\\dir\\x.csv")") == "x.csv");
+  CHECK(content_disposition_filename("inline").empty());
+}
+
+TEST_CASE("read_packets: kinds of bodies") {
+  {
+    HttpRequest request = post(R"({"a": 1})", "application/json; charset=utf-8");
+    CHECK(read_packets(request, 1000).size() == 1);
+  }
+  {
+    HttpRequest request = post("{\n  \"a\": 1\n}\n");  // pretty-printed, no type: JSON
+    CHECK(read_packets(request, 1000).size() == 1);
+  }
+  {
+    HttpRequest request = post("{\"a\": 1}\n{\"a\": 2}\n");  // no type, a value per line: NDJSON
+    CHECK(read_packets(request, 1000).size() == 2);
+  }
+  {
+    HttpRequest request = post("a=1&b=2", "application/x-www-form-urlencoded");
+    auto packets = read_packets(request, 1000);
+    REQUIRE(packets.size() == 1);
+    CHECK(packets[0].get("data")->as_string() == "a=1&b=2");
+  }
+  CHECK(status_of(post("{\"a\": 1}\nnope\n", "application/x-ndjson")) == 400);
+  CHECK(status_of(post("[1, 2]", "application/json")) == 400);
+  HttpRequest encoded = post("{}", "application/json");
+  encoded.headers.emplace_back("content-encoding", "compress");
+  CHECK(status_of(encoded) == 415);
+}
+
+TEST_CASE("parse_duration and iso8601") {
+  CHECK(parse_duration("500ms") == 500ms);
+  CHECK(parse_duration("5s") == 5000ms);
+  CHECK(parse_duration("1m") == 60000ms);
+  CHECK(parse_duration("2.5") == 2500ms);
+  CHECK_FALSE(parse_duration("soon"));
+  CHECK_FALSE(parse_duration("-1s"));
+  CHECK_FALSE(parse_duration("5h"));
+  CHECK(iso8601(std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000123))) ==
+        "2023-11-14T22:13:20.123Z");
+}
+
+TEST_CASE("DeadlineTimer runs callbacks in deadline order and not when cancelled") {
+  DeadlineTimer timer;
+  std::mutex mutex;
+  std::condition_variable fired;
+  std::vector<int> order;
+  auto record = [&](int n) {
+    return [&, n] {
+      std::lock_guard lock(mutex);
+      order.push_back(n);
+      fired.notify_all();
+    };
+  };
+  const auto now = DeadlineTimer::Clock::now();
+  timer.schedule(now + 60ms, record(2));
+  const auto cancelled = timer.schedule(now + 30ms, record(99));
+  timer.schedule(now + 20ms, record(1));
+  CHECK(timer.cancel(cancelled));
+  std::unique_lock lock(mutex);
+  CHECK(fired.wait_for(lock, 5s, [&] { return order.size() == 2; }));
+  CHECK(order == std::vector<int>{1, 2});
+  CHECK_FALSE(timer.cancel(cancelled));
+}

@@ -1,0 +1,496 @@
+// The editor: palette | canvas | side panel (inspect, send data, YAML), under a bar that opens,
+// creates, saves and deletes graphs. The graph being edited lives in React Flow's node and
+// edge state; its YAML (what a save sends) is derived from it.
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  useEdgesState,
+  useNodesInitialized,
+  useNodesState,
+  useReactFlow,
+  type Connection,
+  type IsValidConnection,
+} from '@xyflow/react';
+import { api, ApiError, auth, type ComponentDescriptor, type GraphListEntry } from './api';
+import { ComponentNode } from './ComponentNode';
+import { ComponentsContext } from './context';
+import {
+  NODE_WIDTH,
+  PLAIN_NAME,
+  edgeId,
+  freeNodeId,
+  fromDocument,
+  layout,
+  lineOwners,
+  locateErrors,
+  makeEdge,
+  nodeHeight,
+  toYaml,
+  type EditorEdge,
+  type EditorNode,
+  type GraphMeta,
+  type LocatedError,
+} from './graph';
+import { GraphInspector, NodeInspector } from './Inspector';
+import { overlay } from './overlay';
+import { DRAG_TYPE, Palette } from './Palette';
+import { checkParams, type ParamDrafts } from './params';
+import { PortEdge } from './PortEdge';
+import { SendPanel } from './SendPanel';
+
+const nodeTypes = { component: ComponentNode };
+const edgeTypes = { port: PortEdge };
+const STATS_INTERVAL_MS = 1000;
+
+type Status = { kind: 'info' | 'ok' | 'error'; text: string };
+type Tab = 'inspect' | 'send' | 'yaml';
+
+const EMPTY_META: GraphMeta = { name: '', description: '' };
+
+// The graph's content without positions and selection, kept identical while only those
+// change, so the YAML is not rebuilt on every frame of a drag.
+function useModel(nodes: EditorNode[], edges: EditorEdge[]) {
+  const previous = useRef<{ nodes: EditorNode[]; edges: EditorEdge[] }>({ nodes: [], edges: [] });
+  const same =
+    nodes.length === previous.current.nodes.length &&
+    edges.length === previous.current.edges.length &&
+    nodes.every((n, i) => n.id === previous.current.nodes[i].id && n.data === previous.current.nodes[i].data) &&
+    edges.every((e, i) => e.id === previous.current.edges[i].id && e.data === previous.current.edges[i].data);
+  if (!same) previous.current = { nodes, edges };
+  return previous.current;
+}
+
+function hashGraph(): string | null {
+  const match = /^#graph=(.+)$/.exec(window.location.hash);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function Editor() {
+  const flow = useReactFlow<EditorNode, EditorEdge>();
+  const nodesInitialized = useNodesInitialized();
+  const canvas = useRef<HTMLDivElement>(null);
+
+  const [components, setComponents] = useState<ComponentDescriptor[] | null>(null);
+  const componentMap = useMemo(() => new Map((components ?? []).map((c) => [c.name, c])), [components]);
+  const [graphList, setGraphList] = useState<GraphListEntry[]>([]);
+  const [meta, setMeta] = useState<GraphMeta>(EMPTY_META);
+  const [nodes, setNodes, onNodesChange] = useNodesState<EditorNode>([]);
+  const [edges, setEdges, onEdgesChange] = useEdgesState<EditorEdge>([]);
+  const [baseline, setBaseline] = useState(''); // the YAML of what the server runs under `deployed`
+  const [deployed, setDeployed] = useState<string | null>(null);
+  const [errors, setErrors] = useState<LocatedError[]>([]);
+  const [status, setStatus] = useState<Status>({ kind: 'info', text: 'Loading components…' });
+  const [tab, setTab] = useState<Tab>('inspect');
+  const [fitPending, setFitPending] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [askToken, setAskToken] = useState(auth.token() !== '');
+  useEffect(() => auth.onUnauthorized(() => setAskToken(true)), []);
+
+  const model = useModel(nodes, edges);
+  const yaml = useMemo(() => toYaml(meta, model.nodes, model.edges, componentMap), [meta, model, componentMap]);
+  const dirty = yaml !== baseline;
+  const selected = nodes.filter((n) => n.selected);
+  const selectedNode = selected.length === 1 ? selected[0] : undefined;
+
+  const showErrors = useCallback((list: LocatedError[]) => {
+    setErrors(list);
+    overlay.setErrors(list);
+  }, []);
+
+  const refreshGraphs = useCallback(
+    () =>
+      api
+        .graphs()
+        .then(setGraphList)
+        .catch((e: ApiError) => setStatus({ kind: 'error', text: `Cannot list the graphs: ${e.body.error}` })),
+    [],
+  );
+
+  const openGraph = useCallback(
+    async (name: string, descriptors: Map<string, ComponentDescriptor>) => {
+      setBusy(true);
+      try {
+        const document = await api.graph(name);
+        const opened = fromDocument(document, descriptors);
+        setMeta(opened.meta);
+        setNodes(opened.nodes);
+        setEdges(opened.edges);
+        setBaseline(toYaml(opened.meta, opened.nodes, opened.edges, descriptors));
+        setDeployed(name);
+        showErrors([]);
+        overlay.setStats(undefined);
+        setFitPending(true);
+        window.location.hash = `graph=${encodeURIComponent(name)}`;
+        setStatus({ kind: 'info', text: `Opened '${name}': ${opened.nodes.length} nodes, ${opened.edges.length} edges.` });
+      } catch (e) {
+        setStatus({ kind: 'error', text: `Cannot open '${name}': ${(e as ApiError).body.error}` });
+      } finally {
+        setBusy(false);
+      }
+    },
+    [setNodes, setEdges, showErrors],
+  );
+
+  useEffect(() => {
+    api
+      .components()
+      .then((list) => {
+        setComponents(list);
+        setStatus({ kind: 'info', text: `${list.length} components. Drag one onto the canvas, or open a graph.` });
+        const wanted = hashGraph();
+        if (wanted) void openGraph(wanted, new Map(list.map((c) => [c.name, c])));
+      })
+      .catch((e: ApiError) => {
+        setComponents([]);
+        setStatus({ kind: 'error', text: `Cannot load the components: ${e.body.error}` });
+      });
+    void refreshGraphs();
+  }, [openGraph, refreshGraphs]);
+
+  useEffect(() => {
+    if (fitPending && nodesInitialized) {
+      void flow.fitView({ padding: 0.15, maxZoom: 1.2 });
+      setFitPending(false);
+    }
+  }, [fitPending, nodesInitialized, flow]);
+
+  // Live counters of the deployed graph, one poll a second (never two at once). stop() ends
+  // the polling and resolves once no poll is in flight any more.
+  const polling = useRef<{ stop: () => Promise<void> } | null>(null);
+  const [pollRestarts, setPollRestarts] = useState(0);
+  useEffect(() => {
+    if (!deployed) return;
+    let stopped = false;
+    let timer: number | undefined;
+    let inFlight: Promise<void> = Promise.resolve();
+    const poll = async () => {
+      try {
+        const stats = await api.stats(deployed);
+        if (!stopped) overlay.setStats(stats.nodes);
+      } catch (e) {
+        if (stopped) return;
+        overlay.setStats(undefined);
+        const error = e as ApiError;
+        if (error.status === 404) {
+          setDeployed(null);
+          setStatus({ kind: 'error', text: `'${deployed}' is no longer deployed on the server.` });
+          return;
+        }
+        setStatus({ kind: 'error', text: `Live counters: ${error.body.error}` });
+      }
+      if (!stopped) timer = window.setTimeout(() => (inFlight = poll()), STATS_INTERVAL_MS);
+    };
+    inFlight = poll();
+    const stop = () => {
+      stopped = true;
+      window.clearTimeout(timer);
+      overlay.setStats(undefined);
+      return inFlight;
+    };
+    polling.current = { stop };
+    return () => void stop();
+  }, [deployed, pollRestarts]);
+
+  const confirmDiscard = () => !dirty || window.confirm('Discard the unsaved changes to this graph?');
+
+  const newGraph = () => {
+    if (!confirmDiscard()) return;
+    setMeta(EMPTY_META);
+    setNodes([]);
+    setEdges([]);
+    setBaseline('');
+    setDeployed(null);
+    showErrors([]);
+    window.history.replaceState(null, '', window.location.pathname);
+    setTab('inspect');
+    setStatus({ kind: 'info', text: 'New graph: name it, drag components in, wire them, save.' });
+  };
+
+  const save = async () => {
+    const problems: string[] = [];
+    if (!PLAIN_NAME.test(meta.name)) problems.push('the graph needs a name of letters, digits, _ and -');
+    for (const node of nodes) {
+      const descriptor = componentMap.get(node.data.component);
+      if (!descriptor) problems.push(`node '${node.id}': unknown component '${node.data.component}'`);
+      for (const p of checkParams(descriptor, node.data.params).problems) problems.push(`node '${node.id}': ${p.message}`);
+    }
+    if (problems.length > 0) {
+      setStatus({ kind: 'error', text: `Not saved: ${problems.join('; ')}` });
+      if (!PLAIN_NAME.test(meta.name)) setTab('inspect');
+      return;
+    }
+    const text = yaml;
+    const sentEdges = model.edges;
+    setBusy(true);
+    try {
+      const outcome = await api.putGraph(meta.name, text);
+      setBaseline(text);
+      setDeployed(meta.name);
+      showErrors([]);
+      window.location.hash = `graph=${encodeURIComponent(meta.name)}`;
+      setStatus({ kind: 'ok', text: `${outcome.created ? 'Deployed new graph' : 'Saved and redeployed'} '${meta.name}'.` });
+      void refreshGraphs();
+    } catch (e) {
+      const error = e as ApiError;
+      if (error.status === 422) {
+        // Validation answers every error with its line; a failed deploy, one message.
+        const reported = error.body.errors ?? [{ line: 0, column: 0, message: error.body.error }];
+        const located = locateErrors(reported, lineOwners(text, sentEdges), meta.name, nodes, sentEdges);
+        showErrors(located);
+        setTab('inspect');
+        setStatus({
+          kind: 'error',
+          text: `Not saved: the server found ${located.length} problem${located.length === 1 ? '' : 's'}, shown on the nodes and edges they concern and listed under Graph.`,
+        });
+      } else {
+        setStatus({ kind: 'error', text: `Not saved: ${error.body.error}` });
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const deleteGraph = async () => {
+    if (!deployed || !window.confirm(`Delete the graph '${deployed}' from the server?`)) return;
+    setBusy(true);
+    try {
+      await polling.current?.stop(); // a poll answered 404 after the delete would look like a failure
+      await api.deleteGraph(deployed);
+      setStatus({ kind: 'ok', text: `Deleted '${deployed}' from the server; the editor still holds it (save to deploy it again).` });
+      setDeployed(null);
+      setBaseline('');
+      window.history.replaceState(null, '', window.location.pathname);
+      void refreshGraphs();
+    } catch (e) {
+      setStatus({ kind: 'error', text: `Cannot delete '${deployed}': ${(e as ApiError).body.error}` });
+      setPollRestarts((n) => n + 1);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const addNode = useCallback(
+    (component: string, center: { x: number; y: number }) => {
+      const descriptor = componentMap.get(component);
+      setNodes((current) => {
+        const id = freeNodeId(component, (candidate) => current.some((n) => n.id === candidate));
+        const node: EditorNode = {
+          id,
+          type: 'component',
+          position: { x: center.x - NODE_WIDTH / 2, y: center.y - nodeHeight(descriptor) / 2 },
+          data: { component, params: {} },
+          selected: true,
+        };
+        return [...current.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+      });
+      setTab('inspect');
+    },
+    [componentMap, setNodes],
+  );
+
+  const addAtViewCenter = (component: string) => {
+    const box = canvas.current!.getBoundingClientRect();
+    addNode(component, flow.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 }));
+  };
+
+  const onDrop = (event: DragEvent) => {
+    const component = event.dataTransfer.getData(DRAG_TYPE);
+    if (!component) return;
+    event.preventDefault();
+    addNode(component, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+  };
+
+  const onConnect = useCallback(
+    (c: Connection) => setEdges((current) => [...current, makeEdge(c.source, c.sourceHandle!, c.target, c.targetHandle!)]),
+    [setEdges],
+  );
+
+  const isValidConnection: IsValidConnection<EditorEdge> = useCallback(
+    (c) =>
+      c.source !== c.target &&
+      !edges.some((e) => e.id === edgeId(c.source, c.sourceHandle ?? '', c.target, c.targetHandle ?? '')),
+    [edges],
+  );
+
+  const setParams = useCallback(
+    (id: string, params: ParamDrafts) =>
+      setNodes((current) => current.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n))),
+    [setNodes],
+  );
+
+  const renameNode = (from: string, to: string) => {
+    setNodes((current) => current.map((n) => (n.id === from ? { ...n, id: to } : n)));
+    setEdges((current) =>
+      current.map((e) =>
+        e.source === from || e.target === from
+          ? makeEdge(e.source === from ? to : e.source, e.sourceHandle!, e.target === from ? to : e.target, e.targetHandle!, e.data?.capacity)
+          : e,
+      ),
+    );
+  };
+
+  const deleteNode = (id: string) => void flow.deleteElements({ nodes: [{ id }] });
+
+  const relayout = () => {
+    setNodes(layout(nodes, edges, componentMap));
+    setFitPending(true);
+  };
+
+  const showError = (error: LocatedError) => {
+    const id = error.node ?? edges.find((e) => e.id === error.edge)?.source;
+    if (!id) return;
+    setNodes((current) => current.map((n) => ({ ...n, selected: n.id === error.node })));
+    void flow.fitView({ nodes: [{ id }], duration: 300, maxZoom: 1.2 });
+  };
+
+  const saveRef = useRef(save);
+  saveRef.current = save;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+        e.preventDefault();
+        void saveRef.current();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const nodeIds = nodes.map((n) => n.id);
+  return (
+    <ComponentsContext.Provider value={componentMap}>
+      <div className="sl-app">
+        <header className="sl-bar">
+          <strong className="sl-logo">sluice</strong>
+          <label htmlFor="open-graph" className="sl-visually-hidden">
+            Open a graph
+          </label>
+          <select
+            id="open-graph"
+            value=""
+            disabled={!components || busy}
+            onFocus={() => void refreshGraphs()}
+            onChange={(e) => {
+              if (e.target.value && confirmDiscard()) void openGraph(e.target.value, componentMap);
+            }}
+          >
+            <option value="">Open graph…</option>
+            {graphList.map((g) => (
+              <option key={g.name} value={g.name}>
+                {g.name} ({g.nodes} nodes)
+              </option>
+            ))}
+          </select>
+          <button type="button" onClick={newGraph} disabled={busy}>
+            New
+          </button>
+          <span className="sl-graph-title" data-testid="graph-title">
+            {meta.name || 'untitled'}
+            {dirty && <span title="unsaved changes"> •</span>}
+            {deployed && !dirty && <span className="sl-muted"> (deployed)</span>}
+          </span>
+          <button type="button" className="sl-primary" onClick={() => void save()} disabled={busy || !components} title="Save and deploy (Ctrl+S)">
+            Save
+          </button>
+          <button type="button" onClick={relayout} disabled={nodes.length === 0}>
+            Lay out
+          </button>
+          <button type="button" className="sl-danger" onClick={() => void deleteGraph()} disabled={!deployed || busy}>
+            Delete graph
+          </button>
+          {askToken && (
+            <input
+              type="password"
+              className="sl-token"
+              aria-label="the server's bearer token"
+              placeholder="server token"
+              defaultValue={auth.token()}
+              onChange={(e) => auth.setToken(e.target.value)}
+            />
+          )}
+          <p className={`sl-status sl-status-${status.kind}`} role="status" data-testid="status">
+            {status.text}
+          </p>
+        </header>
+        <Palette components={components ?? []} onAdd={addAtViewCenter} />
+        <main className="sl-canvas" ref={canvas} onDrop={onDrop} onDragOver={(e) => {
+          if (e.dataTransfer.types.includes(DRAG_TYPE)) {
+            e.preventDefault();
+            e.dataTransfer.dropEffect = 'copy';
+          }
+        }}>
+          <ReactFlow<EditorNode, EditorEdge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onConnect={onConnect}
+            isValidConnection={isValidConnection}
+            onNodeClick={() => setTab('inspect')}
+            deleteKeyCode={['Backspace', 'Delete']}
+            minZoom={0.05}
+            maxZoom={2}
+            onlyRenderVisibleElements
+          >
+            <Background gap={16} />
+            <Controls />
+            <MiniMap pannable zoomable nodeClassName={(n) => `kind-${componentMap.get((n as EditorNode).data.component)?.kind ?? 'unknown'}`} />
+          </ReactFlow>
+        </main>
+        <aside className="sl-side">
+          <nav className="sl-tabs" role="tablist">
+            {(['inspect', 'send', 'yaml'] as const).map((t) => (
+              <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+                {t === 'inspect' ? (selectedNode ? 'Node' : 'Graph') : t === 'send' ? 'Send data' : 'YAML'}
+              </button>
+            ))}
+          </nav>
+          <div className="sl-side-body">
+            {tab === 'inspect' &&
+              (selectedNode ? (
+                <NodeInspector
+                  node={selectedNode}
+                  descriptor={componentMap.get(selectedNode.data.component)}
+                  deployed={deployed}
+                  nodeIds={nodeIds}
+                  onParams={setParams}
+                  onRename={renameNode}
+                  onDelete={deleteNode}
+                />
+              ) : (
+                <GraphInspector
+                  meta={meta}
+                  nodeCount={nodes.length}
+                  edgeCount={edges.length}
+                  errors={errors}
+                  onMeta={setMeta}
+                  onShow={showError}
+                />
+              ))}
+            {tab === 'send' && <SendPanel deployed={deployed} dirty={dirty} nodeIds={nodeIds} />}
+            {tab === 'yaml' && (
+              <div className="sl-yaml">
+                <p className="sl-muted">Exactly what Save sends (PUT /v1/graphs/{meta.name || '…'}).</p>
+                <pre data-testid="yaml">{yaml}</pre>
+              </div>
+            )}
+          </div>
+        </aside>
+      </div>
+    </ComponentsContext.Provider>
+  );
+}
+
+export function App() {
+  return (
+    <ReactFlowProvider>
+      <Editor />
+    </ReactFlowProvider>
+  );
+}

@@ -1,0 +1,177 @@
+// The REST API the editor uses (docs/rest.md has the full table), typed as the server sends it.
+
+export type ParamType =
+  | 'boolean'
+  | 'integer'
+  | 'number'
+  | 'string'
+  | 'string_list'
+  | 'list'
+  | 'object'
+  | 'any';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  description: string;
+  required: boolean;
+  default?: Json;
+  allowed?: Json[];
+  minimum?: number;
+  maximum?: number;
+}
+
+export interface PortSpec {
+  name: string;
+  description: string;
+}
+
+export interface ComponentDescriptor {
+  name: string;
+  version: string;
+  summary: string;
+  kind: string;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  params: ParamSpec[];
+  blocking: boolean;
+  package: string;
+}
+
+export interface GraphListEntry {
+  name: string;
+  nodes: number;
+  description?: string;
+}
+
+// GET /v1/graphs/{g} as JSON: endpoints are `node` or `node.port`.
+export interface GraphDocument {
+  name: string;
+  description?: string;
+  workers?: number;
+  nodes: Record<string, { component: string; params?: Record<string, Json> }>;
+  edges: { from: string; to: string; capacity?: number }[];
+}
+
+export interface ValidationError {
+  line: number;
+  column: number;
+  message: string;
+}
+
+export interface NodeStats {
+  node: string;
+  component: string;
+  in: number;
+  out: number;
+  errors: number;
+  dropped: number;
+  queue_depth: number;
+  busy_seconds: number;
+}
+
+export interface GraphStats {
+  graph: string;
+  instances: number;
+  queued: number;
+  dead_letters: number;
+  nodes: NodeStats[];
+}
+
+export interface DeadLetter {
+  id: number;
+  node: string;
+  error: string;
+  when: string;
+  packet: Json;
+}
+
+// An answer other than 2xx: `body` is the server's JSON error document
+// ({"error": "...", ...details}) or, when it sent something else, {error: <text>}.
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: { error: string; errors?: ValidationError[]; [key: string]: unknown };
+
+  constructor(status: number, body: ApiError['body']) {
+    super(`${status}: ${body.error}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+// The bearer token of a server started with --token-file (admin routes: save, delete, dead
+// letters), kept for the browser tab's session.
+const TOKEN_KEY = 'sluice-token';
+let token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+let onUnauthorized: () => void = () => {};
+
+export const auth = {
+  token: () => token,
+  setToken(value: string) {
+    token = value.trim();
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+  // Called on every 401, so the page can ask for the token.
+  onUnauthorized(listener: () => void) {
+    onUnauthorized = listener;
+  },
+};
+
+async function request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  let response: Response;
+  try {
+    response = await fetch(path, { ...init, method, headers });
+  } catch (cause) {
+    throw new ApiError(0, { error: `the server did not answer ${method} ${path} (${String(cause)})` });
+  }
+  const text = await response.text();
+  let body: unknown = null;
+  if (text !== '') {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = { error: text };
+    }
+  }
+  if (!response.ok) {
+    if (response.status === 401) onUnauthorized();
+    const document =
+      body !== null && typeof body === 'object' && 'error' in body
+        ? (body as ApiError['body'])
+        : { error: response.statusText || 'request failed' };
+    throw new ApiError(response.status, document);
+  }
+  return body as T;
+}
+
+const graphPath = (graph: string) => `/v1/graphs/${encodeURIComponent(graph)}`;
+
+export const api = {
+  components: () => request<ComponentDescriptor[]>('GET', '/v1/components'),
+  graphs: () => request<{ graphs: GraphListEntry[] }>('GET', '/v1/graphs').then((r) => r.graphs),
+  graph: (graph: string) =>
+    request<GraphDocument>('GET', graphPath(graph), { headers: { Accept: 'application/json' } }),
+  putGraph: (graph: string, yaml: string) =>
+    request<{ graph: string; created: boolean }>('PUT', graphPath(graph), {
+      headers: { 'Content-Type': 'application/yaml' },
+      body: yaml,
+    }),
+  deleteGraph: (graph: string) => request<null>('DELETE', graphPath(graph)),
+  stats: (graph: string) => request<GraphStats>('GET', `${graphPath(graph)}/stats`),
+  // `node`: enter there instead of at the source nodes.
+  postPackets: (graph: string, body: string, node: string) =>
+    request<Json>(
+      'POST',
+      `${graphPath(graph)}/packets?wait=true${node ? `&node=${encodeURIComponent(node)}` : ''}`,
+      { headers: { 'Content-Type': 'application/json' }, body },
+    ),
+  deadLetters: (graph: string) =>
+    request<{ dead_letters: DeadLetter[] }>('GET', `${graphPath(graph)}/dead-letters`).then(
+      (r) => r.dead_letters,
+    ),
+};
