@@ -13,6 +13,7 @@ void add_graph_commands(CLI::App& app);   // graph_commands.cpp: `check`, `dot`
 void add_run_command(CLI::App& app);      // run_command.cpp: `run GRAPH` over NDJSON
 void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the REST server
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
+void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
 
 // `--plugins DIR` (repeatable) on a subcommand; the search path is then built by
 // PluginRegistry::search_path(dirs).

@@ -31,7 +31,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -484,6 +483,7 @@ struct TemplateVariable {
 struct ProjectTemplate {
   fs::path root;         // the template directory (holds cookiecutter.json)
   fs::path project_dir;  // root/{{cookiecutter.…}}: the project to render
+  std::string description;  // what it makes, shown before asking questions
   std::vector<TemplateVariable> variables;  // in cookiecutter.json order
 };
 
@@ -493,7 +493,7 @@ std::string string_or_throw(const Value& value, const std::string& what) {
 }
 
 ProjectTemplate load_template(const fs::path& root) {
-  ProjectTemplate tmpl{root, {}, {}};
+  ProjectTemplate tmpl{root, {}, {}, {}};
   const fs::path manifest = root / "cookiecutter.json";
   const Value variables = read_json(manifest);
   if (!variables.is_object()) throw std::runtime_error(manifest.string() + " is not a JSON object");
@@ -502,6 +502,8 @@ ProjectTemplate load_template(const fs::path& root) {
   const Value* described = metadata.get("variables");
   if (!described || !described->is_object())
     throw std::runtime_error(metadata_path.string() + " has no \"variables\" object");
+  if (const Value* description = metadata.get("description"))
+    tmpl.description = description->to_display_string();
 
   for (const auto& [name, value] : variables.as_object()) {
     // cookiecutter's private variables (_copy_without_render, _extensions) change how it
@@ -850,6 +852,8 @@ std::optional<Variables> resolve_variables(const ProjectTemplate& tmpl, const Ne
   give("kind", options.kind, "--kind");
   if (!interactive && !given.contains("name"))
     problems.push_back("NAME is missing: sluice new component NAME (e.g. word_count)");
+  if (interactive && !tmpl.description.empty())
+    std::cout << tmpl.description << "\nPress Enter to take the default in [brackets].\n\n";
 
   Variables values;
   for (const auto& variable : tmpl.variables) {

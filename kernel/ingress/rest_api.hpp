@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ingress/deadline_timer.hpp"
@@ -59,11 +60,11 @@ class RestApi {
   // From now on data routes answer 503 and /readyz is false (graceful stop).
   void stop_admitting() { admitting_ = false; }
 
-  struct Call;
-  enum class Access { open, data, admin };
+ private:
+  struct Call;   // one request being answered
+  enum class Access { open, data, admin };  // who may call a route when a token is set
   struct Route;
 
- private:
   void healthz(Call& call);
   void readyz(Call& call);
   void metrics(Call& call);

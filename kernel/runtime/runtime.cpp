@@ -83,7 +83,9 @@ struct Runtime::Impl {
     GraphInstance* least = nullptr;
     for (auto& instance : graph->instances)
       if (!least || instance->outstanding < least->outstanding) least = instance.get();
-    if (!least || least->queued + packets.size() > options.max_queued_packets) {
+    // A submission larger than the limit is still taken by an idle instance: the request size
+    // limit bounds it, and refusing it would refuse it forever.
+    if (!least || (least->queued > 0 && least->queued + packets.size() > options.max_queued_packets)) {
       admission.status = Admission::Status::overloaded;
       return admission;
     }

@@ -33,7 +33,8 @@ namespace sluice {
 struct RuntimeOptions {
   std::size_t workers = 0;  // 0: one per core
   // Packets admitted to an instance but not yet taken in by its source nodes; above this the
-  // runtime refuses new submissions (the REST layer answers 429/503).
+  // runtime refuses new submissions (the REST layer answers 429/503). A larger submission is
+  // taken only when nothing waits.
   std::size_t max_queued_packets = 1 << 16;
   std::size_t dead_letter_capacity = 10000;  // per graph; the oldest are dropped (and counted)
   std::size_t io_threads = 4;                // for blocking components and io::run_blocking

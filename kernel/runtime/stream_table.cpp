@@ -22,7 +22,7 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
   std::snprintf(id, sizeof id, "%08x%08llx", process_prefix(),
                 static_cast<unsigned long long>(++next_));
   pending.id = id;
-  streams_.emplace(pending.id, std::make_shared<const StreamResult>(std::move(pending)));
+  streams_.emplace(id, std::make_shared<const StreamResult>(std::move(pending)));
   return id;
 }
 

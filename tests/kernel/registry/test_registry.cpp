@@ -321,13 +321,15 @@ TEST_CASE("watched directories: drop in, replace in place, rename into place, re
   const auto v1_upper = registry.find("fixture_upper");
   CHECK(v1_upper->version == "1.0.0");
 
-  // Replace by copying over the loaded file: reloaded from a new private copy.
+  // Replace by copying over the loaded file: reloaded from a new private copy. (How many
+  // change events a copy makes depends on timing; what counts is that one more came.)
   generation = registry.generation();
+  const auto changes_before = log.seen().size();
   copy_over(FIXTURE_GOOD_V2, plugin);
   REQUIRE(eventually([&] { return version_of(registry, "fixture_upper") == "2.0.0"; }));
   CHECK(registry.generation() > generation);
   CHECK(registry.packages().at(0).version == "2.0.0");
-  REQUIRE(eventually([&] { return log.seen().size() == 2; }));
+  REQUIRE(eventually([&] { return log.seen().size() > changes_before; }));
   CHECK(log.seen().back() == std::vector<std::string>{"fixture_route", "fixture_upper"});
   // Whoever still holds the old build keeps using it.
   CHECK(v1_upper->version == "1.0.0");
