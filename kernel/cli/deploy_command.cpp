@@ -56,7 +56,8 @@ std::optional<NodeUrl> parse_node_url(const std::string& text, std::string& erro
   }
   if (rest.starts_with("http://")) rest.erase(0, 7);
   const auto slash = rest.find('/');
-  NodeUrl url{.text = text};
+  NodeUrl url;
+  url.text = text;
   const std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) url.prefix = rest.substr(slash);
   while (url.prefix.ends_with('/')) url.prefix.pop_back();

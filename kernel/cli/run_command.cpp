@@ -167,7 +167,13 @@ int run_graph(const RunOptions& options) {
     try {
       batch.push_back(json::to_packet(json::parse(line)));
       ++summary.in;
-    } catch (const std::exception& e) {
+    } catch (const json::ParseError& e) {
+      std::lock_guard lock(summary.mutex);
+      ++summary.bad_lines;
+      summary.add_error(input_name + ":" + std::to_string(line_number) + ":" +
+                        std::to_string(e.column()) + ": " + e.reason());
+      continue;
+    } catch (const std::invalid_argument& e) {  // valid JSON, but not an object
       std::lock_guard lock(summary.mutex);
       ++summary.bad_lines;
       summary.add_error(input_name + ":" + std::to_string(line_number) + ": " + e.what());

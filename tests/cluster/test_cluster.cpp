@@ -170,7 +170,8 @@ std::string ndjson(int first, int count) {
 std::int64_t sink_count(std::uint16_t node_port) {
   const auto r = http(node_port, "GET", "/v1/graphs/count/stats");
   if (r.status != 200) throw std::runtime_error("stats: " + std::to_string(r.status) + " " + r.body);
-  for (const auto& node : r.json().get("nodes")->as_array())
+  const sluice::Value stats = r.json();
+  for (const auto& node : stats.get("nodes")->as_array())
     if (node.get("node")->as_string() == "out") return node.get("in")->as_int();
   throw std::runtime_error("stats without node 'out': " + r.body);
 }
@@ -401,8 +402,9 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     write_file(dir.path / "typo.yaml", "name: typo\nnodes:\n  out: { component: countr }\n");
     auto r = deploy(dir.path / "typo.yaml", nodes, true);
     CHECK(r.status == 1);
+    CAPTURE(r.err);
     CHECK(r.err.find("typo.yaml:3:") != std::string::npos);
-    CHECK(r.err.find("error: unknown component 'countr'") != std::string::npos);
+    CHECK(r.err.find("unknown component 'countr' (did you mean 'counter'?)") != std::string::npos);
     CHECK(r.err.find("nothing deployed") != std::string::npos);
     CHECK(http(cluster.node_port(0), "GET", "/v1/graphs/typo").status == 404);
   }
@@ -418,7 +420,8 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     auto refused = deploy(dir.path / "filter.yaml", nodes, true);
     CAPTURE(refused.err);
     CHECK(refused.status == 1);
-    CHECK(refused.err.find(": 422 Unprocessable Entity") != std::string::npos);
+    CHECK(refused.err.find(cluster.node_urls()[1] + ": 422 ") != std::string::npos);
+    CHECK(refused.err.find("unknown component 'keep'") != std::string::npos);
     CHECK(refused.err.find("filter.yaml:3:") != std::string::npos);  // where, in the file sent
     CHECK(refused.out.find("filter on 0 of 2 nodes") != std::string::npos);
 
