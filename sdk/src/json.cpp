@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -10,6 +11,10 @@
 #include <optional>
 #include <simdjson.h>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sluice::json {
 
@@ -43,6 +48,10 @@ std::string_view padded_copy(std::string_view text) {
   buffer.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   buffer.assign(text);
   return buffer;
+}
+
+std::size_t padded_capacity(std::string_view padded) {
+  return padded.size() + simdjson::SIMDJSON_PADDING;
 }
 
 struct Position {
@@ -284,55 +293,295 @@ Fault locate_fault(std::string_view s, const char* simdjson_reason) {
   throw ParseError(f.reason, base_line ? base_line : p.line, p.column, base_offset + f.offset);
 }
 
-Value convert(simdjson::dom::element element);
-
-Value convert_object(simdjson::dom::object object) {
-  Object out;
-  out.reserve(object.size());
-  // Duplicate keys: the last wins, as in most parsers. Small objects check linearly; larger
-  // ones through a set of the keys seen, so building stays linear.
-  if (object.size() <= 16) {
-    for (auto [key, value] : object) out.set(key, convert(value));
-  } else {
-    std::unordered_set<std::string_view> seen;
-    for (auto [key, value] : object) {
-      if (seen.insert(key).second)
-        out.append_unchecked(std::string(key), convert(value));
-      else
-        out.set(key, convert(value));
-    }
-  }
-  return out;
-}
-
-Value convert(simdjson::dom::element element) {
+// Root scalar documents ("7", "\"s\"") go through the DOM parser: simdjson's on-demand front
+// end treats them as a special case, and they are rare (a packet is an object).
+Value convert_scalar(simdjson::dom::element element) {
   using simdjson::dom::element_type;
   switch (element.type()) {
-    case element_type::OBJECT: return convert_object(element.get_object().value_unsafe());
-    case element_type::ARRAY: {
-      simdjson::dom::array array = element.get_array().value_unsafe();
-      Array out;
-      out.reserve(array.size());
-      for (simdjson::dom::element item : array) out.push_back(convert(item));
-      return out;
-    }
     case element_type::STRING: return Value(std::string(element.get_string().value_unsafe()));
     case element_type::INT64: return Value(element.get_int64().value_unsafe());
     case element_type::UINT64:  // above INT64_MAX: kept as the nearest double
       return Value(static_cast<double>(element.get_uint64().value_unsafe()));
     case element_type::DOUBLE: return Value(element.get_double().value_unsafe());
     case element_type::BOOL: return Value(element.get_bool().value_unsafe());
-    case element_type::NULL_VALUE: return Value();
+    default: return Value();
   }
-  return Value();
+}
+
+namespace od = simdjson::ondemand;
+
+// One pass over simdjson's on-demand iterator builds the Values, without the DOM's tape.
+// A container's children are gathered on per-thread stacks first, so that the container is
+// allocated once, at its final size, and each child is constructed in place there: scalars
+// and strings wait as plain data (strings as views of the input, or of the parser's string
+// buffer when they hold escapes), finished containers as Values on a stack of their own.
+struct Pending {
+  enum class Kind : unsigned char { null, boolean, integer, number, text, container };
+  std::string_view key;  // members of objects
+  std::string_view text;
+  union {
+    bool b;
+    std::int64_t i;
+    double d;
+    std::size_t container;  // index into Stacks::containers
+  };
+  Kind kind;
+};
+
+struct Stacks {
+  std::vector<Pending> pending;
+  std::vector<Value> containers;
+};
+
+Stacks& thread_stacks() {
+  thread_local Stacks stacks = [] {
+    Stacks s;
+    s.pending.reserve(256);
+    s.containers.reserve(64);
+    return s;
+  }();
+  return stacks;
+}
+
+// The length of a string's raw text up to its closing quote, or npos when it holds a backslash
+// (then simdjson unescapes it). `p` follows the opening quote; the input is padded, and stage 1
+// found the closing quote, so reading whole blocks past it stays inside the buffer.
+inline std::size_t plain_string_length(const char* p) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (std::size_t i = 0;; i += 16) {
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash))));
+    if (hits) {
+      const std::size_t at = i + static_cast<std::size_t>(std::countr_zero(hits));
+      return p[at] == '"' ? at : std::string_view::npos;
+    }
+  }
+#else
+  for (std::size_t i = 0;; ++i) {
+    if (p[i] == '"') return i;
+    if (p[i] == '\\') return std::string_view::npos;
+  }
+#endif
+}
+
+class Builder {
+ public:
+  explicit Builder(Stacks& stacks) : pending_(stacks.pending), containers_(stacks.containers) {}
+
+  simdjson::error_code object(od::object object, std::size_t depth, Value& out);
+  simdjson::error_code array(od::array array, std::size_t depth, Value& out);
+
+ private:
+  simdjson::error_code read(od::value value, std::size_t depth, Pending& out);
+  simdjson::error_code container(od::value value, od::json_type type, std::size_t depth,
+                                 Pending& out);
+  // The pending value as a Value (a prvalue, so that it is constructed where it is used).
+  Value take(const Pending& p) {
+    switch (p.kind) {
+      case Pending::Kind::null: return Value();
+      case Pending::Kind::boolean: return Value(p.b);
+      case Pending::Kind::integer: return Value(p.i);
+      case Pending::Kind::number: return Value(p.d);
+      case Pending::Kind::text: return Value(p.text);
+      case Pending::Kind::container: break;
+    }
+    return std::move(containers_[p.container]);
+  }
+
+  std::vector<Pending>& pending_;
+  std::vector<Value>& containers_;
+};
+
+// Reads one value into `out`.
+simdjson::error_code Builder::read(od::value value, std::size_t depth, Pending& out) {
+  using simdjson::SUCCESS;
+  od::json_type type;
+  if (auto error = value.type().get(type)) return error;
+  switch (type) {
+    case od::json_type::string: {
+      const char* quote = value.raw_json_token().data();
+      const std::size_t length = plain_string_length(quote + 1);
+      out.kind = Pending::Kind::text;
+      if (length != std::string_view::npos) {
+        od::raw_json_string raw;
+        if (auto error = value.get_raw_json_string().get(raw)) return error;
+        out.text = std::string_view(quote + 1, length);
+        return SUCCESS;
+      }
+      return value.get_string().get(out.text);
+    }
+    case od::json_type::number: {
+      od::number number;
+      if (auto error = value.get_number().get(number)) return error;
+      switch (number.get_number_type()) {
+        case od::number_type::signed_integer:
+          out.kind = Pending::Kind::integer;
+          out.i = number.get_int64();
+          break;
+        case od::number_type::unsigned_integer:  // above INT64_MAX: kept as the nearest double
+          out.kind = Pending::Kind::number;
+          out.d = static_cast<double>(number.get_uint64());
+          break;
+        case od::number_type::floating_point_number:
+          out.kind = Pending::Kind::number;
+          out.d = number.get_double();
+          break;
+      }
+      return SUCCESS;
+    }
+    case od::json_type::boolean:
+      out.kind = Pending::Kind::boolean;
+      return value.get_bool().get(out.b);
+    case od::json_type::null: {
+      out.kind = Pending::Kind::null;
+      bool is_null;
+      if (auto error = value.is_null().get(is_null)) return error;
+      return is_null ? SUCCESS : simdjson::INCORRECT_TYPE;
+    }
+    case od::json_type::object:
+    case od::json_type::array: return container(value, type, depth, out);
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+simdjson::error_code Builder::container(od::value value, od::json_type type, std::size_t depth,
+                                        Pending& out) {
+  Value built;
+  if (type == od::json_type::object) {
+    od::object object;
+    if (auto error = value.get_object().get(object)) return error;
+    if (auto error = this->object(object, depth + 1, built)) return error;
+  } else {
+    od::array array;
+    if (auto error = value.get_array().get(array)) return error;
+    if (auto error = this->array(array, depth + 1, built)) return error;
+  }
+  out.kind = Pending::Kind::container;
+  out.container = containers_.size();
+  containers_.push_back(std::move(built));
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code Builder::object(od::object object, std::size_t depth, Value& out) {
+  if (depth > max_depth) return simdjson::DEPTH_ERROR;
+  const std::size_t base = pending_.size(), containers_base = containers_.size();
+  for (auto member : object) {
+    od::field field;
+    if (auto error = std::move(member).get(field)) return error;
+    Pending p;
+    // A key without escapes is taken from the input as it is.
+    const char* raw = field.key().raw();
+    const std::size_t length = plain_string_length(raw);
+    if (length != std::string_view::npos)
+      p.key = std::string_view(raw, length);
+    else if (auto error = field.unescaped_key().get(p.key))
+      return error;
+    if (auto error = read(field.value(), depth, p)) return error;
+    pending_.push_back(p);
+  }
+  const std::size_t count = pending_.size() - base;
+  Object built;
+  built.reserve(count);
+  // Duplicate keys: the last wins, at the first key's position. Small objects check linearly
+  // (set does); larger ones through a set of the keys seen, so building stays linear.
+  if (count <= 16) {
+    for (std::size_t i = base; i < base + count; ++i) built.set(pending_[i].key, take(pending_[i]));
+  } else {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(count);
+    for (std::size_t i = base; i < base + count; ++i) {
+      const Pending& p = pending_[i];
+      if (seen.insert(p.key).second)
+        built.append_unchecked(std::string(p.key), take(p));
+      else
+        built.set(p.key, take(p));
+    }
+  }
+  pending_.resize(base);
+  containers_.resize(containers_base);
+  out = Value(std::move(built));
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code Builder::array(od::array array, std::size_t depth, Value& out) {
+  if (depth > max_depth) return simdjson::DEPTH_ERROR;
+  const std::size_t base = pending_.size(), containers_base = containers_.size();
+  for (auto element : array) {
+    od::value value;
+    if (auto error = std::move(element).get(value)) return error;
+    Pending p;
+    if (auto error = read(value, depth, p)) return error;
+    pending_.push_back(p);
+  }
+  const std::size_t count = pending_.size() - base;
+  Array built;
+  built.reserve(count);
+  for (std::size_t i = base; i < base + count; ++i) built.push_back(take(pending_[i]));
+  pending_.resize(base);
+  containers_.resize(containers_base);
+  out = Value(std::move(built));
+  return simdjson::SUCCESS;
+}
+
+od::parser& thread_ondemand_parser() {
+  thread_local od::parser parser = [] {
+    od::parser p;
+    if (p.allocate(1 << 16) != simdjson::SUCCESS) throw std::bad_alloc();
+    return p;
+  }();
+  return parser;
+}
+
+// Parses one document from `padded`, which has at least SIMDJSON_PADDING readable bytes
+// after it (`capacity` counts them).
+simdjson::error_code parse_document(std::string_view padded, std::size_t capacity, Value& out) {
+  od::document document;
+  if (auto error = thread_ondemand_parser()
+                       .iterate(simdjson::padded_string_view(padded.data(), padded.size(), capacity))
+                       .get(document))
+    return error;
+  od::json_type type;
+  if (auto error = document.type().get(type)) return error;
+  Stacks& stacks = thread_stacks();
+  const std::size_t base = stacks.pending.size(), containers_base = stacks.containers.size();
+  Builder builder(stacks);
+  simdjson::error_code error = simdjson::SUCCESS;
+  if (type == od::json_type::object) {
+    od::object object;
+    error = document.get_object().get(object);
+    if (!error) error = builder.object(object, 1, out);
+  } else if (type == od::json_type::array) {
+    od::array array;
+    error = document.get_array().get(array);
+    if (!error) error = builder.array(array, 1, out);
+  } else {
+    simdjson::dom::element root;
+    error = thread_parser().parse(padded.data(), padded.size(), false).get(root);
+    if (!error) out = convert_scalar(root);
+    return error;
+  }
+  if (error) {
+    stacks.pending.resize(base);
+    stacks.containers.resize(containers_base);
+    return error;
+  }
+  // Consumed: the iterator stands after the root. Only at the end of the input has it no
+  // location.
+  const char* next = nullptr;
+  if (document.current_location().get(next) != simdjson::OUT_OF_BOUNDS)
+    return simdjson::TRAILING_CONTENT;
+  return simdjson::SUCCESS;
 }
 
 // Parses one document from a padded view.
-Value parse_padded(std::string_view padded, std::size_t base_offset = 0, std::size_t base_line = 0) {
-  simdjson::dom::element root;
-  const auto error = thread_parser().parse(padded.data(), padded.size(), false).get(root);
-  if (error) throw_parse_error(padded, error, base_offset, base_line);
-  return convert(root);
+Value parse_padded(std::string_view padded, std::size_t capacity, std::size_t base_offset = 0,
+                   std::size_t base_line = 0) {
+  Value out;
+  if (auto error = parse_document(padded, capacity, out))
+    throw_parse_error(padded, error, base_offset, base_line);
+  return out;
 }
 
 // ---- writing -------------------------------------------------------------------------------
@@ -501,7 +750,10 @@ void write_value(const Value& v, std::string& out, int indent, int depth) {
 
 }  // namespace
 
-Value parse(std::string_view text) { return parse_padded(padded_copy(text)); }
+Value parse(std::string_view text) {
+  const std::string_view padded = padded_copy(text);
+  return parse_padded(padded, padded_capacity(padded));
+}
 
 std::vector<Value> parse_documents(std::string_view text) {
   Value document = parse(text);
@@ -515,23 +767,35 @@ std::vector<Value> parse_documents(std::string_view text) {
 
 void for_each_ndjson(std::string_view text,
                      const std::function<void(Value&& record, std::size_t line)>& on_record) {
-  // Each line is parsed in place inside one padded copy of the whole text: the padding simdjson
-  // reads past a line's end is the following lines (or the copy's padding). The copy is this
-  // call's own, as `on_record` may parse other JSON meanwhile.
-  std::string copy;
-  copy.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  copy.assign(text);
-  const std::string_view all = copy;
+  // Lines are parsed where they stand: simdjson reads up to SIMDJSON_PADDING bytes past a line's
+  // end, and those are the following lines. Only the lines too close to the end of `text` for
+  // that are copied, once, into a padded buffer of this call's own (`on_record` may parse other
+  // JSON meanwhile).
+  constexpr std::size_t padding = simdjson::SIMDJSON_PADDING;
+  std::string tail;
+  std::size_t tail_start = text.size();  // where `tail` begins in `text`
   std::size_t line = 0;
   std::size_t start = 0;
-  while (start < all.size()) {
+  while (start < text.size()) {
     ++line;
-    const void* found = std::memchr(all.data() + start, '\n', all.size() - start);
-    const std::size_t end = found ? static_cast<const char*>(found) - all.data() : all.size();
-    std::string_view record = all.substr(start, end - start);
-    if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
-    if (record.find_first_not_of(" \t") != std::string_view::npos)
-      on_record(parse_padded(record, start, line), line);
+    const void* found = std::memchr(text.data() + start, '\n', text.size() - start);
+    const std::size_t end = found ? static_cast<const char*>(found) - text.data() : text.size();
+    std::size_t length = end - start;
+    if (length != 0 && text[end - 1] == '\r') --length;
+    std::string_view record = text.substr(start, length);
+    if (record.find_first_not_of(" \t") != std::string_view::npos) {
+      std::size_t capacity = text.size() - start;
+      if (capacity < length + padding) {
+        if (tail_start == text.size()) {
+          tail_start = start;
+          tail.reserve(text.size() - start + padding);
+          tail.assign(text.substr(start));
+        }
+        record = std::string_view(tail).substr(start - tail_start, length);
+        capacity = tail.size() + padding - (start - tail_start);
+      }
+      on_record(parse_padded(record, capacity, start, line), line);
+    }
     start = end + 1;
   }
 }

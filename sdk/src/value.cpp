@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <tuple>
 
 #include "sluice/json.hpp"
 
@@ -31,7 +32,10 @@ Value& Object::set(std::string_view key, Value value) {
     *existing = std::move(value);
     return *existing;
   }
-  return members_.emplace_back(std::string(key), std::move(value)).second;
+  // The key is constructed in place: no temporary string to move.
+  return members_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                               std::forward_as_tuple(std::move(value)))
+      .second;
 }
 
 Value& Object::append_unchecked(std::string key, Value value) {
@@ -61,7 +65,9 @@ Value Object::take(std::string_view key) {
 
 Value& Object::operator[](std::string_view key) {
   if (Value* existing = find(key)) return *existing;
-  return members_.emplace_back(std::string(key), Value()).second;
+  return members_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                               std::forward_as_tuple())
+      .second;
 }
 
 bool operator==(const Object& a, const Object& b) {
