@@ -19,13 +19,13 @@ PacketQueue::~PacketQueue() {
   std::allocator<Envelope>().deallocate(slots_, capacity_);
 }
 
-void PacketQueue::put(Envelope&& envelope) {
+void PacketQueue::put(Packet&& packet, StreamState* stream) {
   while (full()) space.wait();
   if (!slots_) slots_ = std::allocator<Envelope>().allocate(capacity_);
-  if (envelope.stream) ++envelope.stream->pending;
+  if (stream) ++stream->pending;
   std::size_t tail = head_ + count_;
   if (tail >= capacity_) tail -= capacity_;  // cheaper than %, on the hot path
-  std::construct_at(slots_ + tail, std::move(envelope));
+  std::construct_at(slots_ + tail, Envelope{std::move(packet), stream});
   ++count_;
   consumer_.depth.add();
   consumer_.data.notify();
@@ -120,7 +120,7 @@ void NodeRuntime::push(PacketQueue& queue, Packet&& packet) {
   // Time spent waiting for room downstream is not this component's processing time.
   const bool will_wait = queue.full();
   if (will_wait) suspend_timer_stop();
-  queue.put({std::move(packet), current_});
+  queue.put(std::move(packet), current_);
   if (will_wait) suspend_timer_start();
   ++emitted_;
   out.add();
@@ -328,7 +328,10 @@ void GraphInstance::admit(Submission& submission) {
   for (Packet& packet : submission.packets) {
     for (std::size_t t = 0; t < targets.size(); ++t) {
       PacketQueue& queue = *nodes_[targets[t]]->ingress;
-      queue.put({t + 1 == targets.size() ? std::move(packet) : packet.clone(), stream});
+      if (t + 1 == targets.size())
+        queue.put(std::move(packet), stream);
+      else
+        queue.put(packet.clone(), stream);
       if (queue.size() % hop_batch == 0) {
         queued -= std::exchange(taken, 0);
         boost::this_fiber::yield();

@@ -88,7 +88,7 @@ class PacketQueue {
   std::size_t size() const { return count_; }
   std::size_t in_port() const { return in_port_; }
   // Waits (this fiber only) while full, then queues and wakes the consumer.
-  void put(Envelope&& envelope);
+  void put(Packet&& packet, StreamState* stream);
   // Moves the oldest packet into `packet` and returns its stream; the queue must not be empty.
   StreamState* take(Packet& packet);
   // A producer is done: the consumer sees the end once every producer closed.

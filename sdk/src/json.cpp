@@ -310,38 +310,38 @@ Value convert_scalar(simdjson::dom::element element) {
 
 namespace od = simdjson::ondemand;
 
-// One pass over simdjson's on-demand iterator builds the Values, without the DOM's tape.
-// A container's children are gathered on per-thread stacks first, so that the container is
-// allocated once, at its final size, and each child is constructed in place there: scalars
-// and strings wait as plain data (strings as views of the input, or of the parser's string
-// buffer when they hold escapes), finished containers as Values on a stack of their own.
-struct Pending {
-  enum class Kind : unsigned char { null, boolean, integer, number, text, container };
-  std::string_view key;  // members of objects
-  std::string_view text;
-  union {
-    bool b;
-    std::int64_t i;
-    double d;
-    std::size_t container;  // index into Stacks::containers
-  };
-  Kind kind;
+// One pass over simdjson's on-demand iterator builds the Values, without the DOM's tape. Each
+// value is constructed where it ends up: in its array, or in its object's member.
+//
+// On-demand does not know a container's size before reading it, so containers are reserved at
+// a guess: the size of the container read at the same place last time. Records of one stream
+// mostly share their shape, so the first containers of a document are matched by their order
+// in it (the root, then `user`, then `user.tags`, ...), later ones (say, the elements of a long
+// array of objects) by their depth. A good guess allocates once, at the final size; a guess far
+// too large is undone (see `trim`), one too small grows the container as usual.
+struct SizeHints {
+  static constexpr std::size_t ordered = 64;  // containers matched by their order
+  static constexpr std::uint32_t cap = 1024;  // a guess reserves at most this many elements
+  std::uint32_t by_order[ordered] = {};
+  std::uint32_t objects_by_depth[max_depth + 2] = {};
+  std::uint32_t arrays_by_depth[max_depth + 2] = {};
+  std::size_t next = 0;  // the order of the next container in the document
+
+  std::uint32_t& slot(bool object, std::size_t depth) {
+    const std::size_t order = next++;
+    if (order < ordered) return by_order[order];
+    return object ? objects_by_depth[depth] : arrays_by_depth[depth];
+  }
 };
 
-struct Stacks {
-  std::vector<Pending> pending;
-  std::vector<Value> containers;
-};
-
-Stacks& thread_stacks() {
-  thread_local Stacks stacks = [] {
-    Stacks s;
-    s.pending.reserve(256);
-    s.containers.reserve(64);
-    return s;
-  }();
-  return stacks;
+SizeHints& thread_size_hints() {
+  thread_local SizeHints hints;
+  return hints;
 }
+
+// Whether a container reserved for `reserved` elements and holding `size` wastes enough to be
+// copied down to its size.
+inline bool trim(std::size_t reserved, std::size_t size) { return reserved > 2 * size + 8; }
 
 // The length of a string's raw text up to its closing quote, or npos when it holds a backslash
 // (then simdjson unescapes it). `p` follows the opening quote; the input is padded, and stage 1
@@ -368,160 +368,148 @@ inline std::size_t plain_string_length(const char* p) {
 
 class Builder {
  public:
-  explicit Builder(Stacks& stacks) : pending_(stacks.pending), containers_(stacks.containers) {}
+  Builder() : hints_(thread_size_hints()) {}
+  void start_document() { hints_.next = 0; }
 
-  simdjson::error_code object(od::object object, std::size_t depth, Value& out);
-  simdjson::error_code array(od::array array, std::size_t depth, Value& out);
+  simdjson::error_code object(od::object object, std::size_t depth, Object& out);
+  simdjson::error_code array(od::array array, std::size_t depth, Array& out);
 
  private:
-  simdjson::error_code read(od::value value, std::size_t depth, Pending& out);
-  simdjson::error_code container(od::value value, od::json_type type, std::size_t depth,
-                                 Pending& out);
-  // The pending value as a Value (a prvalue, so that it is constructed where it is used).
-  Value take(const Pending& p) {
-    switch (p.kind) {
-      case Pending::Kind::null: return Value();
-      case Pending::Kind::boolean: return Value(p.b);
-      case Pending::Kind::integer: return Value(p.i);
-      case Pending::Kind::number: return Value(p.d);
-      case Pending::Kind::text: return Value(p.text);
-      case Pending::Kind::container: break;
-    }
-    return std::move(containers_[p.container]);
-  }
+  // Reads one value and hands it to `put` as what constructs a Value (int64_t, double, bool,
+  // std::string_view, nullptr, Array&&, Object&&).
+  template <class Put>
+  simdjson::error_code read(od::value value, std::size_t depth, Put&& put);
 
-  std::vector<Pending>& pending_;
-  std::vector<Value>& containers_;
+  SizeHints& hints_;
 };
 
-// Reads one value into `out`.
-simdjson::error_code Builder::read(od::value value, std::size_t depth, Pending& out) {
+template <class Put>
+simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put) {
   using simdjson::SUCCESS;
   od::json_type type;
   if (auto error = value.type().get(type)) return error;
   switch (type) {
     case od::json_type::string: {
+      // A string without escapes is taken from the input as it is; simdjson unescapes the others.
       const char* quote = value.raw_json_token().data();
       const std::size_t length = plain_string_length(quote + 1);
-      out.kind = Pending::Kind::text;
+      std::string_view text;
       if (length != std::string_view::npos) {
         od::raw_json_string raw;
         if (auto error = value.get_raw_json_string().get(raw)) return error;
-        out.text = std::string_view(quote + 1, length);
-        return SUCCESS;
+        text = std::string_view(quote + 1, length);
+      } else if (auto error = value.get_string().get(text)) {
+        return error;
       }
-      return value.get_string().get(out.text);
+      put(text);
+      return SUCCESS;
     }
     case od::json_type::number: {
       od::number number;
       if (auto error = value.get_number().get(number)) return error;
       switch (number.get_number_type()) {
-        case od::number_type::signed_integer:
-          out.kind = Pending::Kind::integer;
-          out.i = number.get_int64();
-          break;
+        case od::number_type::signed_integer: put(number.get_int64()); break;
         case od::number_type::unsigned_integer:  // above INT64_MAX: kept as the nearest double
-          out.kind = Pending::Kind::number;
-          out.d = static_cast<double>(number.get_uint64());
+          put(static_cast<double>(number.get_uint64()));
           break;
-        case od::number_type::floating_point_number:
-          out.kind = Pending::Kind::number;
-          out.d = number.get_double();
-          break;
+        case od::number_type::floating_point_number: put(number.get_double()); break;
       }
       return SUCCESS;
     }
-    case od::json_type::boolean:
-      out.kind = Pending::Kind::boolean;
-      return value.get_bool().get(out.b);
+    case od::json_type::boolean: {
+      bool b;
+      if (auto error = value.get_bool().get(b)) return error;
+      put(b);
+      return SUCCESS;
+    }
     case od::json_type::null: {
-      out.kind = Pending::Kind::null;
       bool is_null;
       if (auto error = value.is_null().get(is_null)) return error;
-      return is_null ? SUCCESS : simdjson::INCORRECT_TYPE;
+      if (!is_null) return simdjson::INCORRECT_TYPE;
+      put(nullptr);
+      return SUCCESS;
     }
-    case od::json_type::object:
-    case od::json_type::array: return container(value, type, depth, out);
+    case od::json_type::object: {
+      od::object object;
+      if (auto error = value.get_object().get(object)) return error;
+      Object built;
+      if (auto error = this->object(object, depth + 1, built)) return error;
+      put(std::move(built));
+      return SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (auto error = value.get_array().get(array)) return error;
+      Array built;
+      if (auto error = this->array(array, depth + 1, built)) return error;
+      put(std::move(built));
+      return SUCCESS;
+    }
   }
   return simdjson::TAPE_ERROR;
 }
 
-simdjson::error_code Builder::container(od::value value, od::json_type type, std::size_t depth,
-                                        Pending& out) {
-  Value built;
-  if (type == od::json_type::object) {
-    od::object object;
-    if (auto error = value.get_object().get(object)) return error;
-    if (auto error = this->object(object, depth + 1, built)) return error;
-  } else {
-    od::array array;
-    if (auto error = value.get_array().get(array)) return error;
-    if (auto error = this->array(array, depth + 1, built)) return error;
-  }
-  out.kind = Pending::Kind::container;
-  out.container = containers_.size();
-  containers_.push_back(std::move(built));
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code Builder::object(od::object object, std::size_t depth, Value& out) {
+simdjson::error_code Builder::object(od::object object, std::size_t depth, Object& out) {
   if (depth > max_depth) return simdjson::DEPTH_ERROR;
-  const std::size_t base = pending_.size(), containers_base = containers_.size();
+  std::uint32_t& hint = hints_.slot(true, depth);
+  const std::size_t reserved = hint;
+  out.reserve(reserved);
+  // Duplicate keys: the last wins, at the first key's position. Up to 16 members, set() checks
+  // linearly; beyond, a set of the keys seen keeps building linear. The keys are views of the
+  // input (or of the parser's string buffer), alive until the document is done.
+  constexpr std::size_t linear = 16;
+  std::unordered_set<std::string_view> seen;
+  std::vector<std::string> first_keys;
   for (auto member : object) {
     od::field field;
     if (auto error = std::move(member).get(field)) return error;
-    Pending p;
-    // A key without escapes is taken from the input as it is.
     const char* raw = field.key().raw();
     const std::size_t length = plain_string_length(raw);
+    std::string_view key;
     if (length != std::string_view::npos)
-      p.key = std::string_view(raw, length);
-    else if (auto error = field.unescaped_key().get(p.key))
+      key = std::string_view(raw, length);
+    else if (auto error = field.unescaped_key().get(key))
       return error;
-    if (auto error = read(field.value(), depth, p)) return error;
-    pending_.push_back(p);
-  }
-  const std::size_t count = pending_.size() - base;
-  Object built;
-  built.reserve(count);
-  // Duplicate keys: the last wins, at the first key's position. Small objects check linearly
-  // (set does); larger ones through a set of the keys seen, so building stays linear.
-  if (count <= 16) {
-    for (std::size_t i = base; i < base + count; ++i) built.set(pending_[i].key, take(pending_[i]));
-  } else {
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(count);
-    for (std::size_t i = base; i < base + count; ++i) {
-      const Pending& p = pending_[i];
-      if (seen.insert(p.key).second)
-        built.append_unchecked(std::string(p.key), take(p));
-      else
-        built.set(p.key, take(p));
+    bool is_new = false;  // known to be a new key: appended without looking
+    if (out.size() >= linear) {
+      if (seen.empty()) {
+        // The members' own keys move when `out` grows: the set views copies of them.
+        first_keys.reserve(linear);
+        for (const auto& m : out) seen.insert(first_keys.emplace_back(m.first));
+      }
+      is_new = seen.insert(key).second;
     }
+    if (auto error = read(field.value(), depth, [&](auto&& v) {
+          if (is_new)
+            out.append_unchecked(std::string(key), Value(std::forward<decltype(v)>(v)));
+          else
+            out.set(key, Value(std::forward<decltype(v)>(v)));
+        }))
+      return error;
   }
-  pending_.resize(base);
-  containers_.resize(containers_base);
-  out = Value(std::move(built));
+  hint = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), SizeHints::cap));
+  if (trim(reserved, out.size())) {
+    Object exact;
+    exact.reserve(out.size());
+    for (auto& [key, value] : out) exact.append_unchecked(std::move(key), std::move(value));
+    out = std::move(exact);
+  }
   return simdjson::SUCCESS;
 }
 
-simdjson::error_code Builder::array(od::array array, std::size_t depth, Value& out) {
+simdjson::error_code Builder::array(od::array array, std::size_t depth, Array& out) {
   if (depth > max_depth) return simdjson::DEPTH_ERROR;
-  const std::size_t base = pending_.size(), containers_base = containers_.size();
+  std::uint32_t& hint = hints_.slot(false, depth);
+  const std::size_t reserved = hint;
+  out.reserve(reserved);
   for (auto element : array) {
     od::value value;
     if (auto error = std::move(element).get(value)) return error;
-    Pending p;
-    if (auto error = read(value, depth, p)) return error;
-    pending_.push_back(p);
+    if (auto error = read(value, depth, [&](auto&& v) { out.emplace_back(std::forward<decltype(v)>(v)); }))
+      return error;
   }
-  const std::size_t count = pending_.size() - base;
-  Array built;
-  built.reserve(count);
-  for (std::size_t i = base; i < base + count; ++i) built.push_back(take(pending_[i]));
-  pending_.resize(base);
-  containers_.resize(containers_base);
-  out = Value(std::move(built));
+  hint = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), SizeHints::cap));
+  if (trim(reserved, out.size())) out.shrink_to_fit();
   return simdjson::SUCCESS;
 }
 
@@ -544,29 +532,28 @@ simdjson::error_code parse_document(std::string_view padded, std::size_t capacit
     return error;
   od::json_type type;
   if (auto error = document.type().get(type)) return error;
-  Stacks& stacks = thread_stacks();
-  const std::size_t base = stacks.pending.size(), containers_base = stacks.containers.size();
-  Builder builder(stacks);
+  Builder builder;
+  builder.start_document();
   simdjson::error_code error = simdjson::SUCCESS;
   if (type == od::json_type::object) {
     od::object object;
     error = document.get_object().get(object);
-    if (!error) error = builder.object(object, 1, out);
+    Object built;
+    if (!error) error = builder.object(object, 1, built);
+    if (!error) out = Value(std::move(built));
   } else if (type == od::json_type::array) {
     od::array array;
     error = document.get_array().get(array);
-    if (!error) error = builder.array(array, 1, out);
+    Array built;
+    if (!error) error = builder.array(array, 1, built);
+    if (!error) out = Value(std::move(built));
   } else {
     simdjson::dom::element root;
     error = thread_parser().parse(padded.data(), padded.size(), false).get(root);
     if (!error) out = convert_scalar(root);
     return error;
   }
-  if (error) {
-    stacks.pending.resize(base);
-    stacks.containers.resize(containers_base);
-    return error;
-  }
+  if (error) return error;
   // Consumed: the iterator stands after the root. Only at the end of the input has it no
   // location.
   const char* next = nullptr;
@@ -598,7 +585,7 @@ constexpr auto needs_care = [] {
   return table;
 }();
 
-void write_string(std::string_view s, std::string& out) {
+[[gnu::flatten]] void write_string(std::string_view s, std::string& out) {
   out.reserve(out.size() + s.size() + 2);
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
@@ -702,7 +689,7 @@ void newline(std::string& out, int indent, int depth) {
   out.append(static_cast<std::size_t>(indent * depth), ' ');
 }
 
-void write_object(const Object& object, std::string& out, int indent, int depth) {
+[[gnu::flatten]] void write_object(const Object& object, std::string& out, int indent, int depth) {
   if (object.empty()) {
     out += "{}";
     return;
@@ -721,7 +708,7 @@ void write_object(const Object& object, std::string& out, int indent, int depth)
   out += '}';
 }
 
-void write_value(const Value& v, std::string& out, int indent, int depth) {
+[[gnu::flatten]] void write_value(const Value& v, std::string& out, int indent, int depth) {
   switch (v.type()) {
     case ValueType::null: out += "null"; return;
     case ValueType::boolean: out += v.as_bool() ? "true" : "false"; return;
