@@ -61,6 +61,9 @@ struct StreamResult {
   std::vector<Packet> results;                   // what deliver() handed back, in order
   bool results_truncated = false;
   std::chrono::system_clock::time_point submitted, finished;
+
+  // A deep copy (packets are move-only and copied explicitly).
+  StreamResult clone() const;
 };
 
 using StreamCallback = std::function<void(const StreamResult&)>;

@@ -49,21 +49,23 @@ std::optional<StreamResult> StreamTable::find(std::string_view id) const {
     if (it == streams_.end()) return std::nullopt;
     found = it->second;
   }
-  const StreamResult& r = *found;
-  // Copy field by field: packets are move-only and cloned explicitly.
+  return found->clone();
+}
+
+StreamResult StreamResult::clone() const {
   StreamResult copy;
-  copy.id = r.id;
-  copy.graph = r.graph;
-  copy.state = r.state;
-  copy.accepted = r.accepted;
-  copy.sinks = r.sinks;
-  copy.dropped = r.dropped;
-  copy.error_count = r.error_count;
-  for (const auto& e : r.errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
-  for (const auto& p : r.results) copy.results.push_back(p.clone());
-  copy.results_truncated = r.results_truncated;
-  copy.submitted = r.submitted;
-  copy.finished = r.finished;
+  copy.id = id;
+  copy.graph = graph;
+  copy.state = state;
+  copy.accepted = accepted;
+  copy.sinks = sinks;
+  copy.dropped = dropped;
+  copy.error_count = error_count;
+  for (const auto& e : errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
+  for (const auto& p : results) copy.results.push_back(p.clone());
+  copy.results_truncated = results_truncated;
+  copy.submitted = submitted;
+  copy.finished = finished;
   return copy;
 }
 

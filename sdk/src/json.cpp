@@ -366,6 +366,20 @@ inline std::size_t plain_string_length(const char* p) {
 #endif
 }
 
+// simdjson 3.0.1's on-demand get_number() returns 0 for a double with more than 19 significant
+// digits: its slow path writes the result into a copy of the number. Such a number (parse_number
+// has already accepted it, so it is finite) is read again here, correctly rounded as simdjson's
+// own fallback does; an underflow is a zero of the number's sign, as there.
+double long_double_token(const char* token) {
+  const char* end = token;
+  while ((*end >= '0' && *end <= '9') || *end == '-' || *end == '+' || *end == '.' || *end == 'e' ||
+         *end == 'E')
+    ++end;
+  double d = 0;
+  if (std::from_chars(token, end, d).ec != std::errc()) return *token == '-' ? -0.0 : 0.0;
+  return d;
+}
+
 class Builder {
  public:
   Builder() : hints_(thread_size_hints()) {}
@@ -405,6 +419,7 @@ simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put
       return SUCCESS;
     }
     case od::json_type::number: {
+      const char* token = value.raw_json_token().data();
       od::number number;
       if (auto error = value.get_number().get(number)) return error;
       switch (number.get_number_type()) {
@@ -412,7 +427,11 @@ simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put
         case od::number_type::unsigned_integer:  // above INT64_MAX: kept as the nearest double
           put(static_cast<double>(number.get_uint64()));
           break;
-        case od::number_type::floating_point_number: put(number.get_double()); break;
+        case od::number_type::floating_point_number: {
+          const double d = number.get_double();
+          put(d == 0 ? long_double_token(token) : d);
+          break;
+        }
       }
       return SUCCESS;
     }

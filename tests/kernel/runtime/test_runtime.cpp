@@ -209,18 +209,7 @@ StreamResult run_stream(Runtime& runtime, std::string_view graph, std::vector<Pa
   auto result = done->get_future();
   auto admission = runtime.submit(
       graph, std::move(packets),
-      [done](const StreamResult& r) {
-        StreamResult copy;
-        copy.id = r.id;
-        copy.state = r.state;
-        copy.accepted = r.accepted;
-        copy.sinks = r.sinks;
-        copy.dropped = r.dropped;
-        copy.error_count = r.error_count;
-        for (const auto& p : r.results) copy.results.push_back(p.clone());
-        for (const auto& e : r.errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
-        done->set_value(std::move(copy));
-      },
+      [done](const StreamResult& r) { done->set_value(r.clone()); },
       node);
   REQUIRE(admission.status == Admission::Status::accepted);
   REQUIRE(result.wait_for(20s) == std::future_status::ready);
