@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <simdjson.h>
 #include <unordered_set>
@@ -391,14 +392,15 @@ class Builder {
  private:
   // Reads one value and hands it to `put` as what constructs a Value (int64_t, double, bool,
   // std::string_view, nullptr, Array&&, Object&&).
+  // Inlined into its two callers, so that each level of nesting takes one stack frame.
   template <class Put>
-  simdjson::error_code read(od::value value, std::size_t depth, Put&& put);
+  [[gnu::always_inline]] simdjson::error_code read(od::value value, std::size_t depth, Put&& put);
 
   SizeHints& hints_;
 };
 
 template <class Put>
-simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put) {
+inline simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put) {
   using simdjson::SUCCESS;
   od::json_type type;
   if (auto error = value.type().get(type)) return error;
@@ -468,6 +470,17 @@ simdjson::error_code Builder::read(od::value value, std::size_t depth, Put&& put
   return simdjson::TAPE_ERROR;
 }
 
+// The keys of a large object being built (views: of the input, or of copies of keys already in
+// the object, as those move when the object grows).
+struct KeySet {
+  explicit KeySet(const Object& object) {
+    first.reserve(object.size());
+    for (const auto& m : object) keys.insert(first.emplace_back(m.first));
+  }
+  std::vector<std::string> first;
+  std::unordered_set<std::string_view> keys;
+};
+
 simdjson::error_code Builder::object(od::object object, std::size_t depth, Object& out) {
   if (depth > max_depth) return simdjson::DEPTH_ERROR;
   std::uint32_t& hint = hints_.slot(true, depth);
@@ -477,8 +490,7 @@ simdjson::error_code Builder::object(od::object object, std::size_t depth, Objec
   // linearly; beyond, a set of the keys seen keeps building linear. The keys are views of the
   // input (or of the parser's string buffer), alive until the document is done.
   constexpr std::size_t linear = 16;
-  std::unordered_set<std::string_view> seen;
-  std::vector<std::string> first_keys;
+  std::unique_ptr<KeySet> seen;  // from the 17th member on
   for (auto member : object) {
     od::field field;
     if (auto error = std::move(member).get(field)) return error;
@@ -491,12 +503,8 @@ simdjson::error_code Builder::object(od::object object, std::size_t depth, Objec
       return error;
     bool is_new = false;  // known to be a new key: appended without looking
     if (out.size() >= linear) {
-      if (seen.empty()) {
-        // The members' own keys move when `out` grows: the set views copies of them.
-        first_keys.reserve(linear);
-        for (const auto& m : out) seen.insert(first_keys.emplace_back(m.first));
-      }
-      is_new = seen.insert(key).second;
+      if (!seen) seen = std::make_unique<KeySet>(out);
+      is_new = seen->keys.insert(key).second;
     }
     if (auto error = read(field.value(), depth, [&](auto&& v) {
           if (is_new)

@@ -343,12 +343,13 @@ TEST_CASE("watched directories: drop in, replace in place, rename into place, re
   // Remove: unregistered; a held descriptor still works.
   const auto held = registry.find("fixture_upper");
   generation = registry.generation();
+  const auto changes_before_remove = log.seen().size();
   fs::remove(plugin);
   REQUIRE(eventually([&] { return registry.find("fixture_upper") == nullptr; }));
   CHECK(registry.generation() > generation);
   CHECK(registry.packages().empty());
   CHECK(registry.rejected().empty());
-  REQUIRE(eventually([&] { return log.seen().size() == 4; }));
+  REQUIRE(eventually([&] { return log.seen().size() > changes_before_remove; }));
   CHECK(log.seen().back() == std::vector<std::string>{"fixture_route", "fixture_upper"});
   CHECK(upper_case_with(*held, "still here") == "STILL HERE");
 }
@@ -389,9 +390,12 @@ TEST_CASE("a component name belongs to the first file in search order, also when
   const auto* rejection = rejection_for(registry.rejected(), second / "libduplicate.so");
   REQUIRE(rejection);
   CHECK(contains(rejection->reason, (first / "libgood.so").string()));
-  REQUIRE(eventually([&] { return log.seen().size() == 2; }));
-  CHECK(log.seen().back() ==
-        std::vector<std::string>{"fixture_own_name", "fixture_route", "fixture_upper"});
+  // One change names all three (how many events a copy makes depends on timing).
+  const std::vector<std::string> all_three{"fixture_own_name", "fixture_route", "fixture_upper"};
+  REQUIRE(eventually([&] {
+    const auto seen = log.seen();
+    return std::find(seen.begin(), seen.end(), all_three) != seen.end();
+  }));
 
   // Without the good package the duplicate one is accepted again.
   fs::remove(first / "libgood.so");
