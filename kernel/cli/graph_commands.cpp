@@ -40,9 +40,12 @@ void run_check(const CheckOptions& options) {
     std::vector<Diagnostic> errors;
     const GraphSpec spec = load_graph_file(file, errors);
     if (auto plan = plan_graph(spec, registry, errors)) {
-      std::cout << file << ": ok (" << count(plan->nodes.size(), "node") << ", "
-                << count(plan->edges.size(), "edge") << ")\n";
-      continue;
+      try_construct(*plan, errors);
+      if (errors.empty()) {
+        std::cout << file << ": ok (" << count(plan->nodes.size(), "node") << ", "
+                  << count(plan->edges.size(), "edge") << ")\n";
+        continue;
+      }
     }
     failed = true;
     print_errors(errors);
@@ -73,7 +76,8 @@ void run_dot(const std::string& file) {
 void add_graph_commands(CLI::App& app) {
   auto check_options = std::make_shared<CheckOptions>();
   CLI::App* check = app.add_subcommand(
-      "check", "validate graph files: YAML, components, ports, params, cycles, reachability");
+      "check", "validate graph files: YAML, components, ports, params, cycles, reachability, "
+               "and that every component starts with its params");
   check->add_option("files", check_options->files, "graph YAML files")->required();
   add_plugin_dirs_option(*check, check_options->plugin_dirs);
   check->final_callback([check_options] { run_check(*check_options); });

@@ -391,4 +391,15 @@ std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalo
   return GraphPlanner(spec, catalog, errors).plan();
 }
 
+void try_construct(const GraphPlan& plan, std::vector<Diagnostic>& errors) {
+  for (const PlannedNode& node : plan.nodes) {
+    std::string error;
+    if (node.component->create(node.params, error)) continue;
+    const auto spec = std::find_if(plan.spec.nodes.begin(), plan.spec.nodes.end(),
+                                   [&](const NodeSpec& n) { return n.id == node.id; });
+    errors.push_back({spec != plan.spec.nodes.end() ? spec->where : plan.spec.where,
+                      "node '" + node.id + "': " + node.component->name + " failed to start: " + error});
+  }
+}
+
 }  // namespace sluice

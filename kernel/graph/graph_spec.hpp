@@ -107,6 +107,11 @@ struct GraphPlan {
 std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
                                     std::vector<Diagnostic>& errors);
 
+// Constructs every node's component once, as a deploy would, and destroys it again, appending
+// an error at the node for each constructor that fails: what the param table alone cannot
+// catch (a regex or condition that does not compile, an unknown time zone, …).
+void try_construct(const GraphPlan& plan, std::vector<Diagnostic>& errors);
+
 // Graphviz DOT of a spec (validation not required).
 std::string to_dot(const GraphSpec& spec);
 

@@ -26,7 +26,10 @@ class CheckSink : public sluice::Component {
                         .description = "where the packets would go",
                         .required = true}}};
   }
-  explicit CheckSink(const sluice::Params&) {}
+  // Like a real publisher, it refuses at construction what its param table cannot express.
+  explicit CheckSink(const sluice::Params& params) {
+    if (params.get_string("path").empty()) throw std::invalid_argument("param 'path' is empty");
+  }
   void process(sluice::Packet&, sluice::Emitter&) override {}
 };
 
