@@ -18,21 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "scratch.hpp"
+
 namespace rest_test {
-
-struct TempDir {
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::filesystem::path path;
-};
-
-void write_file(const std::filesystem::path& file, std::string_view text);
-std::string read_file(const std::filesystem::path& file);
-
-// Polls `condition` until it holds or `timeout` passes; returns its last value.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 class ServerProcess {
  public:
