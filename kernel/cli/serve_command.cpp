@@ -122,8 +122,8 @@ int serve(const ServeSettings& settings) {
     if (!relay->graphs) return;
     GraphService& service = *relay->graphs;
     service.post([&service, changed] {
-      for (const auto& problem : service.redeploy_using(changed))
-        std::cerr << "sluice serve: " << problem << '\n';
+      for (const auto& line : service.redeploy_using(changed))
+        std::cerr << "sluice serve: " << line << '\n';
     });
   });
 

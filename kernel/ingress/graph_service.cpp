@@ -235,25 +235,26 @@ bool GraphService::remove(const std::string& name) {
 }
 
 std::vector<std::string> GraphService::redeploy_using(const std::vector<std::string>& components) {
-  std::vector<std::string> problems;
+  std::vector<std::string> report;
   for (const auto& name : runtime_.graphs_using(components)) {
     const auto current = runtime_.graph(name);
     if (!current) continue;  // removed meanwhile
     std::vector<Diagnostic> errors;
     std::optional<GraphPlan> plan = plan_graph(current->spec, catalog_, errors);
-    for (const auto& e : errors) problems.push_back(format(e));
+    for (const auto& e : errors) report.push_back(format(e));
     if (!plan) {
-      problems.push_back("graph " + json_quoted(name) + " keeps running with the components it had");
+      report.push_back("graph " + json_quoted(name) + " keeps running with the components it had");
       continue;
     }
     try {
       runtime_.deploy(std::move(*plan));
+      report.push_back("redeployed graph " + json_quoted(name) + " with the reloaded plugin");
     } catch (const DeployError& e) {
-      problems.push_back("redeploying graph " + json_quoted(name) + " failed (it keeps running as it was): " +
+      report.push_back("redeploying graph " + json_quoted(name) + " failed (it keeps running as it was): " +
                          e.what());
     }
   }
-  return problems;
+  return report;
 }
 
 }  // namespace sluice

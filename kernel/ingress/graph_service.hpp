@@ -62,8 +62,8 @@ class GraphService {
   // Drains and removes the graph and deletes its file; false when there was no such graph.
   bool remove(const std::string& name);
   // Re-plans the running graphs that use any of `components` against the catalog as it is now
-  // and redeploys them (drain, then swap). Returns one line per problem (the old instances
-  // keep running then).
+  // and redeploys them (drain, then swap). Returns one line per graph redeployed and per
+  // problem (the old instances keep running then), for the server's log.
   std::vector<std::string> redeploy_using(const std::vector<std::string>& components);
 
   const std::filesystem::path& directory() const { return directory_; }
