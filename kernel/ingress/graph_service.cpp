@@ -11,14 +11,13 @@
 #include <sluice/json.hpp>
 
 #include "ingress/http_server.hpp"
+#include "ingress/strings.hpp"
 
 namespace sluice {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
 
 std::string diagnostics_json(const std::vector<Diagnostic>& errors) {
   Array list;

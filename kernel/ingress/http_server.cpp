@@ -12,24 +12,13 @@
 
 #include <sluice/json.hpp>
 
+#include "ingress/strings.hpp"
+
 namespace sluice {
 
 namespace {
 
 using namespace Pistache;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r'))
-    text.remove_suffix(1);
-  return text;
-}
 
 // Whether a comma-separated header value (Connection, Expect) holds `token`, ignoring case.
 bool has_token(std::string_view value, std::string_view token) {

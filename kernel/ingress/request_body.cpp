@@ -7,23 +7,11 @@
 
 #include <sluice/json.hpp>
 
+#include "ingress/strings.hpp"
+
 namespace sluice {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
 
 enum class BodyKind { json, ndjson, sniff, raw };
 
