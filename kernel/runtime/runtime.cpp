@@ -95,7 +95,6 @@ struct Runtime::Impl {
     stream->result.submitted = std::chrono::system_clock::now();
     stream->result.id = streams.open(stream->result.graph, packets.size());
     stream->on_done = std::move(on_done);
-    for (Packet& p : packets) p.set_meta(meta::stream, stream->result.id);
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), node};
