@@ -58,10 +58,6 @@ NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
       component_(std::move(component)),
       path_(instance.plan().name + "/" + planned_.id) {}
 
-// The component is code from a plugin: it must go before the descriptor (and the library)
-// that PlannedNode keeps alive, which the default order already ensures; this keeps it explicit.
-NodeRuntime::~NodeRuntime() { component_.reset(); }
-
 void NodeRuntime::suspend_timer_stop() {
   busy_ns.add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - running_since_).count());
 }
@@ -369,7 +365,11 @@ void GraphInstance::complete_if_done(StreamState* stream) {
 }
 
 void GraphInstance::node_finished() {
-  if (--running_nodes_ == 0) done_promise_->set_value();
+  if (--running_nodes_ != 0) return;
+  // The waiting thread may destroy this instance as soon as the value is set, while set_value
+  // is still returning: a local reference keeps the promise alive until then.
+  const auto done = done_promise_;
+  done->set_value();
 }
 
 }  // namespace sluice

@@ -113,7 +113,6 @@ class GraphInstance;
 class NodeRuntime final : public RunContext {
  public:
   NodeRuntime(GraphInstance& instance, std::size_t index, std::unique_ptr<Component> component);
-  ~NodeRuntime() override;
 
   // RunContext
   using RunContext::receive;
