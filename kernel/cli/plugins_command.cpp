@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "registry/crash_quarantine.hpp"
+#include "registry/plugin_package.hpp"
 #include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
@@ -24,7 +25,9 @@ struct PluginsOptions {
   std::vector<std::string> dirs;
   bool json = false;
   std::string component;  // for `describe`
-  std::string file;       // for `release`
+  std::string file;       // for `release` and `probe`
+  std::string image;      // for `probe`
+  long timeout_ms = 10000;
 };
 
 std::string format_number(double d) {
@@ -199,11 +202,19 @@ void add_plugins_command(CLI::App& app) {
   CLI::App* release = plugins->add_subcommand(
       "release", "let a plugin file that crashed the server (quarantined) be loaded again");
   release->add_option("file", options->file, "the plugin file")->required();
-  plugins->final_callback([options, describe, release] {
+  // The kernel's probe child (PluginProbe), not for people: hidden from the help.
+  CLI::App* probe = plugins->add_subcommand("probe", "load one plugin file in a process of its own and report");
+  probe->group("");
+  probe->add_option("--image", options->image, "the private copy to load")->required();
+  probe->add_option("--timeout-ms", options->timeout_ms, "give up loading after this long");
+  probe->add_option("file", options->file, "the plugin file, for messages")->required();
+  plugins->final_callback([options, describe, release, probe] {
     if (describe->parsed())
       run_describe(*options);
     else if (release->parsed())
       run_release(*options);
+    else if (probe->parsed())
+      set_exit_code(run_plugin_probe(options->file, options->image, std::chrono::milliseconds(options->timeout_ms)));
     else
       run_list(*options);
   });

@@ -151,9 +151,26 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
     for (auto& file : plugin_files(directories_[order], max_depth))
       if (seen.insert(file).second) found.emplace_back(std::move(file), order);
 
-  // 2. Bring each file's record up to date, loading what is new or changed.
+  // 2. Bring each file's record up to date. What is new or changed is probed — all probes at
+  //    once, so one package that hangs costs the probe timeout once, not once per file —
+  //    and then loaded here.
   std::map<fs::path, FileRecord> next;
   bool changed = false;
+  struct Candidate {
+    fs::path path;
+    FileRecord record;
+    fs::path image;
+    std::unique_ptr<PluginProbe> probe;
+  };
+  std::vector<Candidate> candidates;
+  auto settle = [&](const fs::path& path, FileRecord record) {
+    // A retried failure that fails the same way again is no news.
+    const auto old = files_.find(path);
+    if (old == files_.end() || !old->second.retry || !record.retry || old->second.rejection != record.rejection)
+      changed = true;
+    next.emplace(path, std::move(record));
+  };
+  const fs::path probe_program = options_.probe_program.empty() ? fs::path("/proc/self/exe") : options_.probe_program;
   for (const auto& [path, order] : found) {
     const auto old = files_.find(path);
     if (being_written.count(path) != 0) {
@@ -192,20 +209,28 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
         record.retry = true;
       } else {
         const fs::path image = cache_.store(bytes);
-        if (auto failure = probe_plugin_package(path, image, options_.probe_timeout))
-          record.rejection = std::move(*failure);
-        else if ((record.package = load_plugin_package(path, image, record.rejection)))
-          crash_quarantine::remember(image, path, record.package->name);
+        auto probe = std::make_unique<PluginProbe>(probe_program, path, image, options_.probe_timeout);
+        candidates.push_back({path, std::move(record), image, std::move(probe)});
+        continue;
       }
     } catch (const std::exception& e) {
       record.rejection = e.what();
       record.retry = true;
     }
-    // A retried failure that fails the same way again is no news.
-    if (old == files_.end() || !old->second.retry || !record.retry ||
-        old->second.rejection != record.rejection)
-      changed = true;
-    next.emplace(path, std::move(record));
+    settle(path, std::move(record));
+  }
+  for (auto& candidate : candidates) {
+    FileRecord& record = candidate.record;
+    try {
+      if (auto failure = candidate.probe->verdict())
+        record.rejection = std::move(*failure);
+      else if ((record.package = load_plugin_package(candidate.path, candidate.image, record.rejection)))
+        crash_quarantine::remember(candidate.image, candidate.path, record.package->name);
+    } catch (const std::exception& e) {
+      record.rejection = e.what();
+      record.retry = true;
+    }
+    settle(candidate.path, std::move(record));
   }
   for (const auto& [path, record] : files_)
     if (next.count(path) == 0) changed = true;  // removed

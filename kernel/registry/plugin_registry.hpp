@@ -82,6 +82,9 @@ struct PluginRegistryOptions {
   std::filesystem::path cache_dir;
   // How long a package may take to load in the probe child before it is rejected.
   std::chrono::milliseconds probe_timeout{10000};
+  // The sluice binary, run as `sluice plugins probe …` to probe each new file (PluginProbe);
+  // empty: this process's own executable, which is right for the sluice command itself.
+  std::filesystem::path probe_program;
 };
 
 class PluginRegistry final : public ComponentCatalog {

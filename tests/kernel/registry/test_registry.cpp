@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -148,8 +149,9 @@ struct ChangeLog {
   }
 };
 
+// This test program is not the sluice binary: the probes run the real one.
 sluice::PluginRegistryOptions options_with_cache(const TempDir& scratch) {
-  return {.cache_dir = scratch / "cache"};
+  return {.cache_dir = scratch / "cache", .probe_program = SLUICE_EXE};
 }
 
 // A directory with the good package and one file for each reason to reject one.
@@ -286,12 +288,43 @@ TEST_CASE("a descriptor keeps its library loaded after the registry is gone") {
 TEST_CASE("a package that hangs while loading is stopped by the probe's time limit") {
   TempDir dir, scratch;
   copy_over(FIXTURE_HANG, dir / "libhang.so");
-  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 300ms});
+  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 300ms, .probe_program = SLUICE_EXE});
   const auto rejected = registry.rejected();
   REQUIRE(rejected.size() == 1);
   CHECK(rejected[0].path == dir / "libhang.so");
   CHECK_MESSAGE(contains(rejected[0].reason, "did not finish loading within 300 ms"),
                 rejected[0].reason);
+}
+
+TEST_CASE("probes run at once: four hanging packages cost one probe timeout, not four") {
+  TempDir dir, scratch;
+  for (const char* name : {"liba.so", "libb.so", "libc.so", "libd.so"}) copy_over(FIXTURE_HANG, dir / name);
+  copy_over(FIXTURE_GOOD_V1, dir / "libgood.so");
+  const auto start = std::chrono::steady_clock::now();
+  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 1500ms,
+                                               .probe_program = SLUICE_EXE});
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(registry.rejected().size() == 4);
+  CHECK(registry.find("fixture_upper"));
+  // One after another they would take 6 s at least.
+  CHECK_MESSAGE(took < 4500ms, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+}
+
+TEST_CASE("the probe is a multi-threaded process, like the server: a package that crashes only there is rejected") {
+  TempDir dir, scratch;
+  copy_over(FIXTURE_CRASH_IF_THREADED, dir / "libthreaded.so");
+  // This process has threads too when it loads the packages that passed.
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    while (!done) std::this_thread::sleep_for(1ms);
+  });
+  const PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  done = true;
+  other.join();
+  const auto rejected = registry.rejected();
+  REQUIRE(rejected.size() == 1);
+  CHECK_MESSAGE(contains(rejected[0].reason, "crashed while loading (signal 11)"), rejected[0].reason);
+  CHECK(registry.find("fixture_threaded_crash") == nullptr);
 }
 
 TEST_CASE("an unsafe cache directory is refused, and files are retried once it is fixed") {
@@ -300,7 +333,7 @@ TEST_CASE("an unsafe cache directory is refused, and files are retried once it i
   const fs::path cache = scratch / "cache";
   fs::create_directory(cache);
   fs::permissions(cache, fs::perms::all);  // 0777: anyone could plant code there
-  PluginRegistry registry({dir.path()}, {.cache_dir = cache});
+  PluginRegistry registry({dir.path()}, {.cache_dir = cache, .probe_program = SLUICE_EXE});
   const auto rejected = registry.rejected();
   REQUIRE(rejected.size() == 1);
   CHECK_MESSAGE(contains(rejected[0].reason, "refusing the plugin cache directory " + cache.string()),
