@@ -506,17 +506,23 @@ TEST_CASE("a full ingress refuses with overloaded, never queueing without bound"
   Runtime runtime({.workers = 1, .max_queued_packets = 100});
   runtime.deploy(plan("name: g\npipeline: [gate, out]\nnodes:\n  gate: {component: gate}\n"
                       "  out: {component: sink}\n"));
-  // The gate holds everything: sources' queues fill, then the ingress counts up.
+  // The gate holds everything: its input queue fills, then the ingress counts up and stays up.
+  // (Before that a refusal can be momentary: the submitter outran the worker, which then takes
+  // the packets into the gate's queue.)
   int accepted = 0;
   Admission last;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 200; ++i) {
     last = runtime.submit("g", numbered(50));
-    if (last.status != Admission::Status::accepted) break;
-    ++accepted;
+    if (last.status == Admission::Status::accepted)
+      ++accepted;
+    else if (runtime.load() > 0.5)
+      break;
   }
   CHECK(last.status == Admission::Status::overloaded);
-  CHECK(accepted < 100);
   CHECK(runtime.load() > 0.5);
+  // Bounded: the gate's queue, the packet in its hands, and the ingress limit (plus one
+  // submission, taken when nothing waited).
+  CHECK(accepted * 50 <= static_cast<int>(default_edge_capacity) + 1 + 100 + 50);
   gate_open = true;
   runtime.shutdown();
 }
