@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <optional>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -41,8 +42,8 @@ bool read_at(std::string_view bytes, std::uint64_t offset, T& out) {
 // table dlsym() searches and `strip` keeps; "" or why the bytes are not such a library.
 // Read by hand because Boost 1.74's library_info::symbols(section) reads only .symtab (gone
 // after `strip`) and takes names from whichever string table comes last (often .shstrtab).
-std::string find_dynamic_symbol(std::string_view bytes, std::string_view symbol, bool& found) {
-  found = false;
+std::string find_dynamic_symbol(std::string_view bytes, std::string_view symbol, std::optional<Elf64_Sym>& found) {
+  found.reset();
   Elf64_Ehdr header;
   if (!read_at(bytes, 0, header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
     return "not a shared library (no ELF header)";
@@ -72,12 +73,86 @@ std::string find_dynamic_symbol(std::string_view bytes, std::string_view symbol,
       if (entry.st_name >= text.size() || entry.st_shndx == SHN_UNDEF) continue;
       const std::string_view name = text.substr(entry.st_name);
       if (name.substr(0, name.find('\0')) == symbol) {
-        found = true;
+        found = entry;
         return {};
       }
     }
   }
   return {};
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+// The bytes a defined data symbol holds in the file (its section's contents), or nullopt when
+// they are not in the file (.bss) or the file is cut short. The file is `find_dynamic_symbol`'s.
+std::optional<std::string_view> symbol_contents(std::string_view bytes, const Elf64_Sym& symbol) {
+  Elf64_Ehdr header;
+  if (!read_at(bytes, 0, header)) return std::nullopt;
+  for (std::uint64_t i = 0; i < header.e_shnum; ++i) {
+    Elf64_Shdr section;
+    if (!read_at(bytes, header.e_shoff + i * sizeof(Elf64_Shdr), section)) return std::nullopt;
+    if (section.sh_type == SHT_NOBITS || symbol.st_value < section.sh_addr ||
+        symbol.st_value - section.sh_addr >= section.sh_size)
+      continue;
+    const std::uint64_t offset = section.sh_offset + (symbol.st_value - section.sh_addr);
+    if (offset > bytes.size() || bytes.size() - offset < symbol.st_size) return std::nullopt;
+    return bytes.substr(offset, symbol.st_size);
+  }
+  return std::nullopt;
+}
+
+// Why a plugin's AbiFingerprint (read from its file) does not match the kernel's, or "".
+std::string fingerprint_mismatch(std::string_view stored) {
+  AbiFingerprint theirs{};
+  if (stored.size() < sizeof theirs.abi_version) return "its ABI fingerprint is cut short";
+  std::memcpy(&theirs.abi_version, stored.data(), sizeof theirs.abi_version);
+  if (theirs.abi_version != sdk_abi_version)
+    return "built for SDK ABI version " + std::to_string(theirs.abi_version) +
+           ", but this kernel uses SDK ABI version " + std::to_string(sdk_abi_version) +
+           "; rebuild it against this sluice SDK";
+  if (stored.size() != sizeof theirs) return "its ABI fingerprint has the wrong size";
+  std::memcpy(&theirs, stored.data(), sizeof theirs);
+  const AbiFingerprint& ours = abi_fingerprint;
+  static constexpr const char* compilers[] = {"another compiler", "GCC", "Clang"};
+  auto compiler = [](const AbiFingerprint& f) {
+    return std::string(compilers[f.compiler < 3 ? f.compiler : 0]) + " " + std::to_string(f.compiler_major);
+  };
+  std::vector<std::string> differences;
+  auto differ = [&](bool different, std::string what) {
+    if (different) differences.push_back(std::move(what));
+  };
+  differ(theirs.compiler != ours.compiler || theirs.compiler_major != ours.compiler_major,
+         "compiler " + compiler(theirs) + " (kernel: " + compiler(ours) + ")");
+  differ(theirs.libstdcxx_release != ours.libstdcxx_release,
+         "libstdc++ release " + std::to_string(theirs.libstdcxx_release) + " (kernel: " +
+             std::to_string(ours.libstdcxx_release) + ")");
+  differ(theirs.cxx11_string_abi != ours.cxx11_string_abi,
+         "_GLIBCXX_USE_CXX11_ABI=" + std::to_string(theirs.cxx11_string_abi) + " (kernel: " +
+             std::to_string(ours.cxx11_string_abi) + ")");
+  differ(theirs.debug_containers != ours.debug_containers,
+         std::string(theirs.debug_containers ? "with" : "without") + " _GLIBCXX_DEBUG (kernel: " +
+             (ours.debug_containers ? "with" : "without") + ")");
+  const std::pair<const char*, std::uint32_t AbiFingerprint::*> layouts[] = {
+      {"sizeof(std::string)", &AbiFingerprint::sizeof_string},
+      {"sizeof(std::vector)", &AbiFingerprint::sizeof_vector},
+      {"sizeof(std::function)", &AbiFingerprint::sizeof_function},
+      {"sizeof(Value)", &AbiFingerprint::sizeof_value},
+      {"alignof(Value)", &AbiFingerprint::alignof_value},
+      {"sizeof(Packet)", &AbiFingerprint::sizeof_packet},
+      {"sizeof(ComponentDescriptor)", &AbiFingerprint::sizeof_descriptor}};
+  for (const auto& [name, field] : layouts)
+    differ(theirs.*field != ours.*field, std::string(name) + " " + std::to_string(theirs.*field) +
+                                             " (kernel: " + std::to_string(ours.*field) + ")");
+  if (differences.empty()) return {};
+  return "built with another toolchain than this kernel: " + join(differences, ", ") +
+         "; rebuild it with the kernel's compiler and standard-library settings (docs/first-component.md)";
 }
 
 // dlerror() names the file that was opened, i.e. the private copy; the user knows their file.
@@ -89,14 +164,6 @@ std::string with_user_path(std::string text, const fs::path& image, const fs::pa
   return text;
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
 
 std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image, std::string& error) {
   // Look for the export before dlopen: a library that is not a plugin never gets to run its
@@ -112,7 +179,7 @@ std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image,
     }
     bytes = std::move(content).str();
   }
-  bool exported_alias = false;
+  std::optional<Elf64_Sym> exported_alias;
   if (std::string problem = find_dynamic_symbol(bytes, plugin_export_symbol, exported_alias);
       !problem.empty()) {
     error = std::move(problem);
@@ -122,6 +189,16 @@ std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image,
     error = "not a sluice plugin: it exports no 'sluice_plugin' alias (SLUICE_PLUGIN from "
             "<sluice/plugin.hpp> adds it)";
     return nullptr;
+  }
+  // The toolchain facts, also before dlopen: a plugin built for another string ABI would fail
+  // there with an undefined symbol that does not say why. Packages of older SDKs have none;
+  // the version check below refuses them.
+  std::optional<Elf64_Sym> fingerprint;
+  find_dynamic_symbol(bytes, plugin_fingerprint_symbol, fingerprint);
+  if (fingerprint) {
+    const auto stored = symbol_contents(bytes, *fingerprint);
+    error = stored ? fingerprint_mismatch(*stored) : "its ABI fingerprint is not in the file";
+    if (!error.empty()) return nullptr;
   }
 
   auto package = std::make_shared<PluginPackage>();

@@ -296,6 +296,18 @@ TEST_CASE("a package that hangs while loading is stopped by the probe's time lim
                 rejected[0].reason);
 }
 
+TEST_CASE("a plugin built with another std::string ABI is refused by its fingerprint, before it is loaded") {
+  TempDir dir, scratch;
+  copy_over(FIXTURE_OLD_STRING_ABI, dir / "libold.so");
+  const PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  const auto rejected = registry.rejected();
+  REQUIRE(rejected.size() == 1);
+  for (std::string_view part : {"built with another toolchain than this kernel", "_GLIBCXX_USE_CXX11_ABI=0 (kernel: 1)",
+                                "sizeof(std::string) 8 (kernel: 32)", "docs/first-component.md"})
+    CHECK_MESSAGE(contains(rejected[0].reason, part), rejected[0].reason);
+  CHECK_FALSE(contains(rejected[0].reason, "undefined symbol"));
+}
+
 TEST_CASE("probes run at once: four hanging packages cost one probe timeout, not four") {
   TempDir dir, scratch;
   for (const char* name : {"liba.so", "libb.so", "libc.so", "libd.so"}) copy_over(FIXTURE_HANG, dir / name);
