@@ -91,7 +91,7 @@ TEST_CASE("a plugin that aborts from its own thread after loading is quarantined
   CrashSetup setup(FIXTURE_THREAD_ABORT, "libfixture_thread_abort.so");
   {
     ServerProcess server(setup.dir, setup.args());
-    CHECK(server.stop(0, 20s) == 128 + SIGABRT);  // it dies by itself, a second after loading
+    CHECK(server.stop(0, 20s) == 128 + SIGABRT);  // it dies by itself, three seconds after loading
     CHECK_MESSAGE(contains(server.stderr_text(), "in plugin " + setup.crashing.string()), server.stderr_text());
   }
   // Not released: loaded again, it would abort the server again.
