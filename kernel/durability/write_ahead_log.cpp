@@ -1,6 +1,7 @@
 #include "durability/write_ahead_log.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +146,16 @@ WriteAheadLog::WriteAheadLog(WriteAheadLogOptions options, WalRecovery& recovery
   std::error_code ec;
   fs::create_directories(options_.dir, ec);
   if (ec) throw std::system_error(ec, "cannot create " + options_.dir.string());
+  // Two processes on one log would replay and delete each other's submissions.
+  const fs::path lock_file = options_.dir / "lock";
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) fail("cannot open", lock_file);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    throw std::system_error(error, std::generic_category(),
+                            "another process uses the write-ahead log in " + options_.dir.string());
+  }
   recover(recovery);
   {
     std::lock_guard lock(mutex_);
@@ -161,6 +172,7 @@ WriteAheadLog::~WriteAheadLog() {
   }
   sync_wanted_.notify_all();
   sync_thread_.join();
+  ::close(lock_fd_);  // and with it the lock
 }
 
 void WriteAheadLog::recover(WalRecovery& recovery) {
@@ -372,12 +384,14 @@ void WriteAheadLog::sync_loop() {
     const bool synced = ::fdatasync(segment->fd) == 0;
     const auto took = std::chrono::steady_clock::now() - started;
     const std::string error = synced ? std::string() : errno_text("cannot fdatasync", segment->path);
-    for (auto& waiter : batch) waiter.on_durable({.id = waiter.id, .error = error});
 
     lock.lock();
     if (!synced && !stopping_) unsynced_ = true;  // try again at the next round
-    ++counters_.syncs;
+    ++counters_.syncs;  // counted before the answers, so whoever was answered sees it
     counters_.sync_nanoseconds += static_cast<std::uint64_t>(std::chrono::nanoseconds(took).count());
+    lock.unlock();
+    for (auto& waiter : batch) waiter.on_durable({.id = waiter.id, .error = error});
+    lock.lock();
   }
 }
 

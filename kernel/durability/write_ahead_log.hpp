@@ -22,6 +22,8 @@
 // submission in it is complete and every older segment is gone (completion records of older
 // segments' submissions may live in it, so segments go oldest first).
 //
+// One process at a time: the directory's `lock` file is flock(2)ed while the log is open.
+//
 // Recovery reads every segment in order: a record cut short at the end of the newest segment
 // (a torn tail) is dropped with a warning and cut off the file; a damaged record elsewhere is
 // skipped up to the next intact record (found by its magic and checksum) and counted.
@@ -130,6 +132,7 @@ class WriteAheadLog {
   void sync_loop();
 
   WriteAheadLogOptions options_;
+  int lock_fd_ = -1;  // flock(2)ed: one process per log
   mutable std::mutex mutex_;
   std::condition_variable sync_wanted_;
   std::shared_ptr<Segment> current_;
