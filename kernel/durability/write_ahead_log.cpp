@@ -296,6 +296,7 @@ std::string WriteAheadLog::write_record(const std::string& record) {
   segment_bytes_[current_->number] += record.size();
   total_bytes_ += record.size();
   ++counters_.records_written;
+  counters_.bytes_written += record.size();
   unsynced_ = true;
   return {};
 }

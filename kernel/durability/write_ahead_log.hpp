@@ -89,6 +89,7 @@ struct WalStats {
   std::uint64_t segments = 0;
   std::uint64_t pending = 0;   // submissions logged and not complete
   std::uint64_t records_written = 0;
+  std::uint64_t bytes_written = 0;
   std::uint64_t syncs = 0;
   std::uint64_t sync_nanoseconds = 0;  // total time spent in fdatasync
   std::uint64_t recovered = 0;         // submissions found pending at open

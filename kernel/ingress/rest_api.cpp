@@ -435,6 +435,8 @@ void RestApi::metrics(Call& call) {
                std::to_string(wal.pending));
     wal_family("sluice_wal_records_written_total", "counter", "Records appended to the write-ahead log.",
                std::to_string(wal.records_written));
+    wal_family("sluice_wal_written_bytes_total", "counter", "Bytes appended to the write-ahead log.",
+               std::to_string(wal.bytes_written));
     wal_family("sluice_wal_syncs_total", "counter", "fdatasync calls on the write-ahead log.", std::to_string(wal.syncs));
     wal_family("sluice_wal_sync_seconds_total", "counter", "Time spent in fdatasync on the write-ahead log.",
                number(static_cast<double>(wal.sync_nanoseconds) / 1e9));
