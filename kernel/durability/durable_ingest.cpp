@@ -16,7 +16,10 @@ constexpr std::size_t durable_streams_remembered = RuntimeOptions{}.finished_str
 }  // namespace
 
 DurableIngest::DurableIngest(Runtime& runtime, WriteAheadLogOptions log_options, std::filesystem::path lost_dir)
-    : runtime_(runtime), log_(std::move(log_options), found_), lost_dir_(std::move(lost_dir)) {}
+    : runtime_(runtime), log_(std::move(log_options), found_), lost_dir_(std::move(lost_dir)) {
+  // With nothing to replay there is no window in which a new submission must wait.
+  recovered_ = found_.pending.empty();
+}
 
 DurableIngest::~DurableIngest() { runtime_.shutdown(); }
 

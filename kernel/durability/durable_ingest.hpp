@@ -53,7 +53,8 @@ class DurableIngest {
   DurableIngest& operator=(const DurableIngest&) = delete;
 
   // Resubmits every logged submission that has no completion record, in log order, waiting
-  // while a graph is full. Call once, after the graphs are deployed and before submit().
+  // while a graph is full. Call once, after the graphs are deployed; until it returns,
+  // recovered() is false (unless there was nothing to replay) and submit() must wait.
   RecoveryReport recover();
   bool recovered() const { return recovered_; }
 
