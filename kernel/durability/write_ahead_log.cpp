@@ -143,6 +143,9 @@ struct WriteAheadLog::Segment {
 };
 
 WriteAheadLog::WriteAheadLog(WriteAheadLogOptions options, WalRecovery& recovery) : options_(std::move(options)) {
+  // Finished work leaves only with its segment: several segments must fit within the limit.
+  if (options_.max_bytes > 0)
+    options_.segment_bytes = std::min(options_.segment_bytes, std::max<std::uint64_t>(options_.max_bytes / 4, 1));
   std::error_code ec;
   fs::create_directories(options_.dir, ec);
   if (ec) throw std::system_error(ec, "cannot create " + options_.dir.string());
@@ -316,7 +319,7 @@ void WriteAheadLog::append_submission(std::string_view graph, std::string_view n
   const std::string record = frame(body);
 
   std::unique_lock lock(mutex_);
-  if (options_.max_bytes > 0 && total_bytes_ + record.size() > options_.max_bytes) {
+  if (!fits(record.size())) {
     lock.unlock();
     on_durable({.error = "the write-ahead log is at its limit of " + std::to_string(options_.max_bytes) + " bytes",
                 .full = true});
@@ -337,6 +340,20 @@ void WriteAheadLog::append_submission(std::string_view graph, std::string_view n
   }
   lock.unlock();
   on_durable({.id = id});
+}
+
+bool WriteAheadLog::fits(std::uint64_t bytes) {
+  if (options_.max_bytes == 0 || total_bytes_ + bytes <= options_.max_bytes) return true;
+  // The segment being written may hold finished work only: move on, and it can go.
+  if (current_->size == 0 || pending_in_segment_[current_->number] > 0) return false;
+  if (::fdatasync(current_->fd) != 0) return false;
+  try {
+    open_new_segment();
+  } catch (const std::system_error&) {
+    return false;
+  }
+  delete_finished_segments();
+  return total_bytes_ + bytes <= options_.max_bytes;
 }
 
 void WriteAheadLog::append_completion(std::uint64_t id) {

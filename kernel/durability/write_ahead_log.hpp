@@ -56,7 +56,7 @@ enum class SyncPolicy {
 
 struct WriteAheadLogOptions {
   std::filesystem::path dir;  // created when missing
-  std::uint64_t segment_bytes = std::uint64_t{64} << 20;
+  std::uint64_t segment_bytes = std::uint64_t{64} << 20;  // at most a quarter of max_bytes
   // Appends that would take the segments past this many bytes are refused (0: no limit).
   std::uint64_t max_bytes = 0;
   SyncPolicy sync = SyncPolicy::periodic;
@@ -130,6 +130,9 @@ class WriteAheadLog {
   // an empty string on success, else the reason. Under mutex_.
   std::string write_record(const std::string& record);
   void delete_finished_segments();  // under mutex_
+  // Whether `bytes` more stay within max_bytes, after moving on from a current segment of
+  // finished work only. Under mutex_.
+  bool fits(std::uint64_t bytes);
   void sync_loop();
 
   WriteAheadLogOptions options_;

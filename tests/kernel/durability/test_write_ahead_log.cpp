@@ -358,3 +358,20 @@ TEST_CASE("random damage never crashes recovery, and whatever it returns is inta
     }
   }
 }
+
+TEST_CASE("a log whose work is all complete never stays full, whatever its limit and segment size") {
+  TempDir dir;
+  WalRecovery none;
+  // The segment size is left at its default, far above the limit.
+  WriteAheadLog log({.dir = dir.path, .max_bytes = 3000}, none);
+  for (int n = 0; n < 100; ++n) {
+    CAPTURE(n);
+    const WalAppend result = append(log, "g", numbered_packets(n, 1));
+    REQUIRE(result.error == "");
+    log.append_completion(result.id);
+  }
+  // One large submission fits once the finished segment is out of the way.
+  const WalAppend big = append(log, "g", numbered_packets(0, 8));
+  CHECK(big.error == "");
+  CHECK(log.stats().bytes <= 3000);
+}
