@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "durability/durable_ingest.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/rest_api.hpp"
@@ -34,6 +35,10 @@ struct ServeSettings {
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
   std::string editor_dir;
+  std::string state_dir;  // empty: var/ beside the graphs directory
+  std::string durability = "wal";
+  bool fsync = false;
+  std::uint64_t max_wal_bytes = std::uint64_t{1} << 30;
 };
 
 // "host:port"; the host may be empty (→ 127.0.0.1) and the port 0 (any free port).
@@ -118,6 +123,24 @@ int serve(const ServeSettings& settings) {
   const auto report = graphs.deploy_directory();
   for (const auto& line : report.errors) std::cerr << line << '\n';
 
+  std::unique_ptr<DurableIngest> ingest;
+  const std::filesystem::path state_dir = settings.state_dir.empty()
+                                              ? std::filesystem::path(settings.graphs_dir).parent_path() / "var"
+                                              : std::filesystem::path(settings.state_dir);
+  if (settings.durability == "wal") {
+    try {
+      ingest = std::make_unique<DurableIngest>(
+          runtime,
+          WriteAheadLogOptions{.dir = state_dir / "wal",
+                               .max_bytes = settings.max_wal_bytes,
+                               .sync = settings.fsync ? SyncPolicy::every_append : SyncPolicy::periodic},
+          state_dir / "lost");
+    } catch (const std::exception& e) {
+      std::cerr << "sluice serve: --state-dir " << state_dir.string() << ": " << e.what() << '\n';
+      return 1;
+    }
+  }
+
   auto relay = std::make_shared<ChangeRelay>();
   relay->graphs = &graphs;
   registry.on_change([relay](const std::vector<std::string>& changed) {
@@ -132,7 +155,7 @@ int serve(const ServeSettings& settings) {
 
   RestApi api(runtime, registry, graphs,
               {.max_body = settings.max_body, .max_packets = settings.max_queued, .token = token, .protect_data = settings.protect_data,
-               .editor_dir = settings.editor_dir});
+               .editor_dir = settings.editor_dir, .ingest = ingest.get()});
   HttpServer server({.host = listen->first, .port = listen->second, .threads = settings.http_threads,
                      .max_body = settings.max_body},
                     [&api](HttpRequest&& request, Responder&& responder) {
@@ -156,6 +179,15 @@ int serve(const ServeSettings& settings) {
     std::cout << "try: curl -H 'Content-Type: application/json' -d '{\"hello\": \"world\"}' '" << url
               << "/v1/graphs/" << report.deployed.front() << "/packets?wait=true'\n";
   std::cout.flush();
+  if (ingest) {
+    // New submissions answer 503 and /readyz is false until this is done.
+    const RecoveryReport recovery = ingest->recover();
+    for (const auto& line : recovery.lines) std::cerr << "sluice serve: write-ahead log: " << line << '\n';
+    std::cout << "sluice serve: write-ahead log in " << (state_dir / "wal").string() << ": replayed "
+              << recovery.replayed << " submissions (" << recovery.replayed_packets << " packets), "
+              << recovery.lost << " lost, " << recovery.torn << " torn and " << recovery.corrupt
+              << " corrupt records" << (settings.fsync ? "; answers wait for fdatasync" : "") << std::endl;
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -169,6 +201,7 @@ int serve(const ServeSettings& settings) {
   graphs.stop();       // deploys already asked for finish; later ones answer 503
   runtime.shutdown();  // drains: waiting callers get their results over the still-open server
   server.stop();
+  ingest.reset();  // before the api goes: answers waiting for the log's last sync go through it
   std::cout << "sluice serve: stopped" << std::endl;
   return 0;
 }
@@ -201,6 +234,21 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--editor", settings->editor_dir, "directory of the editor's static files, served at /")
       ->check(CLI::ExistingDirectory);
+  command->add_option("--state-dir", settings->state_dir,
+                      "directory of the write-ahead log (wal/) and of lost submissions (lost/); "
+                      "default: var/ beside the graphs directory");
+  command->add_option("--durability", settings->durability,
+                      "wal: a submission is answered once it is in the write-ahead log and replayed "
+                      "after a crash; none: in memory only")
+      ->check(CLI::IsMember({"none", "wal"}))
+      ->capture_default_str();
+  command->add_flag("--fsync", settings->fsync,
+                    "answer only once the log is fdatasynced (survives power loss; concurrent "
+                    "submissions share a sync); default: written to the kernel, synced every second");
+  command->add_option("--max-wal-bytes", settings->max_wal_bytes,
+                      "bytes the write-ahead log may hold, e.g. 1GiB; beyond it POST answers 503")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
   command->callback([settings] { set_exit_code(serve(*settings)); });
 }
 

@@ -97,12 +97,14 @@ void append_errors(const StreamResult& result, std::string& out) {
   out += ']';
 }
 
-// The document of GET /v1/streams/{id} and of a ?wait=true answer (`with_results`).
-std::string stream_json(const StreamResult& result, bool with_results) {
+// The document of GET /v1/streams/{id} and of a ?wait=true answer (`with_results`); `durable`:
+// the submission is in the write-ahead log.
+std::string stream_json(const StreamResult& result, bool with_results, bool durable) {
   std::string out;
   out += "{\"stream\": " + json_quoted(result.id);
   out += ", \"graph\": " + json_quoted(result.graph);
   out += ", \"status\": \"" + std::string(stream_status(result)) + '"';
+  out += durable ? ", \"durable\": true" : ", \"durable\": false";
   out += ", \"accepted\": " + std::to_string(result.accepted);
   Object sinks;
   for (const auto& [node, count] : result.sinks) sinks.set(node, count);
@@ -350,8 +352,14 @@ void RestApi::healthz(Call& call) { call.responder.send(HttpResponse::json(200, 
 void RestApi::readyz(Call& call) {
   const double load = runtime_.load();
   const bool admitting = admitting_ && !runtime_.shutting_down();
-  const bool ready = admitting && load <= options_.ready_load;
+  const bool recovering = options_.ingest && !options_.ingest->recovered();
+  const bool log_filling = options_.ingest && options_.ingest->above(options_.ready_wal_fill);
+  const bool ready = admitting && load <= options_.ready_load && !recovering && !log_filling;
   Object document{{"ready", ready}, {"load", load}, {"admitting", admitting}};
+  if (options_.ingest) {
+    document.set("recovering", recovering);
+    document.set("wal_filling", log_filling);
+  }
   HttpResponse response = json_response(ready ? 200 : 503, Value(std::move(document)));
   if (!ready) response.with_header("Retry-After", "1");
   call.responder.send(std::move(response));
@@ -416,6 +424,28 @@ void RestApi::metrics(Call& call) {
                 {{"", number(runtime_.load())}});
   append_family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
                 {{"", std::to_string(resident_bytes())}});
+  if (options_.ingest) {
+    const WalStats wal = options_.ingest->stats();
+    auto wal_family = [&out](std::string_view name, std::string_view type, std::string_view help, std::string value) {
+      append_family(out, name, type, help, {{"", std::move(value)}});
+    };
+    wal_family("sluice_wal_bytes", "gauge", "Bytes in the write-ahead log's segments.", std::to_string(wal.bytes));
+    wal_family("sluice_wal_segments", "gauge", "Segment files of the write-ahead log.", std::to_string(wal.segments));
+    wal_family("sluice_wal_pending_submissions", "gauge", "Logged submissions not yet complete.",
+               std::to_string(wal.pending));
+    wal_family("sluice_wal_records_written_total", "counter", "Records appended to the write-ahead log.",
+               std::to_string(wal.records_written));
+    wal_family("sluice_wal_written_bytes_total", "counter", "Bytes appended to the write-ahead log.",
+               std::to_string(wal.bytes_written));
+    wal_family("sluice_wal_syncs_total", "counter", "fdatasync calls on the write-ahead log.", std::to_string(wal.syncs));
+    wal_family("sluice_wal_sync_seconds_total", "counter", "Time spent in fdatasync on the write-ahead log.",
+               number(static_cast<double>(wal.sync_nanoseconds) / 1e9));
+    wal_family("sluice_wal_replayed_submissions", "gauge", "Unfinished submissions found in the log at start (replayed, or kept as lost).",
+               std::to_string(wal.recovered));
+    wal_family("sluice_wal_torn_records", "gauge", "Records cut short at the log's end, dropped at start.",
+               std::to_string(wal.torn));
+    wal_family("sluice_wal_corrupt_records", "gauge", "Damaged records skipped at start.", std::to_string(wal.corrupt));
+  }
 
   HttpResponse response;
   response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -520,6 +550,10 @@ void RestApi::post_packets(Call& call) {
     call.responder.send(retry_later(503, "the server is shutting down", graph_details(graph), 5));
     return;
   }
+  if (options_.ingest && !options_.ingest->recovered()) {
+    call.responder.send(retry_later(503, "the server is replaying its write-ahead log", graph_details(graph), 1));
+    return;
+  }
   if (!runtime_.graph(graph)) throw no_such_graph(graph);
 
   const auto wait_text = call.request.query_value("wait");
@@ -555,7 +589,35 @@ void RestApi::post_packets(Call& call) {
     wait_for_stream(call, graph, std::move(packets), timeout, node);
     return;
   }
-  answer_admission(call, runtime_.submit(graph, std::move(packets), {}, node), graph);
+  submit(call, graph, std::move(packets), {}, node,
+         [this, graph](Call& call, const IngestOutcome& outcome) { answer_outcome(call, outcome, graph); });
+}
+
+void RestApi::submit(Call& call, const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
+                     const std::string& node, AnswerAdmitted answer) {
+  if (!options_.ingest) {
+    answer(call, {.admission = runtime_.submit(graph, std::move(packets), std::move(on_done), node)});
+    return;
+  }
+  auto held = std::make_shared<Call>(std::move(call));
+  options_.ingest->submit(graph, std::move(packets), std::move(on_done), node,
+                          [held, answer = std::move(answer)](IngestOutcome&& outcome) {
+                            // Perhaps on the log's sync thread: nothing may escape to handle().
+                            try {
+                              answer(*held, outcome);
+                            } catch (const RequestError& e) {
+                              if (!held->responder.sent()) held->responder.send(e.response());
+                            }
+                          });
+}
+
+void RestApi::answer_outcome(Call& call, const IngestOutcome& outcome, const std::string& graph) {
+  if (outcome.log_error.empty()) {
+    answer_admission(call, outcome.admission, graph);
+    return;
+  }
+  // Full: older work must complete first; a failed write (a full disk) may clear at once.
+  call.responder.send(retry_later(503, outcome.log_error, graph_details(graph), outcome.log_full ? 5 : 1));
 }
 
 void RestApi::answer_admission(Call& call, const Admission& admission, const std::string& graph) {
@@ -598,39 +660,40 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
   };
 
   DeadlineTimer& timer = wait_timer_;
-  const Admission admission = runtime_.submit(
-      graph, std::move(packets),
-      [waiter, take, &timer](const StreamResult& result) {
-        std::optional<Responder> responder = take(*waiter);
-        if (!responder) return;  // the timeout answered already
-        {
-          std::lock_guard lock(waiter->mutex);
-          if (waiter->timer) timer.cancel(*waiter->timer);
-        }
-        responder->send(HttpResponse::json(200, stream_json(result, true)));
-      },
-      node);
-
-  if (admission.status != Admission::Status::accepted) {
+  const bool durable = options_.ingest != nullptr;
+  auto on_done = [waiter, take, &timer, durable](const StreamResult& result) {
     std::optional<Responder> responder = take(*waiter);
-    call.responder = std::move(*responder);  // never completes: this thread still owns it
-    answer_admission(call, admission, graph);
-    return;
-  }
-  packets_admitted_.fetch_add(admission.accepted, std::memory_order_relaxed);
+    if (!responder) return;  // the timeout answered already
+    {
+      std::lock_guard lock(waiter->mutex);
+      if (waiter->timer) timer.cancel(*waiter->timer);
+    }
+    responder->send(HttpResponse::json(200, stream_json(result, true, durable)));
+  };
+  auto on_admitted = [this, waiter, take, &timer, graph, timeout](Call& call, const IngestOutcome& outcome) {
+    const Admission& admission = outcome.admission;
+    if (!outcome.log_error.empty() || admission.status != Admission::Status::accepted) {
+      std::optional<Responder> responder = take(*waiter);
+      call.responder = std::move(*responder);  // never completes: this thread still owns it
+      answer_outcome(call, outcome, graph);
+      return;
+    }
+    packets_admitted_.fetch_add(admission.accepted, std::memory_order_relaxed);
 
-  std::lock_guard lock(waiter->mutex);
-  if (!waiter->responder) return;  // finished before the timer was needed
-  const std::string stream = admission.stream_id;
-  waiter->timer = timer.schedule(DeadlineTimer::Clock::now() + timeout, [waiter, take, stream, timeout] {
-    std::optional<Responder> responder = take(*waiter);
-    if (!responder) return;
-    // The work goes on; the stream can be polled.
-    responder->send(HttpResponse::error(504, "the stream did not finish within the timeout",
-                                        "\"stream\": " + json_quoted(stream) +
-                                            ", \"timeout_ms\": " + std::to_string(timeout.count()))
-                        .with_header("Location", "/v1/streams/" + stream));
-  });
+    std::lock_guard lock(waiter->mutex);
+    if (!waiter->responder) return;  // finished before the timer was needed
+    const std::string stream = admission.stream_id;
+    waiter->timer = timer.schedule(DeadlineTimer::Clock::now() + timeout, [waiter, take, stream, timeout] {
+      std::optional<Responder> responder = take(*waiter);
+      if (!responder) return;
+      // The work goes on; the stream can be polled.
+      responder->send(HttpResponse::error(504, "the stream did not finish within the timeout",
+                                          "\"stream\": " + json_quoted(stream) +
+                                              ", \"timeout_ms\": " + std::to_string(timeout.count()))
+                          .with_header("Location", "/v1/streams/" + stream));
+    });
+  };
+  submit(call, graph, std::move(packets), std::move(on_done), node, std::move(on_admitted));
 }
 
 void RestApi::graph_stats(Call& call) {
@@ -710,7 +773,9 @@ void RestApi::get_stream(Call& call) {
   if (!result) throw RequestError(404, "no such stream (unknown, or older than the history kept)",
                                   "\"stream\": " + json_quoted(call.param(0)));
   const auto with = call.request.query_value("results");
-  call.responder.send(HttpResponse::json(200, stream_json(*result, with && (*with == "true" || *with == "1"))));
+  const bool durable = options_.ingest && options_.ingest->durable(result->id);
+  call.responder.send(
+      HttpResponse::json(200, stream_json(*result, with && (*with == "true" || *with == "1"), durable)));
 }
 
 }  // namespace sluice

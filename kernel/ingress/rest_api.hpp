@@ -19,11 +19,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "durability/durable_ingest.hpp"
 #include "ingress/deadline_timer.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
@@ -41,6 +43,9 @@ struct RestApiOptions {
   std::string token;
   bool protect_data = false;  // the token also guards packets and streams
   std::filesystem::path editor_dir;  // static files served at / (empty: none yet)
+  // Submissions go through this write-ahead log (null: straight into the runtime, in memory).
+  DurableIngest* ingest = nullptr;
+  double ready_wal_fill = 0.9;       // /readyz turns 503 above this fraction of the log's limit
   double ready_load = 0.8;           // /readyz turns 503 above this Runtime::load()
   std::chrono::milliseconds default_wait{30000};
   // The longest ?timeout=; below the HTTP layer's request timeout (HttpServerOptions).
@@ -83,6 +88,12 @@ class RestApi {
   bool authorized(const HttpRequest& request) const;
   bool serve_editor_file(Call& call);
   void answer_admission(Call& call, const Admission& admission, const std::string& graph);
+  void answer_outcome(Call& call, const IngestOutcome& outcome, const std::string& graph);
+  using AnswerAdmitted = std::function<void(Call& call, const IngestOutcome& outcome)>;
+  // Into the runtime through the write-ahead log when there is one: then `answer` runs once the
+  // record is durable, perhaps on another thread, with the call moved out of `call`.
+  void submit(Call& call, const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
+              const std::string& node, AnswerAdmitted answer);
   void wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
                        std::chrono::milliseconds timeout, const std::string& node);
 

@@ -1,0 +1,425 @@
+#include "durability/write_ahead_log.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <system_error>
+#include <unordered_set>
+
+#include <sluice/json.hpp>
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view record_magic = "SWAL";
+constexpr std::size_t header_size = 4 + 4 + 8;  // magic, body length, checksum
+enum RecordType : unsigned char { submission_record = 1, completion_record = 2 };
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+void put_u64(std::string& out, std::uint64_t value) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+std::uint64_t get_le(std::string_view bytes) {
+  std::uint64_t value = 0;
+  for (std::size_t i = bytes.size(); i-- > 0;) value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  return value;
+}
+
+void put_string(std::string& out, std::string_view text) {
+  put_u32(out, static_cast<std::uint32_t>(text.size()));
+  out += text;
+}
+
+// A whole record: the header before `body`.
+std::string frame(std::string_view body) {
+  std::string record;
+  record.reserve(header_size + body.size());
+  record += record_magic;
+  put_u32(record, static_cast<std::uint32_t>(body.size()));
+  put_u64(record, XXH3_64bits(body.data(), body.size()));
+  record += body;
+  return record;
+}
+
+// The body of an intact record starting at `offset`, or nullopt (cut short, or damaged).
+std::optional<std::string_view> intact_body(std::string_view data, std::size_t offset) {
+  if (data.size() - offset < header_size || data.substr(offset, 4) != record_magic) return std::nullopt;
+  const std::uint64_t length = get_le(data.substr(offset + 4, 4));
+  if (length > data.size() - offset - header_size) return std::nullopt;
+  const std::string_view body = data.substr(offset + header_size, length);
+  if (XXH3_64bits(body.data(), body.size()) != get_le(data.substr(offset + 8, 8))) return std::nullopt;
+  return body;
+}
+
+// Reads the fields of a body in order; any overrun throws (a bug-damaged record that still
+// passed its checksum is counted as corrupt, never trusted).
+struct BodyReader {
+  std::string_view rest;
+  std::uint64_t number(std::size_t bytes) {
+    if (rest.size() < bytes) throw std::runtime_error("record body too short");
+    const std::uint64_t value = get_le(rest.substr(0, bytes));
+    rest.remove_prefix(bytes);
+    return value;
+  }
+  std::string_view text() {
+    const std::size_t length = number(4);
+    if (rest.size() < length) throw std::runtime_error("record body too short");
+    const std::string_view value = rest.substr(0, length);
+    rest.remove_prefix(length);
+    return value;
+  }
+};
+
+[[noreturn]] void fail(const std::string& what, const fs::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+std::string errno_text(const std::string& what, const fs::path& path) {
+  return what + " " + path.string() + ": " + std::strerror(errno);
+}
+
+fs::path segment_path(const fs::path& dir, std::uint64_t number) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.wal", static_cast<unsigned long long>(number));
+  return dir / name;
+}
+
+// The number of a segment file name, or 0 for anything else in the directory.
+std::uint64_t segment_number(const fs::path& file) {
+  const std::string name = file.filename().string();
+  if (name.size() != 24 || !name.ends_with(".wal")) return 0;
+  std::uint64_t number = 0;
+  for (std::size_t i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return 0;
+    number = number * 10 + static_cast<std::uint64_t>(name[i] - '0');
+  }
+  return number;
+}
+
+std::string read_whole(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot open", file);
+  std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) fail("cannot read", file);
+  return data;
+}
+
+// A new file's name reaches the disk only when its directory is synced.
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open", dir);
+  const int result = ::fsync(fd);
+  ::close(fd);
+  if (result != 0) fail("cannot fsync", dir);
+}
+
+}  // namespace
+
+struct WriteAheadLog::Segment {
+  std::uint64_t number = 0;
+  fs::path path;
+  int fd = -1;
+  std::uint64_t size = 0;
+  ~Segment() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+WriteAheadLog::WriteAheadLog(WriteAheadLogOptions options, WalRecovery& recovery) : options_(std::move(options)) {
+  // Finished work leaves only with its segment: several segments must fit within the limit.
+  if (options_.max_bytes > 0)
+    options_.segment_bytes = std::min(options_.segment_bytes, std::max<std::uint64_t>(options_.max_bytes / 4, 1));
+  std::error_code ec;
+  fs::create_directories(options_.dir, ec);
+  if (ec) throw std::system_error(ec, "cannot create " + options_.dir.string());
+  // Two processes on one log would replay and delete each other's submissions.
+  const fs::path lock_file = options_.dir / "lock";
+  lock_fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) fail("cannot open", lock_file);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    throw std::system_error(error, std::generic_category(),
+                            "another process uses the write-ahead log in " + options_.dir.string());
+  }
+  recover(recovery);
+  {
+    std::lock_guard lock(mutex_);
+    delete_finished_segments();
+    open_new_segment();
+  }
+  sync_thread_ = std::thread([this] { sync_loop(); });
+}
+
+WriteAheadLog::~WriteAheadLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  sync_wanted_.notify_all();
+  sync_thread_.join();
+  ::close(lock_fd_);  // and with it the lock
+}
+
+void WriteAheadLog::recover(WalRecovery& recovery) {
+  std::vector<std::pair<std::uint64_t, fs::path>> files;
+  for (const auto& entry : fs::directory_iterator(options_.dir))
+    if (const std::uint64_t number = segment_number(entry.path())) files.emplace_back(number, entry.path());
+  std::sort(files.begin(), files.end());
+
+  std::vector<std::pair<LoggedSubmission, std::uint64_t>> submissions;  // with their segment
+  std::unordered_set<std::uint64_t> completed;
+  std::uint64_t highest_id = 0;
+  for (const auto& [number, path] : files) {
+    const std::string data = read_whole(path);
+    const bool newest = number == files.back().first;
+    std::size_t offset = 0;
+    while (offset < data.size()) {
+      if (const auto body = intact_body(data, offset)) {
+        try {
+          BodyReader reader{*body};
+          const auto type = reader.number(1);
+          const std::uint64_t id = reader.number(8);
+          if (type == submission_record) {
+            LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
+            json::for_each_ndjson(reader.rest, [&](Value&& envelope, std::size_t) {
+              submission.packets.push_back(json::envelope_to_packet(std::move(envelope)));
+            });
+            submissions.emplace_back(std::move(submission), number);
+          } else if (type == completion_record) {
+            completed.insert(id);
+          } else {
+            throw std::runtime_error("unknown record type " + std::to_string(type));
+          }
+          highest_id = std::max(highest_id, id);
+        } catch (const std::exception& e) {
+          ++recovery.corrupt;
+          recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) +
+                                      ": unreadable record skipped (" + e.what() + ")");
+        }
+        offset += header_size + body->size();
+        continue;
+      }
+      // Damaged or cut short: go on at the next intact record, if there is one.
+      std::size_t next = offset;
+      while ((next = data.find(record_magic, next + 1)) != std::string::npos && !intact_body(data, next)) {
+      }
+      if (next != std::string::npos) {
+        ++recovery.corrupt;
+        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": " +
+                                    std::to_string(next - offset) + " damaged bytes skipped");
+        offset = next;
+        continue;
+      }
+      if (newest) {
+        ++recovery.torn;
+        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": torn tail of " +
+                                    std::to_string(data.size() - offset) + " bytes dropped");
+        // Cut it off, so that the next start does not report it again.
+        if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) fail("cannot truncate", path);
+      } else {
+        ++recovery.corrupt;
+        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": " +
+                                    std::to_string(data.size() - offset) + " damaged bytes at the end skipped");
+      }
+      break;
+    }
+  }
+
+  for (const auto& [number, path] : files) {
+    pending_in_segment_[number] = 0;
+    segment_bytes_[number] = fs::file_size(path);
+    total_bytes_ += segment_bytes_[number];
+  }
+  for (auto& [submission, number] : submissions) {
+    if (completed.contains(submission.id)) continue;
+    ++pending_in_segment_[number];
+    segment_of_pending_[submission.id] = number;
+    recovery.pending.push_back(std::move(submission));
+  }
+  next_id_ = highest_id + 1;
+  next_segment_ = files.empty() ? 1 : files.back().first + 1;
+  counters_.recovered = recovery.pending.size();
+  counters_.torn = recovery.torn;
+  counters_.corrupt = recovery.corrupt;
+}
+
+void WriteAheadLog::open_new_segment() {
+  auto segment = std::make_shared<Segment>();
+  segment->number = next_segment_++;
+  segment->path = segment_path(options_.dir, segment->number);
+  segment->fd = ::open(segment->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (segment->fd < 0) fail("cannot create", segment->path);
+  sync_directory(options_.dir);
+  pending_in_segment_[segment->number] = 0;
+  segment_bytes_[segment->number] = 0;
+  current_ = std::move(segment);
+}
+
+std::string WriteAheadLog::write_record(const std::string& record) {
+  if (current_->size > 0 && current_->size + record.size() > options_.segment_bytes) {
+    // Appends waiting for a sync may be in the old segment: sync it before moving on.
+    if (::fdatasync(current_->fd) != 0) return errno_text("cannot fdatasync", current_->path);
+    try {
+      open_new_segment();
+    } catch (const std::system_error& e) {
+      return e.what();
+    }
+  }
+  std::string_view rest = record;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(current_->fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      std::string error = errno_text("cannot write", current_->path);
+      // A part of a record would read as damage: take it back.
+      if (::ftruncate(current_->fd, static_cast<off_t>(current_->size)) != 0) error += " (and cannot truncate it back)";
+      return error;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  current_->size += record.size();
+  segment_bytes_[current_->number] += record.size();
+  total_bytes_ += record.size();
+  ++counters_.records_written;
+  counters_.bytes_written += record.size();
+  unsynced_ = true;
+  return {};
+}
+
+void WriteAheadLog::append_submission(std::string_view graph, std::string_view node,
+                                      const std::vector<Packet>& packets, OnDurable on_durable) {
+  const std::uint64_t id = next_id_.fetch_add(1);
+  std::string body;
+  body += static_cast<char>(submission_record);
+  put_u64(body, id);
+  put_string(body, graph);
+  put_string(body, node);
+  for (const auto& packet : packets) {
+    json::write_envelope(packet, body);
+    body += '\n';
+  }
+  const std::string record = frame(body);
+
+  std::unique_lock lock(mutex_);
+  if (!fits(record.size())) {
+    lock.unlock();
+    on_durable({.error = "the write-ahead log is at its limit of " + std::to_string(options_.max_bytes) + " bytes",
+                .full = true});
+    return;
+  }
+  if (std::string error = write_record(record); !error.empty()) {
+    lock.unlock();
+    on_durable({.error = std::move(error)});
+    return;
+  }
+  ++pending_in_segment_[current_->number];
+  segment_of_pending_[id] = current_->number;
+  if (options_.sync == SyncPolicy::every_append) {
+    waiting_for_sync_.push_back({id, std::move(on_durable)});
+    lock.unlock();
+    sync_wanted_.notify_one();
+    return;
+  }
+  lock.unlock();
+  on_durable({.id = id});
+}
+
+bool WriteAheadLog::fits(std::uint64_t bytes) {
+  if (options_.max_bytes == 0 || total_bytes_ + bytes <= options_.max_bytes) return true;
+  // The segment being written may hold finished work only: move on, and it can go.
+  if (current_->size == 0 || pending_in_segment_[current_->number] > 0) return false;
+  if (::fdatasync(current_->fd) != 0) return false;
+  try {
+    open_new_segment();
+  } catch (const std::system_error&) {
+    return false;
+  }
+  delete_finished_segments();
+  return total_bytes_ + bytes <= options_.max_bytes;
+}
+
+void WriteAheadLog::append_completion(std::uint64_t id) {
+  std::string body;
+  body += static_cast<char>(completion_record);
+  put_u64(body, id);
+  const std::string record = frame(body);
+
+  std::lock_guard lock(mutex_);
+  const auto found = segment_of_pending_.find(id);
+  if (found == segment_of_pending_.end()) return;
+  // Without its record the submission is replayed at the next start: a duplicate, not a loss.
+  if (!write_record(record).empty()) return;
+  --pending_in_segment_[found->second];
+  segment_of_pending_.erase(found);
+  delete_finished_segments();
+}
+
+void WriteAheadLog::delete_finished_segments() {
+  for (auto it = pending_in_segment_.begin(); it != pending_in_segment_.end();) {
+    const auto [number, pending] = *it;
+    if (pending > 0 || (current_ && number == current_->number)) return;
+    const fs::path path = segment_path(options_.dir, number);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return;  // kept; tried again at the next completion
+    total_bytes_ -= segment_bytes_[number];
+    segment_bytes_.erase(number);
+    it = pending_in_segment_.erase(it);
+  }
+}
+
+void WriteAheadLog::sync_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    sync_wanted_.wait_for(lock, options_.sync_interval, [this] { return stopping_ || !waiting_for_sync_.empty(); });
+    if (!unsynced_ && waiting_for_sync_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    std::vector<Waiter> batch = std::move(waiting_for_sync_);
+    waiting_for_sync_.clear();
+    const std::shared_ptr<Segment> segment = current_;
+    unsynced_ = false;
+    lock.unlock();
+
+    const auto started = std::chrono::steady_clock::now();
+    const bool synced = ::fdatasync(segment->fd) == 0;
+    const auto took = std::chrono::steady_clock::now() - started;
+    const std::string error = synced ? std::string() : errno_text("cannot fdatasync", segment->path);
+
+    lock.lock();
+    if (!synced && !stopping_) unsynced_ = true;  // try again at the next round
+    ++counters_.syncs;  // counted before the answers, so whoever was answered sees it
+    counters_.sync_nanoseconds += static_cast<std::uint64_t>(std::chrono::nanoseconds(took).count());
+    lock.unlock();
+    for (auto& waiter : batch) waiter.on_durable({.id = waiter.id, .error = error});
+    lock.lock();
+  }
+}
+
+WalStats WriteAheadLog::stats() const {
+  std::lock_guard lock(mutex_);
+  WalStats stats = counters_;
+  stats.bytes = total_bytes_;
+  stats.segments = pending_in_segment_.size();
+  stats.pending = segment_of_pending_.size();
+  return stats;
+}
+
+}  // namespace sluice

@@ -1,0 +1,157 @@
+// WriteAheadLog — submissions written to disk before they are answered, so that an accepted
+// submission survives the process being killed; completion records say which ones are done.
+//
+//   WalRecovery recovery;
+//   WriteAheadLog log({.dir = "var/wal"}, recovery);     // reads what an earlier run left
+//   for (auto& s : recovery.pending) resubmit(s.graph, s.node, std::move(s.packets), s.id);
+//   log.append_submission("g", "", packets, [](const WalAppend& a) { if (a.error.empty()) answer(); });
+//   log.append_completion(id);                           // the stream is done
+//
+// On disk: `dir` holds segments `<20-digit number>.wal`, appended to in order and rotated
+// before they would pass `segment_bytes`. A record is
+//   magic "SWAL" | body length u32 | XXH3-64 of the body u64 | body
+// (little-endian), the body being `type u8 | id u64 | ...`: a submission carries the graph,
+// the target node and its packets as NDJSON envelopes (json::write_envelope); a completion
+// only the id. XXH3 (libxxhash, already a dependency of the bundled plugins) rather than a
+// hand-rolled CRC32C: no table code of our own, many GB/s, and 64 bits of detection.
+//
+// Durability: every append is one write(2) — once it returns, a killed process loses nothing.
+// `periodic`: the answer follows the write and a thread fdatasyncs at least every
+// `sync_interval`; `every_append`: the answer waits for the fdatasync that covers the record,
+// and concurrent appends share one sync (group commit). A segment is deleted once every
+// submission in it is complete and every older segment is gone (completion records of older
+// segments' submissions may live in it, so segments go oldest first).
+//
+// One process at a time: the directory's `lock` file is flock(2)ed while the log is open.
+//
+// Recovery reads every segment in order: a record cut short at the end of the newest segment
+// (a torn tail) is dropped with a warning and cut off the file; a damaged record elsewhere is
+// skipped up to the next intact record (found by its magic and checksum) and counted.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <sluice/packet.hpp>
+
+namespace sluice {
+
+enum class SyncPolicy {
+  periodic,      // answer after write(2); fdatasync at least every sync_interval
+  every_append,  // answer after the fdatasync (group commit)
+};
+
+struct WriteAheadLogOptions {
+  std::filesystem::path dir;  // created when missing
+  std::uint64_t segment_bytes = std::uint64_t{64} << 20;  // at most a quarter of max_bytes
+  // Appends that would take the segments past this many bytes are refused (0: no limit).
+  std::uint64_t max_bytes = 0;
+  SyncPolicy sync = SyncPolicy::periodic;
+  std::chrono::milliseconds sync_interval{1000};
+};
+
+// A submission read back from the log that has no completion record.
+struct LoggedSubmission {
+  std::uint64_t id = 0;
+  std::string graph;
+  std::string node = {};  // empty: the graph's source nodes
+  std::vector<Packet> packets = {};
+};
+
+struct WalRecovery {
+  std::vector<LoggedSubmission> pending;  // in the order they were logged
+  std::size_t torn = 0;                   // records cut short at the end of the log
+  std::size_t corrupt = 0;                // damaged records skipped elsewhere
+  std::vector<std::string> warnings;      // one per torn or damaged stretch, naming file and offset
+};
+
+struct WalAppend {
+  std::uint64_t id = 0;  // the submission's id in the log (0 when refused)
+  std::string error = {};  // empty: durable; else why not (limit reached, a failed write or sync)
+  bool full = false;     // refused for the max_bytes limit: retry once older work completes
+};
+
+struct WalStats {
+  std::uint64_t bytes = 0;     // in the segments on disk
+  std::uint64_t segments = 0;
+  std::uint64_t pending = 0;   // submissions logged and not complete
+  std::uint64_t records_written = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t sync_nanoseconds = 0;  // total time spent in fdatasync
+  std::uint64_t recovered = 0;         // submissions found pending at open
+  std::uint64_t torn = 0, corrupt = 0;  // as found at open
+};
+
+class WriteAheadLog {
+ public:
+  using OnDurable = std::function<void(const WalAppend&)>;
+
+  // Reads the segments of an earlier run into `recovery` and starts a new segment. Throws
+  // std::system_error naming the file that cannot be read or written.
+  WriteAheadLog(WriteAheadLogOptions options, WalRecovery& recovery);
+  ~WriteAheadLog();  // syncs and closes
+  WriteAheadLog(const WriteAheadLog&) = delete;
+  WriteAheadLog& operator=(const WriteAheadLog&) = delete;
+
+  // Writes a submission record. `on_durable` runs once: on this thread before the return
+  // (periodic policy, or when refused), or on the sync thread after the covering fdatasync.
+  void append_submission(std::string_view graph, std::string_view node, const std::vector<Packet>& packets,
+                         OnDurable on_durable);
+  // Records that a submission is done (also one refused downstream after it was logged).
+  void append_completion(std::uint64_t id);
+
+  WalStats stats() const;
+  const WriteAheadLogOptions& options() const { return options_; }
+
+ private:
+  struct Segment;
+  struct Waiter {
+    std::uint64_t id;
+    OnDurable on_durable;
+  };
+
+  void recover(WalRecovery& recovery);
+  void open_new_segment();  // under mutex_
+  // One write(2) of a whole record into the current segment (rotating first when needed);
+  // an empty string on success, else the reason. Under mutex_.
+  std::string write_record(const std::string& record);
+  void delete_finished_segments();  // under mutex_
+  // Whether `bytes` more stay within max_bytes, after moving on from a current segment of
+  // finished work only. Under mutex_.
+  bool fits(std::uint64_t bytes);
+  void sync_loop();
+
+  WriteAheadLogOptions options_;
+  int lock_fd_ = -1;  // flock(2)ed: one process per log
+  mutable std::mutex mutex_;
+  std::condition_variable sync_wanted_;
+  std::shared_ptr<Segment> current_;
+  // Every segment on disk, oldest first, with its number of pending submissions.
+  std::map<std::uint64_t, std::uint64_t> pending_in_segment_;
+  std::map<std::uint64_t, std::uint64_t> segment_bytes_;
+  std::unordered_map<std::uint64_t, std::uint64_t> segment_of_pending_;  // id → segment number
+  std::atomic<std::uint64_t> next_id_{1};  // taken before the lock: file order may differ from id order
+  std::uint64_t next_segment_ = 1;
+  std::uint64_t total_bytes_ = 0;
+  bool unsynced_ = false;
+  bool stopping_ = false;
+  std::vector<Waiter> waiting_for_sync_;
+  WalStats counters_;
+  std::thread sync_thread_;
+};
+
+}  // namespace sluice

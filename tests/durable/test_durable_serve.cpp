@@ -1,0 +1,148 @@
+// `sluice serve` with its write-ahead log: what a start replays (and what it cannot), streams
+// marked durable, the WAL's metrics, the size limit, and `--durability none`.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "durability/write_ahead_log.hpp"
+#include "durable_support.hpp"
+
+using namespace rest_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const Headers ndjson_type = {{"Content-Type", "application/x-ndjson"}};
+
+std::vector<sluice::Packet> keyed_packets(std::vector<std::string> keys) {
+  std::vector<sluice::Packet> packets;
+  for (auto& key : keys) {
+    sluice::Packet packet;
+    packet.set("key", std::move(key));
+    packets.push_back(std::move(packet));
+  }
+  return packets;
+}
+
+// Writes submissions into the log of `state_dir` as a server that was killed would have left them.
+void log_submissions(const fs::path& state_dir,
+                     const std::vector<std::pair<std::string, std::vector<std::string>>>& submissions) {
+  sluice::WalRecovery none;
+  sluice::WriteAheadLog log({.dir = state_dir / "wal"}, none);
+  for (const auto& [graph, keys] : submissions)
+    log.append_submission(graph, "", keyed_packets(keys), [](const sluice::WalAppend& logged) {
+      REQUIRE(logged.error == "");
+    });
+}
+
+std::string wait_for_recovery_line(ServerProcess& server) {
+  std::string said;
+  REQUIRE_MESSAGE(wait_until([&] { return (said = server.stdout_text()).find(": replayed ") != std::string::npos; },
+                             30s),
+                  server.stderr_text());
+  return said;
+}
+
+std::string stream_of(const HttpResult& accepted) {
+  REQUIRE_MESSAGE(accepted.status == 202, accepted.body);
+  return accepted.json().get("stream")->as_string();
+}
+
+}  // namespace
+
+TEST_CASE("a start replays unfinished logged submissions; one for a graph that is gone is kept in lost/") {
+  TempDir dir;
+  const fs::path output = dir.path / "out.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  log_submissions(dir.path / "var", {{"ingest", {"a", "b", "c"}}, {"gone", {"x"}}});
+
+  {
+    ServerProcess server(dir);  // the default state dir: var/ beside the graphs directory
+    const std::string said = wait_for_recovery_line(server);
+    CHECK(said.find("replayed 1 submissions (3 packets), 1 lost, 0 torn and 0 corrupt records") != std::string::npos);
+    CHECK(wait_until([&] { return count_keys(output) == std::map<std::string, int>{{"a", 1}, {"b", 1}, {"c", 1}}; }, 10s));
+    CHECK(wait_until([&] { return ready(server); }, 10s));
+    CHECK(server.stderr_text().find("graph 'gone' is not deployed; its packets are in") != std::string::npos);
+    const fs::path lost = dir.path / "var" / "lost" / "gone-2.ndjson";
+    REQUIRE(fs::exists(lost));
+    CHECK(sluice::json::parse_envelope(read_file(lost)).get("key")->as_string() == "x");
+
+    const auto metrics = http(server.port(), "GET", "/metrics").body;
+    CHECK(metrics.find("\nsluice_wal_replayed_submissions 2\n") != std::string::npos);
+    CHECK(metrics.find("\nsluice_wal_torn_records 0\n") != std::string::npos);
+    CHECK(server.stop() == 0);
+  }
+  // Both were marked complete: the next start replays nothing.
+  ServerProcess again(dir);
+  CHECK(wait_for_recovery_line(again).find("replayed 0 submissions (0 packets), 0 lost") != std::string::npos);
+  CHECK(count_keys(output).size() == 3);
+}
+
+TEST_CASE("a torn last record is dropped with a warning; the server starts with the rest") {
+  TempDir dir;
+  const fs::path output = dir.path / "out.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  log_submissions(dir.path / "var", {{"ingest", {"kept"}}, {"ingest", {"torn"}}});
+  const fs::path segment = dir.path / "var" / "wal" / "00000000000000000001.wal";
+  fs::resize_file(segment, fs::file_size(segment) - 5);
+
+  ServerProcess server(dir);
+  const std::string said = wait_for_recovery_line(server);
+  CHECK(said.find("replayed 1 submissions (1 packets), 0 lost, 1 torn and 0 corrupt records") != std::string::npos);
+  CHECK(server.stderr_text().find("torn tail of") != std::string::npos);
+  CHECK(wait_until([&] { return count_keys(output) == std::map<std::string, int>{{"kept", 1}}; }, 10s));
+  CHECK(http(server.port(), "GET", "/metrics").body.find("\nsluice_wal_torn_records 1\n") != std::string::npos);
+}
+
+TEST_CASE("a logged submission's stream says durable: true, and /metrics counts the log") {
+  TempDir dir;
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "out.jsonl"));
+  ServerProcess server(dir, {"--fsync"});
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+
+  const std::string stream = stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"a\"}\n", ndjson_type));
+  CHECK(http(server.port(), "GET", "/v1/streams/" + stream).json().get("durable")->as_bool());
+  const auto waited = http(server.port(), "POST", "/v1/graphs/ingest/packets?wait=true", "{\"key\": \"b\"}\n", ndjson_type);
+  REQUIRE(waited.status == 200);
+  CHECK(waited.json().get("durable")->as_bool());
+
+  const auto metrics = http(server.port(), "GET", "/metrics").body;
+  for (const char* series : {"sluice_wal_bytes", "sluice_wal_segments", "sluice_wal_pending_submissions",
+                             "sluice_wal_records_written_total", "sluice_wal_sync_seconds_total",
+                             "sluice_wal_corrupt_records"})
+    CHECK_MESSAGE(metrics.find(std::string("\n") + series + " ") != std::string::npos, series);
+  // --fsync: each answered submission waited for a sync.
+  const auto at = metrics.find("\nsluice_wal_syncs_total ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stoul(metrics.substr(at + 24)) >= 2);
+  CHECK(http(server.port(), "GET", "/readyz").json().get("recovering")->as_bool() == false);
+}
+
+TEST_CASE("at --max-wal-bytes a submission is 503 with Retry-After, and nothing of it is processed") {
+  TempDir dir;
+  const fs::path output = dir.path / "out.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  ServerProcess server(dir, {"--max-wal-bytes", "4KiB"});
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+
+  std::string big;
+  for (int i = 0; i < 100; ++i) big += "{\"key\": \"big-" + std::to_string(i) + "\"}\n";
+  const auto refused = http(server.port(), "POST", "/v1/graphs/ingest/packets", big, ndjson_type);
+  CHECK(refused.status == 503);
+  CHECK(refused.header("retry-after") == "5");
+  CHECK(refused.body.find("limit of 4096 bytes") != std::string::npos);
+  stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"small\"}\n", ndjson_type));
+  CHECK(wait_until([&] { return count_keys(output).contains("small"); }, 10s));
+  CHECK(count_keys(output).size() == 1);
+}
+
+TEST_CASE("--durability none keeps submissions in memory: no log, durable: false") {
+  TempDir dir;
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "out.jsonl"));
+  ServerProcess server(dir, {"--durability", "none"});
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+  const std::string stream = stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"a\"}\n", ndjson_type));
+  CHECK_FALSE(http(server.port(), "GET", "/v1/streams/" + stream).json().get("durable")->as_bool());
+  CHECK(http(server.port(), "GET", "/metrics").body.find("sluice_wal_bytes") == std::string::npos);
+  CHECK_FALSE(fs::exists(dir.path / "var"));
+}
