@@ -121,7 +121,8 @@ void print_description(std::ostream& out, const ComponentDescriptor& d,
 }
 
 void run_list(const PluginsOptions& options) {
-  const PluginRegistry registry(PluginRegistry::search_path(options.dirs));
+  const PluginRegistry registry(plugin_search_path(options.dirs));
+  warn_if_no_components(registry, "plugins");
   if (options.json) {
     Value document = registry.plugins_json();
     document["components"] = registry.components_json();
@@ -133,7 +134,8 @@ void run_list(const PluginsOptions& options) {
 }
 
 void run_describe(const PluginsOptions& options) {
-  const PluginRegistry registry(PluginRegistry::search_path(options.dirs));
+  const PluginRegistry registry(plugin_search_path(options.dirs));
+  warn_if_no_components(registry, "plugins describe");
   const auto descriptor = registry.find(options.component);
   if (!descriptor) {
     std::cerr << "sluice plugins describe: unknown component '" << options.component << "'";
