@@ -32,6 +32,8 @@ TEST_CASE("health, readiness, and JSON errors for unknown routes and methods") {
   const auto not_allowed = http(server.port(), "DELETE", "/healthz");
   CHECK(not_allowed.status == 405);
   CHECK(not_allowed.header("allow") == "GET, HEAD");
+  // The body names the methods the header does.
+  CHECK(*not_allowed.json().get("allow") == sluice::Value(sluice::Array{"GET", "HEAD"}));
   CHECK(not_allowed.json().get("error")->as_string().find("not allowed") != std::string::npos);
 
   const auto graph_methods = http(server.port(), "POST", "/v1/graphs/echo", "{}", json_type);
