@@ -163,6 +163,19 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
     previous = files_;
   }
   std::map<std::string, fs::path> listed;  // graph name → file, as the directory is now
+  std::map<fs::path, std::string> rejected;
+  // A version of a file is reported once, not again at every change elsewhere in the directory.
+  auto reject = [&](const fs::path& file, const std::string& text, const std::vector<std::string>& lines) {
+    const auto before = rejected_texts_.find(file);
+    if (before == rejected_texts_.end() || before->second != text)
+      report.errors.insert(report.errors.end(), lines.begin(), lines.end());
+    rejected.emplace(file, text);
+  };
+  auto formatted = [](const std::vector<Diagnostic>& errors) {
+    std::vector<std::string> lines;
+    for (const auto& e : errors) lines.push_back(format(e));
+    return lines;
+  };
   for (const auto& file : files) {
     std::vector<Diagnostic> errors;
     GraphSpec spec = load_graph_file(file, errors);
@@ -170,31 +183,35 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
       // The graph this file held before, if any, keeps running from its last good version.
       for (const auto& [name, known] : previous)
         if (known == file) listed.emplace(name, file);
-      for (const auto& e : errors) report.errors.push_back(format(e));
+      reject(file, spec.yaml_text, formatted(errors));
       continue;
     }
     if (const auto other = listed.find(spec.name); other != listed.end()) {
-      report.errors.push_back(file.string() + ": error: graph " + json_quoted(spec.name) +
-                              " is already deployed from " + other->second.string() + "; this file is skipped");
+      reject(file, spec.yaml_text,
+             {file.string() + ": error: graph " + json_quoted(spec.name) + " is already deployed from " +
+              other->second.string() + "; this file is skipped"});
       continue;
     }
     listed.emplace(spec.name, file);
     const auto running = runtime_.graph(spec.name);
     if (running && running->spec.yaml_text == spec.yaml_text) continue;  // unchanged
     std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors);
-    for (const auto& e : errors) report.errors.push_back(format(e));
-    if (!plan) continue;
+    if (!plan) {
+      reject(file, spec.yaml_text, formatted(errors));
+      continue;
+    }
     try {
       runtime_.deploy(std::move(*plan));
     } catch (const DeployError& e) {
-      report.errors.push_back(file.string() + ": error: deploying graph " + json_quoted(spec.name) +
-                              " failed: " + e.what());
+      reject(file, spec.yaml_text,
+             {file.string() + ": error: deploying graph " + json_quoted(spec.name) + " failed: " + e.what()});
       continue;
     }
     report.deployed.push_back(spec.name);
   }
   for (const auto& [name, file] : previous)
     if (!listed.contains(name) && runtime_.undeploy(name)) report.removed.push_back(name);
+  rejected_texts_ = std::move(rejected);
 
   std::lock_guard lock(files_mutex_);
   files_ = std::move(listed);

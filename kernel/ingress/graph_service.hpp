@@ -49,8 +49,9 @@ class GraphService {
   };
   // Brings the running graphs in line with the *.yaml / *.yml files of the directory (sorted
   // by name): a new or changed file is deployed, a graph whose file is gone is removed, an
-  // unchanged file is left alone. A file with errors is reported and skipped; the graph it
-  // held before keeps running. A missing directory is created (PUT persists into it).
+  // unchanged file is left alone. A file with errors is reported (each version of it once) and
+  // skipped; the graph it held before keeps running. A missing directory is created (PUT
+  // persists into it).
   DirectoryReport deploy_directory();
 
   // Runs deploy_directory() on the control thread whenever a graph file of the directory is
@@ -94,6 +95,8 @@ class GraphService {
   mutable std::mutex files_mutex_;
   // graph name → the file it was deployed from or saved to
   std::map<std::string, std::filesystem::path> files_;
+  // file → the text whose errors deploy_directory() reported last (control thread only)
+  std::map<std::filesystem::path, std::string> rejected_texts_;
 
   std::mutex jobs_mutex_;
   std::condition_variable jobs_ready_;

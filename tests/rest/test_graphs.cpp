@@ -173,6 +173,9 @@ TEST_CASE("graph files edited in the graphs directory are deployed, redeployed a
   CHECK(wait_until([&] { return description("second") == "(none)"; }, deadline));
   CHECK(wait_until([&] { return server.stderr_text().find("removed graph 'second' (its file is gone)") != std::string::npos; },
                    deadline));
+  // The broken file was reread at that change, but its errors are not said twice.
+  const std::string log = server.stderr_text();
+  CHECK(log.find("echo.yaml:3:") == log.rfind("echo.yaml:3:"));
 
   // A graph file linked from elsewhere changes without an event in the graphs directory:
   // SIGHUP rereads it.
