@@ -3,8 +3,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
 
@@ -15,9 +19,23 @@ void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the RES
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
 void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
 
-// `--plugins DIR` (repeatable) on a subcommand; the search path is then built by
-// PluginRegistry::search_path(dirs).
+// `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
+// subcommand; the search path is then plugin_search_path(dirs).
 void add_plugin_dirs_option(CLI::App& command, std::vector<std::string>& dirs);
+
+// The plugins this binary ships: <build>/plugins when it runs from its build tree, else
+// PluginRegistry::installed_dir(). No flag or variable is needed to find them.
+std::filesystem::path bundled_plugin_dir();
+// `dirs`, then SLUICE_PLUGIN_PATH, then bundled_plugin_dir() (unless --no-bundled-plugins).
+std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::string>& dirs);
+// A warning on stderr naming the directories searched and the fix, when `registry` found no
+// component at all (`command` names the subcommand in the message).
+void warn_if_no_components(const PluginRegistry& registry, std::string_view command);
+
+// The editor this binary ships, for `sluice serve` without --editor: the source tree's
+// tools/editor/dist when it runs from its build tree, else <prefix>/share/sluice/editor;
+// "" when that holds no built editor (no index.html).
+std::string bundled_editor_dir();
 
 void set_exit_code(int code);
 int exit_code();

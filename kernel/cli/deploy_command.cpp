@@ -173,7 +173,7 @@ int deploy(const DeployOptions& options) {
     }
   }
 
-  const PluginRegistry registry(PluginRegistry::search_path(options.plugin_dirs));
+  const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   std::vector<Diagnostic> errors;
   // Named by its `name`, or else by the file (graphs/enrich.yaml → enrich), as `sluice check`.
   const GraphSpec spec = load_graph_file(options.file, errors);
@@ -244,7 +244,8 @@ void add_deploy_command(CLI::App& app) {
   command->add_option("file", options->file, "graph YAML file")->required()->check(CLI::ExistingFile);
   command->add_option("--nodes", options->nodes, "the nodes' URLs, comma-separated or repeated (http://HOST:PORT)")
       ->required()
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);  // `--nodes A,B g.yaml`: g.yaml is the file
   add_plugin_dirs_option(*command, options->plugin_dirs);
   command->add_option("--token-file", options->token_file, "file whose first line is the nodes' admin token")
       ->check(CLI::ExistingFile);

@@ -34,7 +34,8 @@ void print_errors(std::vector<Diagnostic> errors) {
 }
 
 void run_check(const CheckOptions& options) {
-  const PluginRegistry registry(PluginRegistry::search_path(options.plugin_dirs));
+  const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
+  warn_if_no_components(registry, "check");
   bool failed = false;
   for (const auto& file : options.files) {
     std::vector<Diagnostic> errors;

@@ -670,7 +670,7 @@ class TakenNames {
   std::string problem(const std::string& name) {
     if (!registry_ && !unavailable_) {
       try {
-        registry_ = std::make_unique<PluginRegistry>(PluginRegistry::search_path(dirs_));
+        registry_ = std::make_unique<PluginRegistry>(plugin_search_path(dirs_));
       } catch (const std::exception& e) {
         std::cerr << "sluice new: warning: cannot scan the plugin path, so '" << name
                   << "' is not checked against the components there: " << e.what() << '\n';

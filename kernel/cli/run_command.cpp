@@ -87,7 +87,8 @@ struct Summary {
 
 int run_graph(const RunOptions& options) {
   crash_quarantine::install(PluginImageCache::default_dir());
-  PluginRegistry registry(PluginRegistry::search_path(options.plugin_dirs));
+  PluginRegistry registry(plugin_search_path(options.plugin_dirs));
+  warn_if_no_components(registry, "run");
   std::vector<Diagnostic> errors;
   GraphSpec spec = load_graph_file(options.graph, errors);
   std::optional<GraphPlan> plan;

@@ -70,6 +70,15 @@ std::optional<std::string> read_token(const std::string& file, std::string& erro
   return token;
 }
 
+// After a change in the graphs directory (or SIGHUP): what was (re)deployed or removed, and
+// the problems, on stderr.
+void log_graph_reload(const GraphService::DirectoryReport& report) {
+  for (const auto& line : report.errors) std::cerr << line << '\n';
+  for (const auto& name : report.deployed) std::cerr << "sluice serve: deployed graph '" << name << "' from its file\n";
+  for (const auto& name : report.removed)
+    std::cerr << "sluice serve: removed graph '" << name << "' (its file is gone)\n";
+}
+
 // Plugin reloads arrive on the registry's watcher thread; redeploys run on the graph
 // service's control thread. The relay is cut before the service stops, so a late change
 // never reaches a service that is gone.
@@ -98,17 +107,18 @@ int serve(const ServeSettings& settings) {
     return 2;
   }
 
-  // SIGTERM/SIGINT are taken by sigwait() below, so they must be blocked in every thread:
-  // block them before the first thread starts (threads inherit the mask).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGTERM/SIGINT (stop) and SIGHUP (reload) are taken by sigwait() below, so they must be
+  // blocked in every thread: block them before the first thread starts (threads inherit the mask).
+  sigset_t handled_signals;
+  sigemptyset(&handled_signals);
+  sigaddset(&handled_signals, SIGTERM);
+  sigaddset(&handled_signals, SIGINT);
+  sigaddset(&handled_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
 
   // Before any plugin is loaded: a plugin that crashes the server is kept out at the next start.
   crash_quarantine::install(PluginImageCache::default_dir());
-  PluginRegistry registry(PluginRegistry::search_path(settings.plugin_dirs));
+  PluginRegistry registry(plugin_search_path(settings.plugin_dirs));
   try {
     registry.watch();
   } catch (const std::system_error& e) {
@@ -117,11 +127,18 @@ int serve(const ServeSettings& settings) {
   }
   for (const auto& rejection : registry.rejected())
     std::cerr << "sluice serve: plugin " << rejection.path.string() << " rejected: " << rejection.reason << '\n';
+  warn_if_no_components(registry, "serve");
 
   Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
   GraphService graphs(runtime, registry, settings.graphs_dir);
   const auto report = graphs.deploy_directory();
   for (const auto& line : report.errors) std::cerr << line << '\n';
+  try {
+    graphs.watch_directory(log_graph_reload);
+  } catch (const std::system_error& e) {
+    std::cerr << "sluice serve: warning: the graphs directory is not watched (" << e.what()
+              << "); send SIGHUP after editing a graph file\n";
+  }
 
   std::unique_ptr<DurableIngest> ingest;
   const std::filesystem::path state_dir = settings.state_dir.empty()
@@ -153,9 +170,10 @@ int serve(const ServeSettings& settings) {
     });
   });
 
+  const std::string editor_dir = settings.editor_dir.empty() ? bundled_editor_dir() : settings.editor_dir;
   RestApi api(runtime, registry, graphs,
               {.max_body = settings.max_body, .max_packets = settings.max_queued, .token = token, .protect_data = settings.protect_data,
-               .editor_dir = settings.editor_dir, .ingest = ingest.get()});
+               .editor_dir = editor_dir, .ingest = ingest.get()});
   HttpServer server({.host = listen->first, .port = listen->second, .threads = settings.http_threads,
                      .max_body = settings.max_body},
                     [&api](HttpRequest&& request, Responder&& responder) {
@@ -178,6 +196,7 @@ int serve(const ServeSettings& settings) {
   else
     std::cout << "try: curl -H 'Content-Type: application/json' -d '{\"hello\": \"world\"}' '" << url
               << "/v1/graphs/" << report.deployed.front() << "/packets?wait=true'\n";
+  if (!editor_dir.empty()) std::cout << "editor: " << url << "/ (from " << editor_dir << ")\n";
   std::cout.flush();
   if (ingest) {
     // New submissions answer 503 and /readyz is false until this is done.
@@ -190,7 +209,11 @@ int serve(const ServeSettings& settings) {
   }
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&handled_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    std::cerr << "sluice serve: SIGHUP: rescanning the plugins, rereading " << settings.graphs_dir << '\n';
+    registry.rescan();
+    graphs.post([&graphs] { log_graph_reload(graphs.deploy_directory()); });
+  }
   std::cout << "sluice serve: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
             << ": stopping (new data answers 503; draining the graphs)" << std::endl;
   api.stop_admitting();
@@ -213,7 +236,8 @@ void add_serve_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("serve", "run the REST server: deploy the graphs directory, take data over HTTP");
   command->add_option("--listen", settings->listen, "HOST:PORT to listen on; port 0 picks a free port")
       ->capture_default_str();
-  command->add_option("--graphs", settings->graphs_dir, "directory of graph files, deployed at start; PUT persists here")
+  command->add_option("--graphs", settings->graphs_dir,
+                      "directory of graph files: deployed at start and when they change (or on SIGHUP); PUT persists here")
       ->capture_default_str();
   add_plugin_dirs_option(*command, settings->plugin_dirs);
   command->add_option("--workers", settings->workers, "worker threads (0: one per core)")->capture_default_str();
@@ -232,7 +256,9 @@ void add_serve_command(CLI::App& app) {
                       "packets a graph may hold not yet taken in; beyond it POST answers 429")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  command->add_option("--editor", settings->editor_dir, "directory of the editor's static files, served at /")
+  command->add_option("--editor", settings->editor_dir,
+                      "directory of the editor's static files, served at / (default: the editor built or installed with "
+                      "this binary)")
       ->check(CLI::ExistingDirectory);
   command->add_option("--state-dir", settings->state_dir,
                       "directory of the write-ahead log (wal/) and of lost submissions (lost/); "

@@ -193,7 +193,11 @@ class GraphReader {
 
   std::optional<std::string> string_value(const YAML::Node& value, const std::string& what) {
     if (value.IsScalar()) return value.Scalar();
-    error(at(value), what + " must be a string");
+    // `component: null` reads as YAML's null, not as the bundled `null` sink.
+    if (value.IsNull())
+      error(at(value), what + " must be a string, not YAML null (for the text null, quote it: 'null')");
+    else
+      error(at(value), what + " must be a string");
     return std::nullopt;
   }
 

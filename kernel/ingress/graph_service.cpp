@@ -12,6 +12,7 @@
 
 #include "ingress/http_server.hpp"
 #include "ingress/strings.hpp"
+#include "registry/file_tree_watcher.hpp"
 
 namespace sluice {
 
@@ -98,6 +99,7 @@ GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs
 GraphService::~GraphService() { stop(); }
 
 void GraphService::stop() {
+  watcher_.reset();  // it posts reloads
   {
     std::lock_guard lock(jobs_mutex_);
     stopping_ = true;
@@ -148,37 +150,81 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
     if (entry.is_regular_file() && (extension == ".yaml" || extension == ".yml"))
       files.push_back(entry.path());
   }
-  if (ec) report.errors.push_back(directory_.string() + ": error: cannot list the directory: " + ec.message());
+  if (ec) {
+    // Without the listing, "not listed" does not mean "deleted": leave every graph running.
+    report.errors.push_back(directory_.string() + ": error: cannot list the directory: " + ec.message());
+    return report;
+  }
   std::sort(files.begin(), files.end());
 
+  std::map<std::string, fs::path> previous;
+  {
+    std::lock_guard lock(files_mutex_);
+    previous = files_;
+  }
+  std::map<std::string, fs::path> listed;  // graph name → file, as the directory is now
+  std::map<fs::path, std::string> rejected;
+  // A version of a file is reported once, not again at every change elsewhere in the directory.
+  auto reject = [&](const fs::path& file, const std::string& text, const std::vector<std::string>& lines) {
+    const auto before = rejected_texts_.find(file);
+    if (before == rejected_texts_.end() || before->second != text)
+      report.errors.insert(report.errors.end(), lines.begin(), lines.end());
+    rejected.emplace(file, text);
+  };
+  auto formatted = [](const std::vector<Diagnostic>& errors) {
+    std::vector<std::string> lines;
+    for (const auto& e : errors) lines.push_back(format(e));
+    return lines;
+  };
   for (const auto& file : files) {
     std::vector<Diagnostic> errors;
     GraphSpec spec = load_graph_file(file, errors);
-    {
-      std::lock_guard lock(files_mutex_);
-      if (errors.empty() && files_.contains(spec.name)) {
-        report.errors.push_back(file.string() + ": error: graph " + json_quoted(spec.name) +
-                                " is already deployed from " + files_[spec.name].string() +
-                                "; this file is skipped");
-        continue;
-      }
+    if (!errors.empty()) {
+      // The graph this file held before, if any, keeps running from its last good version.
+      for (const auto& [name, known] : previous)
+        if (known == file) listed.emplace(name, file);
+      reject(file, spec.yaml_text, formatted(errors));
+      continue;
     }
+    if (const auto other = listed.find(spec.name); other != listed.end()) {
+      reject(file, spec.yaml_text,
+             {file.string() + ": error: graph " + json_quoted(spec.name) + " is already deployed from " +
+              other->second.string() + "; this file is skipped"});
+      continue;
+    }
+    listed.emplace(spec.name, file);
+    const auto running = runtime_.graph(spec.name);
+    if (running && running->spec.yaml_text == spec.yaml_text) continue;  // unchanged
     std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors);
-    for (const auto& e : errors) report.errors.push_back(format(e));
-    if (!plan) continue;
-    const std::string name = plan->name;
+    if (!plan) {
+      reject(file, spec.yaml_text, formatted(errors));
+      continue;
+    }
     try {
       runtime_.deploy(std::move(*plan));
     } catch (const DeployError& e) {
-      report.errors.push_back(file.string() + ": error: deploying graph " + json_quoted(name) +
-                              " failed: " + e.what());
+      reject(file, spec.yaml_text,
+             {file.string() + ": error: deploying graph " + json_quoted(spec.name) + " failed: " + e.what()});
       continue;
     }
-    std::lock_guard lock(files_mutex_);
-    files_[name] = file;
-    report.deployed.push_back(name);
+    report.deployed.push_back(spec.name);
   }
+  for (const auto& [name, file] : previous)
+    if (!listed.contains(name) && runtime_.undeploy(name)) report.removed.push_back(name);
+  rejected_texts_ = std::move(rejected);
+
+  std::lock_guard lock(files_mutex_);
+  files_ = std::move(listed);
   return report;
+}
+
+void GraphService::watch_directory(std::function<void(const DirectoryReport&)> on_reload) {
+  watcher_ = std::make_unique<FileTreeWatcher>(
+      std::vector<fs::path>{directory_}, 0, std::vector<std::string>{".yaml", ".yml"},
+      [this, on_reload = std::move(on_reload)](const std::set<fs::path>&) {
+        // A file still being written is read again when it is closed.
+        post([this, on_reload] { on_reload(deploy_directory()); });
+      });
 }
 
 fs::path GraphService::file_of(const std::string& name) const {
@@ -217,6 +263,8 @@ GraphService::PutOutcome GraphService::put(const std::string& name, std::string_
     throw RequestError(500, std::string("the graph was deployed but not saved: ") + e.what(),
                        "\"graph\": " + json_quoted(name) + ", \"deployed\": true");
   }
+  std::lock_guard lock(files_mutex_);
+  files_[name] = outcome.file;  // so that deleting the file removes the graph
   return outcome;
 }
 

@@ -1,15 +1,18 @@
 // GraphService — the graphs a server runs and the directory that keeps them: deploys every
-// graph file at start, deploys and persists PUT graphs, removes DELETEd ones, and redeploys
-// the graphs whose components a plugin reload replaced.
+// graph file at start and again when the files change (watch_directory(), SIGHUP), deploys and
+// persists PUT graphs, removes DELETEd ones, and redeploys the graphs whose components a
+// plugin reload replaced.
 //
 //   GraphService graphs(runtime, registry, "graphs");
 //   for (auto& line : graphs.deploy_directory().errors) std::cerr << line << '\n';
+//   graphs.watch_directory([](const DirectoryReport& r) { log(r); });
 //   graphs.post([&] { auto outcome = graphs.put("enrich", yaml_text); ... });
 //
 // Deploying constructs components (a model may load) and removing drains a graph: both can
 // take long, so they run on the service's own control thread, one at a time, through post();
-// the HTTP threads stay free and deploys never race each other. put(), remove() and
-// redeploy_using() must be called on that thread (deploy_directory() before any post()).
+// the HTTP threads stay free and deploys never race each other. put(), remove(),
+// redeploy_using() and deploy_directory() must be called on that thread (the first
+// deploy_directory() may run before any post()).
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,6 +33,8 @@
 
 namespace sluice {
 
+class FileTreeWatcher;
+
 class GraphService {
  public:
   GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory);
@@ -37,12 +43,21 @@ class GraphService {
   GraphService& operator=(const GraphService&) = delete;
 
   struct DirectoryReport {
-    std::vector<std::string> deployed;  // graph names
+    std::vector<std::string> deployed;  // graph names, (re)deployed from their files
+    std::vector<std::string> removed;   // graph names whose file is gone
     std::vector<std::string> errors;    // "file:line:col: error: message", one per problem
   };
-  // Deploys every *.yaml / *.yml file of the directory (sorted by name); a file with errors
-  // is reported and skipped. A missing directory is created (PUT persists into it).
+  // Brings the running graphs in line with the *.yaml / *.yml files of the directory (sorted
+  // by name): a new or changed file is deployed, a graph whose file is gone is removed, an
+  // unchanged file is left alone. A file with errors is reported (each version of it once) and
+  // skipped; the graph it held before keeps running. A missing directory is created (PUT
+  // persists into it).
   DirectoryReport deploy_directory();
+
+  // Runs deploy_directory() on the control thread whenever a graph file of the directory is
+  // created, written, renamed or deleted (inotify), and hands each report to `on_reload`
+  // there. Throws std::system_error when inotify is unavailable.
+  void watch_directory(std::function<void(const DirectoryReport&)> on_reload);
 
   // Runs `job` on the control thread, after the jobs posted before it. False (and `job` is
   // dropped) once stop() was called.
@@ -78,13 +93,18 @@ class GraphService {
   std::filesystem::path directory_;
 
   mutable std::mutex files_mutex_;
-  std::map<std::string, std::filesystem::path> files_;  // graph name → file read at start
+  // graph name → the file it was deployed from or saved to
+  std::map<std::string, std::filesystem::path> files_;
+  // file → the text whose errors deploy_directory() reported last (control thread only)
+  std::map<std::filesystem::path, std::string> rejected_texts_;
 
   std::mutex jobs_mutex_;
   std::condition_variable jobs_ready_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
-  std::thread thread_;  // last: started once everything above exists
+  std::thread thread_;  // started once everything above exists
+  // Destroyed before the control thread is joined: it posts to it.
+  std::unique_ptr<FileTreeWatcher> watcher_;
 };
 
 // The JSON form of a spec, as GET /v1/graphs/{g} serves it with Accept: application/json;

@@ -188,6 +188,9 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
                        R"("supported": ["gzip", "deflate", "identity"])");
   }
 
+  // Whatever the type: a request with nothing in it is a mistake (the caller answers 400), not
+  // a packet with an empty `data`.
+  if (request.body.empty()) return {};
   const std::string_view content_type = trim(request.header("content-type").value_or(""));
   const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
   BodyKind kind = kind_of(media_type);

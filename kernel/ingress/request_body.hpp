@@ -17,7 +17,7 @@
 //                                       meta mimetype, contentlength, filename (from
 //                                       Content-Disposition)
 // Content-Encoding gzip or deflate is inflated first, up to `max_body` bytes (413 beyond);
-// any other coding is 415.
+// any other coding is 415. An empty body (after inflating) is no packets.
 #pragma once
 
 #include <cstddef>

@@ -32,6 +32,7 @@ struct RestApi::Route {
   std::string_view method;
   Access access;
   void (RestApi::*handler)(Call&);
+  std::vector<std::string_view> query = {};  // the query parameters it takes; others are 400
 };
 
 namespace {
@@ -63,6 +64,26 @@ std::vector<std::string> split_path(std::string_view path) {
     path.remove_prefix(slash + 1);
   }
   return segments;
+}
+
+// A yes/no query parameter: absent is false; `?wait`, `true`, `1` are true; `false`, `0` false.
+bool query_flag(const HttpRequest& request, std::string_view name) {
+  const auto text = request.query_value(name);
+  if (!text || text->empty() || *text == "true" || *text == "1") return text.has_value();
+  if (*text == "false" || *text == "0") return false;
+  throw RequestError(400, std::string(name) + "=" + std::string(*text) + " is not true or false",
+                     "\"parameter\": " + json_quoted(name));
+}
+
+// Named in an error so that a typo such as ?wiat=true does not pass unnoticed.
+void check_query_names(const HttpRequest& request, const std::vector<std::string_view>& known) {
+  for (const auto& [name, value] : request.query) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    Array names;
+    for (std::string_view k : known) names.push_back(Value(k));
+    throw RequestError(400, "unknown query parameter " + json_quoted(name) + " on " + request.method + " " + request.path,
+                       "\"parameter\": " + json_quoted(name) + ", \"known\": " + json::to_string(Value(std::move(names))));
+  }
 }
 
 std::string media_type(const HttpRequest& request) {
@@ -257,12 +278,12 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       {{"v1", "graphs", "{}"}, "GET", Access::open, &RestApi::get_graph},
       {{"v1", "graphs", "{}"}, "PUT", Access::admin, &RestApi::put_graph},
       {{"v1", "graphs", "{}"}, "DELETE", Access::admin, &RestApi::delete_graph},
-      {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets},
+      {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets, {"wait", "timeout", "node"}},
       {{"v1", "graphs", "{}", "stats"}, "GET", Access::open, &RestApi::graph_stats},
       // Dead letters hold packet contents, so reading them is an admin matter.
       {{"v1", "graphs", "{}", "dead-letters"}, "GET", Access::admin, &RestApi::dead_letters},
       {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
-      {{"v1", "streams", "{}"}, "GET", Access::data, &RestApi::get_stream},
+      {{"v1", "streams", "{}"}, "GET", Access::data, &RestApi::get_stream, {"results"}},
   };
 
   Call call{std::move(request), std::move(responder), {}};
@@ -291,19 +312,21 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
                                 .with_header("WWW-Authenticate", "Bearer realm=\"sluice\""));
         return;
       }
+      check_query_names(call.request, route.query);
       call.params = std::move(params);
       (this->*route.handler)(call);
       return;
     }
     if (!allowed.empty()) {
+      if (const auto get = std::find(allowed.begin(), allowed.end(), "GET"); get != allowed.end())
+        allowed.insert(get + 1, "HEAD");
       std::string allow;
+      Array methods;  // the body names what the header does
       for (std::string_view m : allowed) {
         allow += allow.empty() ? "" : ", ";
         allow += m;
-        if (m == "GET") allow += ", HEAD";
+        methods.push_back(Value(m));
       }
-      Array methods;
-      for (std::string_view m : allowed) methods.push_back(Value(m));
       call.responder.send(HttpResponse::error(405, "method " + call.request.method + " not allowed on " + call.request.path,
                                               "\"allow\": " + json::to_string(Value(std::move(methods))))
                               .with_header("Allow", allow));
@@ -556,8 +579,7 @@ void RestApi::post_packets(Call& call) {
   }
   if (!runtime_.graph(graph)) throw no_such_graph(graph);
 
-  const auto wait_text = call.request.query_value("wait");
-  const bool wait = wait_text && (*wait_text == "true" || *wait_text == "1" || wait_text->empty());
+  const bool wait = query_flag(call.request, "wait");
   milliseconds timeout = options_.default_wait;
   if (const auto text = call.request.query_value("timeout")) {
     const auto parsed = parse_duration(*text);
@@ -765,17 +787,26 @@ void RestApi::replay(Call& call) {
       }
     }
   }
+  // Refused here, not answered with an empty stream: a replay that would replay nothing.
+  const auto letters = runtime_.dead_letters(graph);
+  Array unknown;
+  for (const auto id : ids)
+    if (std::none_of(letters.begin(), letters.end(), [id](const DeadLetter& letter) { return letter.id == id; }))
+      unknown.push_back(Value(static_cast<std::int64_t>(id)));
+  if (!unknown.empty())
+    throw RequestError(404, "no such dead letters (unknown, or replayed already)",
+                       graph_details(graph) + ", \"ids\": " + json::to_string(Value(std::move(unknown))));
+  if (letters.empty()) throw RequestError(404, "graph " + json_quoted(graph) + " holds no dead letters to replay", graph_details(graph));
   answer_admission(call, runtime_.replay_dead_letters(graph, ids, node), graph);
 }
 
 void RestApi::get_stream(Call& call) {
+  const bool with_results = query_flag(call.request, "results");
   const auto result = runtime_.stream(call.param(0));
   if (!result) throw RequestError(404, "no such stream (unknown, or older than the history kept)",
                                   "\"stream\": " + json_quoted(call.param(0)));
-  const auto with = call.request.query_value("results");
   const bool durable = options_.ingest && options_.ingest->durable(result->id);
-  call.responder.send(
-      HttpResponse::json(200, stream_json(*result, with && (*with == "true" || *with == "1"), durable)));
+  call.responder.send(HttpResponse::json(200, stream_json(*result, with_results, durable)));
 }
 
 }  // namespace sluice

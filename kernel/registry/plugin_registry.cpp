@@ -12,7 +12,7 @@
 
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_package.hpp"
-#include "registry/plugin_watcher.hpp"
+#include "registry/file_tree_watcher.hpp"
 
 #ifndef SLUICE_DEFAULT_PLUGIN_DIR
 #error "SLUICE_DEFAULT_PLUGIN_DIR must be defined by the build (kernel/registry/meson.build)"
@@ -88,7 +88,10 @@ std::string read_file(const fs::path& path) {
 
 }  // namespace
 
-std::vector<fs::path> PluginRegistry::search_path(const std::vector<std::string>& cli_dirs) {
+fs::path PluginRegistry::installed_dir() { return SLUICE_DEFAULT_PLUGIN_DIR; }
+
+std::vector<fs::path> PluginRegistry::search_path(const std::vector<std::string>& cli_dirs,
+                                                  const fs::path& default_dir) {
   std::vector<std::string> dirs(cli_dirs);
   if (const char* env = std::getenv("SLUICE_PLUGIN_PATH")) {
     std::string_view rest = env;
@@ -98,7 +101,7 @@ std::vector<fs::path> PluginRegistry::search_path(const std::vector<std::string>
       rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
     }
   }
-  dirs.emplace_back(SLUICE_DEFAULT_PLUGIN_DIR);
+  dirs.push_back(default_dir.string());
 
   std::vector<fs::path> path;
   for (const auto& dir : dirs) {
@@ -135,8 +138,9 @@ void PluginRegistry::rescan() {
 void PluginRegistry::watch() {
   const std::lock_guard lock(watch_mutex_);
   if (watcher_) return;
-  watcher_ = std::make_unique<PluginDirectoryWatcher>(
-      directories_, max_depth, [this](const std::set<fs::path>& being_written) {
+  watcher_ = std::make_unique<FileTreeWatcher>(
+      directories_, max_depth, std::vector<std::string>{".so"},
+      [this](const std::set<fs::path>& being_written) {
         const std::lock_guard scan_lock(scan_mutex_);
         rescan_locked(being_written);
       });

@@ -1,7 +1,7 @@
 // PluginRegistry — discovers, validates and loads component plugin packages, and keeps them
 // current while the kernel runs.
 //
-//   PluginRegistry registry(PluginRegistry::search_path(cli_dirs));  // scans once
+//   PluginRegistry registry(PluginRegistry::search_path(cli_dirs, bundled_dir));  // scans once
 //   registry.on_change([&](const std::vector<std::string>& changed) { redeploy_users_of(changed); });
 //   registry.watch();                                                 // hot drop-in from now on
 //   std::shared_ptr<const ComponentDescriptor> upper = registry.find("upper");
@@ -47,7 +47,7 @@
 namespace sluice {
 
 struct PluginPackage;
-class PluginDirectoryWatcher;
+class FileTreeWatcher;
 
 struct PluginPackageInfo {
   std::string name;
@@ -95,9 +95,13 @@ class PluginRegistry final : public ComponentCatalog {
   // keeps plugins in plugins/<package>/lib<package>.so).
   static constexpr int max_depth = 3;
 
-  // `--plugins` directories first, then $SLUICE_PLUGIN_PATH (colon-separated), then the
-  // installed default; duplicates removed, first position kept.
-  static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& cli_dirs);
+  // `--plugins` directories first, then $SLUICE_PLUGIN_PATH (colon-separated), then
+  // `default_dir` (the bundled plugins: the build tree's or installed_dir(); empty: none);
+  // duplicates removed, first position kept.
+  static std::vector<std::filesystem::path> search_path(const std::vector<std::string>& cli_dirs,
+                                                        const std::filesystem::path& default_dir);
+  // Where `meson install` puts the bundled plugins: <prefix>/<libdir>/sluice/plugins.
+  static std::filesystem::path installed_dir();
 
   // Scans `directories` (missing ones are skipped and reported by plugins_json()).
   explicit PluginRegistry(std::vector<std::filesystem::path> directories,
@@ -174,7 +178,7 @@ class PluginRegistry final : public ComponentCatalog {
 
   std::mutex watch_mutex_;
   // Last member: destroyed (stopped) first, before anything its callback touches.
-  std::unique_ptr<PluginDirectoryWatcher> watcher_;
+  std::unique_ptr<FileTreeWatcher> watcher_;
 };
 
 }  // namespace sluice

@@ -1,5 +1,6 @@
 // Graph management over REST: validate, deploy, persist, read back, remove; the graphs
-// directory at start; bearer tokens; the editor's static files.
+// directory at start and as its files change (and on SIGHUP); bearer tokens; the editor's static
+// files.
 #include "test_support.hpp"
 
 using namespace rest_test;
@@ -135,4 +136,55 @@ TEST_CASE("a replaced plugin: the graphs using its components are redeployed wit
   CHECK(server.stop() == 0);
   CHECK(server.stderr_text().find("sluice serve: redeployed graph \"echo\" with the reloaded plugin") !=
         std::string::npos);
+}
+
+TEST_CASE("graph files edited in the graphs directory are deployed, redeployed and removed; SIGHUP rereads") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+  const std::uint16_t port = server.port();
+  auto description = [&](const std::string& graph) {
+    const auto r = http(port, "GET", "/v1/graphs/" + graph);
+    if (r.status != 200) return std::string(r.status == 404 ? "(none)" : "(error)");
+    const sluice::Value document = r.json();
+    const sluice::Value* text = document.get("description");
+    return text ? text->as_string() : std::string();
+  };
+  auto echo_described = [](const std::string& text) {
+    std::string graph = echo_graph;
+    graph.replace(graph.find("marks packets and hands them back"), 33, text);
+    return graph;
+  };
+  constexpr auto deadline = std::chrono::seconds(15);
+
+  write_file(dir.path / "graphs/second.yaml", slow_graph("second", 1));
+  CHECK(wait_until([&] { return http(port, "GET", "/v1/graphs/second").status == 200; }, deadline));
+
+  write_file(dir.path / "graphs/echo.yaml", echo_described("edited on disk"));
+  CHECK(wait_until([&] { return description("echo") == "edited on disk"; }, deadline));
+  CHECK(http(port, "POST", "/v1/graphs/echo/packets?wait=true", "{}", json_type).status == 200);
+
+  // A broken edit is reported; the last good version keeps running.
+  write_file(dir.path / "graphs/echo.yaml", "name: echo\nnodes:\n  a: { component: nowhere }\npipeline: [a]\n");
+  CHECK(wait_until([&] { return server.stderr_text().find("echo.yaml:3:") != std::string::npos; }, deadline));
+  CHECK(description("echo") == "edited on disk");
+
+  std::filesystem::remove(dir.path / "graphs/second.yaml");
+  CHECK(wait_until([&] { return description("second") == "(none)"; }, deadline));
+  CHECK(wait_until([&] { return server.stderr_text().find("removed graph 'second' (its file is gone)") != std::string::npos; },
+                   deadline));
+  // The broken file was reread at that change, but its errors are not said twice.
+  const std::string log = server.stderr_text();
+  CHECK(log.find("echo.yaml:3:") == log.rfind("echo.yaml:3:"));
+
+  // A graph file linked from elsewhere changes without an event in the graphs directory:
+  // SIGHUP rereads it.
+  write_file(dir.path / "elsewhere/linked.yaml", "name: linked\ndescription: one\n" + echo_graph.substr(echo_graph.find("nodes:")));
+  std::filesystem::create_symlink(dir.path / "elsewhere/linked.yaml", dir.path / "graphs/linked.yaml");
+  CHECK(wait_until([&] { return description("linked") == "one"; }, deadline));
+  write_file(dir.path / "elsewhere/linked.yaml", "name: linked\ndescription: two\n" + echo_graph.substr(echo_graph.find("nodes:")));
+  REQUIRE(::kill(server.pid(), SIGHUP) == 0);
+  CHECK(wait_until([&] { return description("linked") == "two"; }, deadline));
+  CHECK(http(port, "GET", "/healthz").status == 200);
+  CHECK(server.stop() == 0);
 }

@@ -24,12 +24,16 @@ TEST_CASE("health, readiness, and JSON errors for unknown routes and methods") {
   CHECK(missing.header("content-type") == "application/json");
   CHECK(missing.json().get("error")->as_string() == "no such route");
 
-  // No editor directory given: / is a JSON 404 as well.
-  CHECK(http(server.port(), "GET", "/").status == 404);
+  // Neither a route nor a file of the editor: a JSON 404 as well.
+  const auto no_file = http(server.port(), "GET", "/no-such-file.js");
+  CHECK(no_file.status == 404);
+  CHECK(no_file.json().get("error")->as_string() == "no such route");
 
   const auto not_allowed = http(server.port(), "DELETE", "/healthz");
   CHECK(not_allowed.status == 405);
   CHECK(not_allowed.header("allow") == "GET, HEAD");
+  // The body names the methods the header does.
+  CHECK(*not_allowed.json().get("allow") == sluice::Value(sluice::Array{"GET", "HEAD"}));
   CHECK(not_allowed.json().get("error")->as_string().find("not allowed") != std::string::npos);
 
   const auto graph_methods = http(server.port(), "POST", "/v1/graphs/echo", "{}", json_type);

@@ -63,10 +63,21 @@ TEST_CASE("failed packets: errors in the wait result, dead letters to inspect an
   CHECK(letter.get("node")->as_string().ends_with("check"));
   const std::int64_t id = letter.get("id")->as_int();
 
+  // Ids that are not there: 404 naming them, and nothing is replayed.
+  const auto unknown = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay",
+                            R"({"ids": [)" + std::to_string(id) + ", " + std::to_string(id + 1000) + "]}", json_type);
+  REQUIRE(unknown.status == 404);
+  CHECK(*unknown.json().get("ids") == sluice::Value(sluice::Array{id + 1000}));
+  CHECK(http(server.port(), "GET", "/v1/graphs/failing/dead-letters").json().get("count")->as_int() == 1);
+
   const auto replayed = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay",
                              R"({"ids": [)" + std::to_string(id) + "]}", json_type);
   CHECK(replayed.status == 202);
   CHECK(replayed.json().get("accepted")->as_int() == 1);
+  CHECK_FALSE(replayed.json().get("stream")->as_string().empty());
+  const auto again = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay",
+                          R"({"ids": [)" + std::to_string(id) + "]}", json_type);
+  CHECK(again.status == 404);  // replayed already
   CHECK(http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay", R"({"bogus": 1})", json_type).status == 400);
   CHECK(server.stop() == 0);
 }

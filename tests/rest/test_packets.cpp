@@ -146,3 +146,38 @@ TEST_CASE("wait=true past its timeout is 504 with the stream id; the work goes o
   CHECK(waited.status == 200);
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("query parameters: unknown names and yes/no values that are neither are 400; an empty body is 400") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+  const std::uint16_t port = server.port();
+
+  const auto typo = http(port, "POST", "/v1/graphs/echo/packets?wiat=true", "{}", json_type);
+  REQUIRE(typo.status == 400);
+  CHECK(typo.json().get("parameter")->as_string() == "wiat");
+  CHECK(*typo.json().get("known") == sluice::Value(sluice::Array{"wait", "timeout", "node"}));
+  const auto yes = http(port, "POST", "/v1/graphs/echo/packets?wait=yes", "{}", json_type);
+  REQUIRE(yes.status == 400);
+  CHECK(yes.json().get("parameter")->as_string() == "wait");
+  CHECK(http(port, "GET", "/v1/graphs?verbose=1").status == 400);
+  CHECK(http(port, "GET", "/v1/streams/x?results=maybe").status == 400);
+
+  for (const std::string type : {"text/plain", "application/json", ""}) {
+    const auto empty = http(port, "POST", "/v1/graphs/echo/packets", "",
+                            type.empty() ? Headers{} : Headers{{"Content-Type", type}});
+    REQUIRE_MESSAGE(empty.status == 400, type);
+    CHECK(empty.json().get("error")->as_string() == "the body holds no packets");
+  }
+  const auto stats = http(port, "GET", "/v1/graphs/echo/stats").json();
+  for (const auto& node : stats.get("nodes")->as_array()) CHECK(node.get("in")->as_int() == 0);
+
+  const auto waited = http(port, "POST", "/v1/graphs/echo/packets?wait", "{}", json_type);
+  CHECK(waited.status == 200);
+  CHECK(waited.json().get("status")->as_string() == "done");
+  const auto not_waited = http(port, "POST", "/v1/graphs/echo/packets?wait=false", "{}", json_type);
+  CHECK(not_waited.status == 202);
+  const std::string stream = not_waited.json().get("stream")->as_string();
+  CHECK(http(port, "GET", "/v1/streams/" + stream + "?results=false").status == 200);
+  CHECK(server.stop() == 0);
+}

@@ -96,6 +96,10 @@ TEST_CASE("read_packets: kinds of bodies") {
     REQUIRE(packets.size() == 1);
     CHECK(packets[0].get("data")->as_string() == "a=1&b=2");
   }
+  for (const char* type : {"", "text/plain"}) {
+    HttpRequest empty = post("", type);
+    CHECK(read_packets(empty, 1000).empty());  // no packets: POST answers 400
+  }
   CHECK(status_of(post("{\"a\": 1}\nnope\n", "application/x-ndjson")) == 400);
   CHECK(status_of(post("[1, 2]", "application/json")) == 400);
   HttpRequest encoded = post("{}", "application/json");

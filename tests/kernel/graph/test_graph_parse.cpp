@@ -243,6 +243,9 @@ TEST_CASE("shapes: nodes, params, edges and workers") {
             "g.yaml:3:29: error: node 'a': 'params' must be a map of name: value"});
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: [c]}\n") ==
         std::vector<std::string>{"g.yaml:3:18: error: node 'a': 'component' must be a string"});
+  CHECK(parse_errors("name: g\nnodes:\n  a: {component: null}\n") ==
+        std::vector<std::string>{"g.yaml:3:18: error: node 'a': 'component' must be a string, not YAML null "
+                                 "(for the text null, quote it: 'null')"});
   CHECK(parse_errors("name: g\nworkers: 0\nnodes: {a: {component: c}}\n") ==
         std::vector<std::string>{
             "g.yaml:2:10: error: 'workers' must be a whole number of at least 1, got '0'"});

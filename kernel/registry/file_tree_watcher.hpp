@@ -1,15 +1,16 @@
-// PluginDirectoryWatcher — inotify over the plugin directories, on its own thread.
+// FileTreeWatcher — inotify over directory trees, on its own thread: the plugin directories
+// (`.so` files) and the graphs directory (`.yaml`/`.yml` files).
 //
-//   PluginDirectoryWatcher watcher(dirs, 3, [&](const std::set<std::filesystem::path>& busy) {
+//   FileTreeWatcher watcher(dirs, 3, {".so"}, [&](const std::set<std::filesystem::path>& busy) {
 //     rescan_all_except(busy);  // on the watcher thread
 //   });
 //
 // Calls `on_change` once right after the watches are in place (so nothing that changed while
 // they were being set up is missed), then after every batch of events that may have changed a
-// `.so` file or the directory tree. `being_written` holds the `.so` files that were modified
-// and not yet closed: a copy in progress, which the caller should leave alone until the write
-// is finished (IN_CLOSE_WRITE), or until nothing happened to it for `write_settle_time` (a
-// writer that never closes, a hard link, a file written through mmap). Subdirectories that
+// file ending in one of `extensions` or the directory tree. `being_written` holds those files
+// that were modified and not yet closed: a copy in progress, which the caller should leave
+// alone until the write is finished (IN_CLOSE_WRITE), or until nothing happened to it for
+// `write_settle_time` (a writer that never closes, a hard link, a file written through mmap). Subdirectories that
 // appear are watched as they come, down to `max_depth` levels below a root. Directories that do
 // not exist when the watcher starts are not watched.
 #pragma once
@@ -19,12 +20,13 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace sluice {
 
-class PluginDirectoryWatcher {
+class FileTreeWatcher {
  public:
   using Callback = std::function<void(const std::set<std::filesystem::path>& being_written)>;
 
@@ -32,11 +34,11 @@ class PluginDirectoryWatcher {
 
   // Sets up the watches and starts the thread; throws std::system_error when inotify is not
   // available.
-  PluginDirectoryWatcher(std::vector<std::filesystem::path> roots, int max_depth,
-                         Callback on_change);
-  ~PluginDirectoryWatcher();  // stops and joins the thread
-  PluginDirectoryWatcher(const PluginDirectoryWatcher&) = delete;
-  PluginDirectoryWatcher& operator=(const PluginDirectoryWatcher&) = delete;
+  FileTreeWatcher(std::vector<std::filesystem::path> roots, int max_depth,
+                  std::vector<std::string> extensions, Callback on_change);
+  ~FileTreeWatcher();  // stops and joins the thread
+  FileTreeWatcher(const FileTreeWatcher&) = delete;
+  FileTreeWatcher& operator=(const FileTreeWatcher&) = delete;
 
  private:
   struct Watched {
@@ -49,6 +51,7 @@ class PluginDirectoryWatcher {
 
   std::vector<std::filesystem::path> roots_;
   int max_depth_;
+  std::vector<std::string> extensions_;
   Callback on_change_;
   int inotify_fd_ = -1;
   int stop_fd_ = -1;  // eventfd that wakes the thread to stop

@@ -1,4 +1,4 @@
-#include "registry/plugin_watcher.hpp"
+#include "registry/file_tree_watcher.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -29,17 +29,20 @@ bool is_within(const fs::path& dir, const fs::path& ancestor) {
 
 }  // namespace
 
-PluginDirectoryWatcher::PluginDirectoryWatcher(std::vector<fs::path> roots, int max_depth,
-                                               Callback on_change)
-    : roots_(std::move(roots)), max_depth_(max_depth), on_change_(std::move(on_change)) {
+FileTreeWatcher::FileTreeWatcher(std::vector<fs::path> roots, int max_depth,
+                                 std::vector<std::string> extensions, Callback on_change)
+    : roots_(std::move(roots)),
+      max_depth_(max_depth),
+      extensions_(std::move(extensions)),
+      on_change_(std::move(on_change)) {
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0)
-    throw std::system_error(errno, std::generic_category(), "cannot watch plugin directories");
+    throw std::system_error(errno, std::generic_category(), "cannot watch directories");
   stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (stop_fd_ < 0) {
     const int error = errno;
     ::close(inotify_fd_);
-    throw std::system_error(error, std::generic_category(), "cannot watch plugin directories");
+    throw std::system_error(error, std::generic_category(), "cannot watch directories");
   }
   for (const auto& root : roots_) {
     std::error_code ec;
@@ -48,7 +51,7 @@ PluginDirectoryWatcher::PluginDirectoryWatcher(std::vector<fs::path> roots, int 
   thread_ = std::thread([this] { run(); });
 }
 
-PluginDirectoryWatcher::~PluginDirectoryWatcher() {
+FileTreeWatcher::~FileTreeWatcher() {
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = ::write(stop_fd_, &one, sizeof one);
   thread_.join();
@@ -56,7 +59,7 @@ PluginDirectoryWatcher::~PluginDirectoryWatcher() {
   ::close(inotify_fd_);
 }
 
-void PluginDirectoryWatcher::watch_tree(const fs::path& dir, int depth) {
+void FileTreeWatcher::watch_tree(const fs::path& dir, int depth) {
   const int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), watch_mask);
   // A directory that vanished or cannot be read is simply not watched; the scan reports what
   // it finds, and an unreadable directory holds no loadable plugin anyway.
@@ -71,9 +74,9 @@ void PluginDirectoryWatcher::watch_tree(const fs::path& dir, int depth) {
   }
 }
 
-void PluginDirectoryWatcher::run() {
+void FileTreeWatcher::run() {
   using Clock = std::chrono::steady_clock;
-  std::map<fs::path, Clock::time_point> writing;  // .so files modified and not yet closed
+  std::map<fs::path, Clock::time_point> writing;  // watched files modified and not yet closed
   bool changed = true;  // catch up with whatever changed while the watches were set up
   alignas(inotify_event) char buffer[64 * 1024];
 
@@ -95,7 +98,7 @@ void PluginDirectoryWatcher::run() {
         on_change_(busy);
       } catch (const std::exception& e) {
         // The watcher must outlive any one failed rescan; the next event retries.
-        std::fprintf(stderr, "sluice: plugin directory rescan failed: %s\n", e.what());
+        std::fprintf(stderr, "sluice: rescan after a directory change failed: %s\n", e.what());
       }
     }
 
@@ -110,7 +113,7 @@ void PluginDirectoryWatcher::run() {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(fds, 2, timeout_ms) < 0) {
       if (errno == EINTR) continue;
-      std::fprintf(stderr, "sluice: plugin directory watcher stopped: poll: %s\n",
+      std::fprintf(stderr, "sluice: directory watcher stopped: poll: %s\n",
                    std::generic_category().message(errno).c_str());
       return;
     }
@@ -152,7 +155,9 @@ void PluginDirectoryWatcher::run() {
           changed = true;
           continue;
         }
-        if (entry.extension() != ".so") continue;
+        if (std::find(extensions_.begin(), extensions_.end(), entry.extension().string()) ==
+            extensions_.end())
+          continue;
         if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
           writing.erase(entry);
           changed = true;
