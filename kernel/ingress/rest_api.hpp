@@ -27,6 +27,7 @@
 #include "ingress/deadline_timer.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
+#include "ingress/origin_policy.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -41,6 +42,7 @@ struct RestApiOptions {
   std::string token;
   bool protect_data = false;  // the token also guards packets and streams
   std::filesystem::path editor_dir;  // static files served at / (empty: none yet)
+  OriginPolicyOptions origins;       // which Host and Origin headers are answered
   double ready_load = 0.8;           // /readyz turns 503 above this Runtime::load()
   std::chrono::milliseconds default_wait{30000};
   // The longest ?timeout=; below the HTTP layer's request timeout (HttpServerOptions).
@@ -90,6 +92,7 @@ class RestApi {
   PluginRegistry& registry_;
   GraphService& graphs_;
   RestApiOptions options_;
+  OriginPolicy origin_policy_;
   std::atomic<bool> admitting_{true};
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
   std::atomic<std::uint64_t> packets_admitted_{0};

@@ -16,7 +16,7 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 1
+#define SLUICE_SDK_ABI_VERSION 2
 
 namespace sluice {
 
