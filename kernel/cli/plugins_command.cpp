@@ -13,6 +13,8 @@
 #include <sluice/json.hpp>
 
 #include "cli/commands.hpp"
+#include "registry/crash_quarantine.hpp"
+#include "registry/plugin_package.hpp"
 #include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
@@ -23,6 +25,9 @@ struct PluginsOptions {
   std::vector<std::string> dirs;
   bool json = false;
   std::string component;  // for `describe`
+  std::string file;       // for `release` and `probe`
+  std::string image;      // for `probe`
+  long timeout_ms = 10000;
 };
 
 std::string format_number(double d) {
@@ -87,7 +92,7 @@ void print_listing(std::ostream& out, const PluginRegistry& registry) {
     out << '\n' << package.name << ' ' << package.version << " — " << package.description << '\n';
     out << "  " << package.path.string() << '\n';
     for (const auto& name : package.components)
-      if (auto descriptor = registry.find(name)) {
+      if (auto descriptor = registry.find(package.name + "/" + name)) {
         print_summary(out, *descriptor);
         ++component_count;
       }
@@ -97,6 +102,11 @@ void print_listing(std::ostream& out, const PluginRegistry& registry) {
     out << "\nRejected:\n";
     for (const auto& rejection : rejected)
       out << "  " << rejection.path.string() << "\n      " << rejection.reason << '\n';
+  }
+  const auto clashes = registry.clashes();
+  if (!clashes.empty()) {
+    out << "\nClashes:\n";
+    for (const auto& clash : clashes) out << "  " << clash.explanation() << '\n';
   }
   out << '\n'
       << packages.size() << " package(s), " << component_count << " component(s), "
@@ -159,7 +169,7 @@ void run_describe(const PluginsOptions& options) {
   const PluginPackageInfo* owner = nullptr;
   for (const auto& package : packages)
     for (const auto& name : package.components)
-      if (name == descriptor->name) owner = &package;
+      if (registry.find(package.name + "/" + name) == descriptor) owner = &package;
   if (options.json) {
     Value document = descriptor_to_json(*descriptor);
     if (owner) document["package"] = owner->name;
@@ -167,6 +177,22 @@ void run_describe(const PluginsOptions& options) {
   } else {
     print_description(std::cout, *descriptor, owner);
   }
+  set_exit_code(0);
+}
+
+void run_release(const PluginsOptions& options) {
+  try {
+    if (!crash_quarantine::release(PluginImageCache::default_dir(), options.file)) {
+      std::cerr << "sluice plugins release: " << options.file << " is not quarantined\n";
+      set_exit_code(1);
+      return;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sluice plugins release: " << e.what() << '\n';
+    set_exit_code(1);
+    return;
+  }
+  std::cout << "released " << options.file << ": it is loaded again (a running server does so now)\n";
   set_exit_code(0);
 }
 
@@ -184,9 +210,22 @@ void add_plugins_command(CLI::App& app) {
   describe->add_option("name", options->component, "component name")->required();
   // `sluice plugins describe NAME --plugins DIR --json` reads the options of `plugins`.
   describe->fallthrough();
-  plugins->final_callback([options, describe] {
+  CLI::App* release = plugins->add_subcommand(
+      "release", "let a plugin file that crashed the server (quarantined) be loaded again");
+  release->add_option("file", options->file, "the plugin file")->required();
+  // The kernel's probe child (PluginProbe), not for people: hidden from the help.
+  CLI::App* probe = plugins->add_subcommand("probe", "load one plugin file in a process of its own and report");
+  probe->group("");
+  probe->add_option("--image", options->image, "the private copy to load")->required();
+  probe->add_option("--timeout-ms", options->timeout_ms, "give up loading after this long");
+  probe->add_option("file", options->file, "the plugin file, for messages")->required();
+  plugins->final_callback([options, describe, release, probe] {
     if (describe->parsed())
       run_describe(*options);
+    else if (release->parsed())
+      run_release(*options);
+    else if (probe->parsed())
+      set_exit_code(run_plugin_probe(options->file, options->image, std::chrono::milliseconds(options->timeout_ms)));
     else
       run_list(*options);
   });

@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "graph/graph_spec.hpp"
+#include "registry/crash_quarantine.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -85,6 +86,7 @@ struct Summary {
 };
 
 int run_graph(const RunOptions& options) {
+  crash_quarantine::install(PluginImageCache::default_dir());
   PluginRegistry registry(PluginRegistry::search_path(options.plugin_dirs));
   std::vector<Diagnostic> errors;
   GraphSpec spec = load_graph_file(options.graph, errors);

@@ -16,6 +16,7 @@
 #include "ingress/http_server.hpp"
 #include "ingress/origin_policy.hpp"
 #include "ingress/rest_api.hpp"
+#include "registry/crash_quarantine.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -143,6 +144,8 @@ int serve(const ServeSettings& settings) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Before any plugin is loaded: a plugin that crashes the server is kept out at the next start.
+  crash_quarantine::install(PluginImageCache::default_dir());
   PluginRegistry registry(PluginRegistry::search_path(settings.plugin_dirs));
   try {
     registry.watch();

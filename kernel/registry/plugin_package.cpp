@@ -3,10 +3,13 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <csignal>
@@ -17,6 +20,7 @@
 #include <sstream>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include <sluice/plugin.hpp>
 
@@ -186,68 +190,128 @@ std::shared_ptr<PluginPackage> load_plugin_package(const fs::path& path, const f
   return nullptr;
 }
 
-std::optional<std::string> probe_plugin_package(const fs::path& path, const fs::path& image,
-                                                std::chrono::milliseconds timeout) {
-  // The child reports "finished" through this pipe rather than its exit status: a package that
-  // calls exit(0) in a static constructor would otherwise pass.
-  int done[2];
-  if (::pipe2(done, O_CLOEXEC) != 0)
+namespace {
+
+constexpr std::string_view probe_finished = "loaded\n";
+
+// "crashed while loading (signal 11): Segmentation fault"
+std::string crashed_while_loading(int signal) {
+  const char* description = ::sigdescr_np(signal);
+  return "crashed while loading (signal " + std::to_string(signal) + ")" +
+         (description ? std::string(": ") + description : std::string());
+}
+
+}  // namespace
+
+PluginProbe::PluginProbe(const fs::path& program, const fs::path& path, const fs::path& image,
+                         std::chrono::milliseconds timeout)
+    : path_(path), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot probe " + path.string());
-  // Output still buffered in stdio would be written a second time by a child that exit()s.
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int fork_error = errno;
-    ::close(done[0]);
-    ::close(done[1]);
-    throw std::system_error(fork_error, std::generic_category(), "cannot probe " + path.string());
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, report[1], STDOUT_FILENO);
+  // The kernel blocks SIGTERM/SIGINT for sigwait(), and the mask is inherited: unblock every
+  // signal in the child, so that it dies of what it does, and of our SIGKILL/SIGALRM.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> args{program.string(), "plugins", "probe", "--image", image.string(),
+                                "--timeout-ms", std::to_string(timeout.count()), path.string()};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int spawn_error = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  ::close(report[1]);
+  if (spawn_error != 0) {
+    ::close(report[0]);
+    throw std::system_error(spawn_error, std::generic_category(),
+                            "cannot probe " + path.string() + " (running " + program.string() + ")");
   }
-  if (pid == 0) {
-    ::close(done[0]);
-    // The kernel may block signals or catch SIGSEGV; the child must die of them instead.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int signal = 1; signal < NSIG; ++signal) std::signal(signal, SIG_DFL);
-    itimerval limit{};
-    limit.it_value.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    limit.it_value.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
-    ::setitimer(ITIMER_REAL, &limit, nullptr);  // SIGALRM's default action ends the child
-    {
-      std::string error;
-      auto package = load_plugin_package(path, image, error);
-    }  // unloads: static destructors are probed too
-    const char finished = 1;
-    [[maybe_unused]] const ssize_t n = ::write(done[1], &finished, 1);
-    ::_exit(0);  // no atexit handlers or static destructors of the kernel in the child
-  }
-  ::close(done[1]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      const int wait_error = errno;
-      ::close(done[0]);
-      throw std::system_error(wait_error, std::generic_category(),
-                              "cannot probe " + path.string());
+  pid_ = pid;
+  report_fd_ = report[0];
+}
+
+PluginProbe::~PluginProbe() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
-  char finished = 0;
-  ssize_t got;
-  do {
-    got = ::read(done[0], &finished, 1);
-  } while (got < 0 && errno == EINTR);
-  ::close(done[0]);
-  if (got == 1) return std::nullopt;
-  if (WIFSIGNALED(status)) {
-    const int signal = WTERMSIG(status);
-    if (signal == SIGALRM)
-      return "did not finish loading within " + std::to_string(timeout.count()) +
-             " ms (a static constructor or components() hangs)";
-    const char* description = ::sigdescr_np(signal);
-    return "crashed while loading (signal " + std::to_string(signal) + ")" +
-           (description ? std::string(": ") + description : std::string());
+  if (report_fd_ >= 0) ::close(report_fd_);
+}
+
+std::optional<std::string> PluginProbe::verdict() {
+  // Read the report until the child closes its end (it exits) or the deadline passes.
+  std::string report;
+  bool timed_out = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd ready{report_fd_, POLLIN, 0};
+    const int n = ::poll(&ready, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      timed_out = true;
+      break;
+    }
+    char buffer[64];
+    const ssize_t got = ::read(report_fd_, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (report.size() < 256) report.append(buffer, static_cast<std::size_t>(got));
   }
+  if (timed_out) ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "cannot probe " + path_.string());
+  }
+  pid_ = -1;
+  // The report rather than the exit status: a package that calls exit(0) in a static
+  // constructor would otherwise pass.
+  if (report == probe_finished) return std::nullopt;
+  if (timed_out || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM))
+    return "did not finish loading within " + std::to_string(timeout_.count()) +
+           " ms (a static constructor or components() hangs)";
+  if (WIFSIGNALED(status)) return crashed_while_loading(WTERMSIG(status));
   return "exited with status " + std::to_string(WEXITSTATUS(status)) + " while loading";
+}
+
+int run_plugin_probe(const fs::path& path, const fs::path& image, std::chrono::milliseconds timeout) {
+  itimerval limit{};
+  limit.it_value.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  limit.it_value.tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000);
+  ::setitimer(ITIMER_REAL, &limit, nullptr);  // SIGALRM's default action ends the child
+  // Threads of our own while the package loads, as in the server.
+  std::atomic<bool> loaded{false};
+  std::vector<std::thread> others;
+  for (int i = 0; i < 2; ++i)
+    others.emplace_back([&loaded] {
+      while (!loaded.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  {
+    std::string error;
+    auto package = load_plugin_package(path, image, error);
+  }  // unloads: static destructors are probed too
+  loaded = true;
+  for (auto& thread : others) thread.join();
+  if (::write(STDOUT_FILENO, probe_finished.data(), probe_finished.size()) !=
+      static_cast<ssize_t>(probe_finished.size()))
+    return 1;
+  ::_exit(0);  // no atexit handlers or static destructors of the kernel in the child
 }
 
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // PluginPackage — one loaded plugin file: its library and the component descriptors it exports.
 //
 //   std::string error;
-//   if (auto crash = probe_plugin_package(path, image, timeout)) reject(path, *crash);
+//   PluginProbe probe("/proc/self/exe", path, image, timeout);
+//   if (auto crash = probe.verdict()) reject(path, *crash);
 //   else if (auto package = load_plugin_package(path, image, error)) use(package);
 //   else reject(path, error);
 //
@@ -44,13 +45,37 @@ std::shared_ptr<PluginPackage> load_plugin_package(const std::filesystem::path& 
                                                    const std::filesystem::path& image,
                                                    std::string& error);
 
-// Runs load_plugin_package (and the unload) in a forked child first, so that a package that
-// crashes, exits or hangs in its static constructors, components() or destructors takes down
-// the child and not the kernel. Returns why the child failed ("crashed while loading (signal
-// 11)"), or nullopt when it finished (a normal rejection is left to the real load). Throws
-// std::system_error when the child cannot be run (fork, pipe): no verdict on the package.
-std::optional<std::string> probe_plugin_package(const std::filesystem::path& path,
-                                                const std::filesystem::path& image,
-                                                std::chrono::milliseconds timeout);
+// A probe: load_plugin_package (and the unload) run first in a child process — the sluice
+// binary exec'd as `sluice plugins probe --image IMAGE --timeout-ms N FILE`, never a fork of a
+// multi-threaded kernel — so that a package that crashes, exits or hangs in its static
+// constructors, components() or destructors takes down the child and not the kernel. The child
+// runs a few threads of its own while it loads, as the server does: a package that fails only
+// in a multi-threaded process fails there too. Several probes run at once: start them all,
+// then wait for each.
+class PluginProbe {
+ public:
+  // Starts the child. Throws std::system_error when it cannot be run (pipe, spawn): no verdict
+  // on the package.
+  PluginProbe(const std::filesystem::path& program, const std::filesystem::path& path,
+              const std::filesystem::path& image, std::chrono::milliseconds timeout);
+  ~PluginProbe();  // kills a child still running
+  PluginProbe(const PluginProbe&) = delete;
+  PluginProbe& operator=(const PluginProbe&) = delete;
+
+  // Why the child failed ("crashed while loading (signal 11): Segmentation fault"), or nullopt
+  // when it finished (a normal rejection is left to the real load).
+  std::optional<std::string> verdict();
+
+ private:
+  std::filesystem::path path_;
+  std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point deadline_;
+  int pid_ = -1;
+  int report_fd_ = -1;  // the child's stdout: "loaded\n" once it is done
+};
+
+// The child's side: what `sluice plugins probe` runs. Returns its exit status.
+int run_plugin_probe(const std::filesystem::path& path, const std::filesystem::path& image,
+                     std::chrono::milliseconds timeout);
 
 }  // namespace sluice

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "registry/crash_quarantine.hpp"
 #include "registry/plugin_package.hpp"
 #include "registry/plugin_watcher.hpp"
 
@@ -26,9 +27,11 @@ struct PluginRegistry::Snapshot {
     std::shared_ptr<const ComponentDescriptor> descriptor;  // aliases `package`
     std::shared_ptr<const PluginPackage> package;
   };
-  std::map<std::string, Entry, std::less<>> components;
+  std::map<std::string, Entry, std::less<>> components;  // by name: the first package offering it
+  std::map<std::string, Entry, std::less<>> qualified;   // by "package/name": every package's
   std::vector<std::shared_ptr<const PluginPackage>> packages;  // accepted, in search order
   std::vector<PluginRejection> rejected;                       // in search order
+  std::vector<PluginClash> clashes;                            // in search order
 };
 
 namespace {
@@ -82,8 +85,6 @@ std::string read_file(const fs::path& path) {
   ::close(fd);
   return bytes;
 }
-
-std::string single_quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 }  // namespace
 
@@ -150,9 +151,26 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
     for (auto& file : plugin_files(directories_[order], max_depth))
       if (seen.insert(file).second) found.emplace_back(std::move(file), order);
 
-  // 2. Bring each file's record up to date, loading what is new or changed.
+  // 2. Bring each file's record up to date. What is new or changed is probed — all probes at
+  //    once, so one package that hangs costs the probe timeout once, not once per file —
+  //    and then loaded here.
   std::map<fs::path, FileRecord> next;
   bool changed = false;
+  struct Candidate {
+    fs::path path;
+    FileRecord record;
+    fs::path image;
+    std::unique_ptr<PluginProbe> probe;
+  };
+  std::vector<Candidate> candidates;
+  auto settle = [&](const fs::path& path, FileRecord record) {
+    // A retried failure that fails the same way again is no news.
+    const auto old = files_.find(path);
+    if (old == files_.end() || !old->second.retry || !record.retry || old->second.rejection != record.rejection)
+      changed = true;
+    next.emplace(path, std::move(record));
+  };
+  const fs::path probe_program = options_.probe_program.empty() ? fs::path("/proc/self/exe") : options_.probe_program;
   for (const auto& [path, order] : found) {
     const auto old = files_.find(path);
     if (being_written.count(path) != 0) {
@@ -185,29 +203,44 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
         next.emplace(path, std::move(record));
         continue;
       }
-      const fs::path image = cache_.store(bytes);
-      if (auto failure = probe_plugin_package(path, image, options_.probe_timeout))
-        record.rejection = std::move(*failure);
-      else
-        record.package = load_plugin_package(path, image, record.rejection);
+      if (auto crashed = crash_quarantine::reason(cache_.dir(), record.content_hash)) {
+        // Looked at again on every rescan: `sluice plugins release` may lift it at any time.
+        record.rejection = std::move(*crashed);
+        record.retry = true;
+      } else {
+        const fs::path image = cache_.store(bytes);
+        auto probe = std::make_unique<PluginProbe>(probe_program, path, image, options_.probe_timeout);
+        candidates.push_back({path, std::move(record), image, std::move(probe)});
+        continue;
+      }
     } catch (const std::exception& e) {
       record.rejection = e.what();
       record.retry = true;
     }
-    // A retried failure that fails the same way again is no news.
-    if (old == files_.end() || !old->second.retry || !record.retry ||
-        old->second.rejection != record.rejection)
-      changed = true;
-    next.emplace(path, std::move(record));
+    settle(path, std::move(record));
+  }
+  for (auto& candidate : candidates) {
+    FileRecord& record = candidate.record;
+    try {
+      if (auto failure = candidate.probe->verdict())
+        record.rejection = std::move(*failure);
+      else if ((record.package = load_plugin_package(candidate.path, candidate.image, record.rejection)))
+        crash_quarantine::remember(candidate.image, candidate.path, record.package->name);
+    } catch (const std::exception& e) {
+      record.rejection = e.what();
+      record.retry = true;
+    }
+    settle(candidate.path, std::move(record));
   }
   for (const auto& [path, record] : files_)
     if (next.count(path) == 0) changed = true;  // removed
   files_ = std::move(next);
   if (!changed) return;
 
-  // 3. Resolve component names in search order: the first file that offers a name keeps it,
-  //    and a later package that repeats any of its names is rejected as a whole (half a
-  //    package would be a surprise at run time).
+  // 3. Resolve component names in search order: the first package that offers a name keeps
+  //    it; a later package that repeats it loses only that name (its other components stay,
+  //    and every component stays reachable as "package/name"). Rejecting the later package as
+  //    a whole would let one user plugin take down a bundled package with dozens of names.
   std::vector<const std::pair<const fs::path, FileRecord>*> ordered;
   for (const auto& entry : files_) ordered.push_back(&entry);
   std::stable_sort(ordered.begin(), ordered.end(),
@@ -219,22 +252,15 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
       snapshot->rejected.push_back({path, record.rejection});
       continue;
     }
-    std::string clashes;
-    for (const auto& descriptor : record.package->components)
-      if (const auto taken = snapshot->components.find(descriptor.name);
-          taken != snapshot->components.end())
-        clashes += std::string(clashes.empty() ? "" : "; ") + single_quoted(descriptor.name) +
-                   " is already provided by " + taken->second.package->path.string();
-    if (!clashes.empty()) {
-      snapshot->rejected.push_back({path, "duplicate component name: " + clashes});
-      continue;
-    }
     snapshot->packages.push_back(record.package);
-    for (const auto& descriptor : record.package->components)
-      snapshot->components.emplace(
-          descriptor.name,
-          Snapshot::Entry{std::shared_ptr<const ComponentDescriptor>(record.package, &descriptor),
-                          record.package});
+    for (const auto& descriptor : record.package->components) {
+      const Snapshot::Entry offered{std::shared_ptr<const ComponentDescriptor>(record.package, &descriptor),
+                                    record.package};
+      for (auto [map, name] : {std::pair{&snapshot->components, descriptor.name},
+                               std::pair{&snapshot->qualified, record.package->name + "/" + descriptor.name}})
+        if (const auto [taken, added] = map->emplace(name, offered); !added)
+          snapshot->clashes.push_back({path, record.package->name, name, taken->second.package->path});
+    }
   }
 
   // 4. Publish, then tell listeners which names now resolve differently (added, removed, or
@@ -247,15 +273,19 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
     ++generation_;
     listeners = listeners_;
   }
+  // A graph may name a component either way; listeners get plain component names.
   std::vector<std::string> affected;
-  for (const auto& [name, entry] : previous->components)
-    if (auto now = snapshot->components.find(name);
-        now == snapshot->components.end() || now->second.descriptor != entry.descriptor)
-      affected.push_back(name);
-  for (const auto& [name, entry] : snapshot->components)
-    if (previous->components.count(name) == 0) affected.push_back(name);
+  for (const auto map : {&Snapshot::components, &Snapshot::qualified}) {
+    const auto &before = (*previous).*map, &now = (*snapshot).*map;
+    for (const auto& [name, entry] : before)
+      if (auto current = now.find(name); current == now.end() || current->second.descriptor != entry.descriptor)
+        affected.push_back(entry.descriptor->name);
+    for (const auto& [name, entry] : now)
+      if (before.count(name) == 0) affected.push_back(entry.descriptor->name);
+  }
   if (affected.empty()) return;
   std::sort(affected.begin(), affected.end());
+  affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
   for (const auto& listener : listeners) {
     try {
       listener(affected);
@@ -273,8 +303,9 @@ std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::snapshot() const
 
 std::shared_ptr<const ComponentDescriptor> PluginRegistry::find(std::string_view name) const {
   const auto current = snapshot();
-  const auto entry = current->components.find(name);
-  return entry == current->components.end() ? nullptr : entry->second.descriptor;
+  const auto& map = name.find('/') == std::string_view::npos ? current->components : current->qualified;
+  const auto entry = map.find(name);
+  return entry == map.end() ? nullptr : entry->second.descriptor;
 }
 
 std::vector<std::string> PluginRegistry::names() const {
@@ -297,6 +328,8 @@ std::vector<PluginPackageInfo> PluginRegistry::packages() const {
 }
 
 std::vector<PluginRejection> PluginRegistry::rejected() const { return snapshot()->rejected; }
+
+std::vector<PluginClash> PluginRegistry::clashes() const { return snapshot()->clashes; }
 
 Value PluginRegistry::components_json() const {
   const auto current = snapshot();
@@ -329,9 +362,17 @@ Value PluginRegistry::plugins_json() const {
   Array rejected;
   for (const auto& rejection : current->rejected)
     rejected.push_back(Object{{"path", rejection.path.string()}, {"reason", rejection.reason}});
+  Array clashes;
+  for (const auto& clash : current->clashes)
+    clashes.push_back(Object{{"path", clash.path.string()},
+                             {"package", clash.package},
+                             {"component", clash.component},
+                             {"provided_by", clash.provided_by.string()},
+                             {"explanation", clash.explanation()}});
   return Object{{"directories", std::move(directories)},
                 {"packages", std::move(packages)},
-                {"rejected", std::move(rejected)}};
+                {"rejected", std::move(rejected)},
+                {"clashes", std::move(clashes)}};
 }
 
 void PluginRegistry::on_change(ChangeListener listener) {

@@ -9,13 +9,14 @@
 // It owns: the list of plugin files found in the search path (directories and their
 // subdirectories, a few levels deep), one loaded PluginPackage per accepted file, the reasons
 // for every rejected file, and the component name → descriptor map. A file that is not a
-// plugin, cannot be loaded, was built for another SDK ABI, declares an invalid descriptor or a
-// component name an earlier file already provides, or crashes while loading (each new file is
-// loaded in a forked child first) is rejected with a reason; the kernel keeps running.
+// plugin, cannot be loaded, was built for another SDK ABI, declares an invalid descriptor, or
+// crashes while loading (each new file is loaded in a forked child first) is rejected with a
+// reason; the kernel keeps running.
 //
 // The result is a function of the files alone, so a restart sees what the running kernel saw:
 // files are ordered by search-path directory, then by path, and for a component name the first
-// file wins. A file is reloaded when it changes on disk (size, mtime or inode, then content
+// file wins. A later package that repeats a name loses only that name (a clash, listed by
+// clashes()); every component of every package is also found as "package/name". A file is reloaded when it changes on disk (size, mtime or inode, then content
 // hash) and retried the same way after a rejection, so a half-copied file is picked up once the
 // copy is complete.
 //
@@ -61,11 +62,29 @@ struct PluginRejection {
   std::string reason;  // one sentence, e.g. "crashed while loading (signal 11): Segmentation fault"
 };
 
+// A component name a package offers but another package, earlier in search order, keeps.
+struct PluginClash {
+  std::filesystem::path path;  // the file of the package that lost the name
+  std::string package;
+  std::string component;        // the name as looked up: "name", or "package/name"
+  std::filesystem::path provided_by;
+
+  std::string explanation() const {
+    const std::string head = "'" + component + "' of package " + package + " (" + path.string() +
+                             ") is provided by " + provided_by.string() + ", earlier in search order; ";
+    if (component.find('/') != std::string::npos) return head + "two packages have the name " + package;
+    return head + "name it as '" + package + "/" + component + "' to use this one";
+  }
+};
+
 struct PluginRegistryOptions {
   // Where the private copies of plugin files are kept; empty: PluginImageCache::default_dir().
   std::filesystem::path cache_dir;
   // How long a package may take to load in the probe child before it is rejected.
   std::chrono::milliseconds probe_timeout{10000};
+  // The sluice binary, run as `sluice plugins probe …` to probe each new file (PluginProbe);
+  // empty: this process's own executable, which is right for the sluice command itself.
+  std::filesystem::path probe_program;
 };
 
 class PluginRegistry final : public ComponentCatalog {
@@ -94,18 +113,22 @@ class PluginRegistry final : public ComponentCatalog {
   // effect within a second. Idempotent. Throws std::system_error when inotify is unavailable.
   void watch();
 
-  // ComponentCatalog
+  // ComponentCatalog: `name` is a component name or "package/name".
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override;
   std::vector<std::string> names() const override;
 
   std::vector<PluginPackageInfo> packages() const;  // accepted packages, in search order
   std::vector<PluginRejection> rejected() const;    // in search order
+  std::vector<PluginClash> clashes() const;          // in search order
   const std::vector<std::filesystem::path>& directories() const { return directories_; }
+  // Where the private copies of the plugin files are (and crash_quarantine's records).
+  const std::filesystem::path& image_cache_dir() const { return cache_.dir(); }
 
   // [descriptor_to_json(d) + {"package": name}, ...] sorted by component name: GET /v1/components.
   Value components_json() const;
   // {"directories": [{path, exists}], "packages": [{name, version, description, path,
-  //  components: [names]}], "rejected": [{path, reason}]}: GET /v1/plugins.
+  //  components: [names]}], "rejected": [{path, reason}], "clashes": [{path, package,
+  //  component, provided_by, explanation}]}: GET /v1/plugins.
   Value plugins_json() const;
 
   // Called after every change that added, replaced or removed components, with their names

@@ -292,15 +292,16 @@ void GraphInstance::start() {
   boost::fibers::fiber([this] { ingress_loop(); }).detach();
 }
 
-bool GraphInstance::try_submit(Submission& submission) {
+GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission) {
   const std::size_t n = submission.packets.size();
   queued += n;
   outstanding += n;
-  if (ingress_.try_push(std::move(submission)) == boost::fibers::channel_op_status::success)
-    return true;
+  // try_push leaves its argument as it was unless it succeeds.
+  const auto status = ingress_.try_push(std::move(submission));
+  if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;
   queued -= n;
   outstanding -= n;
-  return false;
+  return status == boost::fibers::channel_op_status::closed ? SubmitOutcome::closed : SubmitOutcome::full;
 }
 
 void GraphInstance::close_ingress() { ingress_.close(); }

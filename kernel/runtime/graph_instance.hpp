@@ -167,8 +167,9 @@ class GraphInstance {
 
   // On the worker thread: launches the fibers.
   void start();
-  // Any thread. False when the ingress is full or closed (the submission is then untouched).
-  bool try_submit(Submission& submission);
+  // Any thread. Unless accepted, the submission is untouched.
+  enum class SubmitOutcome { accepted, full, closed };
+  SubmitOutcome try_submit(Submission& submission);
   // Any thread: no more submissions; the graph drains, then done() becomes ready.
   void close_ingress();
   std::shared_future<void> done() const { return done_future_; }

@@ -45,6 +45,9 @@ void run_on_io_pool(const std::function<void()>& work) {
 
 }  // namespace
 
+// One deployed version of a graph. Its instances are fixed when it is published and live as
+// long as the version does: a submit() or stats() that found this version keeps it (and so
+// every instance) alive through its shared_ptr while a redeploy drains it on another thread.
 struct DeployedGraph {
   std::shared_ptr<GraphShared> shared;
   std::vector<std::unique_ptr<GraphInstance>> instances;
@@ -70,18 +73,22 @@ struct Runtime::Impl {
     return it == graphs.end() ? nullptr : it->second;
   }
 
-  // Closes the instances' ingress and waits until every packet they admitted is through.
+  // Closes the instances' ingress and waits until every packet they admitted is through. The
+  // instances are destroyed with the last reference to the version, never here: a submit() or
+  // stats() may still be reading them.
   static void drain(DeployedGraph& graph) {
     for (auto& instance : graph.instances) instance->close_ingress();
     for (auto& instance : graph.instances) instance->done().wait();
-    graph.instances.clear();
   }
 
-  Admission submit(const std::shared_ptr<DeployedGraph>& graph, std::vector<Packet>& packets,
-                   StreamCallback on_done, std::optional<std::size_t> node) {
+  // Admits into the least loaded instance of `graph`; `closed` when that version is draining
+  // (a redeploy replaced it after the caller found it: the caller retries on the new one).
+  Admission submit(const DeployedGraph& graph, std::vector<Packet>& packets, StreamCallback& on_done,
+                   std::optional<std::size_t> node, bool& closed) {
     Admission admission;
+    closed = false;
     GraphInstance* least = nullptr;
-    for (auto& instance : graph->instances)
+    for (const auto& instance : graph.instances)
       if (!least || instance->outstanding < least->outstanding) least = instance.get();
     // A submission larger than the limit is still taken by an idle instance: the request size
     // limit bounds it, and refusing it would refuse it forever.
@@ -90,7 +97,7 @@ struct Runtime::Impl {
       return admission;
     }
     auto stream = std::make_unique<StreamState>();
-    stream->result.graph = graph->shared->plan->name;
+    stream->result.graph = graph.shared->plan->name;
     stream->result.accepted = packets.size();
     stream->result.submitted = std::chrono::system_clock::now();
     stream->result.id = streams.open(stream->result.graph, packets.size());
@@ -98,12 +105,15 @@ struct Runtime::Impl {
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), node};
-    if (!least->try_submit(submission)) {
+    const auto outcome = least->try_submit(submission);
+    if (outcome != GraphInstance::SubmitOutcome::accepted) {
       packets = std::move(submission.packets);
+      on_done = std::move(submission.stream->on_done);
       streams.discard(admission.stream_id);
       admission.status = Admission::Status::overloaded;
       admission.stream_id.clear();
       admission.accepted = 0;
+      closed = outcome == GraphInstance::SubmitOutcome::closed;
     }
     return admission;
   }
@@ -196,22 +206,33 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
     refused.status = Admission::Status::shutting_down;
     return refused;
   }
-  auto graph = impl_->find(name);
-  if (!graph) {
-    refused.status = Admission::Status::no_such_graph;
-    return refused;
-  }
-  std::optional<std::size_t> target;
-  if (!node.empty()) {
-    const auto& nodes = graph->shared->plan->nodes;
-    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
-    if (it == nodes.end()) {
-      refused.status = Admission::Status::no_such_node;
+  // A version found here may be replaced and drained before the packets reach it; then the
+  // submission goes to the version that replaced it (a redeploy never refuses input).
+  for (;;) {
+    auto graph = impl_->find(name);
+    if (!graph) {
+      refused.status = Admission::Status::no_such_graph;
       return refused;
     }
-    target = static_cast<std::size_t>(it - nodes.begin());
+    std::optional<std::size_t> target;
+    if (!node.empty()) {
+      const auto& nodes = graph->shared->plan->nodes;
+      auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
+      if (it == nodes.end()) {
+        refused.status = Admission::Status::no_such_node;
+        return refused;
+      }
+      target = static_cast<std::size_t>(it - nodes.begin());
+    }
+    bool closed = false;
+    Admission admission = impl_->submit(*graph, packets, on_done, target, closed);
+    if (!closed) return admission;
+    if (impl_->stopping) {
+      refused.status = Admission::Status::shutting_down;
+      return refused;
+    }
+    // A version leaves the table before it is drained: find() now gives its successor or none.
   }
-  return impl_->submit(graph, packets, std::move(on_done), target);
 }
 
 std::optional<StreamResult> Runtime::stream(std::string_view id) const { return impl_->streams.find(id); }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -148,8 +149,9 @@ struct ChangeLog {
   }
 };
 
+// This test program is not the sluice binary: the probes run the real one.
 sluice::PluginRegistryOptions options_with_cache(const TempDir& scratch) {
-  return {.cache_dir = scratch / "cache"};
+  return {.cache_dir = scratch / "cache", .probe_program = SLUICE_EXE};
 }
 
 // A directory with the good package and one file for each reason to reject one.
@@ -203,23 +205,37 @@ TEST_CASE("a scan lists the good package and rejects every bad file with its rea
   const PluginRegistry registry({fixtures.dir.path()}, options_with_cache(scratch));
 
   const auto packages = registry.packages();
-  REQUIRE(packages.size() == 1);
+  REQUIRE(packages.size() == 2);
   CHECK(packages[0].name == "fixture_good");
   CHECK(packages[0].version == "1.0.0");
   CHECK(packages[0].path == fixtures.good);
   CHECK(packages[0].components == std::vector<std::string>{"fixture_upper", "fixture_route"});
-  CHECK(registry.names() == std::vector<std::string>{"fixture_route", "fixture_upper"});
+  CHECK(packages[1].name == "fixture_duplicate");
+  CHECK(registry.names() == std::vector<std::string>{"fixture_own_name", "fixture_route", "fixture_upper"});
 
   const auto route = registry.find("fixture_route");
   REQUIRE(route);
   CHECK(route->kind == sluice::ComponentKind::operator_);
   CHECK(route->inputs.size() == 1);  // the default `in`, filled in by apply_port_defaults
   CHECK(route->outputs.size() == 2);
-  CHECK(registry.find("fixture_own_name") == nullptr);  // a rejected package counts as a whole
   CHECK(registry.find("no_such_component") == nullptr);
+  // A repeated name costs the later package that name only; both builds stay reachable.
+  CHECK(registry.find("fixture_own_name"));
+  CHECK(registry.find("fixture_upper")->summary != "Same name as fixture_good's component");
+  REQUIRE(registry.find("fixture_duplicate/fixture_upper"));
+  CHECK(registry.find("fixture_duplicate/fixture_upper")->summary == "Same name as fixture_good's component");
+  CHECK(registry.find("fixture_good/fixture_upper") == registry.find("fixture_upper"));
+  CHECK(registry.find("fixture_good/fixture_own_name") == nullptr);
+  const auto clashes = registry.clashes();
+  REQUIRE(clashes.size() == 1);
+  CHECK(clashes[0].path == fixtures.duplicate);
+  CHECK(clashes[0].component == "fixture_upper");
+  CHECK(clashes[0].provided_by == fixtures.good);
+  CHECK_MESSAGE(contains(clashes[0].explanation(), "name it as 'fixture_duplicate/fixture_upper'"),
+                clashes[0].explanation());
 
   const auto rejected = registry.rejected();
-  CHECK(rejected.size() == 8);
+  CHECK(rejected.size() == 7);
   auto check_rejected = [&](const fs::path& path, std::initializer_list<std::string_view> parts) {
     const auto* rejection = rejection_for(rejected, path);
     REQUIRE_MESSAGE(rejection, "no rejection for " << path);
@@ -232,8 +248,6 @@ TEST_CASE("a scan lists the good package and rejects every bad file with its rea
   // The loader's text names the user's file, not the private copy that was opened.
   check_rejected(fixtures.unresolved, {"undefined symbol: sluice_fixture_undefined_function",
                                        fixtures.unresolved.string()});
-  check_rejected(fixtures.duplicate,
-                 {"duplicate component name", "'fixture_upper'", fixtures.good.string()});
   check_rejected(fixtures.invalid, {"invalid descriptor", "default must be at most 10"});
   check_rejected(fixtures.throws, {"components() failed", "descriptor refuses to describe"});
   check_rejected(fixtures.crash, {"crashed while loading (signal 11)"});
@@ -274,12 +288,43 @@ TEST_CASE("a descriptor keeps its library loaded after the registry is gone") {
 TEST_CASE("a package that hangs while loading is stopped by the probe's time limit") {
   TempDir dir, scratch;
   copy_over(FIXTURE_HANG, dir / "libhang.so");
-  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 300ms});
+  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 300ms, .probe_program = SLUICE_EXE});
   const auto rejected = registry.rejected();
   REQUIRE(rejected.size() == 1);
   CHECK(rejected[0].path == dir / "libhang.so");
   CHECK_MESSAGE(contains(rejected[0].reason, "did not finish loading within 300 ms"),
                 rejected[0].reason);
+}
+
+TEST_CASE("probes run at once: four hanging packages cost one probe timeout, not four") {
+  TempDir dir, scratch;
+  for (const char* name : {"liba.so", "libb.so", "libc.so", "libd.so"}) copy_over(FIXTURE_HANG, dir / name);
+  copy_over(FIXTURE_GOOD_V1, dir / "libgood.so");
+  const auto start = std::chrono::steady_clock::now();
+  const PluginRegistry registry({dir.path()}, {.cache_dir = scratch / "cache", .probe_timeout = 1500ms,
+                                               .probe_program = SLUICE_EXE});
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(registry.rejected().size() == 4);
+  CHECK(registry.find("fixture_upper"));
+  // One after another they would take 6 s at least.
+  CHECK_MESSAGE(took < 4500ms, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+}
+
+TEST_CASE("the probe is a multi-threaded process, like the server: a package that crashes only there is rejected") {
+  TempDir dir, scratch;
+  copy_over(FIXTURE_CRASH_IF_THREADED, dir / "libthreaded.so");
+  // This process has threads too when it loads the packages that passed.
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    while (!done) std::this_thread::sleep_for(1ms);
+  });
+  const PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  done = true;
+  other.join();
+  const auto rejected = registry.rejected();
+  REQUIRE(rejected.size() == 1);
+  CHECK_MESSAGE(contains(rejected[0].reason, "crashed while loading (signal 11)"), rejected[0].reason);
+  CHECK(registry.find("fixture_threaded_crash") == nullptr);
 }
 
 TEST_CASE("an unsafe cache directory is refused, and files are retried once it is fixed") {
@@ -288,7 +333,7 @@ TEST_CASE("an unsafe cache directory is refused, and files are retried once it i
   const fs::path cache = scratch / "cache";
   fs::create_directory(cache);
   fs::permissions(cache, fs::perms::all);  // 0777: anyone could plant code there
-  PluginRegistry registry({dir.path()}, {.cache_dir = cache});
+  PluginRegistry registry({dir.path()}, {.cache_dir = cache, .probe_program = SLUICE_EXE});
   const auto rejected = registry.rejected();
   REQUIRE(rejected.size() == 1);
   CHECK_MESSAGE(contains(rejected[0].reason, "refusing the plugin cache directory " + cache.string()),
@@ -382,24 +427,29 @@ TEST_CASE("a component name belongs to the first file in search order, also when
   REQUIRE(eventually([&] { return registry.find("fixture_own_name") != nullptr; }));
 
   // The good package comes earlier in the search path: it takes fixture_upper, and the
-  // duplicate package is rejected — the state a restart would produce.
+  // duplicate package keeps only its own name — the state a restart would produce.
+  const auto duplicate_upper = registry.find("fixture_upper");
   copy_over(FIXTURE_GOOD_V1, first / "libgood.so");
   REQUIRE(eventually([&] { return registry.find("fixture_route") != nullptr; }));
-  CHECK(registry.find("fixture_own_name") == nullptr);
-  CHECK(registry.names() == std::vector<std::string>{"fixture_route", "fixture_upper"});
-  const auto* rejection = rejection_for(registry.rejected(), second / "libduplicate.so");
-  REQUIRE(rejection);
-  CHECK(contains(rejection->reason, (first / "libgood.so").string()));
-  // One change names all three (how many events a copy makes depends on timing).
-  const std::vector<std::string> all_three{"fixture_own_name", "fixture_route", "fixture_upper"};
+  CHECK(registry.find("fixture_own_name") != nullptr);
+  CHECK(registry.find("fixture_upper") != duplicate_upper);
+  CHECK(registry.find("fixture_duplicate/fixture_upper") == duplicate_upper);
+  CHECK(registry.names() == std::vector<std::string>{"fixture_own_name", "fixture_route", "fixture_upper"});
+  CHECK(registry.rejected().empty());
+  REQUIRE(registry.clashes().size() == 1);
+  CHECK(registry.clashes()[0].provided_by == first / "libgood.so");
+  // One change names the two whose meaning changed (how many events a copy makes depends on
+  // timing).
+  const std::vector<std::string> changed{"fixture_route", "fixture_upper"};
   REQUIRE(eventually([&] {
     const auto seen = log.seen();
-    return std::find(seen.begin(), seen.end(), all_three) != seen.end();
+    return std::find(seen.begin(), seen.end(), changed) != seen.end();
   }));
 
-  // Without the good package the duplicate one is accepted again.
+  // Without the good package the duplicate one has its name back.
   fs::remove(first / "libgood.so");
-  REQUIRE(eventually([&] { return registry.find("fixture_own_name") != nullptr; }));
+  REQUIRE(eventually([&] { return registry.find("fixture_upper") == duplicate_upper; }));
+  CHECK(registry.clashes().empty());
   CHECK(registry.rejected().empty());
 }
 
@@ -423,21 +473,24 @@ TEST_CASE("components_json and plugins_json are the REST documents") {
 
   const sluice::Value components = registry.components_json();
   REQUIRE(components.is_array());
-  REQUIRE(components.as_array().size() == 2);
-  const sluice::Value& route = components[0];
+  REQUIRE(components.as_array().size() == 3);
+  CHECK(components[0].get("name")->as_string() == "fixture_own_name");
+  CHECK(components[0].get("package")->as_string() == "fixture_duplicate");
+  const sluice::Value& route = components[1];
   CHECK(route.get("name")->as_string() == "fixture_route");
   CHECK(route.get("package")->as_string() == "fixture_good");
   CHECK(route.get("kind")->as_string() == "operator");
   CHECK(*route.find_path("outputs[1].name") == sluice::Value("big"));
   CHECK(*route.find_path("params[0].default") == sluice::Value(10));
-  CHECK(components[1].get("name")->as_string() == "fixture_upper");
+  CHECK(components[2].get("name")->as_string() == "fixture_upper");
+  CHECK(components[2].get("package")->as_string() == "fixture_good");
   // What the JSON writer and parser make of it is the same document.
   CHECK(sluice::json::parse(sluice::json::to_string(components)) == components);
 
   const sluice::Value plugins = registry.plugins_json();
   CHECK(*plugins.find_path("directories[0].path") == sluice::Value(fixtures.dir.path().string()));
   CHECK(*plugins.find_path("directories[0].exists") == sluice::Value(true));
-  REQUIRE(plugins.get("packages")->as_array().size() == 1);
+  REQUIRE(plugins.get("packages")->as_array().size() == 2);
   const sluice::Value& package = (*plugins.get("packages"))[0];
   CHECK(package.get("name")->as_string() == "fixture_good");
   CHECK(package.get("version")->as_string() == "1.0.0");
@@ -445,7 +498,11 @@ TEST_CASE("components_json and plugins_json are the REST documents") {
   CHECK(package.get("path")->as_string() == fixtures.good.string());
   CHECK(*package.get("components") == sluice::Value(sluice::Array{"fixture_upper", "fixture_route"}));
   const auto& rejected = plugins.get("rejected")->as_array();
-  CHECK(rejected.size() == 8);
+  CHECK(rejected.size() == 7);
+  REQUIRE(plugins.get("clashes")->as_array().size() == 1);
+  CHECK(*plugins.find_path("clashes[0].component") == sluice::Value("fixture_upper"));
+  CHECK(*plugins.find_path("clashes[0].package") == sluice::Value("fixture_duplicate"));
+  CHECK(*plugins.find_path("clashes[0].provided_by") == sluice::Value(fixtures.good.string()));
   bool crash_listed = false;
   for (const auto& entry : rejected)
     if (entry.get("path")->as_string() == fixtures.crash.string())
@@ -468,15 +525,17 @@ TEST_CASE("sluice plugins: JSON, the human listing, and describe") {
   sluice::Value document;
   REQUIRE_NOTHROW(document = sluice::json::parse(json_text));
   CHECK(*document.find_path("packages[0].name") == sluice::Value("fixture_good"));
-  CHECK(document.get("rejected")->as_array().size() == 8);
-  REQUIRE(document.get("components")->as_array().size() == 2);
-  CHECK(*document.find_path("components[1].name") == sluice::Value("fixture_upper"));
+  CHECK(document.get("rejected")->as_array().size() == 7);
+  REQUIRE(document.get("components")->as_array().size() == 3);
+  CHECK(*document.find_path("components[2].name") == sluice::Value("fixture_upper"));
+  CHECK(document.get("clashes")->as_array().size() == 1);
 
   const std::string listing = run_command(prefix, status);
   CHECK(status == 0);
   for (std::string_view part :
        {"fixture_good 1.0.0", "fixture_upper (transformer 1.0.0)", "fixture_route (operator 1.0.0)",
-        "threshold (integer, default 10, 0..1000)", "Rejected:", "crashed while loading"})
+        "threshold (integer, default 10, 0..1000)", "Rejected:", "crashed while loading", "Clashes:",
+        "name it as 'fixture_duplicate/fixture_upper'", "Same name as fixture_good's component"})
     CHECK_MESSAGE(contains(listing, part), part);
   CHECK(contains(listing, fixtures.crash.string()));
 

@@ -1,0 +1,73 @@
+// The server's lifecycle under traffic: redeploys (by PUT and by a replaced plugin file) while
+// clients submit and read stats. Each redeploy drains the old version of the graph on one
+// thread while HTTP threads may still be handing packets to it.
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace rest_test;
+
+TEST_CASE("redeploys by PUT and by plugin replacement under POSTs and stats: nothing lost, nothing refused") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  const auto plugins = dir.path / "plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so");
+  ServerProcess server(dir, {"--plugins", plugins.string()});
+
+  std::atomic<bool> running{true};
+  std::atomic<int> accepted{0}, refused{0}, stats_read{0};
+  std::vector<std::string> streams[3];
+  std::vector<std::thread> clients;
+  for (auto& mine : streams)
+    clients.emplace_back([&, &mine = mine] {
+      HttpConnection connection(server.port());
+      while (running) {
+        const auto r = connection.request("POST", "/v1/graphs/echo/packets", R"({"n": 1})", json_type);
+        if (r.status != 202) {
+          ++refused;
+          MESSAGE("POST answered " << r.status << ": " << r.body);
+          continue;
+        }
+        ++accepted;
+        mine.push_back(r.json().get("stream")->as_string());
+      }
+    });
+  clients.emplace_back([&] {
+    HttpConnection connection(server.port());
+    while (running) {
+      const auto r = connection.request("GET", "/v1/graphs/echo/stats");
+      if (r.status == 200) ++stats_read;
+    }
+  });
+
+  HttpConnection admin(server.port());
+  int redeploys = 0, replacements = 0;
+  for (; redeploys < 600; ++redeploys) {
+    const auto r = admin.request("PUT", "/v1/graphs/echo", echo_graph, {{"Content-Type", "application/yaml"}});
+    REQUIRE_MESSAGE(r.status / 100 == 2, r.body);
+    if (redeploys % 60 == 0) {
+      // Alternate the two builds of the plugin, renamed over the file the server watches.
+      const char* build = replacements++ % 2 == 0 ? REST_FIXTURE_PLUGIN_V2 : REST_FIXTURE_PLUGIN;
+      std::filesystem::copy_file(build, plugins / "librest_fixture.so.new",
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::rename(plugins / "librest_fixture.so.new", plugins / "librest_fixture.so");
+    }
+  }
+  running = false;
+  for (auto& client : clients) client.join();
+  MESSAGE(redeploys << " PUTs, " << replacements << " plugin replacements, " << accepted.load()
+                    << " POSTs accepted, " << stats_read.load() << " stats reads");
+  CHECK(refused == 0);
+  CHECK(accepted > 0);
+  CHECK(stats_read > 0);
+  // The newest streams of each client (older ones may have left the server's bounded history).
+  for (const auto& mine : streams)
+    for (std::size_t i = mine.size() > 1000 ? mine.size() - 1000 : 0; i < mine.size(); ++i)
+      REQUIRE_MESSAGE(wait_until([&] { return stream_status(server.port(), mine[i]) == "done"; }, 20s),
+                      "stream " << mine[i] << " is " << stream_status(server.port(), mine[i]));
+  CHECK(server.stop() == 0);
+}
