@@ -147,6 +147,21 @@ TEST_CASE("graphs write files only inside the data root: `..`, absolute paths an
   CHECK(server.stop() == 0);
 }
 
+TEST_CASE("--data-dir moves the data root: relative paths land there, the default root is then outside") {
+  TempDir dir;
+  const auto data = dir.path / "elsewhere/data";
+  ServerProcess server(dir, with_publishers({"--data-dir", data.string()}));
+  CHECK(server.stdout_text().find("graphs read and write files in " + data.string()) != std::string::npos);
+  REQUIRE(http(server.port(), "PUT", "/v1/graphs/writer", file_graph("writer", "w.jsonl"), yaml_type).status == 201);
+  CHECK(http(server.port(), "POST", "/v1/graphs/writer/packets", R"({"n": 1})", json_type).status == 202);
+  CHECK(wait_until([&] { return std::filesystem::exists(data / "w.jsonl") && read_file(data / "w.jsonl") == "{\"n\":1}\n"; },
+                   std::chrono::seconds(10)));
+  CHECK(http(server.port(), "PUT", "/v1/graphs/writer", file_graph("writer", (dir.path / "var/data/w.jsonl").string()),
+             yaml_type)
+            .status == 422);
+  CHECK(server.stop() == 0);
+}
+
 TEST_CASE("secret params: ${env:} references resolve at deploy; GET never shows a literal secret") {
   TempDir dir;
   ::setenv("SLUICE_REST_TEST_TOKEN", "t0ken-from-env", 1);
