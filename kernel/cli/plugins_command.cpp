@@ -52,7 +52,16 @@ std::string param_facts(const ParamSpec& param) {
     for (std::size_t i = 0; i < param.allowed.size(); ++i)
       facts += (i ? ", " : "") + json::to_string(param.allowed[i]);
   }
+  if (param.file_path) facts += ", file path";
+  if (param.secret) facts += ", secret";
   return facts;
+}
+
+// "fs_write, net", or "none".
+std::string capability_names(const ComponentDescriptor& d) {
+  std::string names;
+  for (const auto& capability : d.capabilities) names += (names.empty() ? "" : ", ") + capability;
+  return names.empty() ? "none" : names;
 }
 
 std::string port_names(const std::vector<PortSpec>& ports) {
@@ -66,6 +75,7 @@ void print_summary(std::ostream& out, const ComponentDescriptor& d) {
   out << "  " << d.name << " (" << to_string(d.kind) << ' ' << d.version << ") — " << d.summary
       << '\n';
   out << "      ports: " << port_names(d.inputs) << " -> " << port_names(d.outputs) << '\n';
+  if (!d.capabilities.empty()) out << "      capabilities: " << capability_names(d) << '\n';
   for (const auto& param : d.params)
     out << "      " << param.name << " (" << param_facts(param) << "): " << param.description
         << '\n';
@@ -122,6 +132,7 @@ void print_description(std::ostream& out, const ComponentDescriptor& d,
         << package->path.string() << ")\n";
   out << "  blocking: "
       << (d.blocking ? "yes (process() runs on the I/O pool)" : "no") << '\n';
+  out << "  capabilities: " << capability_names(d) << '\n';
   print_ports(out, "inputs", d.inputs);
   print_ports(out, "outputs", d.outputs);
   out << "    " << error_port << " — packets that failed (implicit on every node)\n";

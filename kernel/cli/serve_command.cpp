@@ -15,6 +15,7 @@
 #include "durability/durable_ingest.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
+#include "ingress/origin_policy.hpp"
 #include "ingress/rest_api.hpp"
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_registry.hpp"
@@ -35,11 +36,49 @@ struct ServeSettings {
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
   std::string editor_dir;
-  std::string state_dir;  // empty: var/ beside the graphs directory
+  std::string state_dir;  // "": var/ beside the graphs directory
   std::string durability = "wal";
   bool fsync = false;
   std::uint64_t max_wal_bytes = std::uint64_t{1} << 30;
+  std::string data_dir;   // "": the state directory's data/
+  std::vector<std::string> allow_paths;
+  std::vector<std::string> allowed_hosts;
+  std::vector<std::string> allow_origins;
+  bool insecure = false;
 };
+
+namespace fs = std::filesystem;
+
+// --state-dir, or var/ beside the graphs directory.
+fs::path state_directory(const ServeSettings& settings) {
+  if (!settings.state_dir.empty()) return settings.state_dir;
+  fs::path graphs = fs::path(settings.graphs_dir).lexically_normal();
+  if (!graphs.has_filename()) graphs = graphs.parent_path();  // "graphs/"
+  return graphs.parent_path() / "var";
+}
+
+// The data root and the --allow-path directories, canonical (created when missing: the data
+// root is the server's own); nullopt after printing why not.
+std::optional<PathPolicy> file_policy(const ServeSettings& settings) {
+  const fs::path data = settings.data_dir.empty() ? state_directory(settings) / "data" : fs::path(settings.data_dir);
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  PathPolicy policy;
+  if (!ec) policy.base = fs::canonical(data, ec);
+  if (ec) {
+    std::cerr << "sluice serve: cannot create the data directory " << data.string() << ": " << ec.message() << '\n';
+    return std::nullopt;
+  }
+  policy.roots.push_back(policy.base);
+  for (const auto& dir : settings.allow_paths) {
+    policy.roots.push_back(fs::canonical(dir, ec));
+    if (ec) {
+      std::cerr << "sluice serve: --allow-path " << dir << ": " << ec.message() << '\n';
+      return std::nullopt;
+    }
+  }
+  return policy;
+}
 
 // "host:port"; the host may be empty (→ 127.0.0.1) and the port 0 (any free port).
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
@@ -106,6 +145,14 @@ int serve(const ServeSettings& settings) {
     std::cerr << "sluice serve: --protect-data needs --token-file\n";
     return 2;
   }
+  if (token.empty() && !settings.insecure && !is_loopback_host(listen->first)) {
+    std::cerr << "sluice serve: --listen " << settings.listen
+              << " is reachable from other machines, and without --token-file anyone who reaches it may "
+                 "deploy graphs; give --token-file FILE, or --insecure to serve it so\n";
+    return 2;
+  }
+  const auto paths = file_policy(settings);
+  if (!paths) return 2;
 
   // SIGTERM/SIGINT (stop) and SIGHUP (reload) are taken by sigwait() below, so they must be
   // blocked in every thread: block them before the first thread starts (threads inherit the mask).
@@ -130,7 +177,7 @@ int serve(const ServeSettings& settings) {
   warn_if_no_components(registry, "serve");
 
   Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
-  GraphService graphs(runtime, registry, settings.graphs_dir);
+  GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   for (const auto& line : report.errors) std::cerr << line << '\n';
   try {
@@ -141,9 +188,7 @@ int serve(const ServeSettings& settings) {
   }
 
   std::unique_ptr<DurableIngest> ingest;
-  const std::filesystem::path state_dir = settings.state_dir.empty()
-                                              ? std::filesystem::path(settings.graphs_dir).parent_path() / "var"
-                                              : std::filesystem::path(settings.state_dir);
+  const fs::path state_dir = state_directory(settings);
   if (settings.durability == "wal") {
     try {
       ingest = std::make_unique<DurableIngest>(
@@ -173,7 +218,11 @@ int serve(const ServeSettings& settings) {
   const std::string editor_dir = settings.editor_dir.empty() ? bundled_editor_dir() : settings.editor_dir;
   RestApi api(runtime, registry, graphs,
               {.max_body = settings.max_body, .max_packets = settings.max_queued, .token = token, .protect_data = settings.protect_data,
-               .editor_dir = editor_dir, .ingest = ingest.get()});
+               .editor_dir = editor_dir,
+               .ingest = ingest.get(),
+               .origins = {.listen_host = listen->first,
+                           .allowed_hosts = settings.allowed_hosts,
+                           .allowed_origins = settings.allow_origins}});
   HttpServer server({.host = listen->first, .port = listen->second, .threads = settings.http_threads,
                      .max_body = settings.max_body},
                     [&api](HttpRequest&& request, Responder&& responder) {
@@ -191,6 +240,7 @@ int serve(const ServeSettings& settings) {
   std::cout << "sluice serve: listening on " << url << " — " << report.deployed.size() << " graph"
             << (report.deployed.size() == 1 ? "" : "s") << " from " << settings.graphs_dir << ", "
             << registry.names().size() << " components, " << runtime.worker_count() << " workers\n";
+  std::cout << "sluice serve: graphs read and write files in " << paths->base.string() << '\n';
   if (report.deployed.empty())
     std::cout << "try: curl " << url << "/v1/components\n";
   else
@@ -261,7 +311,7 @@ void add_serve_command(CLI::App& app) {
                       "this binary)")
       ->check(CLI::ExistingDirectory);
   command->add_option("--state-dir", settings->state_dir,
-                      "directory of the write-ahead log (wal/) and of lost submissions (lost/); "
+                      "the server's own files: the write-ahead log (wal/), lost submissions (lost/), the data root (data/); "
                       "default: var/ beside the graphs directory");
   command->add_option("--durability", settings->durability,
                       "wal: a submission is answered once it is in the write-ahead log and replayed "
@@ -275,6 +325,19 @@ void add_serve_command(CLI::App& app) {
                       "bytes the write-ahead log may hold, e.g. 1GiB; beyond it POST answers 503")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
+  command->add_option("--data-dir", settings->data_dir,
+                      "where graphs' file params (jsonl_file path, …) resolve and must stay (default: "
+                      "the state directory's data/)");
+  command->add_option("--allow-path", settings->allow_paths,
+                      "a further directory graphs' file params may name (repeatable)")
+      ->check(CLI::ExistingDirectory);
+  command->add_option("--allowed-host", settings->allowed_hosts,
+                      "a Host header name to answer besides loopback names and the listen address, e.g. the "
+                      "name a load balancer is reached by (repeatable)");
+  command->add_option("--allow-origin", settings->allow_origins,
+                      "a web origin (scheme://host[:port]) whose pages may call the API: CORS (repeatable)");
+  command->add_flag("--insecure", settings->insecure,
+                    "serve a non-loopback --listen address without --token-file");
   command->callback([settings] { set_exit_code(serve(*settings)); });
 }
 

@@ -53,6 +53,11 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+// The budget of a graph's params, aliases expanded: far above any real graph, far below what
+// would take seconds or gigabytes to build.
+constexpr std::size_t max_param_values = 100'000;
+constexpr std::size_t max_param_bytes = std::size_t{16} << 20;
+
 const std::vector<std::string> top_level_keys = {"name",  "description", "workers",
                                                  "nodes", "edges",       "pipeline"};
 const std::vector<std::string> node_keys = {"component", "params"};
@@ -312,7 +317,24 @@ class GraphReader {
     return sign * value;
   }
 
+  // An alias repeats its anchor's whole subtree, so aliases of aliases let a few hundred bytes
+  // stand for billions of values. yaml-cpp shares aliased subtrees; only this conversion would
+  // expand them, so it counts what it has expanded and stops at the budget.
+  bool within_budget(const YAML::Node& node) {
+    if (over_budget_) return false;
+    ++expanded_values_;
+    if (node.IsScalar()) expanded_bytes_ += node.Scalar().size();
+    if (expanded_values_ <= max_param_values && expanded_bytes_ <= max_param_bytes) return true;
+    over_budget_ = true;
+    error(at(node), "the params expand to more than " + std::to_string(max_param_values) +
+                        " values or " + std::to_string(max_param_bytes >> 20) +
+                        " MiB of text, the most a graph may hold (YAML aliases repeating each "
+                        "other?)");
+    return false;
+  }
+
   Value to_value(const YAML::Node& node, const std::string& owner) {
+    if (!within_budget(node)) return nullptr;
     switch (node.Type()) {
       case YAML::NodeType::Scalar:
         return scalar_value(node);
@@ -547,6 +569,8 @@ class GraphReader {
   std::string file_;
   bool named_file_;
   std::vector<Diagnostic>& errors_;
+  std::size_t expanded_values_ = 0, expanded_bytes_ = 0;  // by to_value, aliases expanded
+  bool over_budget_ = false;
 };
 
 }  // namespace

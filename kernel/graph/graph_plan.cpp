@@ -48,9 +48,10 @@ struct LinkedEdge {
 class GraphPlanner {
  public:
   GraphPlanner(const GraphSpec& spec, const ComponentCatalog& catalog,
-               std::vector<Diagnostic>& errors)
+               std::vector<Diagnostic>& errors, const PathPolicy& paths)
       : spec_(spec),
         catalog_(catalog),
+        paths_(paths),
         errors_(errors),
         components_(spec.nodes.size()),
         params_(spec.nodes.size()),
@@ -116,13 +117,31 @@ class GraphPlanner {
                                  : match));
         continue;
       }
-      for (const ParamError& problem : validate_params(*components_[i], node.params, params_[i])) {
-        const auto located =
-            std::find_if(node.param_locations.begin(), node.param_locations.end(),
-                         [&](const auto& entry) { return entry.first == problem.param; });
-        // A missing param has no value to point at; its node is where it belongs.
-        error(located != node.param_locations.end() ? located->second : node.where,
-              who + ": " + problem.message);
+      for (const ParamError& problem : validate_params(*components_[i], node.params, params_[i]))
+        error(param_where(node, problem.param), who + ": " + problem.message);
+      resolve_param_values(*components_[i], node, params_[i]);
+    }
+  }
+
+  static const SourceLocation& param_where(const NodeSpec& node, std::string_view param) {
+    const auto located = std::find_if(node.param_locations.begin(), node.param_locations.end(),
+                                      [&](const auto& entry) { return entry.first == param; });
+    // A missing param has no value to point at; its node is where it belongs.
+    return located != node.param_locations.end() ? located->second : node.where;
+  }
+
+  // File paths and secret references, in the validated values (a param that failed
+  // validation is not among them).
+  void resolve_param_values(const ComponentDescriptor& component, const NodeSpec& node, Object& values) {
+    for (const ParamSpec& param : component.params) {
+      Value* value = values.find(param.name);
+      if (!value || value->is_null() || !(param.file_path || param.secret)) continue;
+      try {
+        if (param.file_path) *value = resolve_file_path(value->as_string(), paths_).string();
+        if (param.secret) *value = resolve_secret(*value, paths_);
+      } catch (const std::invalid_argument& e) {
+        error(param_where(node, param.name),
+              "node " + in_quotes(node.id) + ": param " + in_quotes(param.name) + ": " + e.what());
       }
     }
   }
@@ -372,6 +391,7 @@ class GraphPlanner {
 
   const GraphSpec& spec_;
   const ComponentCatalog& catalog_;
+  const PathPolicy& paths_;
   std::vector<Diagnostic>& errors_;
 
   std::unordered_map<std::string, std::size_t> index_;  // node id → first node with it
@@ -387,8 +407,8 @@ class GraphPlanner {
 }  // namespace
 
 std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
-                                    std::vector<Diagnostic>& errors) {
-  return GraphPlanner(spec, catalog, errors).plan();
+                                    std::vector<Diagnostic>& errors, const PathPolicy& paths) {
+  return GraphPlanner(spec, catalog, errors, paths).plan();
 }
 
 void try_construct(const GraphPlan& plan, std::vector<Diagnostic>& errors) {

@@ -99,13 +99,41 @@ struct GraphPlan {
   GraphSpec spec;
 };
 
+// Where file_path params (ParamSpec::file_path) and ${file:PATH} references may point.
+struct PathPolicy {
+  // Relative paths resolve against it; empty: the working directory.
+  std::filesystem::path base;
+  // Directories a path must lie in once `..` and symlinks are resolved (canonical paths);
+  // empty: anywhere. `sluice serve` gives its data root and --allow-path directories; the
+  // operator's own commands (`sluice run`, `check`) give none.
+  std::vector<std::filesystem::path> roots;
+};
+
+// `path` resolved under `policy`: absolute, `..` and symlinks resolved (as far as it exists).
+// Throws std::invalid_argument saying why it is refused.
+std::filesystem::path resolve_file_path(std::string_view path, const PathPolicy& policy);
+
+// A secret param's value with every ${env:NAME} and ${file:PATH} in its strings replaced by
+// the variable's value or the file's content (one trailing newline dropped). Throws
+// std::invalid_argument naming the reference that cannot be resolved, or when the value is the
+// "***" that shown_spec shows (a graph read back and sent again without its secret).
+Value resolve_secret(const Value& value, const PathPolicy& policy);
+
 // Validates everything (unknown component with did-you-mean, unknown port, duplicate node,
-// cycle naming its nodes, params against the component's table, unreachable node, edge out of
-// a publisher, …), appending every error to `errors`. Returns the plan only when `errors` is
-// empty afterwards, so parse errors collected into the same vector also withhold the plan
-// (their spec may be missing parts).
+// cycle naming its nodes, params against the component's table, file paths outside `paths`,
+// unresolvable secret references, unreachable node, edge out of a publisher, …), appending
+// every error to `errors`. Returns the plan only when `errors` is empty afterwards, so parse
+// errors collected into the same vector also withhold the plan (their spec may be missing
+// parts). The default `paths` lets file paths point anywhere, relative to the working
+// directory: what the operator's own commands need.
 std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
-                                    std::vector<Diagnostic>& errors);
+                                    std::vector<Diagnostic>& errors, const PathPolicy& paths = {});
+
+// The plan's spec as it may be shown (GET /v1/graphs/{g}, the editor): in secret params, a
+// string that holds no reference becomes "***", and so does any other value; references are
+// shown as written. When anything was masked the original text is dropped (yaml_text is
+// empty), since it holds the secret.
+GraphSpec shown_spec(const GraphPlan& plan);
 
 // Constructs every node's component once, as a deploy would, and destroys it again, appending
 // an error at the node for each constructor that fails: what the param table alone cannot

@@ -93,8 +93,13 @@ std::string spec_to_json(const GraphSpec& spec) {
   return json::to_pretty_string(Value(std::move(document)));
 }
 
-GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory)
-    : runtime_(runtime), catalog_(catalog), directory_(std::move(directory)), thread_([this] { run(); }) {}
+GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory,
+                           PathPolicy paths)
+    : runtime_(runtime),
+      catalog_(catalog),
+      directory_(std::move(directory)),
+      paths_(std::move(paths)),
+      thread_([this] { run(); }) {}
 
 GraphService::~GraphService() { stop(); }
 
@@ -195,7 +200,7 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
     listed.emplace(spec.name, file);
     const auto running = runtime_.graph(spec.name);
     if (running && running->spec.yaml_text == spec.yaml_text) continue;  // unchanged
-    std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors);
+    std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors, paths_);
     if (!plan) {
       reject(file, spec.yaml_text, formatted(errors));
       continue;
@@ -247,8 +252,8 @@ GraphService::PutOutcome GraphService::put(const std::string& name, std::string_
     errors.push_back(std::move(mismatch));
   }
   std::optional<GraphPlan> plan;
-  if (errors.empty()) plan = plan_graph(spec, catalog_, errors);
-  if (!plan) throw RequestError(422, "invalid graph", diagnostics_json(errors));
+  if (errors.empty()) plan = plan_graph(spec, catalog_, errors, paths_);
+  if (!plan) throw RequestError(422, "invalid graph", "\"graph\": " + json_quoted(name) + ", " + diagnostics_json(errors));
 
   outcome.created = runtime_.graph(name) == nullptr;
   try {
@@ -287,7 +292,7 @@ std::vector<std::string> GraphService::redeploy_using(const std::vector<std::str
     const auto current = runtime_.graph(name);
     if (!current) continue;  // removed meanwhile
     std::vector<Diagnostic> errors;
-    std::optional<GraphPlan> plan = plan_graph(current->spec, catalog_, errors);
+    std::optional<GraphPlan> plan = plan_graph(current->spec, catalog_, errors, paths_);
     for (const auto& e : errors) report.push_back(format(e));
     if (!plan) {
       report.push_back("graph " + json_quoted(name) + " keeps running with the components it had");

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "graph/graph_spec.hpp"
 #include "registry/component_catalog.hpp"
 #include "runtime/runtime.hpp"
 
@@ -37,7 +38,9 @@ class FileTreeWatcher;
 
 class GraphService {
  public:
-  GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory);
+  // Graphs' file paths and secret references resolve under `paths` (the data root).
+  GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory,
+               PathPolicy paths);
   ~GraphService();  // stop()
   GraphService(const GraphService&) = delete;
   GraphService& operator=(const GraphService&) = delete;
@@ -71,7 +74,7 @@ class GraphService {
   };
   // Validates `text` (YAML, or JSON, which YAML reads too) as the graph `name`, deploys it and
   // writes it to its file atomically. Throws RequestError: 422 with every validation error
-  // (JSON details "errors": [{line, column, message}]) or the deploy's message; 500 when the
+  // (JSON details "graph" and "errors": [{line, column, message}]) or the deploy's message; 500 when the
   // file cannot be written (the graph then runs, but would be lost on restart).
   PutOutcome put(const std::string& name, std::string_view text);
   // Drains and removes the graph and deletes its file; false when there was no such graph.
@@ -91,6 +94,7 @@ class GraphService {
   Runtime& runtime_;
   const ComponentCatalog& catalog_;
   std::filesystem::path directory_;
+  PathPolicy paths_;
 
   mutable std::mutex files_mutex_;
   // graph name → the file it was deployed from or saved to

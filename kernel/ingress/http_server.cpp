@@ -334,7 +334,8 @@ Responder::Responder(Responder&& other) noexcept
       head_(other.head_),
       keep_alive_(other.keep_alive_),
       sent_(std::exchange(other.sent_, true)),
-      observer_(std::move(other.observer_)) {}
+      observer_(std::move(other.observer_)),
+      extra_headers_(std::move(other.extra_headers_)) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   writer_ = std::move(other.writer_);
@@ -342,12 +343,14 @@ Responder& Responder::operator=(Responder&& other) noexcept {
   keep_alive_ = other.keep_alive_;
   sent_ = std::exchange(other.sent_, true);
   observer_ = std::move(other.observer_);
+  extra_headers_ = std::move(other.extra_headers_);
   return *this;
 }
 
 void Responder::send(HttpResponse response) {
   if (sent_) throw std::logic_error("Responder::send: this request was already answered");
   sent_ = true;
+  for (auto& header : extra_headers_) response.headers.push_back(std::move(header));
   if (observer_ && *observer_) (*observer_)(response.status);
   if (auto peer = writer_.getPeer()) write_response(peer, response, head_, keep_alive_);
 }

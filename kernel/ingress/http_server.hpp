@@ -100,6 +100,8 @@ class Responder {
 
   // Throws std::logic_error when called twice.
   void send(HttpResponse response);
+  // A header the response will carry, whoever sends it (CORS headers, for one).
+  void add_header(std::string name, std::string value) { extra_headers_.emplace_back(std::move(name), std::move(value)); }
   bool sent() const { return sent_; }
 
  private:
@@ -110,6 +112,7 @@ class Responder {
   bool keep_alive_ = true;
   bool sent_ = false;
   std::shared_ptr<const ResponseObserver> observer_;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;
 };
 
 using RequestHandler = std::function<void(HttpRequest&& request, Responder&& responder)>;

@@ -260,7 +260,11 @@ std::string iso8601(std::chrono::system_clock::time_point when) {
 }
 
 RestApi::RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, RestApiOptions options)
-    : runtime_(runtime), registry_(registry), graphs_(graphs), options_(std::move(options)) {}
+    : runtime_(runtime),
+      registry_(registry),
+      graphs_(graphs),
+      options_(std::move(options)),
+      origin_policy_(options_.origins) {}
 
 void RestApi::count_response(int status) {
   if (status >= 0 && static_cast<std::size_t>(status) < responses_by_status_.size())
@@ -285,6 +289,13 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
       {{"v1", "streams", "{}"}, "GET", Access::data, &RestApi::get_stream, {"results"}},
   };
+
+  // Before anything else: a request a browser was tricked into sending gets no further.
+  if (auto answer = origin_policy_.screen(request)) {
+    responder.send(std::move(*answer));
+    return;
+  }
+  for (auto& [name, value] : origin_policy_.cors_headers(request)) responder.add_header(name, value);
 
   Call call{std::move(request), std::move(responder), {}};
   try {
@@ -497,15 +508,18 @@ void RestApi::list_graphs(Call& call) {
 void RestApi::get_graph(Call& call) {
   const auto plan = runtime_.graph(call.param(0));
   if (!plan) throw no_such_graph(call.param(0));
+  const GraphSpec shown = shown_spec(*plan);
   const std::string accept = lower(call.request.header("accept").value_or(""));
   if (accept.find("yaml") != std::string::npos) {
     HttpResponse response;
     response.headers.emplace_back("Content-Type", "application/yaml");
-    response.body = plan->spec.yaml_text;
+    // With secrets masked the text sent is not served; the masked JSON is YAML too.
+    response.body = !shown.yaml_text.empty() ? shown.yaml_text
+                                             : "# secret values are shown as \"***\"\n" + spec_to_json(shown) + "\n";
     call.responder.send(std::move(response));
     return;
   }
-  call.responder.send(HttpResponse::json(200, spec_to_json(plan->spec)));
+  call.responder.send(HttpResponse::json(200, spec_to_json(shown)));
 }
 
 void RestApi::put_graph(Call& call) {

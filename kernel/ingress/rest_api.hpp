@@ -29,6 +29,7 @@
 #include "ingress/deadline_timer.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
+#include "ingress/origin_policy.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -46,6 +47,7 @@ struct RestApiOptions {
   // Submissions go through this write-ahead log (null: straight into the runtime, in memory).
   DurableIngest* ingest = nullptr;
   double ready_wal_fill = 0.9;       // /readyz turns 503 above this fraction of the log's limit
+  OriginPolicyOptions origins;       // which Host and Origin headers are answered
   double ready_load = 0.8;           // /readyz turns 503 above this Runtime::load()
   std::chrono::milliseconds default_wait{30000};
   // The longest ?timeout=; below the HTTP layer's request timeout (HttpServerOptions).
@@ -101,6 +103,7 @@ class RestApi {
   PluginRegistry& registry_;
   GraphService& graphs_;
   RestApiOptions options_;
+  OriginPolicy origin_policy_;
   std::atomic<bool> admitting_{true};
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
   std::atomic<std::uint64_t> packets_admitted_{0};

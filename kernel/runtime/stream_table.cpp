@@ -1,14 +1,22 @@
 #include "runtime/stream_table.hpp"
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <random>
+#include <system_error>
 
 namespace sluice {
 
 namespace {
-std::uint32_t process_prefix() {
-  static const std::uint32_t prefix = std::random_device{}();
-  return prefix;
+// 128 bits from the kernel's CSPRNG, as 32 hex digits: ids nobody can guess or enumerate.
+std::string random_stream_id() {
+  unsigned char bytes[16];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    throw std::system_error(errno, std::generic_category(), "getrandom");
+  char id[2 * sizeof bytes + 1];
+  for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+  return id;
 }
 }  // namespace
 
@@ -17,11 +25,9 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
   pending.graph = std::string(graph);
   pending.accepted = accepted;
   pending.submitted = std::chrono::system_clock::now();
-  std::lock_guard lock(mutex_);
-  char id[32];
-  std::snprintf(id, sizeof id, "%08x%08llx", process_prefix(),
-                static_cast<unsigned long long>(++next_));
+  std::string id = random_stream_id();
   pending.id = id;
+  std::lock_guard lock(mutex_);
   streams_.emplace(id, std::make_shared<const StreamResult>(std::move(pending)));
   return id;
 }

@@ -32,7 +32,6 @@ class StreamTable {
  private:
   mutable std::mutex mutex_;
   std::size_t history_;
-  std::uint64_t next_ = 0;
   // Pending streams hold a result with no packets yet; results are immutable once done.
   std::unordered_map<std::string, std::shared_ptr<const StreamResult>> streams_;
   std::deque<std::string> finished_order_;

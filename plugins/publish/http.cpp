@@ -179,7 +179,8 @@ ComponentDescriptor Http::descriptor() {
                      {.name = "headers",
                       .type = ParamType::object,
                       .description = "extra request headers, name → string value (e.g. "
-                                     "Authorization)"},
+                                     "Authorization: \"Bearer ${env:API_TOKEN}\"); secret",
+                      .secret = true},
                      {.name = "timeout_ms",
                       .type = ParamType::integer,
                       .description = "deadline for connecting, and for sending and answering one "
@@ -197,7 +198,8 @@ ComponentDescriptor Http::descriptor() {
                       .type = ParamType::integer,
                       .description = "wait before the first retry; doubles on each further one",
                       .default_value = 200,
-                      .minimum = 0}}};
+                      .minimum = 0}},
+          .capabilities = {"net"}};
 }
 
 Http::Http(const Params& params)

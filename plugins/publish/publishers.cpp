@@ -198,14 +198,17 @@ ComponentDescriptor JsonlFile::descriptor() {
           .params = with_file_params(
               {{.name = "path",
                 .type = ParamType::string,
-                .description = "file to append to; missing directories are created",
-                .required = true},
+                .description = "file to append to, inside the server's data directory; "
+                               "missing directories are created",
+                .required = true,
+                .file_path = true},
                {.name = "format",
                 .type = ParamType::string,
                 .description = "fields: the packet's fields as a JSON object; envelope: "
                                "{\"fields\",\"meta\",\"field_meta\"} (keeps metadata)",
                 .default_value = "fields",
-                .allowed = {"fields", "envelope"}}})};
+                .allowed = {"fields", "envelope"}}}),
+          .capabilities = {"fs_write"}};
 }
 
 JsonlFile::JsonlFile(const Params& params)
@@ -262,8 +265,10 @@ ComponentDescriptor CsvFile::descriptor() {
           .params = with_file_params(
               {{.name = "path",
                 .type = ParamType::string,
-                .description = "file to append to; missing directories are created",
-                .required = true},
+                .description = "file to append to, inside the server's data directory; "
+                               "missing directories are created",
+                .required = true,
+                .file_path = true},
                {.name = "columns",
                 .type = ParamType::string_list,
                 .description = "field paths, one per column (e.g. [id, user.name]); a missing "
@@ -276,7 +281,8 @@ ComponentDescriptor CsvFile::descriptor() {
                {.name = "header",
                 .type = ParamType::boolean,
                 .description = "write the column names as the first row of every new file",
-                .default_value = true}})};
+                .default_value = true}}),
+          .capabilities = {"fs_write"}};
 }
 
 CsvFile::CsvFile(const Params& params)

@@ -143,24 +143,31 @@ std::string format_number(double d) {
   return s;
 }
 
-// Why `v` does not fit `spec` ("" when it does).
+// Why `v` does not fit `spec` ("" when it does). A secret's value is not repeated.
 std::string param_problem(const ParamSpec& spec, const Value& v) {
+  const auto shown = [&] { return spec.secret ? std::string("***") : v.to_display_string(); };
   if (!matches_type(v, spec.type))
     return "must be " + std::string(to_string(spec.type)) + ", got " + v.type_name();
   if (!spec.allowed.empty() &&
       std::find(spec.allowed.begin(), spec.allowed.end(), v) == spec.allowed.end()) {
     std::string list;
     for (const auto& a : spec.allowed) list += (list.empty() ? "" : ", ") + a.to_display_string();
-    return "must be one of " + list + ", got " + v.to_display_string();
+    return "must be one of " + list + ", got " + shown();
   }
   if (v.is_number()) {
     const double d = v.as_double();
     if (spec.minimum && d < *spec.minimum)
-      return "must be at least " + format_number(*spec.minimum) + ", got " + v.to_display_string();
+      return "must be at least " + format_number(*spec.minimum) + ", got " + shown();
     if (spec.maximum && d > *spec.maximum)
-      return "must be at most " + format_number(*spec.maximum) + ", got " + v.to_display_string();
+      return "must be at most " + format_number(*spec.maximum) + ", got " + shown();
   }
   return {};
+}
+
+const std::vector<std::string> known_capabilities = {"fs_read", "fs_write", "net"};
+
+bool has_capability(const ComponentDescriptor& d, std::string_view capability) {
+  return std::find(d.capabilities.begin(), d.capabilities.end(), capability) != d.capabilities.end();
 }
 
 bool is_identifier(std::string_view s) {
@@ -195,6 +202,14 @@ std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
   };
   check_ports(d.inputs, "in");
   check_ports(d.outputs, "out");
+  std::set<std::string> seen_capabilities;
+  for (const auto& capability : d.capabilities) {
+    if (std::find(known_capabilities.begin(), known_capabilities.end(), capability) ==
+        known_capabilities.end())
+      problems.push_back(who + "unknown capability " + quoted(capability) + " (known: fs_read, fs_write, net)");
+    if (!seen_capabilities.insert(capability).second)
+      problems.push_back(who + "duplicate capability " + quoted(capability));
+  }
   std::set<std::string> seen_params;
   for (const auto& p : d.params) {
     const std::string where = who + "param " + quoted(p.name) + ": ";
@@ -209,6 +224,10 @@ std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
       if (!matches_type(a, p.type))
         problems.push_back(where + "allowed value " + a.to_display_string() + " is not a " +
                            to_string(p.type));
+    if (p.file_path && p.type != ParamType::string)
+      problems.push_back(where + "a file_path param has type string");
+    if (p.file_path && !has_capability(d, "fs_read") && !has_capability(d, "fs_write"))
+      problems.push_back(where + "is a file_path, but the component declares neither capability fs_read nor fs_write");
     if (!p.default_value.is_null()) {
       if (p.required) problems.push_back(where + "is required but has a default");
       if (auto problem = param_problem(p, p.default_value); !problem.empty())
@@ -310,6 +329,8 @@ Value descriptor_to_json(const ComponentDescriptor& d) {
     if (!p.allowed.empty()) param.set("allowed", Array(p.allowed.begin(), p.allowed.end()));
     if (p.minimum) param.set("minimum", *p.minimum);
     if (p.maximum) param.set("maximum", *p.maximum);
+    if (p.file_path) param.set("file_path", true);
+    if (p.secret) param.set("secret", true);
     params.push_back(std::move(param));
   }
   return Object{{"name", d.name},
@@ -319,7 +340,8 @@ Value descriptor_to_json(const ComponentDescriptor& d) {
                 {"inputs", ports(d.inputs)},
                 {"outputs", ports(d.outputs)},
                 {"params", std::move(params)},
-                {"blocking", d.blocking}};
+                {"blocking", d.blocking},
+                {"capabilities", Array(d.capabilities.begin(), d.capabilities.end())}};
 }
 
 // ---- Component defaults --------------------------------------------------------------------

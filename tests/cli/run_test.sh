@@ -61,4 +61,19 @@ status=0
 "$sluice" run broken.yaml --plugins "$plugins" < /dev/null 2>err.txt || status=$?
 [ "$status" = 2 ] || fail "invalid graph: exit $status"
 grep -q "broken.yaml:4:.*did you mean 'collect'" err.txt || fail "invalid graph: $(cat err.txt)"
+# File params are the operator's: relative to the working directory, `..` included.
+mkdir -p sub
+printf 'name: files\nnodes:\n  a: {component: jsonl_file, params: {path: here.jsonl}}\n  b: {component: jsonl_file, params: {path: ../up.jsonl}}\n' > sub/files.yaml
+(cd sub && echo '{"n": 1}' | "$sluice" run files.yaml --plugins "$plugins" >/dev/null 2>err.txt) || fail "file paths: $(cat sub/err.txt)"
+[ "$(cat sub/here.jsonl)" = '{"n":1}' ] || fail "relative path not in the working directory"
+[ "$(cat up.jsonl)" = '{"n":1}' ] || fail "'..' not taken as the operator wrote it"
+
+# What components reach beyond their packets, and which params are file paths or secrets.
+"$sluice" plugins --plugins "$plugins" > plugins.txt
+grep -q "capabilities: fs_write" plugins.txt || fail "sluice plugins shows no capabilities"
+"$sluice" plugins describe http --plugins "$plugins" > http.txt
+grep -q "capabilities: net" http.txt || fail "describe http: $(cat http.txt)"
+grep -q "headers (object, secret)" http.txt || fail "describe http: $(cat http.txt)"
+"$sluice" plugins describe jsonl_file --plugins "$plugins" | grep -q "path (string, required, file path)" ||
+  fail "describe jsonl_file shows no file path"
 echo "sluice run: ok"

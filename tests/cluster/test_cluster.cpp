@@ -114,12 +114,12 @@ class Cluster {
   std::vector<std::uint16_t> node_ports_;
 };
 
-// Every packet posted ends up as one line of the node's own var/count.jsonl (each node runs in
+// Every packet posted ends up as one line of the node's own var/data/count.jsonl (each node runs in
 // its own directory), and the stats of node `out` count it.
 const std::string count_graph = R"(name: count
-description: writes every packet posted to this node's var/count.jsonl
+description: writes every packet posted to this node's data directory, var/data/count.jsonl
 nodes:
-  out: { component: jsonl_file, params: { path: var/count.jsonl } }
+  out: { component: jsonl_file, params: { path: count.jsonl } }
 )";
 
 const Headers ndjson_type = {{"Content-Type", "application/x-ndjson"}};
@@ -151,7 +151,7 @@ std::int64_t metrics_count(std::uint16_t node_port) {
   return std::stoll(r.body.substr(at + series.size()));
 }
 
-// How often each packet number appears in a node's var/count.jsonl.
+// How often each packet number appears in a node's var/data/count.jsonl.
 void count_lines(const fs::path& file, std::map<std::int64_t, int>& seen) {
   std::istringstream lines(read_file(file));
   for (std::string line; std::getline(lines, line);)
@@ -226,7 +226,7 @@ TEST_CASE("10 000 packets through nginx: every packet processed exactly once, bo
   CHECK(metrics_count(b) == on_b);
 
   // Packet by packet: each number in exactly one node's file, once.
-  const fs::path file_a = cluster.node_dir(0) / "var/count.jsonl", file_b = cluster.node_dir(1) / "var/count.jsonl";
+  const fs::path file_a = cluster.node_dir(0) / "var/data/count.jsonl", file_b = cluster.node_dir(1) / "var/data/count.jsonl";
   CHECK(wait_until([&] { return line_count(file_a) + line_count(file_b) == total; }, std::chrono::seconds(30)));
   std::map<std::int64_t, int> seen;
   count_lines(file_a, seen);
@@ -318,7 +318,7 @@ TEST_CASE("a node stopped (SIGTERM) in the middle: clients retry only what was r
 
   // Every admitted packet is in a node's file exactly once: none lost with the stopped node,
   // none doubled by a retry.
-  const fs::path file_a = cluster.node_dir(0) / "var/count.jsonl", file_b = cluster.node_dir(1) / "var/count.jsonl";
+  const fs::path file_a = cluster.node_dir(0) / "var/data/count.jsonl", file_b = cluster.node_dir(1) / "var/data/count.jsonl";
   CHECK(wait_until([&] { return line_count(file_a) + line_count(file_b) >= total; }, std::chrono::seconds(30)));
   std::map<std::int64_t, int> seen;
   count_lines(file_a, seen);

@@ -15,7 +15,8 @@
 
 namespace rest_test {
 
-// Graph `ingest`: one jsonl_file node writing each packet's fields to `output`.
+// Graph `ingest`: one jsonl_file node writing each packet's fields to `output` (inside the
+// server's data root, var/data/ beside the graphs).
 inline std::string sink_graph(const std::filesystem::path& output) {
   return "name: ingest\n"
          "description: appends every packet posted to a JSON-lines file\n"

@@ -74,7 +74,7 @@ void post_until_stopped(std::uint16_t port, int client, int round, bool wait, co
 
 TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet") {
   TempDir dir;
-  const fs::path output = dir.path / "out" / "ingest.jsonl";
+  const fs::path output = dir.path / "var" / "data" / "ingest.jsonl";
   write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
   const std::vector<std::string> args = {"--state-dir", (dir.path / "var").string()};
 

@@ -52,7 +52,7 @@ std::string stream_of(const HttpResult& accepted) {
 
 TEST_CASE("a start replays unfinished logged submissions; one for a graph that is gone is kept in lost/") {
   TempDir dir;
-  const fs::path output = dir.path / "out.jsonl";
+  const fs::path output = dir.path / "var" / "data" / "out.jsonl";
   write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
   log_submissions(dir.path / "var", {{"ingest", {"a", "b", "c"}}, {"gone", {"x"}}});
 
@@ -80,7 +80,7 @@ TEST_CASE("a start replays unfinished logged submissions; one for a graph that i
 
 TEST_CASE("a torn last record is dropped with a warning; the server starts with the rest") {
   TempDir dir;
-  const fs::path output = dir.path / "out.jsonl";
+  const fs::path output = dir.path / "var" / "data" / "out.jsonl";
   write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
   log_submissions(dir.path / "var", {{"ingest", {"kept"}}, {"ingest", {"torn"}}});
   const fs::path segment = dir.path / "var" / "wal" / "00000000000000000001.wal";
@@ -96,7 +96,7 @@ TEST_CASE("a torn last record is dropped with a warning; the server starts with 
 
 TEST_CASE("a logged submission's stream says durable: true, and /metrics counts the log") {
   TempDir dir;
-  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "out.jsonl"));
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "var" / "data" / "out.jsonl"));
   ServerProcess server(dir, {"--fsync"});
   REQUIRE(wait_until([&] { return ready(server); }, 30s));
 
@@ -120,7 +120,7 @@ TEST_CASE("a logged submission's stream says durable: true, and /metrics counts 
 
 TEST_CASE("at --max-wal-bytes a submission is 503 with Retry-After, and nothing of it is processed") {
   TempDir dir;
-  const fs::path output = dir.path / "out.jsonl";
+  const fs::path output = dir.path / "var" / "data" / "out.jsonl";
   write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
   ServerProcess server(dir, {"--max-wal-bytes", "4KiB"});
   REQUIRE(wait_until([&] { return ready(server); }, 30s));
@@ -138,11 +138,11 @@ TEST_CASE("at --max-wal-bytes a submission is 503 with Retry-After, and nothing 
 
 TEST_CASE("--durability none keeps submissions in memory: no log, durable: false") {
   TempDir dir;
-  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "out.jsonl"));
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "var" / "data" / "out.jsonl"));
   ServerProcess server(dir, {"--durability", "none"});
   REQUIRE(wait_until([&] { return ready(server); }, 30s));
   const std::string stream = stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"a\"}\n", ndjson_type));
   CHECK_FALSE(http(server.port(), "GET", "/v1/streams/" + stream).json().get("durable")->as_bool());
   CHECK(http(server.port(), "GET", "/metrics").body.find("sluice_wal_bytes") == std::string::npos);
-  CHECK_FALSE(fs::exists(dir.path / "var"));
+  CHECK_FALSE(fs::exists(dir.path / "var" / "wal"));  // (var/data/ is the data root)
 }

@@ -101,7 +101,7 @@ TEST_CASE("Expect: 100-continue gets 100 Continue at once, or 413 before the bod
   for (int i = 0; i < 1000; ++i) body += R"({"n": )" + std::to_string(i) + "}\n";
   HttpConnection connection(server.port());
   const auto start = std::chrono::steady_clock::now();
-  connection.send_raw("POST /v1/graphs/echo/packets HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+  connection.send_raw("POST /v1/graphs/echo/packets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
                       "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
   const auto interim = connection.read_response(false, std::chrono::seconds(5));
   CHECK(interim.status == 100);

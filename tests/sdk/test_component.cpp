@@ -111,6 +111,37 @@ TEST_CASE("a descriptor that breaks its own table is reported") {
   CHECK(check_descriptor(regex_like()).empty());
 }
 
+TEST_CASE("capabilities are known names, and a file_path param needs fs_read or fs_write") {
+  ComponentDescriptor d = regex_like();
+  d.capabilities = {"net", "disk", "net"};
+  d.params.push_back({.name = "out", .type = ParamType::string, .description = "file", .file_path = true});
+  d.params.push_back({.name = "many", .type = ParamType::string_list, .description = "files", .file_path = true});
+  CHECK(check_descriptor(d) ==
+        std::vector<std::string>{
+            "component 'regex_extract': unknown capability 'disk' (known: fs_read, fs_write, net)",
+            "component 'regex_extract': duplicate capability 'net'",
+            "component 'regex_extract': param 'out': is a file_path, but the component declares neither "
+            "capability fs_read nor fs_write",
+            "component 'regex_extract': param 'many': a file_path param has type string",
+            "component 'regex_extract': param 'many': is a file_path, but the component declares neither "
+            "capability fs_read nor fs_write",
+        });
+  d.capabilities = {"fs_write"};
+  d.params.pop_back();
+  CHECK(check_descriptor(d).empty());
+}
+
+TEST_CASE("a secret's value is not repeated in its param errors") {
+  ComponentDescriptor d = regex_like();
+  d.params = {{.name = "key", .type = ParamType::string, .description = "api key", .allowed = {"a", "b"},
+               .secret = true},
+              {.name = "pin", .type = ParamType::integer, .description = "pin", .maximum = 9999, .secret = true}};
+  Object resolved;
+  CHECK(messages(validate_params(d, Object{{"key", "hunter2"}, {"pin", 123456}}, resolved)) ==
+        std::vector<std::string>{"key: param 'key' must be one of a, b, got ***",
+                                 "pin: param 'pin' must be at most 9999, got ***"});
+}
+
 TEST_CASE("port defaults: in and out, publishers have no out") {
   ComponentDescriptor t{.name = "t", .summary = "s"};
   apply_port_defaults(t);
@@ -150,4 +181,15 @@ TEST_CASE("the JSON form of a descriptor carries ports and the typed table") {
   CHECK(max.get("minimum")->as_double() == 1);
   CHECK(doc.get("params")->as_array()[4].get("allowed")->as_array().size() == 2);
   CHECK(doc.get("params")->as_array()[0].get("required")->as_bool());
+  CHECK(doc.get("capabilities")->as_array().empty());
+
+  ComponentDescriptor writer = regex_like();
+  writer.capabilities = {"fs_write"};
+  writer.params[0].file_path = true;
+  writer.params[1].secret = true;
+  doc = descriptor_to_json(writer);
+  CHECK(doc.get("capabilities")->as_array().at(0).as_string() == "fs_write");
+  CHECK(doc.get("params")->as_array()[0].get("file_path")->as_bool());
+  CHECK(doc.get("params")->as_array()[1].get("secret")->as_bool());
+  CHECK(doc.get("params")->as_array()[2].get("secret") == nullptr);
 }

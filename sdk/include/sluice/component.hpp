@@ -66,6 +66,15 @@ struct ParamSpec {
   std::vector<Value> allowed = {};  // empty: any value of the type
   std::optional<double> minimum = std::nullopt;  // integer/number: inclusive range
   std::optional<double> maximum = std::nullopt;
+  // A file the component reads or writes (type string). The kernel resolves it before the
+  // component sees it: `sluice serve` against its data root, refusing `..` and symlinks that
+  // lead out of it (docs/security.md); `sluice run` against the working directory. The
+  // component gets the resolved absolute path. Needs capability fs_read or fs_write.
+  bool file_path = false;
+  // Never shown back (GET /v1/graphs/{g}, logs, error messages): a literal shows as "***".
+  // Its strings may hold ${env:NAME} and ${file:PATH} references, replaced at deploy (see
+  // docs/graphs.md), so that the graph itself need not hold the secret.
+  bool secret = false;
 };
 
 struct PortSpec {
@@ -116,6 +125,9 @@ struct ComponentDescriptor {
   // The component calls blocking APIs (files, sockets, sleeps) in process(): the runtime then
   // runs its process() calls on the I/O pool so that the worker's other fibers keep running.
   bool blocking = false;
+  // What the component reaches outside the packets, shown by `sluice plugins` so that an
+  // operator knows what a graph may touch: "fs_read", "fs_write", "net".
+  std::vector<std::string> capabilities = {};
   // Set by describe<T>(); never returns null without setting `error`.
   ComponentFactory create = {};
 };

@@ -50,7 +50,17 @@ class FakeCatalog : public ComponentCatalog {
          .params = {{.name = "path",
                      .type = ParamType::string,
                      .description = "file to append to",
-                     .required = true}}});
+                     .required = true,
+                     .file_path = true}},
+         .capabilities = {"fs_write"}});
+    // A publisher with secrets: a map of headers and a single token.
+    add({.name = "webhook",
+         .summary = "Posts packets",
+         .kind = ComponentKind::publisher,
+         .params = {{.name = "headers", .type = ParamType::object, .description = "headers", .secret = true},
+                    {.name = "token", .type = ParamType::string, .description = "token", .secret = true},
+                    {.name = "url", .type = ParamType::string, .description = "where to"}},
+         .capabilities = {"net"}});
   }
 
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {

@@ -1,6 +1,7 @@
 // parse_graph / load_graph_file: YAML → GraphSpec, structure errors, and where things are.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 
@@ -378,4 +379,36 @@ TEST_CASE("format() prints like a compiler") {
   CHECK(format({{"g.yaml", 3, 7}, "boom"}) == "g.yaml:3:7: error: boom");
   CHECK(format({{"g.yaml", 0, 0}, "boom"}) == "g.yaml: error: boom");
   CHECK(format({{"", 2, 1}, "boom"}) == "<input>:2:1: error: boom");
+}
+
+// Nine lists of nine, each made of the one before: 626 bytes that stand for 9^9 strings.
+std::string alias_bomb() {
+  std::string yaml = "name: bomb\nnodes:\n  a:\n    component: log\n    params:\n      prefix:\n";
+  yaml += "        l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int level = 1; level < 9; ++level) {
+    const std::string previous = "*l" + std::to_string(level - 1);
+    yaml += "        l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 9; ++i) yaml += (i ? ", " : "") + previous;
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
+TEST_CASE("a YAML alias bomb is refused in milliseconds, at the value that crosses the budget") {
+  const std::string bomb = alias_bomb();
+  CHECK(bomb.size() == 626);
+  const auto start = std::chrono::steady_clock::now();
+  const auto errors = parse_errors(bomb);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < std::chrono::milliseconds(500));  // unbounded, it builds 387 M values (GBs)
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("g.yaml:7:") == 0);  // in a list made of aliases
+  CHECK(errors[0].find("the params expand to more than 100000 values or 16 MiB of text") != std::string::npos);
+
+  // Aliases within the budget are the values they stand for.
+  std::vector<Diagnostic> fine;
+  const GraphSpec spec =
+      parse_graph("name: g\nnodes:\n  a: {component: log, params: {x: &x [1, 2], y: [*x, *x]}}\n", "g.yaml", fine);
+  CHECK(fine.empty());
+  CHECK(param(spec.nodes.at(0), "y").as_array().at(1).as_array().at(1).as_int() == 2);
 }
