@@ -22,6 +22,7 @@
 
 #include "cli/commands.hpp"
 #include "graph/graph_spec.hpp"
+#include "ingress/access_tokens.hpp"
 #include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
@@ -164,14 +165,14 @@ int deploy(const DeployOptions& options) {
   }
   std::string token;
   if (!options.token_file.empty()) {
-    std::ifstream in(options.token_file);
-    std::getline(in, token);
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
-    if (token.empty()) {
-      std::cerr << "sluice deploy: cannot read a token from " << options.token_file << " (its first line is the token)\n";
+    try {
+      token = read_client_token(options.token_file);
+    } catch (const std::exception& e) {
+      std::cerr << "sluice deploy: " << e.what() << '\n';
       return 2;
     }
   }
+
 
   const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   std::vector<Diagnostic> errors;
@@ -221,6 +222,7 @@ int deploy(const DeployOptions& options) {
     std::cerr << node->url().text << ": " << status << ' ' << node->response().reason() << '\n';
     print_refusal(node->response().body(), options.file);
     if (status == 401) std::cerr << "  (the node needs its admin token: --token-file)\n";
+    if (status == 403) std::cerr << "  (the token's role is not admin on that node)\n";
   }
   const std::size_t failed = deploys.size() - deployed;
   std::cout << "sluice deploy: " << spec.name << " on " << deployed << " of " << deploys.size() << " node"
@@ -247,7 +249,7 @@ void add_deploy_command(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);  // `--nodes A,B g.yaml`: g.yaml is the file
   add_plugin_dirs_option(*command, options->plugin_dirs);
-  command->add_option("--token-file", options->token_file, "file whose first line is the nodes' admin token")
+  command->add_option("--token-file", options->token_file, "file that holds the nodes' admin token (its first word; the server's own token file works too)")
       ->check(CLI::ExistingFile);
   command->add_option("--timeout", options->timeout_seconds,
                       "seconds to wait for each node (a deploy drains the graph's previous version)")

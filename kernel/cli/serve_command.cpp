@@ -32,7 +32,7 @@ struct ServeSettings {
   std::size_t workers = 0;
   std::size_t http_threads = 2;
   std::string token_file;
-  bool protect_data = false;
+  std::vector<std::string> open_routes;
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
   std::string editor_dir;
@@ -92,23 +92,6 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_vi
   return std::pair(host.empty() ? std::string("127.0.0.1") : host, static_cast<std::uint16_t>(port));
 }
 
-std::optional<std::string> read_token(const std::string& file, std::string& error) {
-  std::ifstream in(file);
-  if (!in) {
-    error = "cannot read the token file " + file;
-    return std::nullopt;
-  }
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
-    token.pop_back();
-  if (token.empty()) {
-    error = "the token file " + file + " is empty (its first line is the token)";
-    return std::nullopt;
-  }
-  return token;
-}
-
 // After a change in the graphs directory (or SIGHUP): what was (re)deployed or removed, and
 // the problems, on stderr.
 void log_graph_reload(const GraphService::DirectoryReport& report) {
@@ -132,20 +115,19 @@ int serve(const ServeSettings& settings) {
     std::cerr << "sluice serve: --listen " << settings.listen << " is not HOST:PORT (e.g. 127.0.0.1:8080)\n";
     return 2;
   }
-  std::string token;
+  AccessTokens tokens;
   if (!settings.token_file.empty()) {
-    std::string error;
-    const auto read = read_token(settings.token_file, error);
-    if (!read) {
-      std::cerr << "sluice serve: " << error << '\n';
+    try {
+      tokens = AccessTokens::load(settings.token_file);
+    } catch (const std::exception& e) {
+      std::cerr << "sluice serve: " << e.what() << '\n';
       return 2;
     }
-    token = *read;
-  } else if (settings.protect_data) {
-    std::cerr << "sluice serve: --protect-data needs --token-file\n";
+  } else if (!settings.open_routes.empty()) {
+    std::cerr << "sluice serve: --open-route needs --token-file (without tokens every route is open)\n";
     return 2;
   }
-  if (token.empty() && !settings.insecure && !is_loopback_host(listen->first)) {
+  if (tokens.empty() && !settings.insecure && !is_loopback_host(listen->first)) {
     std::cerr << "sluice serve: --listen " << settings.listen
               << " is reachable from other machines, and without --token-file anyone who reaches it may "
                  "deploy graphs; give --token-file FILE, or --insecure to serve it so\n";
@@ -217,7 +199,7 @@ int serve(const ServeSettings& settings) {
 
   const std::string editor_dir = settings.editor_dir.empty() ? bundled_editor_dir() : settings.editor_dir;
   RestApi api(runtime, registry, graphs,
-              {.max_body = settings.max_body, .max_packets = settings.max_queued, .token = token, .protect_data = settings.protect_data,
+              {.max_body = settings.max_body, .max_packets = settings.max_queued, .tokens = tokens, .open_routes = settings.open_routes,
                .editor_dir = editor_dir,
                .ingest = ingest.get(),
                .origins = {.listen_host = listen->first,
@@ -295,10 +277,12 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   command->add_option("--token-file", settings->token_file,
-                      "file whose first line is the bearer token admin routes require")
+                      "bearer tokens, one per line with its role (read, data, admin; none: admin), the token itself "
+                      "or sha256:HEX of it; every route then needs a token whose role covers it")
       ->check(CLI::ExistingFile);
-  command->add_flag("--protect-data", settings->protect_data,
-                    "data routes (packets, streams) need the token too");
+  command->add_option("--open-route", settings->open_routes,
+                      "a probe route that stays open without a token, for scrapers and health checks (repeatable)")
+      ->check(CLI::IsMember({"healthz", "readyz", "metrics"}));
   command->add_option("--max-body", settings->max_body, "largest request body, e.g. 1048576, 64MiB")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();

@@ -44,14 +44,6 @@ HttpResponse json_response(int status, const Value& document) {
   return HttpResponse::json(status, json::to_string(document));
 }
 
-// Compares in time that depends on the secret's length only, not on where they differ.
-bool constant_time_equal(std::string_view given, std::string_view secret) {
-  unsigned char difference = given.size() == secret.size() ? 0 : 1;
-  for (std::size_t i = 0; i < secret.size(); ++i)
-    difference |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ secret[i]);
-  return difference == 0;
-}
-
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> segments;
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
@@ -273,17 +265,17 @@ void RestApi::count_response(int status) {
 
 void RestApi::handle(HttpRequest&& request, Responder&& responder) {
   static const std::vector<Route> routes = {
-      {{"healthz"}, "GET", Access::open, &RestApi::healthz},
-      {{"readyz"}, "GET", Access::open, &RestApi::readyz},
-      {{"metrics"}, "GET", Access::open, &RestApi::metrics},
-      {{"v1", "components"}, "GET", Access::open, &RestApi::components},
-      {{"v1", "plugins"}, "GET", Access::open, &RestApi::plugins},
-      {{"v1", "graphs"}, "GET", Access::open, &RestApi::list_graphs},
-      {{"v1", "graphs", "{}"}, "GET", Access::open, &RestApi::get_graph},
+      {{"healthz"}, "GET", Access::probe, &RestApi::healthz},
+      {{"readyz"}, "GET", Access::probe, &RestApi::readyz},
+      {{"metrics"}, "GET", Access::probe, &RestApi::metrics},
+      {{"v1", "components"}, "GET", Access::read, &RestApi::components},
+      {{"v1", "plugins"}, "GET", Access::read, &RestApi::plugins},
+      {{"v1", "graphs"}, "GET", Access::read, &RestApi::list_graphs},
+      {{"v1", "graphs", "{}"}, "GET", Access::read, &RestApi::get_graph},
       {{"v1", "graphs", "{}"}, "PUT", Access::admin, &RestApi::put_graph},
       {{"v1", "graphs", "{}"}, "DELETE", Access::admin, &RestApi::delete_graph},
       {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets, {"wait", "timeout", "node"}},
-      {{"v1", "graphs", "{}", "stats"}, "GET", Access::open, &RestApi::graph_stats},
+      {{"v1", "graphs", "{}", "stats"}, "GET", Access::read, &RestApi::graph_stats},
       // Dead letters hold packet contents, so reading them is an admin matter.
       {{"v1", "graphs", "{}", "dead-letters"}, "GET", Access::admin, &RestApi::dead_letters},
       {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
@@ -316,11 +308,8 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
         allowed.push_back(route.method);
         continue;
       }
-      const bool needs_token = !options_.token.empty() &&
-                               (route.access == Access::admin || (route.access == Access::data && options_.protect_data));
-      if (needs_token && !authorized(call.request)) {
-        call.responder.send(HttpResponse::error(401, "this route needs an 'Authorization: Bearer <token>' header with the server's token")
-                                .with_header("WWW-Authenticate", "Bearer realm=\"sluice\""));
+      if (auto refusal = refuse_access(call.request, route)) {
+        call.responder.send(std::move(*refusal));
         return;
       }
       check_query_names(call.request, route.query);
@@ -354,10 +343,34 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
   }
 }
 
-bool RestApi::authorized(const HttpRequest& request) const {
+std::optional<HttpResponse> RestApi::refuse_access(const HttpRequest& request, const Route& route) const {
+  if (options_.tokens.empty()) return std::nullopt;
+  Role needed = Role::read;
+  switch (route.access) {
+    case Access::probe: {
+      const std::string name(route.pattern.front());
+      const auto& open = options_.open_routes;
+      if (std::find(open.begin(), open.end(), name) != open.end()) return std::nullopt;
+      break;
+    }
+    case Access::read: break;
+    case Access::data: needed = Role::data; break;
+    case Access::admin: needed = Role::admin; break;
+  }
   const std::string_view value = trim(request.header("authorization").value_or(""));
-  if (value.size() < 7 || lower(value.substr(0, 7)) != "bearer ") return false;
-  return constant_time_equal(trim(value.substr(7)), options_.token);
+  std::optional<Role> role;
+  if (value.size() > 7 && lower(value.substr(0, 7)) == "bearer ") role = options_.tokens.role_of(trim(value.substr(7)));
+  const std::string details = "\"needs\": " + json_quoted(role_name(needed));
+  if (!role)
+    return HttpResponse::error(401, value.empty() ? "this route needs an 'Authorization: Bearer <token>' header"
+                                                  : "the bearer token is not one of this server's tokens",
+                               details)
+        .with_header("WWW-Authenticate", "Bearer realm=\"sluice\"");
+  if (*role < needed)
+    return HttpResponse::error(403, "this route needs a token with the '" + std::string(role_name(needed)) +
+                                        "' role; the one given has '" + std::string(role_name(*role)) + "'",
+                               details);
+  return std::nullopt;
 }
 
 bool RestApi::serve_editor_file(Call& call) {

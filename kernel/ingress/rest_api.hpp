@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "durability/durable_ingest.hpp"
+#include "ingress/access_tokens.hpp"
 #include "ingress/deadline_timer.hpp"
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
@@ -40,9 +41,10 @@ struct RestApiOptions {
   // RuntimeOptions::max_queued_packets: a request with more packets could never be admitted,
   // so it is 413, not a 429 to retry forever.
   std::size_t max_packets = RuntimeOptions{}.max_queued_packets;
-  // Bearer token for admin routes (PUT/DELETE graphs, dead letters); empty: no auth.
-  std::string token;
-  bool protect_data = false;  // the token also guards packets and streams
+  // The bearer tokens and their roles (empty: every route is open to whoever reaches the port).
+  AccessTokens tokens;
+  // Probe routes ("healthz", "readyz", "metrics") open without a token even when there are tokens.
+  std::vector<std::string> open_routes;
   std::filesystem::path editor_dir;  // static files served at / (empty: none yet)
   // Submissions go through this write-ahead log (null: straight into the runtime, in memory).
   DurableIngest* ingest = nullptr;
@@ -69,7 +71,9 @@ class RestApi {
 
  private:
   struct Call;   // one request being answered
-  enum class Access { open, data, admin };  // who may call a route when a token is set
+  // Who may call a route when there are tokens: a probe needs `read` unless the operator
+  // opened it (RestApiOptions::open_routes); the others need their role.
+  enum class Access { probe, read, data, admin };
   struct Route;
 
   void healthz(Call& call);
@@ -87,7 +91,8 @@ class RestApi {
   void replay(Call& call);
   void get_stream(Call& call);
 
-  bool authorized(const HttpRequest& request) const;
+  // The refusal (401 or 403) for a caller whose token does not grant `access`; nullopt: go on.
+  std::optional<HttpResponse> refuse_access(const HttpRequest& request, const Route& route) const;
   bool serve_editor_file(Call& call);
   void answer_admission(Call& call, const Admission& admission, const std::string& graph);
   void answer_outcome(Call& call, const IngestOutcome& outcome, const std::string& graph);

@@ -355,7 +355,7 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     CHECK(first.out.find(cluster.node_urls()[1] + ": 201 deployed (new)") != std::string::npos);
     CHECK(first.out.find("sink on 2 of 2 nodes") != std::string::npos);
     for (std::size_t i = 0; i < 2; ++i) {
-      CHECK(http(cluster.node_port(i), "GET", "/v1/graphs/sink").status == 200);
+      CHECK(http(cluster.node_port(i), "GET", "/v1/graphs/sink", {}, {{"Authorization", "Bearer s3cret"}}).status == 200);
       CHECK(read_file(cluster.node_dir(i) / "graphs/sink.yaml").find("component: counter") != std::string::npos);
     }
     auto again = deploy(dir.path / "sink.yaml", nodes, true);
@@ -371,7 +371,7 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     CHECK(r.err.find("typo.yaml:3:") != std::string::npos);
     CHECK(r.err.find("unknown component 'countr' (did you mean 'counter'?)") != std::string::npos);
     CHECK(r.err.find("nothing deployed") != std::string::npos);
-    CHECK(http(cluster.node_port(0), "GET", "/v1/graphs/typo").status == 404);
+    CHECK(http(cluster.node_port(0), "GET", "/v1/graphs/typo", {}, {{"Authorization", "Bearer s3cret"}}).status == 404);
   }
 
   SUBCASE("per node: refused without the token, refused by a node's plugins, unreachable") {
