@@ -4,20 +4,16 @@
 // gets `PUT /v1/graphs/{name}` at the same time, and each node's answer is reported. A node
 // validates again (it may have other plugins): its 422 comes back with positions in the file.
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
+#include <sluice/http_client.hpp>
 #include <sluice/json.hpp>
 
 #include "cli/commands.hpp"
@@ -29,94 +25,50 @@ namespace sluice::cli {
 
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
-
 struct DeployOptions {
   std::string file;
   std::vector<std::string> nodes;
   std::vector<std::string> plugin_dirs;
   std::string token_file;
   double timeout_seconds = 60;
+  http::TlsOptions tls;
 };
 
-struct NodeUrl {
-  std::string text;    // as given, for the report
-  std::string host, port;
-  std::string prefix;  // path before /v1/…, "" for most nodes
+struct Node {
+  std::string text;  // as given, for the report
+  http::Url url;     // its target is the path before /v1/…, "" for most nodes
 };
 
-// `http://host:port[/prefix]`, or `host:port`.
-std::optional<NodeUrl> parse_node_url(const std::string& text, std::string& error) {
-  std::string rest = text;
-  if (rest.starts_with("https://")) {
-    error = text + ": https is not supported (deploy to the nodes' own http addresses)";
+// `http://host:port[/prefix]`, `https://…`, or `host:port`.
+std::optional<Node> parse_node(const std::string& text, std::string& error) {
+  try {
+    Node node{.text = text, .url = http::Url::parse(text.find("://") == std::string::npos ? "http://" + text : text)};
+    while (node.url.target.ends_with('/')) node.url.target.pop_back();
+    return node;
+  } catch (const std::invalid_argument& e) {
+    error = std::string(e.what()) + " (a node is http://HOST:PORT or https://HOST:PORT)";
     return std::nullopt;
   }
-  if (rest.starts_with("http://")) rest.erase(0, 7);
-  const auto slash = rest.find('/');
-  NodeUrl url;
-  url.text = text;
-  const std::string authority = rest.substr(0, slash);
-  if (slash != std::string::npos) url.prefix = rest.substr(slash);
-  while (url.prefix.ends_with('/')) url.prefix.pop_back();
-  const auto colon = authority.rfind(':');
-  url.host = authority.substr(0, colon);
-  url.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  if (url.host.starts_with('[') && url.host.ends_with(']')) url.host = url.host.substr(1, url.host.size() - 2);
-  if (url.host.empty() || url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos) {
-    error = text + ": not a node URL (http://HOST:PORT)";
-    return std::nullopt;
-  }
-  return url;
 }
 
-// One node's deploy: resolve, connect, PUT, read the answer — asynchronously, so that all
-// nodes are deployed at once on one thread, under one deadline per node (Beast's timeouts
-// only apply to asynchronous operations).
-class NodeDeploy {
- public:
-  NodeDeploy(net::io_context& ioc, NodeUrl url, http::request<http::string_body> request,
-             std::chrono::steady_clock::duration timeout)
-      : url_(std::move(url)), resolver_(ioc), stream_(ioc), request_(std::move(request)) {
-    stream_.expires_after(timeout);
-  }
-
-  void start() {
-    resolver_.async_resolve(url_.host, url_.port, [this](beast::error_code ec, tcp::resolver::results_type found) {
-      if (ec) return fail("cannot resolve " + url_.host + ": " + ec.message());
-      stream_.async_connect(found, [this](beast::error_code ec, const tcp::endpoint&) {
-        if (ec) return fail(ec == beast::error::timeout ? "no connection before the deadline" : ec.message());
-        http::async_write(stream_, request_, [this](beast::error_code ec, std::size_t) {
-          if (ec) return fail("sending the graph failed: " + ec.message());
-          http::async_read(stream_, buffer_, response_, [this](beast::error_code ec, std::size_t) {
-            if (ec) return fail(ec == beast::error::timeout ? "no answer before the deadline" : "reading the answer failed: " + ec.message());
-            beast::error_code ignored;
-            stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          });
-        });
-      });
-    });
-  }
-
-  const NodeUrl& url() const { return url_; }
-  bool answered() const { return network_error_.empty(); }
-  const std::string& network_error() const { return network_error_; }
-  const http::response<http::string_body>& response() const { return response_; }
-
- private:
-  void fail(std::string message) { network_error_ = std::move(message); }
-
-  NodeUrl url_;
-  tcp::resolver resolver_;
-  beast::tcp_stream stream_;
-  http::request<http::string_body> request_;
-  beast::flat_buffer buffer_;
-  http::response<http::string_body> response_;
-  std::string network_error_;
+// One node's PUT, on a thread of its own so that all nodes are deployed at once.
+struct NodeDeploy {
+  const Node& node;
+  std::optional<http::Response> answer;
+  std::string failure;  // no answer: why
 };
+
+void put_graph(NodeDeploy& deploy, const DeployOptions& options, const http::Headers& headers, const std::string& name,
+               const std::string& yaml) {
+  try {
+    http::Client client(deploy.node.url, options.tls,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::duration<double>(options.timeout_seconds)));
+    deploy.answer = client.send("PUT", deploy.node.url.target + "/v1/graphs/" + name, headers, yaml);
+  } catch (const std::exception& e) {
+    deploy.failure = e.what();
+  }
+}
 
 void print_errors(std::vector<Diagnostic> errors) {
   std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
@@ -153,15 +105,19 @@ void print_refusal(const std::string& body, const std::string& file) {
 }
 
 int deploy(const DeployOptions& options) {
-  std::vector<NodeUrl> nodes;
+  std::vector<Node> nodes;
   for (const auto& text : options.nodes) {
     std::string error;
-    auto url = parse_node_url(text, error);
-    if (!url) {
+    auto node = parse_node(text, error);
+    if (!node) {
       std::cerr << "sluice deploy: " << error << '\n';
       return 2;
     }
-    nodes.push_back(std::move(*url));
+    if (!node->url.tls && (!options.tls.ca_file.empty() || !options.tls.verify || !options.tls.client_cert.empty())) {
+      std::cerr << "sluice deploy: --tls-* options apply to https:// nodes; " << text << " is not one\n";
+      return 2;
+    }
+    nodes.push_back(std::move(*node));
   }
   std::string token;
   if (!options.token_file.empty()) {
@@ -189,38 +145,31 @@ int deploy(const DeployOptions& options) {
     return 1;
   }
 
-  net::io_context ioc;
-  const auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(options.timeout_seconds));
-  std::vector<std::unique_ptr<NodeDeploy>> deploys;
-  for (const auto& node : nodes) {
-    http::request<http::string_body> request{http::verb::put, node.prefix + "/v1/graphs/" + spec.name, 11};
-    request.set(http::field::host, node.host + ":" + node.port);
-    request.set(http::field::content_type, "application/yaml");
-    request.set(http::field::user_agent, "sluice-deploy");
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
-    request.keep_alive(false);
-    request.body() = spec.yaml_text;
-    request.prepare_payload();
-    deploys.push_back(std::make_unique<NodeDeploy>(ioc, node, std::move(request), timeout));
-    deploys.back()->start();
+  http::Headers headers = {{"Content-Type", "application/yaml"}, {"User-Agent", "sluice-deploy"}, {"Connection", "close"}};
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  std::vector<NodeDeploy> deploys;
+  for (const auto& node : nodes) deploys.push_back({.node = node, .answer = {}, .failure = {}});
+  {
+    std::vector<std::jthread> threads;
+    for (auto& deploy : deploys)
+      threads.emplace_back([&] { put_graph(deploy, options, headers, spec.name, spec.yaml_text); });
   }
-  ioc.run();
 
   std::size_t deployed = 0;
-  for (const auto& node : deploys) {
-    if (!node->answered()) {
-      std::cerr << node->url().text << ": failed: " << node->network_error() << '\n';
+  for (const auto& deploy : deploys) {
+    const std::string& where = deploy.node.text;
+    if (!deploy.answer) {
+      std::cerr << where << ": failed: " << deploy.failure << '\n';
       continue;
     }
-    const unsigned status = node->response().result_int();
+    const unsigned status = deploy.answer->status;
     if (status == 200 || status == 201) {
       ++deployed;
-      std::cout << node->url().text << ": " << status << " deployed" << (status == 201 ? " (new)" : " (replaced)") << '\n';
+      std::cout << where << ": " << status << " deployed" << (status == 201 ? " (new)" : " (replaced)") << '\n';
       continue;
     }
-    std::cerr << node->url().text << ": " << status << ' ' << node->response().reason() << '\n';
-    print_refusal(node->response().body(), options.file);
+    std::cerr << where << ": " << status << ' ' << deploy.answer->reason << '\n';
+    print_refusal(deploy.answer->body, options.file);
     if (status == 401) std::cerr << "  (the node needs its admin token: --token-file)\n";
     if (status == 403) std::cerr << "  (the token's role is not admin on that node)\n";
   }
@@ -244,7 +193,8 @@ void add_deploy_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "deploy", "validate a graph here, then deploy it to every node of a cluster (PUT /v1/graphs/{name})");
   command->add_option("file", options->file, "graph YAML file")->required()->check(CLI::ExistingFile);
-  command->add_option("--nodes", options->nodes, "the nodes' URLs, comma-separated or repeated (http://HOST:PORT)")
+  command->add_option("--nodes", options->nodes,
+                      "the nodes' URLs, comma-separated or repeated (http://HOST:PORT or https://HOST:PORT)")
       ->required()
       ->delimiter(',')
       ->allow_extra_args(false);  // `--nodes A,B g.yaml`: g.yaml is the file
@@ -255,6 +205,14 @@ void add_deploy_command(CLI::App& app) {
                       "seconds to wait for each node (a deploy drains the graph's previous version)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command->add_option("--tls-ca-file", options->tls.ca_file, "https nodes: PEM bundle of the CAs to trust instead of the system's")
+      ->check(CLI::ExistingFile);
+  command->add_option("--tls-client-cert", options->tls.client_cert, "https nodes: PEM certificate to present")
+      ->check(CLI::ExistingFile);
+  command->add_option("--tls-client-key", options->tls.client_key, "https nodes: PEM private key of --tls-client-cert")
+      ->check(CLI::ExistingFile);
+  command->add_flag("--tls-no-verify", [options](std::int64_t) { options->tls.verify = false; },
+                    "https nodes: accept any certificate (only for tests and trusted networks)");
   command->callback([options] { set_exit_code(deploy(*options)); });
 }
 

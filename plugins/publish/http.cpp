@@ -1,14 +1,4 @@
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <chrono>
-#include <functional>
-#include <optional>
-#include <stdexcept>
 #include <thread>
-#include <variant>
 
 #include <sluice/io.hpp>
 #include <sluice/json.hpp>
@@ -17,144 +7,21 @@
 
 namespace sluice::publish {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
-
 namespace {
-
-struct Url {
-  std::string host, port, target;
-};
-
-Url parse_url(const std::string& url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.starts_with("https://"))
-    throw std::invalid_argument("param 'url': https is not supported (put a TLS-terminating "
-                                "proxy in front, or use http on a trusted network)");
-  if (!url.starts_with(scheme))
-    throw std::invalid_argument("param 'url': must start with http://, got '" + url + "'");
-  const std::string rest = url.substr(scheme.size());
-  const auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  Url out{.host = authority, .port = "80", .target = slash == std::string::npos ? "/" : rest.substr(slash)};
-  if (const auto colon = authority.rfind(':');
-      colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
-    out.host = authority.substr(0, colon);
-    out.port = authority.substr(colon + 1);
-    if (out.port.empty() || out.port.find_first_not_of("0123456789") != std::string::npos)
-      throw std::invalid_argument("param 'url': bad port in '" + url + "'");
-  }
-  if (out.host.starts_with('[') && out.host.ends_with(']'))
-    out.host = out.host.substr(1, out.host.size() - 2);  // [::1] → ::1 for the resolver
-  if (out.host.empty()) throw std::invalid_argument("param 'url': no host in '" + url + "'");
-  return out;
-}
 
 // Whether a failed attempt is worth repeating: the server may recover from these.
 bool retryable(unsigned status) { return status >= 500 || status == 408 || status == 429; }
 
+// Deploy-time errors name the param the problem is in.
+http::Url parse_url_param(const std::string& text) {
+  try {
+    return http::Url::parse(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("param 'url': ") + e.what());
+  }
+}
+
 }  // namespace
-
-// One keep-alive connection, driven synchronously on a private io_context so that every step
-// can have a deadline (Beast's timeouts only apply to asynchronous operations).
-struct Http::Client {
-  Url url;
-  std::string host_header;
-  http::verb method;
-  std::chrono::milliseconds timeout;
-  int retries;
-  std::chrono::milliseconds backoff;
-  std::vector<std::pair<std::string, std::string>> headers;
-  net::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
-
-  // Runs the queued asynchronous operations to completion (or to the stream's deadline).
-  beast::error_code run(const std::function<void(std::function<void(beast::error_code)>)>& start) {
-    beast::error_code result = net::error::would_block;
-    start([&](beast::error_code ec) { result = ec; });
-    ioc.restart();
-    ioc.run();
-    return result;
-  }
-
-  // One attempt: the status, or an error code for network failures and timeouts. A kept-alive
-  // connection the server has since closed fails without a response; that costs no attempt:
-  // the request goes again on a fresh connection.
-  std::variant<unsigned, beast::error_code> attempt(const std::string& body) {
-    const bool reused = stream.has_value();
-    auto outcome = exchange(body);
-    const auto* ec = std::get_if<beast::error_code>(&outcome);
-    if (reused && ec && *ec != beast::error::timeout) outcome = exchange(body);
-    return outcome;
-  }
-
-  std::variant<unsigned, beast::error_code> exchange(const std::string& body) {
-    beast::error_code ec;
-    if (!stream) {
-      tcp::resolver resolver(ioc);
-      const auto endpoints = resolver.resolve(url.host, url.port, ec);
-      if (ec) return ec;
-      stream.emplace(ioc);
-      stream->expires_after(timeout);
-      ec = run([&](auto done) {
-        stream->async_connect(endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
-      });
-      if (ec) {
-        stream.reset();
-        return ec;
-      }
-    }
-    http::request<http::string_body> request{method, url.target, 11};
-    request.set(http::field::host, host_header);
-    request.set(http::field::content_type, "application/json");
-    request.set(http::field::user_agent, "sluice-http/1.0");
-    for (const auto& [name, value] : headers) request.set(name, value);
-    request.keep_alive(true);
-    request.body() = body;
-    request.prepare_payload();
-    http::response<http::string_body> response;
-    stream->expires_after(timeout);
-    ec = run([&](auto done) {
-      http::async_write(*stream, request, [done](beast::error_code e, std::size_t) { done(e); });
-    });
-    if (!ec)
-      ec = run([&](auto done) {
-        http::async_read(*stream, buffer, response, [done](beast::error_code e, std::size_t) { done(e); });
-      });
-    if (ec || !response.keep_alive()) {
-      // A stale keep-alive connection fails here too; the retry reconnects.
-      stream.reset();
-      buffer.clear();
-    }
-    if (ec) return ec;
-    return response.result_int();
-  }
-
-  void send(const std::string& body) {
-    std::string last_error;
-    auto delay = backoff;
-    for (int attempt_no = 0; attempt_no <= retries; ++attempt_no) {
-      if (attempt_no > 0) {
-        std::this_thread::sleep_for(delay);
-        delay *= 2;
-      }
-      const auto outcome = attempt(body);
-      if (const auto* status = std::get_if<unsigned>(&outcome)) {
-        if (*status >= 200 && *status < 300) return;
-        last_error = "HTTP " + std::to_string(*status);
-        if (!retryable(*status)) break;
-      } else {
-        const auto& ec = std::get<beast::error_code>(outcome);
-        last_error = ec == beast::error::timeout ? "timed out" : ec.message();
-      }
-    }
-    throw std::runtime_error("http: " + std::string(http::to_string(method)) + " " + host_header + url.target + " failed: " + last_error +
-                             " (after " + std::to_string(retries + 1) + " attempts at most)");
-  }
-};
 
 ComponentDescriptor Http::descriptor() {
   return {.name = "http",
@@ -163,7 +30,7 @@ ComponentDescriptor Http::descriptor() {
           .kind = ComponentKind::publisher,
           .params = {{.name = "url",
                       .type = ParamType::string,
-                      .description = "endpoint, http://host[:port]/path",
+                      .description = "endpoint, http://host[:port]/path or https://…",
                       .required = true},
                      {.name = "method",
                       .type = ParamType::string,
@@ -198,30 +65,80 @@ ComponentDescriptor Http::descriptor() {
                       .type = ParamType::integer,
                       .description = "wait before the first retry; doubles on each further one",
                       .default_value = 200,
-                      .minimum = 0}},
-          .capabilities = {"net"}};
+                      .minimum = 0},
+                     {.name = "tls_verify",
+                      .type = ParamType::boolean,
+                      .description = "https: verify the server's certificate and name (false accepts any: "
+                                     "only for tests and trusted networks)",
+                      .default_value = true},
+                     {.name = "tls_ca_file",
+                      .type = ParamType::string,
+                      .description = "https: PEM bundle of the CAs to trust instead of the system's",
+                      .file_path = true},
+                     {.name = "tls_client_cert",
+                      .type = ParamType::string,
+                      .description = "https: PEM certificate (chain) to present to the server",
+                      .file_path = true},
+                     {.name = "tls_client_key",
+                      .type = ParamType::string,
+                      .description = "https: PEM private key of tls_client_cert",
+                      .file_path = true},
+                     {.name = "tls_server_name",
+                      .type = ParamType::string,
+                      .description = "https: the name to verify and send as SNI, when not the URL's host"}},
+          .capabilities = {"net", "fs_read"}};
 }
 
 Http::Http(const Params& params)
-    : client_(std::make_unique<Client>()), envelope_(params.get_string("format") == "envelope") {
-  Client& c = *client_;
-  c.url = parse_url(params.get_string("url"));
-  c.host_header = c.url.port == "80" ? c.url.host : c.url.host + ":" + c.url.port;
-  c.method = params.get_string("method") == "PUT" ? http::verb::put : http::verb::post;
-  c.timeout = std::chrono::milliseconds(params.get_int("timeout_ms"));
-  c.retries = static_cast<int>(params.get_int("retries"));
-  c.backoff = std::chrono::milliseconds(params.get_int("backoff_ms"));
+    : method_(params.get_string("method")),
+      retries_(static_cast<int>(params.get_int("retries"))),
+      backoff_(params.get_int("backoff_ms")),
+      envelope_(params.get_string("format") == "envelope") {
+  const http::Url url = parse_url_param(params.get_string("url"));
+  http::TlsOptions tls{.verify = params.get_bool("tls_verify"),
+                       .ca_file = params.get_string("tls_ca_file", ""),
+                       .client_cert = params.get_string("tls_client_cert", ""),
+                       .client_key = params.get_string("tls_client_key", ""),
+                       .server_name = params.get_string("tls_server_name", "")};
+  if (!url.tls && (tls.verify == false || !tls.ca_file.empty() || !tls.client_cert.empty() ||
+                   !tls.client_key.empty() || !tls.server_name.empty()))
+    throw std::invalid_argument("params 'tls_*' apply to https:// URLs only; 'url' is " + url.origin());
+  client_ = std::make_unique<http::Client>(url, std::move(tls), std::chrono::milliseconds(params.get_int("timeout_ms")));
+  headers_.emplace_back("Content-Type", "application/json");
   if (params.has("headers")) {
     for (const auto& [name, value] : params.get("headers").as_object()) {
       if (!value.is_string())
         throw std::invalid_argument("param 'headers': '" + name + "' must be a string, got " +
                                     value.type_name());
-      c.headers.emplace_back(name, value.as_string());
+      headers_.emplace_back(name, value.as_string());
     }
   }
 }
 
 Http::~Http() = default;
+
+void Http::send(const std::string& body) {
+  const std::string where = method_ + " " + client_->url().origin() + client_->url().target;
+  std::string last_error;
+  auto delay = backoff_;
+  for (int attempt = 0; attempt <= retries_; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(delay);
+      delay *= 2;
+    }
+    try {
+      const http::Response answer = client_->send(method_, client_->url().target, headers_, body);
+      if (answer.status >= 200 && answer.status < 300) return;
+      last_error = "HTTP " + std::to_string(answer.status);
+      if (!retryable(answer.status)) break;
+    } catch (const http::TransportError& e) {
+      last_error = e.what();
+      if (!e.retryable()) throw std::runtime_error("http: " + where + " failed: " + last_error);
+    }
+  }
+  throw std::runtime_error("http: " + where + " failed: " + last_error + " (after " + std::to_string(retries_ + 1) +
+                           " attempts at most)");
+}
 
 void Http::process(Packet& packet, Emitter&) {
   body_.clear();
@@ -230,7 +147,7 @@ void Http::process(Packet& packet, Emitter&) {
   else
     json::write_fields(packet, body_);
   // The whole exchange, retries and backoff included, runs off the worker's thread.
-  io::run_blocking([&] { client_->send(body_); });
+  io::run_blocking([&] { send(body_); });
 }
 
 }  // namespace sluice::publish

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/http_client.hpp>
 
 #include "append_file.hpp"
 
@@ -111,8 +112,14 @@ class Http : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  struct Client;  // Boost.Beast connection, kept alive between packets
-  std::unique_ptr<Client> client_;
+  // The exchange with retries and backoff; throws the failure for the dead letter.
+  void send(const std::string& body);
+
+  std::unique_ptr<http::Client> client_;  // one connection, kept alive between packets
+  std::string method_;
+  http::Headers headers_;
+  int retries_;
+  std::chrono::milliseconds backoff_;
   bool envelope_;
   std::string body_;
 };

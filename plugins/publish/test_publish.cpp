@@ -290,6 +290,134 @@ TEST_CASE("http: unreachable endpoints fail; bad urls are rejected naming the pa
   h.push_json(R"({"n": 1})");
   CHECK(h.errors().size() == 1);
   CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "ftp://x"}}), doctest::Contains("param 'url'"));
-  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "https://x"}}), doctest::Contains("https"));
   CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "http://x:y/"}}), doctest::Contains("bad port"));
+}
+
+// ---- http over TLS -------------------------------------------------------------------------
+
+#include "test_certificates.hpp"
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// A server context presenting NAME.pem; with `client_ca`, clients must present a certificate
+// signed by it.
+std::unique_ptr<ssl::context> server_tls(const TestCertificates& certs, const std::string& name,
+                                         const std::string& client_ca = "") {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  context->use_certificate_chain_file(certs.file(name + ".pem"));
+  context->use_private_key_file(certs.file(name + ".key"), ssl::context::pem);
+  if (!client_ca.empty()) {
+    context->load_verify_file(client_ca);
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  return context;
+}
+
+std::string error_of(ComponentHarness& h) {
+  REQUIRE(h.errors().size() == 1);
+  return h.errors()[0].get_meta("error")->as_string();
+}
+
+}  // namespace
+
+TEST_CASE("http over https: verified against the given CA, kept alive, SNI and name checked") {
+  const TestCertificates certs;
+  auto tls = server_tls(certs, "server");
+  HttpTestServer server({}, tls.get());
+  auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}});
+  h.push_json(R"({"n": 1})");
+  h.push_json(R"({"n": 2})");
+  CHECK(h.errors().empty());
+  REQUIRE(server.requests().size() == 2);
+  CHECK(json::parse(server.requests()[1].body).get("n")->as_int() == 2);
+  CHECK(server.connections() == 1);
+
+  // The certificate names localhost too.
+  auto by_name = ComponentHarness::of<Http>({{"url", server.url("/x", "localhost")}, {"tls_ca_file", certs.file("ca.pem")}});
+  by_name.push_json(R"({"n": 3})");
+  CHECK(by_name.errors().empty());
+}
+
+TEST_CASE("http over https: each refused certificate is named, and not retried") {
+  const TestCertificates certs;
+  SUBCASE("a CA the system does not trust") {
+    auto tls = server_tls(certs, "server");
+    HttpTestServer server({}, tls.get());
+    auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"retries", 3}, {"backoff_ms", 1}});
+    h.push_json(R"({"n": 1})");
+    const std::string error = error_of(h);
+    CHECK(error.find("TLS handshake with 127.0.0.1:") != std::string::npos);
+    CHECK(error.find("unable to get local issuer certificate") != std::string::npos);
+    CHECK(server.requests().empty());
+    CHECK(server.connections() == 1);  // no retry: it cannot help
+  }
+  SUBCASE("a self-signed certificate") {
+    auto tls = server_tls(certs, "self-signed");
+    HttpTestServer server({}, tls.get());
+    auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}});
+    h.push_json(R"({"n": 1})");
+    CHECK(error_of(h).find("self-signed certificate") != std::string::npos);
+  }
+  SUBCASE("an expired certificate") {
+    auto tls = server_tls(certs, "expired");
+    HttpTestServer server({}, tls.get());
+    auto h = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}});
+    h.push_json(R"({"n": 1})");
+    CHECK(error_of(h).find("certificate has expired") != std::string::npos);
+  }
+  SUBCASE("a certificate for another host: by IP and by name") {
+    auto tls = server_tls(certs, "other-host");
+    HttpTestServer server({}, tls.get());
+    auto by_ip = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}});
+    by_ip.push_json(R"({"n": 1})");
+    CHECK(error_of(by_ip).find("IP address mismatch") != std::string::npos);
+    auto by_name =
+        ComponentHarness::of<Http>({{"url", server.url("/x", "localhost")}, {"tls_ca_file", certs.file("ca.pem")}});
+    by_name.push_json(R"({"n": 1})");
+    CHECK(error_of(by_name).find("hostname mismatch") != std::string::npos);
+    // tls_server_name says which name to expect; tls_verify: false accepts anything.
+    auto named = ComponentHarness::of<Http>(
+        {{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}, {"tls_server_name", "wrong.example"}});
+    named.push_json(R"({"n": 2})");
+    CHECK(named.errors().empty());
+    auto unverified = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_verify", false}});
+    unverified.push_json(R"({"n": 3})");
+    CHECK(unverified.errors().empty());
+    CHECK(server.requests().size() == 2);
+  }
+}
+
+TEST_CASE("http over https: a client certificate for servers that require one") {
+  const TestCertificates certs;
+  auto tls = server_tls(certs, "server", certs.file("ca.pem"));
+  HttpTestServer server({}, tls.get());
+  auto without = ComponentHarness::of<Http>({{"url", server.url()}, {"tls_ca_file", certs.file("ca.pem")}, {"retries", 2}});
+  without.push_json(R"({"n": 1})");
+  const std::string refused = error_of(without);
+  CHECK(refused.find("TLS connection with 127.0.0.1:") != std::string::npos);
+  CHECK(refused.find("certificate required") != std::string::npos);
+  CHECK(server.connections() == 1);  // the server's refusal will not change: not retried
+  auto with = ComponentHarness::of<Http>({{"url", server.url()},
+                                          {"tls_ca_file", certs.file("ca.pem")},
+                                          {"tls_client_cert", certs.file("client.pem")},
+                                          {"tls_client_key", certs.file("client.key")}});
+  with.push_json(R"({"n": 2})");
+  CHECK(with.errors().empty());
+  REQUIRE(server.requests().size() == 1);
+}
+
+TEST_CASE("http: TLS params are checked at deploy, naming the param and the file") {
+  const TestCertificates certs;
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "https://127.0.0.1:1/"}, {"tls_ca_file", certs.file("none.pem")}}),
+                    doctest::Contains(("TLS ca_file '" + certs.file("none.pem") + "' cannot be used").c_str()));
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "https://127.0.0.1:1/"}, {"tls_client_cert", certs.file("client.pem")}}),
+                    doctest::Contains("needs both client_cert and client_key"));
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "https://127.0.0.1:1/"},
+                                                {"tls_client_cert", certs.file("client.pem")},
+                                                {"tls_client_key", certs.file("server.key")}}),
+                    doctest::Contains("TLS client_key"));
+  CHECK_THROWS_WITH(ComponentHarness::of<Http>({{"url", "http://127.0.0.1:1/"}, {"tls_ca_file", certs.file("ca.pem")}}),
+                    doctest::Contains("apply to https:// URLs only"));
 }

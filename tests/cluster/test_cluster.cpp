@@ -395,7 +395,7 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     CAPTURE(partial.err);
     CHECK(partial.status == 1);
     CHECK(partial.out.find(cluster.node_urls()[0] + ": 201 deployed (new)") != std::string::npos);
-    CHECK(partial.err.find("http://127.0.0.1:1: failed: Connection refused") != std::string::npos);
+    CHECK(partial.err.find("http://127.0.0.1:1: failed: cannot connect to 127.0.0.1:1: Connection refused") != std::string::npos);
     CHECK(partial.out.find("sink on 1 of 2 nodes; 1 failed") != std::string::npos);
   }
 }
