@@ -399,3 +399,81 @@ TEST_CASE("sluice deploy: validated here, PUT to every node, each node's answer 
     CHECK(partial.out.find("sink on 1 of 2 nodes; 1 failed") != std::string::npos);
   }
 }
+
+TEST_CASE("TLS ends at nginx: https with keep-alive, a 2 MB upload, sluice deploy over https, certificates reread on SIGHUP") {
+  TempDir dir;
+  fs::create_directories(dir.path / "graphs");
+  fs::create_directories(dir.path / "certs");
+  write_file(dir.path / "graphs/count.yaml", count_graph);
+  const fs::path certs = dir.path / "certs";
+  const Command made = run(quoted(MAKE_TEST_CERTIFICATES) + " " + quoted(certs), dir.path);
+  REQUIRE_MESSAGE(made.status == 0, read_file(certs / "openssl.log"));
+  // nginx reads the files it was started with again on SIGHUP: these two are replaced below.
+  fs::copy_file(certs / "server.pem", certs / "live.pem");
+  fs::copy_file(certs / "server.key", certs / "live.key");
+  Cluster cluster(dir, {"--tls-cert", (certs / "live.pem").string(), "--tls-key", (certs / "live.key").string()});
+  const std::string base = "https://127.0.0.1:" + std::to_string(cluster.balancer_port());
+  const std::string ca = " --cacert " + quoted(certs / "ca.pem");
+
+  // Two requests on one connection: curl connects once.
+  const auto keep_alive = run("curl -sS" + ca + " -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\\n' " +
+                                  quoted(base + "/healthz") + " " + quoted(base + "/healthz"),
+                              dir.path);
+  CAPTURE(keep_alive.err);
+  CHECK(keep_alive.out == "200 1\n200 0\n");
+
+  // A 2 MB NDJSON upload, answered 202, from Python's http.client (verifying against the CA).
+  write_file(dir.path / "upload.py", R"(import http.client, json, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[2])
+connection = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=context)
+body = "".join('{"n": %d, "text": "%s"}\n' % (n, "x" * 180) for n in range(10000)).encode()
+assert len(body) > 2000000
+for attempt in range(2):  # twice on the same connection
+    connection.request("POST", "/v1/graphs/count/packets", body, {"Content-Type": "application/x-ndjson"})
+    answer = connection.getresponse()
+    print(answer.status, json.loads(answer.read())["accepted"])
+)");
+  const auto upload = run("python3 " + quoted(dir.path / "upload.py") + " " + std::to_string(cluster.balancer_port()) +
+                              " " + quoted(certs / "ca.pem"),
+                          dir.path);
+  CAPTURE(upload.err);
+  CHECK(upload.out == "202 10000\n202 10000\n");
+
+  // sluice deploy reaches a node through https, verifying against the CA; without it the
+  // system store does not know the test CA and the reason is named.
+  write_file(dir.path / "sink.yaml", "name: sink\nnodes:\n  out: { component: counter }\n");
+  const auto deployed = run(quoted(SLUICE_EXE) + " deploy --plugins " + quoted(PLUGIN_BUILD_DIR) + " --nodes " + quoted(base) +
+                                " --tls-ca-file " + quoted(certs / "ca.pem") + " " + quoted(dir.path / "sink.yaml"),
+                            dir.path);
+  CAPTURE(deployed.err);
+  CHECK(deployed.status == 0);
+  CHECK(deployed.out.find(base + ": 201 deployed (new)") != std::string::npos);
+  const auto unverified = run(quoted(SLUICE_EXE) + " deploy --plugins " + quoted(PLUGIN_BUILD_DIR) + " --nodes " +
+                                  quoted(base) + " " + quoted(dir.path / "sink.yaml"),
+                              dir.path);
+  CHECK(unverified.status == 1);
+  CHECK(unverified.err.find("TLS handshake with 127.0.0.1:" + std::to_string(cluster.balancer_port()) +
+                            " failed: unable to get local issuer certificate") != std::string::npos);
+
+  // A new certificate (for wrong.example) and SIGHUP: new connections get it.
+  fs::copy_file(certs / "other-host.pem", certs / "live.pem", fs::copy_options::overwrite_existing);
+  fs::copy_file(certs / "other-host.key", certs / "live.key", fs::copy_options::overwrite_existing);
+  REQUIRE(::kill(std::stoi(read_file(dir.path / "state/nginx.pid")), SIGHUP) == 0);
+  const auto resolve = " --resolve " + quoted("wrong.example:" + std::to_string(cluster.balancer_port()) + ":127.0.0.1");
+  const std::string by_new_name = "curl -sS" + ca + resolve + " -o /dev/null -w '%{http_code}' " +
+                                  quoted("https://wrong.example:" + std::to_string(cluster.balancer_port()) + "/healthz");
+  const std::string by_old_name = "curl -sS" + ca + " -o /dev/null " + quoted(base + "/healthz");
+  // The old worker serves on until it has taken the signal to stop, so wait for both signs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  Command reread, old_name;
+  do {
+    reread = run(by_new_name, dir.path);
+    old_name = run(by_old_name, dir.path);
+  } while ((reread.status != 0 || old_name.status != 60) && std::chrono::steady_clock::now() < deadline);
+  CAPTURE(reread.err);
+  CAPTURE(old_name.err);
+  // TLS now succeeds for wrong.example; the node then refuses the foreign Host (421).
+  CHECK(reread.status == 0);
+  CHECK(reread.out == "421");
+  CHECK(old_name.status == 60);  // the new certificate is not 127.0.0.1's
+}
