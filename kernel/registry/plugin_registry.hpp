@@ -10,8 +10,8 @@
 // subdirectories, a few levels deep), one loaded PluginPackage per accepted file, the reasons
 // for every rejected file, and the component name → descriptor map. A file that is not a
 // plugin, cannot be loaded, was built for another SDK ABI, declares an invalid descriptor, or
-// crashes while loading (each new file is loaded in a forked child first) is rejected with a
-// reason; the kernel keeps running.
+// crashes while loading (each new file is first loaded by a probe, a child process of its own)
+// is rejected with a reason; the kernel keeps running.
 //
 // The result is a function of the files alone, so a restart sees what the running kernel saw:
 // files are ordered by search-path directory, then by path, and for a component name the first
