@@ -20,6 +20,7 @@
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
+#include "support/log.hpp"
 
 namespace sluice::cli {
 
@@ -45,6 +46,8 @@ struct ServeSettings {
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allow_origins;
   bool insecure = false;
+  std::string log_level = "info";
+  std::string log_format = "text";
 };
 
 namespace fs = std::filesystem;
@@ -92,13 +95,12 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_vi
   return std::pair(host.empty() ? std::string("127.0.0.1") : host, static_cast<std::uint16_t>(port));
 }
 
-// After a change in the graphs directory (or SIGHUP): what was (re)deployed or removed, and
-// the problems, on stderr.
+// At start and after a change in the graphs directory (or SIGHUP): what was (re)deployed or
+// removed, and the problems, in the log.
 void log_graph_reload(const GraphService::DirectoryReport& report) {
-  for (const auto& line : report.errors) std::cerr << line << '\n';
-  for (const auto& name : report.deployed) std::cerr << "sluice serve: deployed graph '" << name << "' from its file\n";
-  for (const auto& name : report.removed)
-    std::cerr << "sluice serve: removed graph '" << name << "' (its file is gone)\n";
+  for (const auto& line : report.errors) log::error("{}", line);
+  for (const auto& name : report.deployed) log::info("deployed graph '{}' from its file", name);
+  for (const auto& name : report.removed) log::info("removed graph '{}' (its file is gone)", name);
 }
 
 // Plugin reloads arrive on the registry's watcher thread; redeploys run on the graph
@@ -110,6 +112,12 @@ struct ChangeRelay {
 };
 
 int serve(const ServeSettings& settings) {
+  try {
+    log::configure(settings.log_level, settings.log_format == "json" ? log::Format::json : log::Format::text);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "sluice serve: --log-level: " << e.what() << '\n';
+    return 2;
+  }
   const auto listen = parse_listen(settings.listen);
   if (!listen) {
     std::cerr << "sluice serve: --listen " << settings.listen << " is not HOST:PORT (e.g. 127.0.0.1:8080)\n";
@@ -151,22 +159,20 @@ int serve(const ServeSettings& settings) {
   try {
     registry.watch();
   } catch (const std::system_error& e) {
-    std::cerr << "sluice serve: warning: plugin directories are not watched (" << e.what()
-              << "); new plugins need a restart\n";
+    log::warn("plugin directories are not watched ({}); new plugins need a restart", e.what());
   }
   for (const auto& rejection : registry.rejected())
-    std::cerr << "sluice serve: plugin " << rejection.path.string() << " rejected: " << rejection.reason << '\n';
+    log::warn("plugin {} rejected: {}", rejection.path.string(), rejection.reason);
   warn_if_no_components(registry, "serve");
 
   Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
-  for (const auto& line : report.errors) std::cerr << line << '\n';
+  log_graph_reload(report);
   try {
     graphs.watch_directory(log_graph_reload);
   } catch (const std::system_error& e) {
-    std::cerr << "sluice serve: warning: the graphs directory is not watched (" << e.what()
-              << "); send SIGHUP after editing a graph file\n";
+    log::warn("the graphs directory is not watched ({}); send SIGHUP after editing a graph file", e.what());
   }
 
   std::unique_ptr<DurableIngest> ingest;
@@ -180,7 +186,7 @@ int serve(const ServeSettings& settings) {
                                .sync = settings.fsync ? SyncPolicy::every_append : SyncPolicy::periodic},
           state_dir / "lost");
     } catch (const std::exception& e) {
-      std::cerr << "sluice serve: --state-dir " << state_dir.string() << ": " << e.what() << '\n';
+      log::error("--state-dir {}: {}", state_dir.string(), e.what());
       return 1;
     }
   }
@@ -192,8 +198,7 @@ int serve(const ServeSettings& settings) {
     if (!relay->graphs) return;
     GraphService& service = *relay->graphs;
     service.post([&service, changed] {
-      for (const auto& line : service.redeploy_using(changed))
-        std::cerr << "sluice serve: " << line << '\n';
+      for (const auto& line : service.redeploy_using(changed)) log::info("{}", line);
     });
   });
 
@@ -214,7 +219,7 @@ int serve(const ServeSettings& settings) {
   try {
     server.start();
   } catch (const std::exception& e) {
-    std::cerr << "sluice serve: " << e.what() << '\n';
+    log::error("{}", e.what());
     return 1;
   }
 
@@ -233,7 +238,7 @@ int serve(const ServeSettings& settings) {
   if (ingest) {
     // New submissions answer 503 and /readyz is false until this is done.
     const RecoveryReport recovery = ingest->recover();
-    for (const auto& line : recovery.lines) std::cerr << "sluice serve: write-ahead log: " << line << '\n';
+    for (const auto& line : recovery.lines) log::warn("write-ahead log: {}", line);
     std::cout << "sluice serve: write-ahead log in " << (state_dir / "wal").string() << ": replayed "
               << recovery.replayed << " submissions (" << recovery.replayed_packets << " packets), "
               << recovery.lost << " lost, " << recovery.torn << " torn and " << recovery.corrupt
@@ -242,7 +247,7 @@ int serve(const ServeSettings& settings) {
 
   int signal_number = 0;
   while (sigwait(&handled_signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    std::cerr << "sluice serve: SIGHUP: rescanning the plugins, rereading " << settings.graphs_dir << '\n';
+    log::info("SIGHUP: rescanning the plugins, rereading {}", settings.graphs_dir);
     registry.rescan();
     graphs.post([&graphs] { log_graph_reload(graphs.deploy_directory()); });
   }
@@ -322,6 +327,13 @@ void add_serve_command(CLI::App& app) {
                       "a web origin (scheme://host[:port]) whose pages may call the API: CORS (repeatable)");
   command->add_flag("--insecure", settings->insecure,
                     "serve a non-loopback --listen address without --token-file");
+  command->add_option("--log-level", settings->log_level,
+                      "the least severe log lines written to stderr: trace, debug, info, warn, error, off")
+      ->capture_default_str();
+  command->add_option("--log-format", settings->log_format,
+                      "text: a UTC timestamp, the level and the message per line; json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   command->callback([settings] { set_exit_code(serve(*settings)); });
 }
 

@@ -13,6 +13,7 @@
 #include "ingress/http_server.hpp"
 #include "ingress/strings.hpp"
 #include "registry/file_tree_watcher.hpp"
+#include "support/log.hpp"
 
 namespace sluice {
 
@@ -135,7 +136,7 @@ void GraphService::run() {
       job();
     } catch (const std::exception& e) {
       // Jobs answer their own errors; one that escapes must not end the control thread.
-      std::cerr << "sluice serve: control job failed: " << e.what() << '\n';
+      log::error("control job failed: {}", e.what());
     }
     lock.lock();
   }

@@ -1,4 +1,5 @@
 #include "registry/file_tree_watcher.hpp"
+#include "support/log.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -98,7 +99,7 @@ void FileTreeWatcher::run() {
         on_change_(busy);
       } catch (const std::exception& e) {
         // The watcher must outlive any one failed rescan; the next event retries.
-        std::fprintf(stderr, "sluice: rescan after a directory change failed: %s\n", e.what());
+        log::error("rescan after a directory change failed: {}", e.what());
       }
     }
 
@@ -113,8 +114,7 @@ void FileTreeWatcher::run() {
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     if (::poll(fds, 2, timeout_ms) < 0) {
       if (errno == EINTR) continue;
-      std::fprintf(stderr, "sluice: directory watcher stopped: poll: %s\n",
-                   std::generic_category().message(errno).c_str());
+      log::error("directory watcher stopped: poll: {}", std::generic_category().message(errno));
       return;
     }
     if (fds[1].revents != 0) return;

@@ -13,6 +13,7 @@
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_package.hpp"
 #include "registry/file_tree_watcher.hpp"
+#include "support/log.hpp"
 
 #ifndef SLUICE_DEFAULT_PLUGIN_DIR
 #error "SLUICE_DEFAULT_PLUGIN_DIR must be defined by the build (kernel/registry/meson.build)"
@@ -295,7 +296,7 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
       listener(affected);
     } catch (const std::exception& e) {
       // One failing listener must not keep the others from learning about the change.
-      std::fprintf(stderr, "sluice: plugin change listener failed: %s\n", e.what());
+      log::error("plugin change listener failed: {}", e.what());
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <sluice/io.hpp>
 
 #include "runtime/topological_scheduler.hpp"
+#include "support/log.hpp"
 
 namespace sluice {
 
@@ -228,7 +229,7 @@ void NodeRuntime::run() {
         component_->run(*this);
       break;
     } catch (const std::exception& e) {
-      std::cerr << path_ << ": run() threw: " << e.what() << '\n';
+      log::error("{}: run() threw: {}", path_, e.what());
       fail(Packet(), std::string("run() threw: ") + e.what());
       // A loop that throws again before taking any packet would spin; keep the graph moving
       // by sending what arrives here to the dead letters instead.
@@ -360,7 +361,7 @@ void GraphInstance::complete_if_done(StreamState* stream) {
     try {
       owned->on_done(*result);
     } catch (const std::exception& e) {
-      std::cerr << plan().name << ": stream completion callback threw: " << e.what() << '\n';
+      log::error("{}: stream completion callback threw: {}", plan().name, e.what());
     }
   }
 }

@@ -209,7 +209,7 @@ TEST_CASE("a replaced plugin: the graphs using its components are redeployed wit
   std::filesystem::rename(plugins / "librest_fixture.so.new", plugins / "librest_fixture.so");
   CHECK(wait_until([&] { return version() == "2.0.0"; }, std::chrono::seconds(15)));
   CHECK(server.stop() == 0);
-  CHECK(server.stderr_text().find("sluice serve: redeployed graph \"echo\" with the reloaded plugin") !=
+  CHECK(server.stderr_text().find("redeployed graph \"echo\" with the reloaded plugin") !=
         std::string::npos);
 }
 

@@ -1,5 +1,7 @@
-// Running a server: metrics, stats, dead letters and replay, overload, graceful stop.
+// Running a server: metrics, stats, dead letters and replay, overload, graceful stop, the log.
 #include <future>
+#include <regex>
+#include <sstream>
 
 #include "test_support.hpp"
 
@@ -133,4 +135,59 @@ TEST_CASE("SIGTERM: stop admitting (503), drain what was admitted, exit 0") {
   CHECK(result.json().get("results")->as_array().size() == 1);
   CHECK(stopped.get() == 0);
   CHECK(refused);
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the log: UTC timestamps and levels per line, JSON lines with --log-format json, --log-level filters") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  write_file(dir.path / "graphs/broken.yaml", "name: broken\nnodes:\n  a: { component: nowhere }\npipeline: [a]\n");
+
+  SUBCASE("text") {
+    ServerProcess server(dir);
+    CHECK(server.stop() == 0);
+    const auto lines = lines_of(server.stderr_text());
+    REQUIRE_FALSE(lines.empty());
+    const std::regex shape(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) +\S.*)");
+    for (const auto& line : lines) {
+      CAPTURE(line);
+      CHECK(std::regex_match(line, shape));
+    }
+    CHECK(server.stderr_text().find("info  deployed graph 'echo' from its file") != std::string::npos);
+    CHECK(std::regex_search(server.stderr_text(), std::regex(R"(Z error .*broken\.yaml:3:)")));
+  }
+  SUBCASE("json") {
+    ServerProcess server(dir, {"--log-format", "json"});
+    CHECK(server.stop() == 0);
+    bool deployed = false, refused = false;
+    for (const auto& line : lines_of(server.stderr_text())) {
+      CAPTURE(line);
+      const sluice::Value entry = sluice::json::parse(line);
+      REQUIRE(entry.get("time") != nullptr);
+      CHECK(std::regex_match(entry.get("time")->as_string(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+      const std::string level = entry.get("level")->as_string();
+      const std::string message = entry.get("message")->as_string();
+      deployed = deployed || (level == "info" && message == "deployed graph 'echo' from its file");
+      refused = refused || (level == "error" && message.find("broken.yaml:3:") != std::string::npos &&
+                            message.find("unknown component 'nowhere'") != std::string::npos);
+    }
+    CHECK(deployed);
+    CHECK(refused);
+  }
+  SUBCASE("--log-level warn keeps the error, drops the info") {
+    ServerProcess server(dir, {"--log-level", "warn"});
+    CHECK(server.stop() == 0);
+    CHECK(server.stderr_text().find("deployed graph 'echo'") == std::string::npos);
+    CHECK(server.stderr_text().find("broken.yaml:3:") != std::string::npos);
+  }
 }
