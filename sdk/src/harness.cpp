@@ -53,6 +53,7 @@ struct ComponentHarness::State final : RunContext {
   std::size_t out_port_index(std::string_view name) const override {
     for (std::size_t i = 0; i < descriptor.outputs.size(); ++i)
       if (descriptor.outputs[i].name == name) return i;
+    if (name == error_port) return descriptor.outputs.size();
     throw std::invalid_argument(path + ": no out port '" + std::string(name) + "'");
   }
 
@@ -94,7 +95,8 @@ ComponentHarness::ComponentHarness(ComponentDescriptor descriptor, Object params
   if (!state_->component)
     throw std::runtime_error(descriptor.name + ": constructor failed: " + error);
   state_->path = "harness/" + descriptor.name;
-  state_->outputs.resize(descriptor.outputs.size());
+  // One more than declared: the implicit `error` port, as the runtime has it.
+  state_->outputs.resize(descriptor.outputs.size() + 1);
   state_->descriptor = std::move(descriptor);
   State* state = state_.get();
   state_->fiber = boost::fibers::fiber([state] {

@@ -150,3 +150,28 @@ TEST_CASE("several inputs and outputs, and deliver()") {
   CHECK_THROWS_AS(h.output("nope"), std::invalid_argument);
   CHECK_THROWS_AS(h.push_json("{}", "middle"), std::invalid_argument);
 }
+
+namespace {
+
+// Sends packets without a `title` out of the implicit error port, as the runtime allows.
+struct NeedsTitle : Component {
+  static ComponentDescriptor descriptor() { return {.name = "needs_title", .summary = "routes untitled packets to error"}; }
+  explicit NeedsTitle(const Params&) {}
+  void process(Packet& packet, Emitter& emit) override {
+    if (packet.get("title")) emit(std::move(packet));
+    else emit("error", std::move(packet));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the harness has the implicit error port, as the runtime does") {
+  auto h = ComponentHarness::of<NeedsTitle>();
+  h.push_json(R"({"title": "A"})");
+  h.push_json(R"({"n": 2})");
+  REQUIRE(h.output().size() == 1);
+  REQUIRE(h.output("error").size() == 1);
+  CHECK(h.output("error")[0].get("n")->as_int() == 2);
+  CHECK(h.errors().empty());  // emitted, not failed
+  CHECK_THROWS_WITH(h.output("nope"), doctest::Contains("no out port 'nope'"));
+}

@@ -6,9 +6,10 @@
 //   h.advance(std::chrono::seconds(5));   // fake clock: fires receive() deadlines
 //   h.close();                            // inputs close: flush() runs, run() returns
 //
-// The component runs on its own fiber, exactly as in the runtime; push(), advance() and
-// close() return once it is waiting again. Packets that failed (thrown in process() or passed
-// to ctx.fail()) are in errors(), with the `error` and `error_node` meta set.
+// The component runs on its own fiber, as in the runtime; push(), advance() and close()
+// return once it is waiting again. Packets that failed (thrown in process() or passed to
+// ctx.fail()) are in errors(), with the `error` and `error_node` meta set. Packets emitted to
+// the implicit `error` port, as a wired error edge would get them, are in output("error").
 #pragma once
 
 #include <chrono>
