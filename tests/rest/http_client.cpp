@@ -74,6 +74,10 @@ void HttpConnection::send_raw(std::string_view bytes) {
   }
 }
 
+void HttpConnection::shutdown_sending() {
+  if (::shutdown(fd_, SHUT_WR) != 0) throw std::runtime_error(std::string("shutdown: ") + std::strerror(errno));
+}
+
 void HttpConnection::fill(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) throw std::runtime_error("timed out waiting for the response");

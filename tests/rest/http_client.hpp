@@ -43,6 +43,8 @@ class HttpConnection {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   void send_raw(std::string_view bytes);
+  // Half-closes: sends FIN, while the answers can still be read.
+  void shutdown_sending();
   // Reads one response (an interim 1xx one too). `head`: the response has no body whatever
   // its Content-Length says. Throws on timeout or when the server closes first.
   HttpResult read_response(bool head = false, std::chrono::milliseconds timeout = 15s);
