@@ -123,6 +123,18 @@ HttpResult HttpConnection::read_response(bool head, std::chrono::milliseconds ti
   return result;
 }
 
+std::string HttpConnection::read_chunk(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t line_end;
+  while ((line_end = buffer_.find("\r\n")) == std::string::npos) fill(deadline);
+  const std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+  while (buffer_.size() < line_end + 2 + size + 2) fill(deadline);
+  if (buffer_.compare(line_end + 2 + size, 2, "\r\n") != 0) throw std::runtime_error("a chunk does not end in CRLF");
+  std::string data = buffer_.substr(line_end + 2, size);
+  buffer_.erase(0, line_end + 2 + size + 2);
+  return data;
+}
+
 HttpResult HttpConnection::request(std::string_view method, std::string_view target, std::string_view body,
                                    const Headers& headers, std::chrono::milliseconds timeout) {
   send_raw(format_request(method, target, body, headers));

@@ -51,6 +51,8 @@ class HttpConnection {
   // Sends a request (Host and Content-Length added) and reads the final response.
   HttpResult request(std::string_view method, std::string_view target, std::string_view body = {},
                      const Headers& headers = {}, std::chrono::milliseconds timeout = 15s);
+  // The next chunk of a chunked body whose head read_response() returned; "" for the last one.
+  std::string read_chunk(std::chrono::milliseconds timeout = 15s);
   // True when the server closes the connection within `wait` (nothing else arrives).
   bool closed_by_server(std::chrono::milliseconds wait);
 
