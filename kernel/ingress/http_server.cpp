@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <mutex>
 #include <stdexcept>
@@ -166,6 +167,12 @@ struct ServerCore {
   bool evict_longest_idle();
   // The timer thread: hands every deadline that has passed to its connection's thread.
   void run_timers();
+  // Calls the handler; an exception it lets out is answered 500, if it still can be.
+  void handle(HttpRequest&& request, Responder&& responder) const;
+  // Hands a request to a body thread.
+  void handle_elsewhere(HttpRequest&& request, Responder&& responder);
+  // A body thread: handles requests until stop() and the queue is empty.
+  void run_bodies();
 
   const HttpServerOptions options;
   const RequestHandler handler;
@@ -176,6 +183,9 @@ struct ServerCore {
   std::atomic<bool> open{true};  // false once stop() began: nothing is posted any more
   std::unordered_map<const ServerConnection*, std::weak_ptr<ServerConnection>> connections;
   std::condition_variable timers_stop;
+  // Requests with a large body, for the body threads (guarded by `mutex`).
+  std::deque<std::pair<HttpRequest, Responder>> large_requests;
+  std::condition_variable large_request_queued;
 };
 
 // One client connection. Everything but the atomics and post() runs on its I/O thread (the
@@ -459,6 +469,42 @@ void ServerCore::run_timers() {
   }
 }
 
+void ServerCore::handle(HttpRequest&& request, Responder&& responder) const {
+  try {
+    handler(std::move(request), std::move(responder));
+  } catch (const std::exception& e) {
+    // The handler answers its own errors; this is the last resort, if it still could.
+    std::cerr << "sluice: HTTP handler failed: " << e.what() << '\n';
+    if (!responder.sent()) responder.send(HttpResponse::error(500, "internal error while handling the request"));
+  }
+}
+
+void ServerCore::handle_elsewhere(HttpRequest&& request, Responder&& responder) {
+  {
+    std::lock_guard lock(mutex);
+    // After stop() the Responder goes unanswered: its connection is being closed.
+    if (!open) return;
+    large_requests.emplace_back(std::move(request), std::move(responder));
+  }
+  large_request_queued.notify_one();
+}
+
+void ServerCore::run_bodies() {
+  std::unique_lock lock(mutex);
+  for (;;) {
+    large_request_queued.wait(lock, [this] { return !open || !large_requests.empty(); });
+    if (!open) {
+      large_requests.clear();  // their connections are being closed: nobody to answer
+      return;
+    }
+    auto [request, responder] = std::move(large_requests.front());
+    large_requests.pop_front();
+    lock.unlock();
+    handle(std::move(request), std::move(responder));
+    lock.lock();
+  }
+}
+
 void ServerConnection::start(bool admitted) {
   // Not yet: Pistache registers the socket with its poller after this returns.
   core_->post(shared_from_this(), [admitted](ServerConnection& connection) {
@@ -579,13 +625,10 @@ void ServerConnection::dispatch(FramedRequest&& framed) {
   in_flight_ = true;
   const bool head = framed.request.method == "HEAD";
   Responder responder(shared_from_this(), head, framed.keep_alive);
-  try {
-    core_->handler(std::move(framed.request), std::move(responder));
-  } catch (const std::exception& e) {
-    // The handler answers its own errors; this is the last resort, if it still could.
-    std::cerr << "sluice: HTTP handler failed: " << e.what() << '\n';
-    if (!responder.sent()) responder.send(HttpResponse::error(500, "internal error while handling the request"));
-  }
+  if (framed.request.body.size() > core_->options.large_body)
+    core_->handle_elsewhere(std::move(framed.request), std::move(responder));
+  else
+    core_->handle(std::move(framed.request), std::move(responder));
 }
 
 void ServerConnection::answered(std::string bytes, bool keep_alive) {
@@ -883,6 +926,8 @@ void HttpServer::start() {
     throw std::runtime_error("cannot listen on " + where + ": " + e.what());
   }
   timers_ = std::thread([core = core_] { core->run_timers(); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(options.body_threads, 1); ++i)
+    body_threads_.emplace_back([core = core_] { core->run_bodies(); });
   running_ = true;
 }
 
@@ -899,7 +944,10 @@ void HttpServer::stop() {
     core_->open = false;
   }
   core_->timers_stop.notify_all();
+  core_->large_request_queued.notify_all();
   timers_.join();
+  for (auto& thread : body_threads_) thread.join();
+  body_threads_.clear();
   // Joins the listener's and the I/O threads; the transports close the sockets they hold.
   listener_->shutdown();
   listener_.reset();

@@ -22,8 +22,9 @@
 //   connection gives way to a new one at the maximum, 503 when none is idle), a deadline for
 //   the request head, an idle timeout.
 //
-// The handler runs on one of the server's I/O threads; it must not block: hand long work
-// elsewhere and send() from there (the Responder is move-only and thread-agnostic).
+// The handler runs on one of the server's I/O threads (for a large body, on one of its body
+// threads); it must not block: hand long work elsewhere and send() from there (the Responder
+// is move-only and thread-agnostic).
 #pragma once
 
 #include <chrono>
@@ -160,6 +161,11 @@ struct HttpServerOptions {
   std::size_t threads = 1;    // I/O threads; handlers must not block them
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_head = std::size_t{64} << 10;  // request line + headers
+  // A request whose body is larger than this goes to the handler on one of `body_threads`
+  // threads instead of the I/O thread that read it: inflating and parsing a large body must not
+  // stall the other connections of that thread.
+  std::size_t large_body = std::size_t{64} << 10;
+  std::size_t body_threads = 2;
   // Connections beyond this are answered 503 and closed, unless an idle one gives way. It is
   // kept below the file descriptor limit (raised to its hard limit at start), with a reserve.
   std::size_t max_connections = 10000;
@@ -189,6 +195,7 @@ class HttpServer {
   std::shared_ptr<ServerCore> core_;
   std::unique_ptr<Pistache::Tcp::Listener> listener_;
   std::thread timers_;  // checks the connections' deadlines
+  std::vector<std::thread> body_threads_;  // handle the requests with a large body
   std::uint16_t port_ = 0;
   bool running_ = false;
 };

@@ -340,6 +340,29 @@ TEST_CASE_FIXTURE(EchoServer, "a 63 KiB gzip body of 22 M tiny lines is refused 
   CHECK(server.stop() == 0);
 }
 
+TEST_CASE_FIXTURE(EchoServer, "a large body being parsed does not hold up the other connections of its I/O thread") {
+  ServerProcess one_thread(dir, {"--http-threads", "1", "--durability", "none"});
+  // 60 000 packets of about 1 KB in one JSON array: parsing it takes a while.
+  const std::string filler(1000, 'x');
+  std::string array = "[";
+  for (int i = 0; i < 60'000; ++i) array += (i ? ", {\"i\": " : "{\"i\": ") + std::to_string(i) + ", \"f\": \"" + filler + "\"}";
+  array += "]";
+  HttpConnection large(one_thread.port()), small(one_thread.port());
+  REQUIRE(small.request("GET", "/healthz").status == 200);
+  large.send_raw(format_request("POST", "/v1/graphs/echo/packets", array, json_type));
+  const auto sent = std::chrono::steady_clock::now();
+  REQUIRE(small.request("GET", "/healthz").status == 200);
+  const auto healthz = std::chrono::steady_clock::now() - sent;
+  const auto r = large.read_response(false, std::chrono::seconds(60));
+  const auto post = std::chrono::steady_clock::now() - sent;
+  MESSAGE("60 MB JSON POST answered " << std::chrono::duration_cast<std::chrono::milliseconds>(post).count()
+                                      << " ms after it was sent; /healthz meanwhile in "
+                                      << std::chrono::duration_cast<std::chrono::milliseconds>(healthz).count() << " ms");
+  CHECK(accepted(r) == 60'000);
+  CHECK(healthz * 4 < post);
+  CHECK(one_thread.stop() == 0);
+}
+
 TEST_CASE("--header-timeout and --idle-timeout: slow heads and silent bodies are 408, idle connections close") {
   TempDir dir;
   ServerProcess server(dir, {"--header-timeout", "300ms", "--idle-timeout", "500ms"});
