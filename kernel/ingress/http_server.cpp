@@ -215,7 +215,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   void close_if_idle();
   void timer_expired(std::int64_t deadline);
 
-  // Any thread: runs `task` on the connection's I/O thread, at once when already there.
+  // Any thread: runs `task` on the connection's I/O thread (at once when the handler answers
+  // from within dispatch()).
   void run(std::function<void(ServerConnection&)> task);
   // I/O thread: the answer to the request with the handler (its last bytes, for a stream).
   void answered(std::string bytes, bool keep_alive);
@@ -518,7 +519,9 @@ void ServerConnection::start(bool admitted) {
 }
 
 void ServerConnection::run(std::function<void(ServerConnection&)> task) {
-  if (std::this_thread::get_id() == io_thread_) {
+  // At once only from inside this connection's own dispatch (the handler answering right
+  // away): the pump loop goes on after it, and no handler is entered from within another.
+  if (std::this_thread::get_id() == io_thread_ && pumping_) {
     if (core_->open) task(*this);
     return;
   }
