@@ -277,13 +277,9 @@ class HttpHandler final : public Tcp::Handler {
  public:
   PROTOTYPE_OF(Tcp::Handler, HttpHandler)
 
-  explicit HttpHandler(std::shared_ptr<ServerCore> core) : core_(std::move(core)) {}
-
+  // The connections live in the transport this handler belongs to (its I/O thread's).
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override;
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override;
-
- private:
-  std::shared_ptr<ServerCore> core_;
 };
 
 // Pistache's Transport (one per I/O thread) with the reading of peers taken over: Pistache
@@ -918,7 +914,7 @@ void HttpServer::start() {
     auto listener = std::make_unique<Tcp::Listener>(Address(options.host, Port(options.port)));
     listener->init(std::max<std::size_t>(options.threads, 1), Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::CloseOnExec,
                    "sluice-http", Const::MaxBacklog, std::make_shared<AcceptLogger>(core_));
-    const auto handler = std::make_shared<HttpHandler>(core_);
+    const auto handler = std::make_shared<HttpHandler>();
     listener->setHandler(handler);
     listener->setTransportFactory([handler, core = core_] { return std::make_shared<ConnectionTransport>(handler, core); });
     listener->bind();
