@@ -623,7 +623,7 @@ void ServerConnection::pump_once() {
 void ServerConnection::dispatch(FramedRequest&& framed) {
   in_flight_ = true;
   const bool head = framed.request.method == "HEAD";
-  Responder responder(shared_from_this(), head, framed.keep_alive);
+  Responder responder(shared_from_this(), head, framed.http11, framed.keep_alive);
   if (framed.request.body.size() > core_->options.large_body)
     core_->handle_elsewhere(std::move(framed.request), std::move(responder));
   else
@@ -809,12 +809,13 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-Responder::Responder(std::shared_ptr<ServerConnection> connection, bool head, bool keep_alive)
-    : connection_(std::move(connection)), head_(head), keep_alive_(keep_alive) {}
+Responder::Responder(std::shared_ptr<ServerConnection> connection, bool head, bool http11, bool keep_alive)
+    : connection_(std::move(connection)), head_(head), http11_(http11), keep_alive_(keep_alive) {}
 
 Responder::Responder(Responder&& other) noexcept
     : connection_(std::move(other.connection_)),
       head_(other.head_),
+      http11_(other.http11_),
       keep_alive_(other.keep_alive_),
       sent_(std::exchange(other.sent_, true)),
       extra_headers_(std::move(other.extra_headers_)) {}
@@ -824,6 +825,7 @@ Responder& Responder::operator=(Responder&& other) noexcept {
   if (!sent_) send(HttpResponse::error(500, "internal error: the request was dropped without an answer"));
   connection_ = std::move(other.connection_);
   head_ = other.head_;
+  http11_ = other.http11_;
   keep_alive_ = other.keep_alive_;
   sent_ = std::exchange(other.sent_, true);
   extra_headers_ = std::move(other.extra_headers_);
@@ -854,25 +856,29 @@ void Responder::send(HttpResponse response) {
 ResponseStream Responder::stream(int status, Headers headers, std::size_t max_buffered) {
   mark_sent();
   for (auto& header : extra_headers_) headers.push_back(std::move(header));
+  // HTTP/1.0 has no chunks: the end of the body is the end of the connection.
+  const bool keep_alive = keep_alive_ && http11_;
   if (connection_ && !connection_->gone()) {
     if (const auto& observer = connection_->observer()) observer(status);
     std::string bytes;
     append_head(bytes, status, headers);
-    bytes += "Transfer-Encoding: chunked\r\n";
-    bytes += connection_line(keep_alive_);
+    if (http11_) bytes += "Transfer-Encoding: chunked\r\n";
+    bytes += connection_line(keep_alive);
     connection_->run([bytes = std::move(bytes)](ServerConnection& c) mutable { c.send_part(std::move(bytes), false); });
   }
-  return ResponseStream(std::move(connection_), head_, keep_alive_, max_buffered);
+  return ResponseStream(std::move(connection_), head_, http11_, keep_alive, max_buffered);
 }
 
-ResponseStream::ResponseStream(std::shared_ptr<ServerConnection> connection, bool head, bool keep_alive, std::size_t max_buffered)
-    : connection_(std::move(connection)), head_(head), keep_alive_(keep_alive), max_buffered_(max_buffered) {}
+ResponseStream::ResponseStream(std::shared_ptr<ServerConnection> connection, bool head, bool chunked, bool keep_alive,
+                               std::size_t max_buffered)
+    : connection_(std::move(connection)), head_(head), chunked_(chunked), keep_alive_(keep_alive), max_buffered_(max_buffered) {}
 
 ResponseStream& ResponseStream::operator=(ResponseStream&& other) noexcept {
   if (this == &other) return *this;
   close();
   connection_ = std::move(other.connection_);
   head_ = other.head_;
+  chunked_ = other.chunked_;
   keep_alive_ = other.keep_alive_;
   max_buffered_ = other.max_buffered_;
   return *this;
@@ -884,7 +890,7 @@ bool ResponseStream::write(std::string_view bytes) {
   if (!open()) return false;
   // HEAD: the client asked for the head only; an empty chunk would end the body.
   if (head_ || bytes.empty()) return true;
-  std::string chunk = chunk_of(bytes);
+  std::string chunk = chunked_ ? chunk_of(bytes) : std::string(bytes);
   if (!connection_->reserve_stream_bytes(chunk.size(), max_buffered_)) return false;
   connection_->run([chunk = std::move(chunk)](ServerConnection& c) mutable { c.send_part(std::move(chunk), true); });
   return true;
@@ -893,9 +899,8 @@ bool ResponseStream::write(std::string_view bytes) {
 void ResponseStream::close() {
   if (!connection_) return;
   const auto connection = std::move(connection_);
-  connection->run([head = head_, keep_alive = keep_alive_](ServerConnection& c) {
-    c.answered(head ? std::string() : std::string(last_chunk), keep_alive);
-  });
+  connection->run([last = head_ || !chunked_ ? std::string() : std::string(last_chunk), keep_alive = keep_alive_](
+                      ServerConnection& c) mutable { c.answered(std::move(last), keep_alive); });
 }
 
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ResponseObserver observer)

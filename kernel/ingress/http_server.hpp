@@ -95,13 +95,15 @@ std::string_view reason_phrase(int status);
 // Called once per response written, with its status (for the request counters).
 using ResponseObserver = std::function<void(int status)>;
 
-// A response whose body is written piece by piece (Transfer-Encoding: chunked). Move-only,
+// A response whose body is written piece by piece (Transfer-Encoding: chunked; to an HTTP/1.0
+// client the bytes as they are, and the connection closed at the end). Move-only,
 // thread-agnostic like Responder. write() returns false once the client is gone or the stream was
 // closed; it never blocks: bytes beyond `max_buffered` (an argument of Responder::stream) that
 // the client has not taken yet are refused (false).
 class ResponseStream {
  public:
-  ResponseStream(std::shared_ptr<ServerConnection> connection, bool head, bool keep_alive, std::size_t max_buffered);
+  ResponseStream(std::shared_ptr<ServerConnection> connection, bool head, bool chunked, bool keep_alive,
+                 std::size_t max_buffered);
   ResponseStream(ResponseStream&&) noexcept = default;
   ResponseStream& operator=(ResponseStream&& other) noexcept;
   ResponseStream(const ResponseStream&) = delete;
@@ -115,6 +117,7 @@ class ResponseStream {
  private:
   std::shared_ptr<ServerConnection> connection_;  // null once closed
   bool head_ = false;  // HEAD: the headers went out, no chunk ever does
+  bool chunked_ = true;
   bool keep_alive_ = true;
   std::size_t max_buffered_ = 0;
 };
@@ -123,7 +126,7 @@ class ResponseStream {
 // When the client has gone away in the meantime, send() does nothing.
 class Responder {
  public:
-  Responder(std::shared_ptr<ServerConnection> connection, bool head, bool keep_alive);
+  Responder(std::shared_ptr<ServerConnection> connection, bool head, bool http11, bool keep_alive);
   // A moved-from Responder counts as sent: it no longer answers anything.
   Responder(Responder&&) noexcept;
   Responder& operator=(Responder&&) noexcept;
@@ -148,6 +151,7 @@ class Responder {
   // Keeps the connection while the request is handled (also after the client's FIN).
   std::shared_ptr<ServerConnection> connection_;
   bool head_ = false;
+  bool http11_ = true;
   bool keep_alive_ = true;
   bool sent_ = false;
   std::vector<std::pair<std::string, std::string>> extra_headers_;

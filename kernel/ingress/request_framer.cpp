@@ -298,6 +298,7 @@ void RequestFramer::read_framing_headers(bool http11) {
     return std::any_of(connection.begin(), connection.end(), [&](std::string_view v) { return has_token(v, token); });
   };
   current_.keep_alive = !connection_says("close") && (http11 || connection_says("keep-alive"));
+  current_.http11 = http11;
 
   const auto lengths = values_of(request, "content-length");
   const auto codings = values_of(request, "transfer-encoding");

@@ -33,6 +33,7 @@ struct FramingLimits {
 struct FramedRequest {
   HttpRequest request;
   bool keep_alive = true;  // HTTP/1.1 without `Connection: close`, HTTP/1.0 with keep-alive
+  bool http11 = true;      // else HTTP/1.0, which knows no chunked responses
 };
 
 class RequestFramer {

@@ -135,6 +135,14 @@ std::string HttpConnection::read_chunk(std::chrono::milliseconds timeout) {
   return data;
 }
 
+std::string HttpConnection::read_bytes(std::size_t count, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (buffer_.size() < count) fill(deadline);
+  std::string bytes = buffer_.substr(0, count);
+  buffer_.erase(0, count);
+  return bytes;
+}
+
 HttpResult HttpConnection::request(std::string_view method, std::string_view target, std::string_view body,
                                    const Headers& headers, std::chrono::milliseconds timeout) {
   send_raw(format_request(method, target, body, headers));

@@ -53,6 +53,8 @@ class HttpConnection {
                      const Headers& headers = {}, std::chrono::milliseconds timeout = 15s);
   // The next chunk of a chunked body whose head read_response() returned; "" for the last one.
   std::string read_chunk(std::chrono::milliseconds timeout = 15s);
+  // The next `count` bytes as they come (a body without Content-Length, read so far).
+  std::string read_bytes(std::size_t count, std::chrono::milliseconds timeout = 15s);
   // True when the server closes the connection within `wait` (nothing else arrives).
   bool closed_by_server(std::chrono::milliseconds wait);
 

@@ -1,6 +1,7 @@
 // Responder::stream on a real HttpServer (loopback, port 0), read by a raw-socket client: the
-// pieces arrive as chunks, a request pipelined behind a stream waits for its end, the buffer
-// bound, and the ends of a stream (close, the client leaving, the server stopping).
+// pieces arrive as chunks (to HTTP/1.0 as they are), a request pipelined behind a stream waits
+// for its end, the buffer bound, and the ends of a stream (close, the client leaving, the
+// server stopping).
 #include <doctest/doctest.h>
 
 #include <mutex>
@@ -91,4 +92,21 @@ TEST_CASE_FIXTURE(StreamServer, "write() refuses what passes max_buffered; a str
   CHECK(!open.open());
   CHECK(!open.write("data: stopped\n\n"));
   CHECK(staying.closed_by_server(std::chrono::seconds(5)));
+}
+
+TEST_CASE_FIXTURE(StreamServer, "to an HTTP/1.0 client a stream is its bytes as they are, ended by the end of the connection") {
+  HttpConnection client(server.port());
+  client.send_raw("GET /events HTTP/1.0\r\n\r\n");
+  const HttpResult head = client.read_response();
+  CHECK(head.status == 200);
+  CHECK(!head.header("transfer-encoding"));  // HTTP/1.0 knows no chunks
+  CHECK(head.header("connection") == "close");
+
+  ResponseStream stream = take_stream();
+  CHECK(stream.write("data: 1\n\n"));
+  CHECK(client.read_bytes(9) == "data: 1\n\n");
+  CHECK(stream.write("data: 2\n\n"));
+  stream.close();
+  CHECK(client.read_bytes(9) == "data: 2\n\n");
+  CHECK(client.closed_by_server(std::chrono::seconds(5)));
 }
