@@ -171,7 +171,7 @@ struct ServerCore {
   void handle(HttpRequest&& request, Responder&& responder) const;
   // Hands a request to a body thread.
   void handle_elsewhere(HttpRequest&& request, Responder&& responder);
-  // A body thread: handles requests until stop() and the queue is empty.
+  // A body thread: handles queued requests until stop(), which drops those still queued.
   void run_bodies();
 
   const HttpServerOptions options;
