@@ -37,6 +37,7 @@ struct ServeSettings {
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
   std::string editor_dir;
+  HttpServerOptions http;  // the connection limits; listen address and body limit come from above
   std::string state_dir;  // "": var/ beside the graphs directory
   std::string durability = "wal";
   bool fsync = false;
@@ -210,8 +211,12 @@ int serve(const ServeSettings& settings) {
                .origins = {.listen_host = listen->first,
                            .allowed_hosts = settings.allowed_hosts,
                            .allowed_origins = settings.allow_origins}});
-  HttpServer server({.host = listen->first, .port = listen->second, .threads = settings.http_threads,
-                     .max_body = settings.max_body},
+  HttpServerOptions http = settings.http;
+  http.host = listen->first;
+  http.port = listen->second;
+  http.threads = settings.http_threads;
+  http.max_body = settings.max_body;
+  HttpServer server(http,
                     [&api](HttpRequest&& request, Responder&& responder) {
                       api.handle(std::move(request), std::move(responder));
                     },
@@ -295,6 +300,22 @@ void add_serve_command(CLI::App& app) {
                       "packets a graph may hold not yet taken in; beyond it POST answers 429")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command->add_option("--max-connections", settings->http.max_connections,
+                      "open connections beyond this are answered 503 (an idle one gives way first)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  const auto duration_option = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
+    command->add_option_function<std::string>(name, [&target, name](const std::string& text) {
+      const auto parsed = parse_duration(text);
+      if (!parsed || parsed->count() == 0)
+        throw CLI::ValidationError(name, text + " is not a duration such as 30s, 500ms or 5m");
+      target = *parsed;
+    }, help);
+  };
+  duration_option("--header-timeout", settings->http.header_timeout,
+                  "time a client has to send a request's head, from its first byte (408 beyond; default 30s)");
+  duration_option("--idle-timeout", settings->http.idle_timeout,
+                  "longest silence of a client: between requests, or inside a body (default 5m)");
   command->add_option("--editor", settings->editor_dir,
                       "directory of the editor's static files, served at / (default: the editor built or installed with "
                       "this binary)")

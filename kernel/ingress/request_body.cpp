@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <utility>
 
 #include <sluice/json.hpp>
 
@@ -52,13 +54,21 @@ Packet object_packet(Value&& record, std::string_view where) {
   return json::to_packet(std::move(record));
 }
 
-std::vector<Packet> json_packets(std::string_view body) {
+// Thrown as soon as the count is known to pass the limit, before the rest is inflated or
+// parsed: a small gzip body can hold tens of millions of tiny lines.
+RequestError too_many_packets(std::size_t max_packets) {
+  return RequestError(413, "the body holds more than " + std::to_string(max_packets) +
+                               " packets, more than a graph can queue; send smaller requests");
+}
+
+std::vector<Packet> json_packets(std::string_view body, std::size_t max_packets) {
   std::vector<Value> documents;
   try {
     documents = json::parse_documents(body);
   } catch (const json::ParseError& e) {
     throw bad_json(e, "JSON");
   }
+  if (documents.size() > max_packets) throw too_many_packets(max_packets);
   std::vector<Packet> packets;
   packets.reserve(documents.size());
   for (std::size_t i = 0; i < documents.size(); ++i)
@@ -67,10 +77,11 @@ std::vector<Packet> json_packets(std::string_view body) {
   return packets;
 }
 
-std::vector<Packet> ndjson_packets(std::string_view body) {
+std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packets) {
   std::vector<Packet> packets;
   try {
     json::for_each_ndjson(body, [&](Value&& record, std::size_t line) {
+      if (packets.size() == max_packets) throw too_many_packets(max_packets);
       if (!record.is_object())
         throw RequestError(400, "line " + std::to_string(line) + " is a JSON " + record.type_name() +
                                     ", not an object (each line is one packet)",
@@ -105,9 +116,30 @@ int hex_digit(char c) {
   return -1;
 }
 
+// Counts the lines that are not blank (NDJSON's packets) in text that arrives piece by piece.
+class LineCounter {
+ public:
+  explicit LineCounter(std::size_t max_lines) : max_lines_(max_lines) {}
+  void operator()(std::string_view piece) {
+    for (const char c : piece) {
+      if (c == '\n') {
+        if (std::exchange(in_line_, false) && ++lines_ > max_lines_) throw too_many_packets(max_lines_);
+      } else if (!std::isspace(static_cast<unsigned char>(c))) {
+        in_line_ = true;
+      }
+    }
+  }
+
+ private:
+  std::size_t max_lines_;
+  std::size_t lines_ = 0;
+  bool in_line_ = false;
+};
+
 }  // namespace
 
-std::string inflate_body(std::string_view compressed, std::size_t limit) {
+std::string inflate_body(std::string_view compressed, std::size_t limit,
+                         const std::function<void(std::string_view)>& on_inflated) {
   z_stream stream{};
   // 15 window bits + 32: detect a gzip or a zlib header (HTTP's "deflate" is zlib format).
   if (inflateInit2(&stream, 15 + 32) != Z_OK) throw RequestError(500, "zlib: inflateInit2 failed");
@@ -131,6 +163,7 @@ std::string inflate_body(std::string_view compressed, std::size_t limit) {
     if (out.size() + produced > limit)
       throw RequestError(413, "inflated body larger than the limit of " + std::to_string(limit) + " bytes");
     out.append(chunk, produced);
+    if (on_inflated) on_inflated(std::string_view(chunk, produced));
     if (status == Z_STREAM_END) {
       if (stream.avail_in == 0) return out;
       // Concatenated gzip members (RFC 1952 §2.2) are one body.
@@ -179,10 +212,15 @@ std::string content_disposition_filename(std::string_view value) {
   return name;
 }
 
-std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets) {
+  const std::string_view content_type = trim(request.header("content-type").value_or(""));
+  const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  BodyKind kind = kind_of(media_type);
   const std::string encoding = lower(trim(request.header("content-encoding").value_or("")));
   if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
-    request.body = inflate_body(request.body, max_body);
+    // NDJSON: inflating stops at the first line beyond the packet limit.
+    request.body = kind == BodyKind::ndjson ? inflate_body(request.body, max_body, LineCounter(max_packets))
+                                            : inflate_body(request.body, max_body);
   } else if (!encoding.empty() && encoding != "identity") {
     throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
                        R"("supported": ["gzip", "deflate", "identity"])");
@@ -191,13 +229,10 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
   // Whatever the type: a request with nothing in it is a mistake (the caller answers 400), not
   // a packet with an empty `data`.
   if (request.body.empty()) return {};
-  const std::string_view content_type = trim(request.header("content-type").value_or(""));
-  const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
-  BodyKind kind = kind_of(media_type);
   if (kind == BodyKind::sniff) kind = sniff(request.body);
   switch (kind) {
-    case BodyKind::json: return json_packets(request.body);
-    case BodyKind::ndjson: return ndjson_packets(request.body);
+    case BodyKind::json: return json_packets(request.body, max_packets);
+    case BodyKind::ndjson: return ndjson_packets(request.body, max_packets);
     default: break;
   }
   std::vector<Packet> packets;

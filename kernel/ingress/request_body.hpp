@@ -1,6 +1,6 @@
 // Request bodies → packets, for POST /v1/graphs/{g}/packets.
 //
-//   std::vector<Packet> packets = read_packets(request, max_body);  // throws RequestError
+//   std::vector<Packet> packets = read_packets(request, max_body, max_packets);  // throws RequestError
 //
 // The body is taken from the request (moved into a raw packet, or replaced by its inflated
 // form).
@@ -17,10 +17,14 @@
 //                                       meta mimetype, contentlength, filename (from
 //                                       Content-Disposition)
 // Content-Encoding gzip or deflate is inflated first, up to `max_body` bytes (413 beyond);
-// any other coding is 415. An empty body (after inflating) is no packets.
+// any other coding is 415. An empty body (after inflating) is no packets. More than
+// `max_packets` packets is 413, found out early: NDJSON when the line after the last allowed
+// one is inflated or parsed (a 63 KiB gzip body can hold 22 M tiny lines), JSON before any
+// packet is built.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,11 +35,13 @@
 
 namespace sluice {
 
-std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body);
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets);
 
 // Inflates a gzip or zlib stream (concatenated gzip members too). Throws RequestError: 413
-// when the result would pass `limit` bytes, 400 when the data is corrupt.
-std::string inflate_body(std::string_view compressed, std::size_t limit);
+// when the result would pass `limit` bytes, 400 when the data is corrupt. `on_inflated` sees
+// each inflated piece as it comes, and may throw to stop there.
+std::string inflate_body(std::string_view compressed, std::size_t limit,
+                         const std::function<void(std::string_view)>& on_inflated = {});
 
 // The `filename` parameter of a Content-Disposition value (`filename*=UTF-8''…` preferred);
 // "" when absent.

@@ -619,13 +619,8 @@ void RestApi::post_packets(Call& call) {
   }
   const std::string node(call.request.query_value("node").value_or(""));
 
-  std::vector<Packet> packets = read_packets(call.request, options_.max_body);
+  std::vector<Packet> packets = read_packets(call.request, options_.max_body, options_.max_packets);
   if (packets.empty()) throw RequestError(400, "the body holds no packets", graph_details(graph));
-  if (packets.size() > options_.max_packets)
-    throw RequestError(413, "the body holds " + std::to_string(packets.size()) +
-                                " packets, more than a graph can queue (" +
-                                std::to_string(options_.max_packets) + "); send smaller requests",
-                       graph_details(graph));
   const std::string now = iso8601(std::chrono::system_clock::now());
   for (auto& packet : packets) {
     packet.set_meta(meta::id, next_packet_id());

@@ -52,7 +52,7 @@ struct RestApiOptions {
   OriginPolicyOptions origins;       // which Host and Origin headers are answered
   double ready_load = 0.8;           // /readyz turns 503 above this Runtime::load()
   std::chrono::milliseconds default_wait{30000};
-  // The longest ?timeout=; below the HTTP layer's request timeout (HttpServerOptions).
+  // The longest ?timeout= (no HTTP timeout runs while a request is with the handler).
   std::chrono::milliseconds max_wait{60000};
 };
 

@@ -74,6 +74,10 @@ void HttpConnection::send_raw(std::string_view bytes) {
   }
 }
 
+void HttpConnection::shutdown_sending() {
+  if (::shutdown(fd_, SHUT_WR) != 0) throw std::runtime_error(std::string("shutdown: ") + std::strerror(errno));
+}
+
 void HttpConnection::fill(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) throw std::runtime_error("timed out waiting for the response");
@@ -117,6 +121,26 @@ HttpResult HttpConnection::read_response(bool head, std::chrono::milliseconds ti
     buffer_.erase(0, length);
   }
   return result;
+}
+
+std::string HttpConnection::read_chunk(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::size_t line_end;
+  while ((line_end = buffer_.find("\r\n")) == std::string::npos) fill(deadline);
+  const std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+  while (buffer_.size() < line_end + 2 + size + 2) fill(deadline);
+  if (buffer_.compare(line_end + 2 + size, 2, "\r\n") != 0) throw std::runtime_error("a chunk does not end in CRLF");
+  std::string data = buffer_.substr(line_end + 2, size);
+  buffer_.erase(0, line_end + 2 + size + 2);
+  return data;
+}
+
+std::string HttpConnection::read_bytes(std::size_t count, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (buffer_.size() < count) fill(deadline);
+  std::string bytes = buffer_.substr(0, count);
+  buffer_.erase(0, count);
+  return bytes;
 }
 
 HttpResult HttpConnection::request(std::string_view method, std::string_view target, std::string_view body,

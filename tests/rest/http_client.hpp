@@ -43,12 +43,18 @@ class HttpConnection {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   void send_raw(std::string_view bytes);
+  // Half-closes: sends FIN, while the answers can still be read.
+  void shutdown_sending();
   // Reads one response (an interim 1xx one too). `head`: the response has no body whatever
   // its Content-Length says. Throws on timeout or when the server closes first.
   HttpResult read_response(bool head = false, std::chrono::milliseconds timeout = 15s);
   // Sends a request (Host and Content-Length added) and reads the final response.
   HttpResult request(std::string_view method, std::string_view target, std::string_view body = {},
                      const Headers& headers = {}, std::chrono::milliseconds timeout = 15s);
+  // The next chunk of a chunked body whose head read_response() returned; "" for the last one.
+  std::string read_chunk(std::chrono::milliseconds timeout = 15s);
+  // The next `count` bytes as they come (a body without Content-Length, read so far).
+  std::string read_bytes(std::size_t count, std::chrono::milliseconds timeout = 15s);
   // True when the server closes the connection within `wait` (nothing else arrives).
   bool closed_by_server(std::chrono::milliseconds wait);
 

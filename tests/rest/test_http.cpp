@@ -139,7 +139,7 @@ TEST_CASE("bodies above --max-body and malformed requests get JSON errors") {
   CHECK(bomb.status == 413);
 
   HttpConnection garbage(server.port());
-  garbage.send_raw("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n");
+  garbage.send_raw("GET /pot HTTP/1.1\r\nHost x\r\n\r\n");
   const auto bad = garbage.read_response();
   CHECK(bad.status == 400);
   CHECK(bad.json().get("error")->as_string().find("malformed request") == 0);

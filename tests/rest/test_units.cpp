@@ -45,7 +45,7 @@ HttpRequest post(std::string body, std::string content_type = {}) {
 
 int status_of(HttpRequest request, std::size_t limit = 1 << 20) {
   try {
-    read_packets(request, limit);
+    read_packets(request, limit, 100);
   } catch (const RequestError& e) {
     return e.status();
   }
@@ -80,28 +80,41 @@ TEST_CASE("content_disposition_filename") {
 TEST_CASE("read_packets: kinds of bodies") {
   {
     HttpRequest request = post(R"({"a": 1})", "application/json; charset=utf-8");
-    CHECK(read_packets(request, 1000).size() == 1);
+    CHECK(read_packets(request, 1000, 100).size() == 1);
   }
   {
     HttpRequest request = post("{\n  \"a\": 1\n}\n");  // pretty-printed, no type: JSON
-    CHECK(read_packets(request, 1000).size() == 1);
+    CHECK(read_packets(request, 1000, 100).size() == 1);
   }
   {
     HttpRequest request = post("{\"a\": 1}\n{\"a\": 2}\n");  // no type, a value per line: NDJSON
-    CHECK(read_packets(request, 1000).size() == 2);
+    CHECK(read_packets(request, 1000, 100).size() == 2);
   }
   {
     HttpRequest request = post("a=1&b=2", "application/x-www-form-urlencoded");
-    auto packets = read_packets(request, 1000);
+    auto packets = read_packets(request, 1000, 100);
     REQUIRE(packets.size() == 1);
     CHECK(packets[0].get("data")->as_string() == "a=1&b=2");
   }
   for (const char* type : {"", "text/plain"}) {
     HttpRequest empty = post("", type);
-    CHECK(read_packets(empty, 1000).empty());  // no packets: POST answers 400
+    CHECK(read_packets(empty, 1000, 100).empty());  // no packets: POST answers 400
   }
   CHECK(status_of(post("{\"a\": 1}\nnope\n", "application/x-ndjson")) == 400);
   CHECK(status_of(post("[1, 2]", "application/json")) == 400);
+  // More packets than a graph can queue (100 here): 413, NDJSON without parsing the rest.
+  std::string lines;
+  for (int i = 0; i < 100; ++i) lines += "{}\n";
+  CHECK(status_of(post(lines, "application/x-ndjson")) == 0);
+  CHECK(status_of(post(lines + "{}\nnot even JSON\n", "application/x-ndjson")) == 413);
+  std::string array = "[{}";
+  for (int i = 0; i < 100; ++i) array += ", {}";
+  CHECK(status_of(post(array + "]", "application/json")) == 413);
+  // Gzip NDJSON: inflating stops at the line after the last allowed one, before the rest of the
+  // stream (cut off here, so inflating it to the end would be a 400) is reached.
+  HttpRequest bomb = post(gzip(lines + "{}\n" + std::string(1 << 20, ' ')).substr(0, 600), "application/x-ndjson");
+  bomb.headers.emplace_back("content-encoding", "gzip");
+  CHECK(status_of(bomb) == 413);
   HttpRequest encoded = post("{}", "application/json");
   encoded.headers.emplace_back("content-encoding", "compress");
   CHECK(status_of(encoded) == 415);
