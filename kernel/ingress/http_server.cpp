@@ -29,6 +29,7 @@
 #include <sluice/json.hpp>
 
 #include "ingress/request_framer.hpp"
+#include "support/log.hpp"
 
 namespace sluice {
 
@@ -362,7 +363,7 @@ class ConnectionTransport final : public Tcp::Transport {
     try {
       Tcp::Transport::onReady(Aio::FdSet(std::move(events)));
     } catch (const std::exception& e) {
-      std::cerr << "sluice: HTTP I/O thread: " << e.what() << '\n';
+      log::error("HTTP I/O thread: {}", e.what());
     }
   }
 
@@ -393,7 +394,7 @@ class AcceptLogger final : public Log::StringLogger {
     const bool out_of_descriptors = message.find(std::strerror(EMFILE)) != std::string::npos ||
                                     message.find(std::strerror(ENFILE)) != std::string::npos;
     if (!out_of_descriptors) {
-      std::cerr << "sluice: HTTP listener: " << message << '\n';
+      log::warn("HTTP listener: {}", message);
       return;
     }
     const auto core = core_.lock();
@@ -471,7 +472,7 @@ void ServerCore::handle(HttpRequest&& request, Responder&& responder) const {
     handler(std::move(request), std::move(responder));
   } catch (const std::exception& e) {
     // The handler answers its own errors; this is the last resort, if it still could.
-    std::cerr << "sluice: HTTP handler failed: " << e.what() << '\n';
+    log::error("HTTP handler failed: {}", e.what());
     if (!responder.sent()) responder.send(HttpResponse::error(500, "internal error while handling the request"));
   }
 }
