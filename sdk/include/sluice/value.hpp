@@ -47,14 +47,15 @@ class Object {
   Value take(std::string_view key);
   Value& operator[](std::string_view key);  // inserts null when absent
 
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  void reserve(std::size_t n) { members_.reserve(n); }
-  void clear() { members_.clear(); }
-  iterator begin() { return members_.begin(); }
-  iterator end() { return members_.end(); }
-  const_iterator begin() const { return members_.begin(); }
-  const_iterator end() const { return members_.end(); }
+  // Defined below Value: Member must be complete where they are compiled (clang insists).
+  std::size_t size() const;
+  bool empty() const;
+  void reserve(std::size_t n);
+  void clear();
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
 
   friend bool operator==(const Object& a, const Object& b);
 
@@ -135,5 +136,14 @@ class Value {
  private:
   std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Object> data_;
 };
+
+inline std::size_t Object::size() const { return members_.size(); }
+inline bool Object::empty() const { return members_.empty(); }
+inline void Object::reserve(std::size_t n) { members_.reserve(n); }
+inline void Object::clear() { members_.clear(); }
+inline Object::iterator Object::begin() { return members_.begin(); }
+inline Object::iterator Object::end() { return members_.end(); }
+inline Object::const_iterator Object::begin() const { return members_.begin(); }
+inline Object::const_iterator Object::end() const { return members_.end(); }
 
 }  // namespace sluice
