@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@ void add_run_command(CLI::App& app);      // run_command.cpp: `run GRAPH` over N
 void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the REST server
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
 void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
+void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
 
 // `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
 // subcommand; the search path is then plugin_search_path(dirs).
@@ -36,6 +38,19 @@ void warn_if_no_components(const PluginRegistry& registry, std::string_view comm
 // tools/editor/dist when it runs from its build tree, else <prefix>/share/sluice/editor;
 // "" when that holds no built editor (no index.html).
 std::string bundled_editor_dir();
+
+// A server's address on the command line (`sluice deploy --nodes`, `sluice tap`).
+struct ServerUrl {
+  std::string text;    // as given, for messages
+  std::string host, port;
+  std::string prefix;  // path before /v1/…, "" for most servers
+};
+// `http://host:port[/prefix]`, or `host:port`; nullopt with `error` set otherwise. `https_hint`
+// completes the message refusing https://.
+std::optional<ServerUrl> parse_server_url(const std::string& text, std::string_view https_hint, std::string& error);
+// The admin token: the first line of `file`. False (with a message on stderr naming
+// `command`) when there is none.
+bool read_token_file(const std::string& file, std::string_view command, std::string& token);
 
 void set_exit_code(int code);
 int exit_code();

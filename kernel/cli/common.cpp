@@ -84,6 +84,39 @@ std::string bundled_editor_dir() {
   return fs::is_regular_file(dir / "index.html", ec) ? dir.string() : std::string();
 }
 
+std::optional<ServerUrl> parse_server_url(const std::string& text, std::string_view https_hint, std::string& error) {
+  std::string rest = text;
+  if (rest.starts_with("https://")) {
+    error = text + ": https is not supported (" + std::string(https_hint) + ")";
+    return std::nullopt;
+  }
+  if (rest.starts_with("http://")) rest.erase(0, 7);
+  const auto slash = rest.find('/');
+  ServerUrl url;
+  url.text = text;
+  const std::string authority = rest.substr(0, slash);
+  if (slash != std::string::npos) url.prefix = rest.substr(slash);
+  while (url.prefix.ends_with('/')) url.prefix.pop_back();
+  const auto colon = authority.rfind(':');
+  url.host = authority.substr(0, colon);
+  url.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+  if (url.host.starts_with('[') && url.host.ends_with(']')) url.host = url.host.substr(1, url.host.size() - 2);
+  if (url.host.empty() || url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos) {
+    error = text + ": not a server URL (http://HOST:PORT)";
+    return std::nullopt;
+  }
+  return url;
+}
+
+bool read_token_file(const std::string& file, std::string_view command, std::string& token) {
+  std::ifstream in(file);
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  if (token.empty())
+    std::cerr << "sluice " << command << ": cannot read a token from " << file << " (its first line is the token)\n";
+  return !token.empty();
+}
+
 void set_exit_code(int code) { process_exit_code = code; }
 int exit_code() { return process_exit_code; }
 

@@ -41,43 +41,12 @@ struct DeployOptions {
   double timeout_seconds = 60;
 };
 
-struct NodeUrl {
-  std::string text;    // as given, for the report
-  std::string host, port;
-  std::string prefix;  // path before /v1/…, "" for most nodes
-};
-
-// `http://host:port[/prefix]`, or `host:port`.
-std::optional<NodeUrl> parse_node_url(const std::string& text, std::string& error) {
-  std::string rest = text;
-  if (rest.starts_with("https://")) {
-    error = text + ": https is not supported (deploy to the nodes' own http addresses)";
-    return std::nullopt;
-  }
-  if (rest.starts_with("http://")) rest.erase(0, 7);
-  const auto slash = rest.find('/');
-  NodeUrl url;
-  url.text = text;
-  const std::string authority = rest.substr(0, slash);
-  if (slash != std::string::npos) url.prefix = rest.substr(slash);
-  while (url.prefix.ends_with('/')) url.prefix.pop_back();
-  const auto colon = authority.rfind(':');
-  url.host = authority.substr(0, colon);
-  url.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  if (url.host.starts_with('[') && url.host.ends_with(']')) url.host = url.host.substr(1, url.host.size() - 2);
-  if (url.host.empty() || url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos) {
-    error = text + ": not a node URL (http://HOST:PORT)";
-    return std::nullopt;
-  }
-  return url;
-}
-
 // One node's deploy: resolve, connect, PUT, read the answer — asynchronously, so that all
 // nodes are deployed at once on one thread, under one deadline per node (Beast's timeouts
 // only apply to asynchronous operations).
 class NodeDeploy {
  public:
-  NodeDeploy(net::io_context& ioc, NodeUrl url, http::request<http::string_body> request,
+  NodeDeploy(net::io_context& ioc, ServerUrl url, http::request<http::string_body> request,
              std::chrono::steady_clock::duration timeout)
       : url_(std::move(url)), resolver_(ioc), stream_(ioc), request_(std::move(request)) {
     stream_.expires_after(timeout);
@@ -100,7 +69,7 @@ class NodeDeploy {
     });
   }
 
-  const NodeUrl& url() const { return url_; }
+  const ServerUrl& url() const { return url_; }
   bool answered() const { return network_error_.empty(); }
   const std::string& network_error() const { return network_error_; }
   const http::response<http::string_body>& response() const { return response_; }
@@ -108,7 +77,7 @@ class NodeDeploy {
  private:
   void fail(std::string message) { network_error_ = std::move(message); }
 
-  NodeUrl url_;
+  ServerUrl url_;
   tcp::resolver resolver_;
   beast::tcp_stream stream_;
   http::request<http::string_body> request_;
@@ -152,10 +121,10 @@ void print_refusal(const std::string& body, const std::string& file) {
 }
 
 int deploy(const DeployOptions& options) {
-  std::vector<NodeUrl> nodes;
+  std::vector<ServerUrl> nodes;
   for (const auto& text : options.nodes) {
     std::string error;
-    auto url = parse_node_url(text, error);
+    auto url = parse_server_url(text, "deploy to the nodes' own http addresses", error);
     if (!url) {
       std::cerr << "sluice deploy: " << error << '\n';
       return 2;
@@ -163,15 +132,7 @@ int deploy(const DeployOptions& options) {
     nodes.push_back(std::move(*url));
   }
   std::string token;
-  if (!options.token_file.empty()) {
-    std::ifstream in(options.token_file);
-    std::getline(in, token);
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
-    if (token.empty()) {
-      std::cerr << "sluice deploy: cannot read a token from " << options.token_file << " (its first line is the token)\n";
-      return 2;
-    }
-  }
+  if (!options.token_file.empty() && !read_token_file(options.token_file, "deploy", token)) return 2;
 
   const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   std::vector<Diagnostic> errors;

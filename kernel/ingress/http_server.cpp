@@ -3,9 +3,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <pistache/endpoint.h>
 #include <pistache/peer.h>
@@ -93,22 +97,27 @@ HeadFacts read_head(std::string_view head) {
   return facts;
 }
 
-std::string serialize(const HttpResponse& response, bool head, bool keep_alive) {
-  // 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
-  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
-  std::string out;
-  out.reserve(256 + (head || bodiless ? 0 : response.body.size()));
+// The status line and the headers given, each ending in CRLF.
+void serialize_head(int status, const std::vector<std::pair<std::string, std::string>>& headers, std::string& out) {
   out += "HTTP/1.1 ";
-  out += std::to_string(response.status);
+  out += std::to_string(status);
   out += ' ';
-  out += reason_phrase(response.status);
+  out += reason_phrase(status);
   out += "\r\n";
-  for (const auto& [name, value] : response.headers) {
+  for (const auto& [name, value] : headers) {
     out += name;
     out += ": ";
     out += value;
     out += "\r\n";
   }
+}
+
+std::string serialize(const HttpResponse& response, bool head, bool keep_alive) {
+  // 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
+  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  std::string out;
+  out.reserve(256 + (head || bodiless ? 0 : response.body.size()));
+  serialize_head(response.status, response.headers, out);
   if (!bodiless) {
     // For HEAD: the length the GET response has (RFC 9110 §9.3.2), without the bytes.
     out += "Content-Length: ";
@@ -166,6 +175,7 @@ struct ServerShared {
   HttpServerOptions options;
   RequestHandler handler;
   std::shared_ptr<const ResponseObserver> observer;
+  std::shared_ptr<OpenStreams> streams;
 };
 
 class ConnectionHandler final : public Http::Handler {
@@ -225,7 +235,7 @@ class ConnectionHandler final : public Http::Handler {
                                 ? !(connection && has_token(*connection, "close"))
                                 : connection && has_token(*connection, "keep-alive");
     const bool head = request.method() == Http::Method::Head;
-    Responder responder(std::move(writer), head, keep_alive, shared_->observer);
+    Responder responder(std::move(writer), head, keep_alive, shared_->observer, shared_->streams);
     try {
       shared_->handler(std::move(out), std::move(responder));
     } catch (const std::exception& e) {
@@ -326,8 +336,12 @@ std::string_view reason_phrase(int status) {
 }
 
 Responder::Responder(Http::ResponseWriter writer, bool head, bool keep_alive,
-                     std::shared_ptr<const ResponseObserver> observer)
-    : writer_(std::move(writer)), head_(head), keep_alive_(keep_alive), observer_(std::move(observer)) {}
+                     std::shared_ptr<const ResponseObserver> observer, std::shared_ptr<OpenStreams> streams)
+    : writer_(std::move(writer)),
+      head_(head),
+      keep_alive_(keep_alive),
+      observer_(std::move(observer)),
+      streams_(std::move(streams)) {}
 
 Responder::Responder(Responder&& other) noexcept
     : writer_(std::move(other.writer_)),
@@ -335,6 +349,7 @@ Responder::Responder(Responder&& other) noexcept
       keep_alive_(other.keep_alive_),
       sent_(std::exchange(other.sent_, true)),
       observer_(std::move(other.observer_)),
+      streams_(std::move(other.streams_)),
       extra_headers_(std::move(other.extra_headers_)) {}
 
 Responder& Responder::operator=(Responder&& other) noexcept {
@@ -343,6 +358,7 @@ Responder& Responder::operator=(Responder&& other) noexcept {
   keep_alive_ = other.keep_alive_;
   sent_ = std::exchange(other.sent_, true);
   observer_ = std::move(other.observer_);
+  streams_ = std::move(other.streams_);
   extra_headers_ = std::move(other.extra_headers_);
   return *this;
 }
@@ -355,10 +371,124 @@ void Responder::send(HttpResponse response) {
   if (auto peer = writer_.getPeer()) write_response(peer, response, head_, keep_alive_);
 }
 
+struct ResponseStream::State {
+  std::weak_ptr<Tcp::Peer> peer;
+  std::size_t max_buffered = 0;
+  std::atomic<bool> open{true};
+  std::atomic<std::size_t> in_flight{0};  // queued on the transport, not yet written
+
+  // Queues `bytes` on the connection, counted in `in_flight` until written; false when the
+  // client is gone. `last`: the sending side is shut once they are out, as for a response
+  // that does not keep its connection (see write_response()).
+  static bool send(const std::shared_ptr<State>& state, std::string bytes, bool last = false) {
+    auto peer = state->peer.lock();
+    if (!peer) return false;
+    const std::size_t size = bytes.size();
+    state->in_flight += size;
+    peer->send(RawBuffer(std::move(bytes), size))
+        .then(
+            [state, size, last](ssize_t) {
+              state->in_flight -= size;
+              if (auto p = state->peer.lock(); p && last) ::shutdown(p->fd(), SHUT_WR);
+            },
+            [state, size](std::exception_ptr) {
+              state->open = false;
+              state->in_flight -= size;
+            });
+    return true;
+  }
+
+  // Sends the last chunk; idempotent.
+  static void close(const std::shared_ptr<State>& state) {
+    if (state->open.exchange(false)) send(state, "0\r\n\r\n", true);
+  }
+};
+
+struct OpenStreams {
+  std::mutex mutex;
+  std::vector<std::weak_ptr<ResponseStream::State>> streams;
+
+  void add(const std::shared_ptr<ResponseStream::State>& state) {
+    std::lock_guard lock(mutex);
+    std::erase_if(streams, [](const auto& weak) { return weak.expired(); });
+    streams.push_back(state);
+  }
+
+  // Closes every open stream and waits, up to `limit`, until their bytes are written.
+  void close_all(std::chrono::milliseconds limit) {
+    std::vector<std::shared_ptr<ResponseStream::State>> open;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& weak : streams)
+        if (auto state = weak.lock()) open.push_back(std::move(state));
+    }
+    for (const auto& state : open) ResponseStream::State::close(state);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (const auto& state : open)
+      while (state->in_flight.load() != 0 && !state->peer.expired() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+};
+
+ResponseStream& ResponseStream::operator=(ResponseStream&& other) noexcept {
+  if (this != &other) {
+    close();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+bool ResponseStream::open() const {
+  return state_ && state_->open.load() && !state_->peer.expired();
+}
+
+bool ResponseStream::write(std::string_view bytes) {
+  if (!open()) return false;
+  if (bytes.empty()) return true;  // an empty chunk would end the body
+  char size_line[24];
+  const int size_length = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+  std::string chunk(size_line, static_cast<std::size_t>(size_length));
+  chunk.append(bytes);
+  chunk += "\r\n";
+  if (state_->in_flight.load() + chunk.size() > state_->max_buffered) return false;
+  return State::send(state_, std::move(chunk));
+}
+
+void ResponseStream::close() {
+  if (state_) State::close(state_);
+}
+
+ResponseStream Responder::stream(int status, std::vector<std::pair<std::string, std::string>> headers,
+                                 std::size_t max_buffered) {
+  if (sent_) throw std::logic_error("Responder::stream: this request was already answered");
+  sent_ = true;
+  for (auto& header : extra_headers_) headers.push_back(std::move(header));
+  headers.emplace_back("Transfer-Encoding", "chunked");
+  headers.emplace_back("Connection", "close");
+  std::string bytes;
+  serialize_head(status, headers, bytes);
+  bytes += "\r\n";
+  if (observer_ && *observer_) (*observer_)(status);
+  auto state = std::make_shared<ResponseStream::State>();
+  state->max_buffered = max_buffered;
+  auto peer = writer_.getPeer();
+  if (!peer) return ResponseStream();
+  state->peer = peer;
+  // Idle for Pistache: its request timeouts must not cut a stream that outlasts them (its
+  // keep-alive timeout, 300 s of silence from the client, still applies).
+  peer->setIdle(true);
+  ResponseStream::State::send(state, std::move(bytes));
+  if (streams_) streams_->add(state);
+  ResponseStream stream(std::move(state));
+  if (head_) stream.close();
+  return stream;
+}
+
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ResponseObserver observer)
     : options_(std::move(options)),
       handler_(std::move(handler)),
-      observer_(std::make_shared<const ResponseObserver>(std::move(observer))) {}
+      observer_(std::make_shared<const ResponseObserver>(std::move(observer))),
+      streams_(std::make_shared<OpenStreams>()) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -375,7 +505,7 @@ void HttpServer::start() {
                         // The parser buffers the whole request: head and body.
                         .maxRequestSize(options_.max_body + options_.max_head));
     endpoint_->setHandler(std::make_shared<ConnectionHandler>(
-        std::make_shared<const ServerShared>(ServerShared{options_, handler_, observer_})));
+        std::make_shared<const ServerShared>(ServerShared{options_, handler_, observer_, streams_})));
     endpoint_->serveThreaded();
   } catch (const std::exception& e) {
     endpoint_.reset();
@@ -392,6 +522,7 @@ std::uint16_t HttpServer::port() const {
 void HttpServer::stop() {
   if (!running_) return;
   running_ = false;
+  streams_->close_all(std::chrono::seconds(1));
   endpoint_->shutdown();
 }
 

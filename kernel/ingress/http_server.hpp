@@ -83,6 +83,35 @@ class RequestError : public std::runtime_error {
 // Standard reason phrase ("Not Found"); "Unknown" for codes without one.
 std::string_view reason_phrase(int status);
 
+// A response whose body is written piece by piece (Transfer-Encoding: chunked): Server-Sent
+// Events. Move-only, thread-agnostic like Responder (one writer at a time). write() returns
+// false once the client is gone or the stream was closed; it never blocks: bytes beyond
+// `max_buffered` (an argument of Responder::stream) not yet taken by the socket are refused
+// (false, nothing sent). The connection ends with the stream (`Connection: close`).
+class ResponseStream {
+ public:
+  ResponseStream() = default;  // closed
+  ResponseStream(ResponseStream&&) noexcept = default;
+  ResponseStream& operator=(ResponseStream&& other) noexcept;
+  ResponseStream(const ResponseStream&) = delete;
+  ResponseStream& operator=(const ResponseStream&) = delete;
+  ~ResponseStream() { close(); }
+
+  bool write(std::string_view bytes);
+  void close();              // sends the last chunk; idempotent; also done by the destructor
+  bool open() const;         // false after close() or when the client has gone away
+
+  struct State;  // the connection and the bytes in flight, shared with write completions
+
+ private:
+  friend class Responder;
+  explicit ResponseStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+// The streams a server has open, for HttpServer::stop() to end them (http_server.cpp).
+struct OpenStreams;
+
 // Called once per response written, with its status (for the request counters).
 using ResponseObserver = std::function<void(int status)>;
 
@@ -91,15 +120,19 @@ using ResponseObserver = std::function<void(int status)>;
 class Responder {
  public:
   Responder(Pistache::Http::ResponseWriter writer, bool head, bool keep_alive,
-            std::shared_ptr<const ResponseObserver> observer);
+            std::shared_ptr<const ResponseObserver> observer, std::shared_ptr<OpenStreams> streams);
   // A moved-from Responder counts as sent: it no longer answers anything.
   Responder(Responder&&) noexcept;
   Responder& operator=(Responder&&) noexcept;
   Responder(const Responder&) = delete;
   Responder& operator=(const Responder&) = delete;
 
-  // Throws std::logic_error when called twice.
+  // Throws std::logic_error when called twice (send or stream).
   void send(HttpResponse response);
+  // Starts the response (status + headers, no Content-Length) and hands over the rest. For
+  // HEAD the headers alone are sent and the stream is closed at once.
+  ResponseStream stream(int status, std::vector<std::pair<std::string, std::string>> headers,
+                        std::size_t max_buffered);
   // A header the response will carry, whoever sends it (CORS headers, for one).
   void add_header(std::string name, std::string value) { extra_headers_.emplace_back(std::move(name), std::move(value)); }
   bool sent() const { return sent_; }
@@ -112,6 +145,7 @@ class Responder {
   bool keep_alive_ = true;
   bool sent_ = false;
   std::shared_ptr<const ResponseObserver> observer_;
+  std::shared_ptr<OpenStreams> streams_;
   std::vector<std::pair<std::string, std::string>> extra_headers_;
 };
 
@@ -139,13 +173,15 @@ class HttpServer {
   // address when it cannot bind.
   void start();
   std::uint16_t port() const;
-  // Closes the listener and every connection; idempotent.
+  // Ends the open response streams (their last bytes are given up to a second to go out),
+  // then closes the listener and every connection; idempotent.
   void stop();
 
  private:
   HttpServerOptions options_;
   RequestHandler handler_;
   std::shared_ptr<const ResponseObserver> observer_;
+  std::shared_ptr<OpenStreams> streams_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   bool running_ = false;
 };

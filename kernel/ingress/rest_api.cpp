@@ -284,6 +284,8 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       {{"v1", "graphs", "{}"}, "DELETE", Access::admin, &RestApi::delete_graph},
       {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets, {"wait", "timeout", "node"}},
       {{"v1", "graphs", "{}", "stats"}, "GET", Access::open, &RestApi::graph_stats},
+      // A tap shows packet contents, like dead letters.
+      {{"v1", "graphs", "{}", "tap"}, "GET", Access::admin, &RestApi::tap, {"node", "port", "limit", "sample"}},
       // Dead letters hold packet contents, so reading them is an admin matter.
       {{"v1", "graphs", "{}", "dead-letters"}, "GET", Access::admin, &RestApi::dead_letters},
       {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
@@ -753,6 +755,8 @@ void RestApi::graph_stats(Call& call) {
                   {"nodes", std::move(nodes)}};
   call.responder.send(json_response(200, Value(std::move(document))));
 }
+
+void RestApi::tap(Call& call) { taps_.open(call.param(0), call.request, std::move(call.responder)); }
 
 void RestApi::dead_letters(Call& call) {
   const std::string& graph = call.param(0);

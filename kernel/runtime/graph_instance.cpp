@@ -55,6 +55,7 @@ NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
     : instance_(instance),
       index_(index),
       planned_(instance.plan().nodes[index]),
+      taps_(*instance.shared().taps),
       component_(std::move(component)),
       path_(instance.plan().name + "/" + planned_.id) {}
 
@@ -126,6 +127,7 @@ void NodeRuntime::push(PacketQueue& queue, Packet&& packet) {
 void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
   if (out_port >= outputs.size())
     throw std::invalid_argument(path_ + ": no out port #" + std::to_string(out_port));
+  show_taps(out_port, packet);
   const auto& targets = outputs[out_port];
   if (targets.empty()) {
     dropped.add();
@@ -177,6 +179,7 @@ void NodeRuntime::fail(Packet&& packet, std::string_view message) {
     emit(error_index, std::move(packet));
     return;
   }
+  show_taps(error_index, packet);
   instance_.shared().dead_letters->add(planned_.id, std::string(message), std::move(packet));
 }
 
