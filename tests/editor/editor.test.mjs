@@ -1,11 +1,12 @@
 // The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
-// invalid graph's error on the right node, reads a node's dead letters, opens a 200-node
-// graph, deletes a graph, and logs no console error.
+// invalid graph's error on the right node, taps an edge, reads a node's dead letters, opens a
+// 200-node graph, deletes a graph, and logs no console error.
 //
 // Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
-// optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path).
+// optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
+// debug sidebar goes beside it as NAME-tap.png).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -234,6 +235,46 @@ test('the editor, against a real server in Chromium', async (t) => {
       await nodeBox(page, 'keep').locator('header').click();
       await page.screenshot({ path: SCREENSHOT });
     }
+  });
+
+  await t.test('a click on an edge opens its live tap: the packets of a POST appear, pause holds them, filter and clear', async () => {
+    // A bezier between two ports at the same distance from its ends passes through their midpoint.
+    const start = await center(handle(page, 'keep', 'out', 'source'));
+    const end = await center(handle(page, 'set_field', 'in', 'target'));
+    await page.mouse.click((start.x + end.x) / 2, (start.y + end.y) / 2);
+    await page.getByTestId('tap-state').filter({ hasText: 'Live: packets leaving keep.out' }).waitFor({ timeout: DEADLINE_MS });
+    const post = async (packets) => {
+      const response = await fetch(`${server.url}/v1/graphs/editor_e2e/packets?wait=true`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(packets),
+      });
+      assert.equal(response.status, 200, await response.text());
+    };
+    const listed = page.getByTestId('tap-packets').locator('li');
+    const count = (n) => page.waitForFunction((want) => document.querySelectorAll('[data-testid="tap-packets"] li').length === want, n, { timeout: DEADLINE_MS });
+    // `keep` lets the two 'world' packets out, not 'mars'.
+    await post([{ hello: 'world', n: 1 }, { hello: 'mars', n: 2 }, { hello: 'world', n: 3 }]);
+    await count(2);
+    assert.match(await listed.nth(0).innerText(), /"n": 1/);
+    assert.match(await listed.nth(1).innerText(), /"stream"/, 'the packet meta is shown');
+
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await post([{ hello: 'world', n: 4 }]);
+    await page.getByRole('button', { name: 'Resume (1 new)' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await listed.count(), 2);
+    await page.getByRole('button', { name: 'Resume (1 new)' }).click();
+    await count(3);
+    await page.getByTestId('tap-stats').filter({ hasText: 'seen 3' }).waitFor({ timeout: DEADLINE_MS });
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-tap.png') });
+
+    await page.locator('#tap-filter').fill('"n": 3');
+    await count(1);
+    assert.match(await listed.nth(0).innerText(), /"n": 3/);
+    await page.locator('#tap-filter').fill('');
+    await count(3);
+    await page.getByRole('button', { name: 'Clear', exact: true }).click();
+    await count(0);
   });
 
   await t.test("an invalid graph shows the server's error on the node it concerns", async () => {

@@ -41,13 +41,14 @@ import { DRAG_TYPE, Palette } from './Palette';
 import { checkParams, type ParamDrafts } from './params';
 import { PortEdge } from './PortEdge';
 import { SendPanel } from './SendPanel';
+import { TapPanel, type TappedEdge } from './TapPanel';
 
 const nodeTypes = { component: ComponentNode };
 const edgeTypes = { port: PortEdge };
 const STATS_INTERVAL_MS = 1000;
 
 type Status = { kind: 'info' | 'ok' | 'error'; text: string };
-type Tab = 'inspect' | 'send' | 'yaml';
+type Tab = 'inspect' | 'send' | 'debug' | 'yaml';
 
 const EMPTY_META: GraphMeta = { name: '', description: '' };
 
@@ -88,6 +89,7 @@ function Editor() {
   const [fitPending, setFitPending] = useState(false);
   const [busy, setBusy] = useState(false);
   const [askToken, setAskToken] = useState(auth.token() !== '');
+  const [tapped, setTapped] = useState<TappedEdge | null>(null);
   useEffect(() => auth.onUnauthorized(() => setAskToken(true)), []);
 
   const model = useModel(nodes, edges);
@@ -433,6 +435,10 @@ function Editor() {
             onConnect={onConnect}
             isValidConnection={isValidConnection}
             onNodeClick={() => setTab('inspect')}
+            onEdgeClick={(_, edge) => {
+              setTapped({ source: edge.source, port: edge.sourceHandle ?? '', target: edge.target });
+              setTab('debug');
+            }}
             deleteKeyCode={['Backspace', 'Delete']}
             minZoom={0.05}
             maxZoom={2}
@@ -445,9 +451,9 @@ function Editor() {
         </main>
         <aside className="sl-side">
           <nav className="sl-tabs" role="tablist">
-            {(['inspect', 'send', 'yaml'] as const).map((t) => (
+            {(['inspect', 'send', 'debug', 'yaml'] as const).map((t) => (
               <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
-                {t === 'inspect' ? (selectedNode ? 'Node' : 'Graph') : t === 'send' ? 'Send data' : 'YAML'}
+                {t === 'inspect' ? (selectedNode ? 'Node' : 'Graph') : t === 'send' ? 'Send data' : t === 'debug' ? 'Debug' : 'YAML'}
               </button>
             ))}
           </nav>
@@ -474,6 +480,7 @@ function Editor() {
                 />
               ))}
             {tab === 'send' && <SendPanel deployed={deployed} dirty={dirty} nodeIds={nodeIds} />}
+            {tab === 'debug' && <TapPanel deployed={deployed} dirty={dirty} edge={tapped} />}
             {tab === 'yaml' && (
               <div className="sl-yaml">
                 <p className="sl-muted">Exactly what Save sends (PUT /v1/graphs/{meta.name || '…'}).</p>

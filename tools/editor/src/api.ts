@@ -175,3 +175,68 @@ export const api = {
       (r) => r.dead_letters,
     ),
 };
+
+// One event of GET /v1/graphs/{g}/tap (docs/rest.md "Live tap").
+export type TapEvent =
+  | { event: 'open'; data: { graph: string; node: string; port: string; limit: number; sample: number } }
+  | { event: 'packet'; data: { seq: number; packet: { fields: Json; meta: Json; field_meta: Json } } }
+  | {
+      event: 'stats';
+      data: { seen: number; sent: number; sampled_out: number; dropped: { rate: number; buffer: number; slow_client: number } };
+    }
+  | { event: 'end'; data: { reason: string } };
+
+// Reads the tap's Server-Sent Events until the server ends them or `signal` aborts. fetch, not
+// EventSource: the admin token goes in the Authorization header, which EventSource cannot send.
+export async function readTap(
+  graph: string,
+  node: string,
+  port: string,
+  onEvent: (event: TapEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers = new Headers({ Accept: 'text/event-stream' });
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  const path = `${graphPath(graph)}/tap?node=${encodeURIComponent(node)}&port=${encodeURIComponent(port)}`;
+  let response: Response;
+  try {
+    response = await fetch(path, { headers, signal });
+  } catch (cause) {
+    if (signal.aborted) return;
+    throw new ApiError(0, { error: `the server did not answer GET ${path} (${String(cause)})` });
+  }
+  if (!response.ok || !response.body) {
+    if (response.status === 401) onUnauthorized();
+    const text = await response.text();
+    let body: ApiError['body'] = { error: text || response.statusText };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: the text is the message
+    }
+    throw new ApiError(response.status, body);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      pending += value;
+      let end: number;
+      while ((end = pending.indexOf('\n\n')) >= 0) {
+        const block = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        let event = '';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data = line.slice(6);
+        }
+        if (event && data) onEvent({ event, data: JSON.parse(data) } as TapEvent);
+      }
+    }
+  } catch (cause) {
+    if (!signal.aborted) throw new ApiError(0, { error: `the tap stopped: ${String(cause)}` });
+  }
+}
