@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -307,6 +308,18 @@ std::vector<std::string> GraphService::redeploy_using(const std::vector<std::str
     }
   }
   return report;
+}
+
+std::string graph_etag(const GraphPlan& plan) {
+  // FNV-1a, 64 bits: stable across processes and builds, unlike std::hash.
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const unsigned char c : plan.spec.yaml_text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char text[24];
+  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 }  // namespace sluice
