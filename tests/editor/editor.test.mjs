@@ -1,8 +1,10 @@
 // The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
-// invalid graph's error on the right node, taps an edge, reads a node's dead letters, opens a
-// 200-node graph, deletes a graph, and logs no console error.
+// invalid graph's error on the right node, taps an edge, gets the conflict when another page
+// saved first, reads a node's dead letters, opens a 200-node graph, deletes a graph, warns
+// before unsaved changes are left, keeps a failed save shown while the server is down, and
+// logs no console error other than the ones it provokes.
 //
 // Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
 // optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
@@ -144,13 +146,20 @@ test('the editor, against a real server in Chromium', async (t) => {
   });
   const page = await browser.newPage({ viewport: { width: 1500, height: 860 } });
   const consoleErrors = [];
-  let expectRefusal = false; // the invalid graph's 422 is logged by the browser itself
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    if (expectRefusal && /status of 422/.test(message.text())) return;
-    consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  // Refusals a test provokes on purpose, which the browser logs itself: the invalid graph's
+  // 422, the conflicting save's 412, the requests to a stopped server.
+  const expected = { refusal: false, conflict: false, serverDown: false };
+  const watchConsole = (watched) => {
+    watched.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      if (expected.refusal && /status of 422/.test(message.text())) return;
+      if (expected.conflict && /status of 412/.test(message.text())) return;
+      if (expected.serverDown && /ERR_CONNECTION_REFUSED/.test(message.text())) return;
+      consoleErrors.push(message.text());
+    });
+    watched.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  };
+  watchConsole(page);
 
   const components = JSON.parse((await getJson(`${server.url}/v1/components`)).body);
   const byName = new Map(components.map((c) => [c.name, c]));
@@ -277,16 +286,60 @@ test('the editor, against a real server in Chromium', async (t) => {
     await count(0);
   });
 
+  await t.test('two pages save the same graph: the later one gets the conflict, sees both versions, reloads or overwrites', async () => {
+    const other = await browser.newPage({ viewport: { width: 1500, height: 860 } });
+    watchConsole(other);
+    await other.goto(`${server.url}/#graph=editor_e2e`);
+    await status(other, "Opened 'editor_e2e'");
+    const describe = async (where, text) => {
+      await where.locator('.react-flow__pane').click({ position: { x: 600, y: 700 } });
+      await where.getByRole('tab', { name: 'Graph' }).click();
+      await where.locator('#graph-description').fill(text);
+    };
+    const save = (where) => where.getByRole('button', { name: 'Save', exact: true }).click();
+
+    await describe(other, 'from the other page');
+    await save(other);
+    await status(other, "Saved and redeployed 'editor_e2e'");
+    // The first page learns of it while it polls, before it saves anything.
+    await page.getByTestId('graph-title').filter({ hasText: '(changed on the server)' }).waitFor({ timeout: DEADLINE_MS });
+    await describe(page, 'from the first page');
+    expected.conflict = true;
+    await save(page);
+    const conflict = page.getByTestId('save-conflict');
+    await conflict.waitFor({ timeout: DEADLINE_MS });
+    assert.match(await page.getByTestId('conflict-theirs').innerText(), /from the other page/);
+    assert.match(await page.getByTestId('conflict-mine').innerText(), /from the first page/);
+    await conflict.getByRole('button', { name: 'Reload theirs' }).click();
+    await status(page, "Opened 'editor_e2e'");
+    assert.equal(await page.locator('#graph-description').inputValue(), 'from the other page');
+    await page.getByTestId('graph-title').filter({ hasText: '(deployed)' }).waitFor({ timeout: DEADLINE_MS });
+    assert.ok(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), 'nothing to save after the reload');
+
+    await describe(other, 'the other page again');
+    await save(other);
+    await status(other, "Saved and redeployed 'editor_e2e'");
+    await describe(page, 'the first page wins');
+    await save(page);
+    await conflict.getByRole('button', { name: 'Overwrite with mine' }).click();
+    await status(page, "Saved and redeployed 'editor_e2e'");
+    await conflict.waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    expected.conflict = false;
+    const yaml = (await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/yaml' })).body;
+    assert.match(yaml, /the first page wins/);
+    await other.close();
+  });
+
   await t.test("an invalid graph shows the server's error on the node it concerns", async () => {
     // Two nodes wired in a loop: no path leads to them from the source.
     const first = await dropComponent(page, 'trim', 300, 520);
     const second = await dropComponent(page, 'trim', 620, 520);
     await connect(page, first, 'out', second, 'in');
     await connect(page, second, 'out', first, 'in');
-    expectRefusal = true;
+    expected.refusal = true;
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await status(page, 'Not saved: the server found');
-    expectRefusal = false;
+    expected.refusal = false;
     for (const id of [first, second])
       await page.getByTestId(`errors-${id}`).filter({ hasText: `node '${id}' is unreachable` }).waitFor({ timeout: DEADLINE_MS });
     assert.equal(await page.getByTestId('errors-keep').count(), 0, 'the valid nodes show no error');
@@ -298,8 +351,8 @@ test('the editor, against a real server in Chromium', async (t) => {
       await nodeBox(page, id).waitFor({ state: 'detached', timeout: DEADLINE_MS });
     }
     assert.equal(await page.locator('.react-flow__edge').count(), 2);
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await status(page, "Saved and redeployed 'editor_e2e'");
+    // Back to what the server runs: nothing to save.
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {
@@ -362,6 +415,34 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByRole('button', { name: 'Delete graph' }).click();
     await status(page, "Deleted 'big'");
     await eventually("GET /v1/graphs/big to answer 404", async () => (await getJson(`${server.url}/v1/graphs/big`)).status === 404);
+  });
+
+  await t.test('leaving the page with unsaved changes asks first', async () => {
+    // The editor still holds 'big', which is no longer on the server.
+    const asked = new Promise((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.type());
+        void dialog.accept();
+      }),
+    );
+    await page.reload();
+    assert.equal(await asked, 'beforeunload');
+  });
+
+  await t.test('while the server is down a failed save stays shown and the polling backs off', async () => {
+    await openFromList(page, 'failing');
+    await status(page, "Opened 'failing'");
+    await page.locator('.react-flow__pane').click({ position: { x: 600, y: 700 } });
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await page.locator('#graph-description').fill('saved while the server is down');
+    expected.serverDown = true;
+    await server.stop();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const failed = page.getByTestId('save-error').filter({ hasText: 'Not saved: the server did not answer' });
+    await failed.waitFor({ timeout: DEADLINE_MS });
+    // Two failed polls later (1 s, then 2 s apart) the next waits 4 s, and the failure still shows.
+    await status(page, 'retrying in 4 s');
+    assert.ok(await failed.isVisible());
   });
 
   await t.test('no console errors', () => {

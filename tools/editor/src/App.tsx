@@ -46,11 +46,16 @@ import { TapPanel, type TappedEdge } from './TapPanel';
 const nodeTypes = { component: ComponentNode };
 const edgeTypes = { port: PortEdge };
 const STATS_INTERVAL_MS = 1000;
+const STATS_BACKOFF_MAX_MS = 30_000; // the longest wait between polls while the server is down
 
 type Status = { kind: 'info' | 'ok' | 'error'; text: string };
 type Tab = 'inspect' | 'send' | 'debug' | 'yaml';
 
 const EMPTY_META: GraphMeta = { name: '', description: '' };
+const EMPTY_YAML = toYaml(EMPTY_META, [], [], new Map()); // a blank page has nothing to save
+
+// A save refused because another one came first (412): both texts, to choose from.
+type Conflict = { graph: string; theirs: string; mine: string };
 
 // The graph's content without positions and selection, kept identical while only those
 // change, so the YAML is not rebuilt on every frame of a drag.
@@ -81,8 +86,12 @@ function Editor() {
   const [meta, setMeta] = useState<GraphMeta>(EMPTY_META);
   const [nodes, setNodes, onNodesChange] = useNodesState<EditorNode>([]);
   const [edges, setEdges, onEdgesChange] = useEdgesState<EditorEdge>([]);
-  const [baseline, setBaseline] = useState(''); // the YAML of what the server runs under `deployed`
+  const [baseline, setBaseline] = useState(EMPTY_YAML); // the YAML of what the server runs under `deployed`
   const [deployed, setDeployed] = useState<string | null>(null);
+  const [version, setVersion] = useState<string | null>(null); // the ETag `baseline` was read or saved as
+  const [remoteChanged, setRemoteChanged] = useState(false); // someone saved another version since
+  const [saveError, setSaveError] = useState<string | null>(null); // shown until a save succeeds
+  const [conflict, setConflict] = useState<Conflict | null>(null);
   const [errors, setErrors] = useState<LocatedError[]>([]);
   const [status, setStatus] = useState<Status>({ kind: 'info', text: 'Loading components…' });
   const [tab, setTab] = useState<Tab>('inspect');
@@ -116,13 +125,17 @@ function Editor() {
     async (name: string, descriptors: Map<string, ComponentDescriptor>) => {
       setBusy(true);
       try {
-        const document = await api.graph(name);
+        const { body: document, etag } = await api.graph(name);
         const opened = fromDocument(document, descriptors);
         setMeta(opened.meta);
         setNodes(opened.nodes);
         setEdges(opened.edges);
         setBaseline(toYaml(opened.meta, opened.nodes, opened.edges, descriptors));
         setDeployed(name);
+        setVersion(etag);
+        setRemoteChanged(false);
+        setConflict(null);
+        setSaveError(null);
         showErrors([]);
         overlay.setStats(undefined);
         setFitPending(true);
@@ -169,10 +182,15 @@ function Editor() {
     let stopped = false;
     let timer: number | undefined;
     let inFlight: Promise<void> = Promise.resolve();
+    let wait = STATS_INTERVAL_MS; // doubled after each failed poll while the server is down
     const poll = async () => {
       try {
-        const stats = await api.stats(deployed);
-        if (!stopped) overlay.setStats(stats.nodes);
+        const [stats, current] = await Promise.all([api.stats(deployed), api.graphVersion(deployed)]);
+        if (stopped) return;
+        overlay.setStats(stats.nodes);
+        setRemoteChanged(current !== versionRef.current);
+        if (wait !== STATS_INTERVAL_MS) setStatus({ kind: 'info', text: 'The server answers again.' });
+        wait = STATS_INTERVAL_MS;
       } catch (e) {
         if (stopped) return;
         overlay.setStats(undefined);
@@ -182,9 +200,10 @@ function Editor() {
           setStatus({ kind: 'error', text: `'${deployed}' is no longer deployed on the server.` });
           return;
         }
-        setStatus({ kind: 'error', text: `Live counters: ${error.body.error}` });
+        wait = Math.min(wait * 2, STATS_BACKOFF_MAX_MS);
+        setStatus({ kind: 'error', text: `Live counters: ${error.body.error}; retrying in ${wait / 1000} s.` });
       }
-      if (!stopped) timer = window.setTimeout(() => (inFlight = poll()), STATS_INTERVAL_MS);
+      if (!stopped) timer = window.setTimeout(() => (inFlight = poll()), wait);
     };
     inFlight = poll();
     const stop = () => {
@@ -197,6 +216,20 @@ function Editor() {
     return () => void stop();
   }, [deployed, pollRestarts]);
 
+  const versionRef = useRef(version);
+  versionRef.current = version;
+
+  // Leaving the page (reload, close, another address) with unsaved changes asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
   const confirmDiscard = () => !dirty || window.confirm('Discard the unsaved changes to this graph?');
 
   const newGraph = () => {
@@ -204,15 +237,19 @@ function Editor() {
     setMeta(EMPTY_META);
     setNodes([]);
     setEdges([]);
-    setBaseline('');
+    setBaseline(EMPTY_YAML);
     setDeployed(null);
+    setVersion(null);
+    setConflict(null);
+    setSaveError(null);
     showErrors([]);
     window.history.replaceState(null, '', window.location.pathname);
     setTab('inspect');
     setStatus({ kind: 'info', text: 'New graph: name it, drag components in, wire them, save.' });
   };
 
-  const save = async () => {
+  // `overwrite`: replace whatever the server runs, even a version saved by someone else.
+  const save = async (overwrite = false) => {
     const problems: string[] = [];
     if (!PLAIN_NAME.test(meta.name)) problems.push('the graph needs a name of letters, digits, _ and -');
     for (const node of nodes) {
@@ -229,16 +266,27 @@ function Editor() {
     const sentEdges = model.edges;
     setBusy(true);
     try {
-      const outcome = await api.putGraph(meta.name, text);
+      // Saved over the version this edit started from, or as a graph that does not exist yet.
+      const expected = overwrite ? null : deployed === meta.name ? version : 'new';
+      const { body: outcome, etag } = await api.putGraph(meta.name, text, expected);
       setBaseline(text);
       setDeployed(meta.name);
+      setVersion(etag);
+      setRemoteChanged(false);
+      setConflict(null);
+      setSaveError(null);
       showErrors([]);
       window.location.hash = `graph=${encodeURIComponent(meta.name)}`;
       setStatus({ kind: 'ok', text: `${outcome.created ? 'Deployed new graph' : 'Saved and redeployed'} '${meta.name}'.` });
       void refreshGraphs();
     } catch (e) {
       const error = e as ApiError;
-      if (error.status === 422) {
+      setSaveError(null);
+      if (error.status === 412) {
+        const theirs = await api.graphYaml(meta.name).catch((e2: ApiError) => `(cannot read it: ${e2.body.error})`);
+        setConflict({ graph: meta.name, theirs, mine: text });
+        setStatus({ kind: 'error', text: `Not saved: '${meta.name}' was saved by someone else in the meantime.` });
+      } else if (error.status === 422) {
         // Validation answers every error with its line; a failed deploy, one message.
         const reported = error.body.errors ?? [{ line: 0, column: 0, message: error.body.error }];
         const located = locateErrors(reported, lineOwners(text, sentEdges), meta.name, nodes, sentEdges);
@@ -249,6 +297,7 @@ function Editor() {
           text: `Not saved: the server found ${located.length} problem${located.length === 1 ? '' : 's'}, shown on the nodes and edges they concern and listed under Graph.`,
         });
       } else {
+        setSaveError(`Not saved: ${error.body.error}`);
         setStatus({ kind: 'error', text: `Not saved: ${error.body.error}` });
       }
     } finally {
@@ -264,7 +313,8 @@ function Editor() {
       await api.deleteGraph(deployed);
       setStatus({ kind: 'ok', text: `Deleted '${deployed}' from the server; the editor still holds it (save to deploy it again).` });
       setDeployed(null);
-      setBaseline('');
+      setVersion(null);
+      setBaseline(EMPTY_YAML);
       window.history.replaceState(null, '', window.location.pathname);
       void refreshGraphs();
     } catch (e) {
@@ -393,9 +443,16 @@ function Editor() {
           <span className="sl-graph-title" data-testid="graph-title">
             {meta.name || 'untitled'}
             {dirty && <span title="unsaved changes"> •</span>}
-            {deployed && !dirty && <span className="sl-muted"> (deployed)</span>}
+            {deployed && remoteChanged && <span className="sl-warning"> (changed on the server)</span>}
+            {deployed && !dirty && !remoteChanged && <span className="sl-muted"> (deployed)</span>}
           </span>
-          <button type="button" className="sl-primary" onClick={() => void save()} disabled={busy || !components} title="Save and deploy (Ctrl+S)">
+          <button
+            type="button"
+            className="sl-primary"
+            onClick={() => void save()}
+            disabled={busy || !components || !dirty}
+            title={dirty ? 'Save and deploy (Ctrl+S)' : 'Nothing changed since the last save'}
+          >
             Save
           </button>
           <button type="button" onClick={relayout} disabled={nodes.length === 0}>
@@ -419,6 +476,39 @@ function Editor() {
           </p>
         </header>
         <Palette components={components ?? []} onAdd={addAtViewCenter} />
+        {(saveError || conflict) && (
+          <div className="sl-notices">
+            {saveError && (
+              <p className="sl-notice sl-bad" role="alert" data-testid="save-error">
+                {saveError} <span className="sl-muted">(Save again once the server answers.)</span>
+              </p>
+            )}
+            {conflict && (
+              <div className="sl-notice sl-conflict" role="alert" data-testid="save-conflict">
+                <p>
+                  Someone else saved '{conflict.graph}' after you opened it: reload their version (your changes are
+                  dropped), or overwrite it with yours.
+                </p>
+                <div className="sl-conflict-texts">
+                  <div>
+                    <h3>On the server</h3>
+                    <pre data-testid="conflict-theirs">{conflict.theirs}</pre>
+                  </div>
+                  <div>
+                    <h3>Yours</h3>
+                    <pre data-testid="conflict-mine">{conflict.mine}</pre>
+                  </div>
+                </div>
+                <button type="button" onClick={() => void openGraph(conflict.graph, componentMap)}>
+                  Reload theirs
+                </button>
+                <button type="button" className="sl-danger" onClick={() => void save(true)}>
+                  Overwrite with mine
+                </button>
+              </div>
+            )}
+          </div>
+        )}
         <main className="sl-canvas" ref={canvas} onDrop={onDrop} onDragOver={(e) => {
           if (e.dataTransfer.types.includes(DRAG_TYPE)) {
             e.preventDefault();

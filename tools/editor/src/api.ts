@@ -120,7 +120,8 @@ export const auth = {
   },
 };
 
-async function request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+// The answer's body and its ETag (GET and PUT of a graph carry one).
+async function requestTagged<T>(method: string, path: string, init: RequestInit = {}): Promise<{ body: T; etag: string | null }> {
   const headers = new Headers(init.headers);
   if (token) headers.set('Authorization', `Bearer ${token}`);
   let response: Response;
@@ -131,7 +132,9 @@ async function request<T>(method: string, path: string, init: RequestInit = {}):
   }
   const text = await response.text();
   let body: unknown = null;
-  if (text !== '') {
+  if (text !== '' && !(response.headers.get('Content-Type') ?? '').includes('json') && response.ok) {
+    body = text; // the YAML of a graph
+  } else if (text !== '') {
     try {
       body = JSON.parse(text);
     } catch {
@@ -146,8 +149,11 @@ async function request<T>(method: string, path: string, init: RequestInit = {}):
         : { error: response.statusText || 'request failed' };
     throw new ApiError(response.status, document);
   }
-  return body as T;
+  return { body: body as T, etag: response.headers.get('ETag') };
 }
+
+const request = <T>(method: string, path: string, init: RequestInit = {}) =>
+  requestTagged<T>(method, path, init).then((answer) => answer.body);
 
 const graphPath = (graph: string) => `/v1/graphs/${encodeURIComponent(graph)}`;
 
@@ -155,12 +161,18 @@ export const api = {
   components: () => request<ComponentDescriptor[]>('GET', '/v1/components'),
   graphs: () => request<{ graphs: GraphListEntry[] }>('GET', '/v1/graphs').then((r) => r.graphs),
   graph: (graph: string) =>
-    request<GraphDocument>('GET', graphPath(graph), { headers: { Accept: 'application/json' } }),
-  putGraph: (graph: string, yaml: string) =>
-    request<{ graph: string; created: boolean }>('PUT', graphPath(graph), {
-      headers: { 'Content-Type': 'application/yaml' },
-      body: yaml,
-    }),
+    requestTagged<GraphDocument>('GET', graphPath(graph), { headers: { Accept: 'application/json' } }),
+  // The ETag of the version running now (HEAD: no body).
+  graphVersion: (graph: string) => requestTagged<null>('HEAD', graphPath(graph)).then((answer) => answer.etag),
+  graphYaml: (graph: string) => request<string>('GET', graphPath(graph), { headers: { Accept: 'application/yaml' } }),
+  // `version`: the ETag of the version this edit started from (412 when another was saved
+  // since), 'new' for a graph that must not exist yet, null to replace whatever runs.
+  putGraph: (graph: string, yaml: string, version: string | null) => {
+    const headers: Record<string, string> = { 'Content-Type': 'application/yaml' };
+    if (version === 'new') headers['If-None-Match'] = '*';
+    else if (version) headers['If-Match'] = version;
+    return requestTagged<{ graph: string; created: boolean }>('PUT', graphPath(graph), { headers, body: yaml });
+  },
   deleteGraph: (graph: string) => request<null>('DELETE', graphPath(graph)),
   stats: (graph: string) => request<GraphStats>('GET', `${graphPath(graph)}/stats`),
   // `node`: enter there instead of at the source nodes.
