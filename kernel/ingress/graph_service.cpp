@@ -77,6 +77,7 @@ std::string spec_to_json(const GraphSpec& spec) {
   for (const auto& node : spec.nodes) {
     Object entry{{"component", node.component}};
     if (!node.params.empty()) entry.set("params", node.params);
+    if (!node.ui.empty()) entry.set("ui", node.ui);
     nodes.set(node.id, std::move(entry));
   }
   Array edges;

@@ -215,8 +215,11 @@ test('the editor, against a real server in Chromium', async (t) => {
 
     const saved = JSON.parse((await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/json' })).body);
     assert.deepEqual(Object.keys(saved.nodes).sort(), ['collect', 'keep', 'set_field']);
-    assert.deepEqual(saved.nodes.keep, { component: 'keep', params: { if: "hello == 'world'" } });
-    assert.deepEqual(saved.nodes.set_field, { component: 'set_field', params: { field: 'checked', value: true } });
+    const { ui, ...keep } = saved.nodes.keep;
+    assert.deepEqual(keep, { component: 'keep', params: { if: "hello == 'world'" } });
+    assert.ok(Number.isInteger(ui.x) && Number.isInteger(ui.y), `keep's position is saved: ${JSON.stringify(ui)}`);
+    assert.ok(saved.nodes.set_field.ui.x > ui.x, 'set_field was dropped right of keep');
+    assert.deepEqual(saved.nodes.set_field.params, { field: 'checked', value: true });
     assert.deepEqual(saved.edges.map((e) => `${e.from} -> ${e.to}`).sort(), ['keep -> set_field', 'set_field -> collect']);
 
     const yaml = (await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/yaml' })).body;
@@ -353,6 +356,24 @@ test('the editor, against a real server in Chromium', async (t) => {
     assert.equal(await page.locator('.react-flow__edge').count(), 2);
     // Back to what the server runs: nothing to save.
     await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('the layout is kept in the graph file: a moved node is where it was left after a reload', async () => {
+    const header = await nodeBox(page, 'collect').locator('header').boundingBox();
+    await page.mouse.move(header.x + 30, header.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(header.x + 30, header.y + 170, { steps: 8 });
+    await page.mouse.up();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Saved and redeployed 'editor_e2e'");
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const before = await page.getByTestId('yaml').innerText();
+    assert.match(before, /collect:\n {4}component: collect\n {4}ui: \{ x: -?\d+, y: -?\d+ \}/);
+    await page.reload();
+    await status(page, "Opened 'editor_e2e'");
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    assert.equal(await page.getByTestId('yaml').innerText(), before, 'the same positions, not a new layout');
+    assert.ok(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled());
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {

@@ -226,3 +226,18 @@ TEST_CASE("GET /v1/graphs/{g} has an ETag; PUT with a stale If-Match is 412 and 
   CHECK(http(port, "PUT", "/v1/graphs/other", other, {{"Content-Type", "application/yaml"}, {"If-None-Match", "*"}}).status == 201);
   CHECK(http(port, "PUT", "/v1/graphs/other", other, {{"Content-Type", "application/yaml"}, {"If-None-Match", "*"}}).status == 412);
 }
+
+TEST_CASE("a node's ui block (the editor's layout) is kept by PUT, served by GET, and ignored by the runtime") {
+  TempDir dir;
+  ServerProcess server(dir);
+  const std::string text = "name: placed\nnodes:\n  pass: { component: rest_pass, ui: { x: 40, y: -12 } }\n"
+                           "  out: { component: rest_collect, ui: { x: 300, y: 0 } }\npipeline: [pass, out]\n";
+  REQUIRE(http(server.port(), "PUT", "/v1/graphs/placed", text, {{"Content-Type", "application/yaml"}}).status == 201);
+  const sluice::Value document = http(server.port(), "GET", "/v1/graphs/placed").json();
+  CHECK(sluice::json::to_string(*document.get("nodes")->get("pass")->get("ui")) == R"({"x":40,"y":-12})");
+  CHECK(http(server.port(), "GET", "/v1/graphs/placed", {}, {{"Accept", "application/yaml"}}).body == text);
+  CHECK(read_file(dir.path / "graphs/placed.yaml") == text);
+  const auto r = http(server.port(), "POST", "/v1/graphs/placed/packets?wait=true", R"({"n": 1})", json_type);
+  REQUIRE(r.status == 200);
+  CHECK(r.json().get("results")->as_array().size() == 1);
+}

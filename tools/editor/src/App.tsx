@@ -57,15 +57,23 @@ const EMPTY_YAML = toYaml(EMPTY_META, [], [], new Map()); // a blank page has no
 // A save refused because another one came first (412): both texts, to choose from.
 type Conflict = { graph: string; theirs: string; mine: string };
 
-// The graph's content without positions and selection, kept identical while only those
-// change, so the YAML is not rebuilt on every frame of a drag.
+// The graph's content and positions without selection, kept identical while only the
+// selection changes or a node is being dragged, so the YAML is not rebuilt on every frame of
+// a drag (only when it ends: the positions are in the file).
 function useModel(nodes: EditorNode[], edges: EditorEdge[]) {
   const previous = useRef<{ nodes: EditorNode[]; edges: EditorEdge[] }>({ nodes: [], edges: [] });
+  const was = previous.current;
+  const dragging = nodes.some((n) => n.dragging);
   const same =
-    nodes.length === previous.current.nodes.length &&
-    edges.length === previous.current.edges.length &&
-    nodes.every((n, i) => n.id === previous.current.nodes[i].id && n.data === previous.current.nodes[i].data) &&
-    edges.every((e, i) => e.id === previous.current.edges[i].id && e.data === previous.current.edges[i].data);
+    nodes.length === was.nodes.length &&
+    edges.length === was.edges.length &&
+    nodes.every(
+      (n, i) =>
+        n.id === was.nodes[i].id &&
+        n.data === was.nodes[i].data &&
+        (dragging || (n.position.x === was.nodes[i].position.x && n.position.y === was.nodes[i].position.y)),
+    ) &&
+    edges.every((e, i) => e.id === was.edges[i].id && e.data === was.edges[i].data);
   if (!same) previous.current = { nodes, edges };
   return previous.current;
 }

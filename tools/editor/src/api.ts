@@ -51,7 +51,8 @@ export interface GraphDocument {
   name: string;
   description?: string;
   workers?: number;
-  nodes: Record<string, { component: string; params?: Record<string, Json> }>;
+  // `ui`: the editor's layout ({x, y}), kept in the graph file and ignored by the runtime.
+  nodes: Record<string, { component: string; params?: Record<string, Json>; ui?: { x?: Json; y?: Json } }>;
   edges: { from: string; to: string; capacity?: number }[];
 }
 

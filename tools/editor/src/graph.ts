@@ -95,14 +95,18 @@ export type LineOwners = Map<number, { node?: string; edge?: string }>;
 
 // The graph file exactly as a save sends it.
 export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[], components: Components): string {
+  const document = new Document();
   const graph: Record<string, unknown> = { name: meta.name };
   if (meta.description !== '') graph.description = meta.description;
   if (meta.workers !== undefined) graph.workers = meta.workers;
   const nodeMap: Record<string, unknown> = {};
   for (const node of nodes) {
     const { values } = checkParams(components.get(node.data.component), node.data.params);
-    nodeMap[node.id] =
-      Object.keys(values).length > 0 ? { component: node.data.component, params: values } : { component: node.data.component };
+    const entry: Record<string, unknown> = { component: node.data.component };
+    if (Object.keys(values).length > 0) entry.params = values;
+    // The position, so that the graph opens as it was left (the runtime ignores `ui`).
+    entry.ui = document.createNode({ x: Math.round(node.position.x), y: Math.round(node.position.y) }, { flow: true });
+    nodeMap[node.id] = entry;
   }
   graph.nodes = nodeMap;
   if (edges.length > 0)
@@ -111,7 +115,8 @@ export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[]
       const [from, to] = edgeText(edge).split(' -> ');
       return { from, to, capacity: edge.data.capacity };
     });
-  return new Document(graph).toString({ lineWidth: 0 });
+  document.contents = document.createNode(graph);
+  return document.toString({ lineWidth: 0 });
 }
 
 // `edges` in the order toYaml wrote them.
@@ -156,10 +161,12 @@ function splitEndpoint(text: string, defaultPort: string): [string, string] {
 
 export function fromDocument(document: GraphDocument, components: Components) {
   const meta: GraphMeta = { name: document.name, description: document.description ?? '', workers: document.workers };
+  const placed = (ui: GraphDocument['nodes'][string]['ui']) =>
+    typeof ui?.x === 'number' && typeof ui?.y === 'number' ? { x: ui.x, y: ui.y } : null;
   const nodes: EditorNode[] = Object.entries(document.nodes).map(([id, node]) => ({
     id,
     type: 'component',
-    position: { x: 0, y: 0 },
+    position: placed(node.ui) ?? { x: 0, y: 0 },
     data: {
       component: node.component,
       params: draftsOf(components.get(node.component), (node.params ?? {}) as Record<string, Json>),
@@ -170,7 +177,9 @@ export function fromDocument(document: GraphDocument, components: Components) {
     const [target, targetHandle] = splitEndpoint(edge.to, DEFAULT_IN);
     return makeEdge(source, sourceHandle, target, targetHandle, edge.capacity);
   });
-  return { meta, nodes: layout(nodes, edges, components), edges };
+  // The layout the file keeps (each node's `ui`), or, when a node has none, dagre's for all.
+  const kept = Object.values(document.nodes).every((node) => placed(node.ui));
+  return { meta, nodes: kept ? nodes : layout(nodes, edges, components), edges };
 }
 
 // ---- errors → where they belong --------------------------------------------------------------
