@@ -1,7 +1,8 @@
 // The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
-// invalid graph's error on the right node, taps an edge, gets the conflict when another page
+// invalid graph's error on the right node, taps an edge, undoes and redoes, copies and pastes,
+// gets the conflict when another page
 // saved first, reads a node's dead letters, opens a 200-node graph, deletes a graph, warns
 // before unsaved changes are left, keeps a failed save shown while the server is down, and
 // logs no console error other than the ones it provokes.
@@ -374,6 +375,91 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByRole('tab', { name: 'YAML' }).click();
     assert.equal(await page.getByTestId('yaml').innerText(), before, 'the same positions, not a new layout');
     assert.ok(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled());
+  });
+
+  await t.test('undo and redo five different changes, by keys and by the buttons', async () => {
+    const undoButton = page.getByRole('button', { name: 'Undo', exact: true });
+    const redoButton = page.getByRole('button', { name: 'Redo', exact: true });
+    const description = page.locator('#graph-description');
+    const left = async (id) => (await nodeBox(page, id).boundingBox()).x;
+    const edgeCount = (n) => page.waitForFunction((want) => document.querySelectorAll('.react-flow__edge').length === want, n, { timeout: DEADLINE_MS });
+    const pane = () => page.locator('.react-flow__pane').click({ position: { x: 600, y: 760 } });
+    assert.ok(await undoButton.isDisabled(), 'nothing to undo in a graph just opened');
+
+    const added = await dropComponent(page, 'trim', 150, 80); // 1: a node from the palette
+    await pane();
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    const described = await description.inputValue();
+    await description.fill('undo me'); // 2: a form field
+    await page.keyboard.press('Tab');
+    const keepAt = await left('keep');
+    const header = await nodeBox(page, 'keep').locator('header').boundingBox();
+    await page.mouse.move(header.x + 30, header.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(header.x + 150, header.y + 10, { steps: 8 }); // 3: a move
+    await page.mouse.up();
+    const keepMoved = await left('keep');
+    assert.ok(keepMoved > keepAt + 50);
+    await connect(page, added, 'out', 'collect', 'in'); // 4: a wire
+    await nodeBox(page, 'set_field').locator('header').click();
+    await page.keyboard.press('Delete'); // 5: a node and its two edges
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await edgeCount(1);
+
+    await pane();
+    await page.keyboard.press('Control+z');
+    await nodeBox(page, 'set_field').waitFor({ timeout: DEADLINE_MS });
+    await edgeCount(3);
+    await page.keyboard.press('Control+z');
+    await edgeCount(2);
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction((want) => Math.abs(document.querySelector('.react-flow__node[data-id="keep"]').getBoundingClientRect().x - want) < 1, keepAt, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+z');
+    assert.equal(await description.inputValue(), described);
+    await page.keyboard.press('Control+z');
+    await nodeBox(page, added).waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    assert.ok(await undoButton.isDisabled());
+
+    for (let i = 0; i < 5; ++i) await page.keyboard.press('Control+Shift+z');
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await nodeBox(page, added).waitFor({ timeout: DEADLINE_MS });
+    await edgeCount(1);
+    assert.equal(await description.inputValue(), 'undo me');
+    assert.ok(Math.abs((await left('keep')) - keepMoved) < 1);
+    assert.ok(await redoButton.isDisabled());
+    await undoButton.click();
+    await nodeBox(page, 'set_field').waitFor({ timeout: DEADLINE_MS });
+    await redoButton.click();
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    // Everything undone by the button: the graph is as saved again.
+    while (!(await undoButton.isDisabled())) await undoButton.click();
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('copy and paste, duplicate and select all: nodes with the edges between them', async () => {
+    const nodes = () => page.locator('.react-flow__node').count();
+    const before = await nodes();
+    await nodeBox(page, 'keep').locator('header').click();
+    await nodeBox(page, 'set_field').locator('header').click({ modifiers: ['Control'] });
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await page.getByTestId('rf__edge-keep_2.out->set_field_2.in').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+    await nodeBox(page, 'set_field_2').waitFor({ timeout: DEADLINE_MS });
+    // Drawn between the pasted ports (a level edge has no height, so Playwright calls it hidden).
+    const drawn = await page.evaluate(() => document.querySelector('[data-testid="rf__edge-keep_2.out->set_field_2.in"] path')?.getTotalLength() ?? 0);
+    assert.ok(drawn > 0, 'the pasted edge is drawn');
+    assert.equal(await nodes(), before + 2);
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 2, 'the pasted nodes are the selection');
+    await page.keyboard.press('Control+d');
+    await page.getByTestId('rf__edge-keep_3.out->set_field_3.in').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+a');
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node.selected').length === n, before + 4, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Delete');
+    await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 0, null, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before + 4, { timeout: DEADLINE_MS });
+    for (let i = 0; i < 3; ++i) await page.keyboard.press('Control+z');
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {

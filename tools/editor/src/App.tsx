@@ -35,6 +35,7 @@ import {
   type GraphMeta,
   type LocatedError,
 } from './graph';
+import { useHistory, type Snapshot } from './history';
 import { GraphInspector, NodeInspector } from './Inspector';
 import { overlay } from './overlay';
 import { DRAG_TYPE, Palette } from './Palette';
@@ -78,6 +79,12 @@ function useModel(nodes: EditorNode[], edges: EditorEdge[]) {
   return previous.current;
 }
 
+// A node as the graph has it, without what React Flow measured or marked on the one it
+// comes from (size, selection, drag): React Flow measures it afresh.
+function freshNode({ id, type, position, data }: EditorNode): EditorNode {
+  return { id, type, position, data };
+}
+
 function hashGraph(): string | null {
   const match = /^#graph=(.+)$/.exec(window.location.hash);
   return match ? decodeURIComponent(match[1]) : null;
@@ -111,6 +118,17 @@ function Editor() {
 
   const model = useModel(nodes, edges);
   const yaml = useMemo(() => toYaml(meta, model.nodes, model.edges, componentMap), [meta, model, componentMap]);
+  const snapshot = useMemo<Snapshot>(() => ({ meta, nodes: model.nodes, edges: model.edges }), [meta, model]);
+  const restore = useCallback(
+    (s: Snapshot) => {
+      setMeta(s.meta);
+      setNodes(s.nodes.map(freshNode));
+      setEdges(s.edges.map((e) => ({ ...e, selected: false })));
+    },
+    [setNodes, setEdges],
+  );
+  const history = useHistory(yaml, snapshot, restore);
+  const resetHistory = history.reset;
   const dirty = yaml !== baseline;
   const selected = nodes.filter((n) => n.selected);
   const selectedNode = selected.length === 1 ? selected[0] : undefined;
@@ -138,7 +156,9 @@ function Editor() {
         setMeta(opened.meta);
         setNodes(opened.nodes);
         setEdges(opened.edges);
-        setBaseline(toYaml(opened.meta, opened.nodes, opened.edges, descriptors));
+        const openedYaml = toYaml(opened.meta, opened.nodes, opened.edges, descriptors);
+        setBaseline(openedYaml);
+        resetHistory(openedYaml, opened);
         setDeployed(name);
         setVersion(etag);
         setRemoteChanged(false);
@@ -155,7 +175,7 @@ function Editor() {
         setBusy(false);
       }
     },
-    [setNodes, setEdges, showErrors],
+    [setNodes, setEdges, showErrors, resetHistory],
   );
 
   useEffect(() => {
@@ -246,6 +266,7 @@ function Editor() {
     setNodes([]);
     setEdges([]);
     setBaseline(EMPTY_YAML);
+    resetHistory(EMPTY_YAML, { meta: EMPTY_META, nodes: [], edges: [] });
     setDeployed(null);
     setVersion(null);
     setConflict(null);
@@ -407,14 +428,66 @@ function Editor() {
     void flow.fitView({ nodes: [{ id }], duration: 300, maxZoom: 1.2 });
   };
 
-  const saveRef = useRef(save);
-  saveRef.current = save;
+  // Copy, paste, duplicate: the selected nodes with the edges between them, pasted with fresh
+  // ids, offset a little more on every paste of the same copy.
+  const clipboard = useRef<{ nodes: EditorNode[]; edges: EditorEdge[]; pastes: number } | null>(null);
+  const copySelection = () => {
+    const chosen = nodes.filter((n) => n.selected);
+    if (chosen.length === 0) return false;
+    const ids = new Set(chosen.map((n) => n.id));
+    clipboard.current = { nodes: chosen, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)), pastes: 0 };
+    return true;
+  };
+  const paste = () => {
+    const copied = clipboard.current;
+    if (!copied) return;
+    const offset = 40 * ++copied.pastes;
+    const taken = new Set(nodes.map((n) => n.id));
+    const renamed = new Map<string, string>();
+    for (const node of copied.nodes) {
+      const id = freeNodeId(node.id.replace(/_\d+$/, ''), (candidate) => taken.has(candidate));
+      taken.add(id);
+      renamed.set(node.id, id);
+    }
+    const pasted: EditorNode[] = copied.nodes.map((node) => ({
+      ...freshNode(node),
+      id: renamed.get(node.id)!,
+      position: { x: node.position.x + offset, y: node.position.y + offset },
+      selected: true,
+    }));
+    setNodes((current) => [...current.map((n) => (n.selected ? { ...n, selected: false } : n)), ...pasted]);
+    setEdges((current) => [
+      ...current.map((e) => (e.selected ? { ...e, selected: false } : e)),
+      ...copied.edges.map((e) =>
+        makeEdge(renamed.get(e.source)!, e.sourceHandle!, renamed.get(e.target)!, e.targetHandle!, e.data?.capacity),
+      ),
+    ]);
+  };
+  const selectAll = () => {
+    setNodes((current) => current.map((n) => ({ ...n, selected: true })));
+    setEdges((current) => current.map((e) => ({ ...e, selected: true })));
+  };
+
+  const keys = useRef({ save, undo: history.undo, redo: history.redo, copySelection, paste, selectAll });
+  keys.current = { save, undo: history.undo, redo: history.redo, copySelection, paste, selectAll };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const key = e.key.toLowerCase();
+      // In a text field Ctrl+A/C/V keep their text meaning; undo is the graph's everywhere.
+      const inField = e.target instanceof HTMLElement && e.target.closest('input, textarea, select') !== null;
+      const act = (action: () => unknown) => {
         e.preventDefault();
-        void saveRef.current();
-      }
+        action();
+      };
+      if (key === 's') act(() => void keys.current.save());
+      else if (key === 'z' && e.shiftKey) act(keys.current.redo);
+      else if (key === 'z' || key === 'y') act(key === 'y' ? keys.current.redo : keys.current.undo);
+      else if (inField) return;
+      else if (key === 'a') act(keys.current.selectAll);
+      else if (key === 'c') keys.current.copySelection();
+      else if (key === 'v') act(keys.current.paste);
+      else if (key === 'd') act(() => keys.current.copySelection() && keys.current.paste());
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -462,6 +535,12 @@ function Editor() {
             title={dirty ? 'Save and deploy (Ctrl+S)' : 'Nothing changed since the last save'}
           >
             Save
+          </button>
+          <button type="button" onClick={history.undo} disabled={!history.canUndo} title="Undo (Ctrl+Z)">
+            Undo
+          </button>
+          <button type="button" onClick={history.redo} disabled={!history.canRedo} title="Redo (Ctrl+Shift+Z)">
+            Redo
           </button>
           <button type="button" onClick={relayout} disabled={nodes.length === 0}>
             Lay out
