@@ -2,6 +2,7 @@
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
 // invalid graph's error on the right node, taps an edge, undoes and redoes, copies and pastes,
+// exports and imports,
 // gets the conflict when another page
 // saved first, reads a node's dead letters, opens a 200-node graph, deletes a graph, warns
 // before unsaved changes are left, keeps a failed save shown while the server is down, and
@@ -14,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -460,6 +461,38 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before + 4, { timeout: DEADLINE_MS });
     for (let i = 0; i < 3; ++i) await page.keyboard.press('Control+z');
     await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('export downloads the YAML; import reads a hand-written file (laid out) or pasted text', async () => {
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const shown = await page.getByTestId('yaml').innerText();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export', exact: true }).click()]);
+    assert.equal(download.suggestedFilename(), 'editor_e2e.yaml');
+    assert.equal(readFileSync(await download.path(), 'utf8'), shown);
+
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-import-'));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
+    const file = path.join(scratch, 'handwritten.yaml');
+    writeFileSync(file, 'name: imported\nnodes:\n  first: {component: trim}\n  last: {component: collect}\npipeline: [first, last]\n');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import', exact: true }).click()]);
+    await chooser.setFiles(file);
+    await status(page, 'Imported handwritten.yaml: 2 nodes, 1 edges; not saved yet.');
+    const x = async (id) => (await nodeBox(page, id).boundingBox()).x;
+    assert.ok((await x('first')) < (await x('last')), 'no positions in the file: laid out left to right');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Deployed new graph 'imported'");
+
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    await page.getByText('Import from text').click();
+    await page.locator('#import-text').fill(shown);
+    await page.getByRole('button', { name: 'Import this text' }).click();
+    await status(page, 'Imported the pasted text: 3 nodes, 2 edges');
+    assert.equal(await page.getByTestId('yaml').innerText(), shown, 'the positions came along');
+    // The import is unsaved: opening another graph asks first.
+    const asked = new Promise((resolve) => page.once('dialog', (dialog) => resolve(dialog.accept())));
+    await openFromList(page, 'editor_e2e');
+    await asked;
+    await status(page, "Opened 'editor_e2e'");
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {

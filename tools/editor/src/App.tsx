@@ -22,6 +22,7 @@ import {
   NODE_WIDTH,
   PLAIN_NAME,
   edgeId,
+  documentFromYaml,
   freeNodeId,
   fromDocument,
   layout,
@@ -334,6 +335,37 @@ function Editor() {
     }
   };
 
+  // A graph file from disk or pasted text, as a new unsaved graph (Save deploys it; a graph of
+  // that name on the server is then a conflict to resolve, not overwritten silently).
+  const importYaml = (text: string, from: string) => {
+    if (!confirmDiscard()) return;
+    try {
+      const imported = fromDocument(documentFromYaml(text), componentMap);
+      setMeta(imported.meta);
+      setNodes(imported.nodes);
+      setEdges(imported.edges);
+      setBaseline(EMPTY_YAML);
+      resetHistory(EMPTY_YAML, { meta: EMPTY_META, nodes: [], edges: [] });
+      setDeployed(null);
+      setVersion(null);
+      setConflict(null);
+      showErrors([]);
+      setFitPending(true);
+      window.history.replaceState(null, '', window.location.pathname);
+      setStatus({ kind: 'info', text: `Imported ${from}: ${imported.nodes.length} nodes, ${imported.edges.length} edges; not saved yet.` });
+    } catch (e) {
+      setStatus({ kind: 'error', text: `Cannot import ${from}: ${(e as Error).message}` });
+    }
+  };
+  const importFile = useRef<HTMLInputElement>(null);
+  const exportYaml = () => {
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([yaml], { type: 'application/yaml' }));
+    link.download = `${meta.name || 'graph'}.yaml`;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  };
+
   const deleteGraph = async () => {
     if (!deployed || !window.confirm(`Delete the graph '${deployed}' from the server?`)) return;
     setBusy(true);
@@ -545,6 +577,24 @@ function Editor() {
           <button type="button" onClick={relayout} disabled={nodes.length === 0}>
             Lay out
           </button>
+          <button type="button" onClick={() => importFile.current?.click()} disabled={busy || !components}>
+            Import
+          </button>
+          <input
+            ref={importFile}
+            type="file"
+            accept=".yaml,.yml,.json"
+            hidden
+            data-testid="import-file"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = '';
+              if (file) void file.text().then((text) => importYaml(text, file.name));
+            }}
+          />
+          <button type="button" onClick={exportYaml} disabled={nodes.length === 0}>
+            Export
+          </button>
           <button type="button" className="sl-danger" onClick={() => void deleteGraph()} disabled={!deployed || busy}>
             Delete graph
           </button>
@@ -662,12 +712,30 @@ function Editor() {
               <div className="sl-yaml">
                 <p className="sl-muted">Exactly what Save sends (PUT /v1/graphs/{meta.name || '…'}).</p>
                 <pre data-testid="yaml">{yaml}</pre>
+                <ImportText onImport={(text) => importYaml(text, 'the pasted text')} />
               </div>
             )}
           </div>
         </aside>
       </div>
     </ComponentsContext.Provider>
+  );
+}
+
+// Paste a graph's YAML to import it.
+function ImportText({ onImport }: { onImport: (text: string) => void }) {
+  const [text, setText] = useState('');
+  return (
+    <details className="sl-import-text">
+      <summary>Import from text</summary>
+      <label htmlFor="import-text" className="sl-visually-hidden">
+        graph YAML to import
+      </label>
+      <textarea id="import-text" rows={8} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+      <button type="button" disabled={text.trim() === ''} onClick={() => onImport(text)}>
+        Import this text
+      </button>
+    </details>
   );
 }
 

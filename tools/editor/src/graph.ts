@@ -4,7 +4,7 @@
 // is about, and the automatic left-to-right layout.
 import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
-import { Document, LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { Document, LineCounter, parse, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { ComponentDescriptor, GraphDocument, Json, ValidationError } from './api';
 import { checkParams, draftsOf, type ParamDrafts } from './params';
 
@@ -180,6 +180,46 @@ export function fromDocument(document: GraphDocument, components: Components) {
   // The layout the file keeps (each node's `ui`), or, when a node has none, dagre's for all.
   const kept = Object.values(document.nodes).every((node) => placed(node.ui));
   return { meta, nodes: kept ? nodes : layout(nodes, edges, components), edges };
+}
+
+// A graph file as written by hand or exported (docs/graphs.md: `nodes`, and `edges` as
+// "a -> b" or {from, to, capacity}, or a `pipeline` list) in the form GET /v1/graphs/{g}
+// serves, for fromDocument(). The server checks the rest when it is saved. Throws an Error
+// saying what is wrong.
+export function documentFromYaml(text: string): GraphDocument {
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (e) {
+    throw new Error(`not YAML: ${(e as Error).message}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(value) || !isObject(value.nodes)) throw new Error('not a graph: it needs a map of `nodes`');
+  const nodes: GraphDocument['nodes'] = {};
+  for (const [id, node] of Object.entries(value.nodes)) {
+    if (!isObject(node) || typeof node.component !== 'string') throw new Error(`node '${id}' has no component`);
+    nodes[id] = node as GraphDocument['nodes'][string];
+  }
+  const edges: GraphDocument['edges'] = [];
+  for (const edge of Array.isArray(value.edges) ? value.edges : []) {
+    if (typeof edge === 'string' && edge.includes('->')) {
+      const [from, to] = edge.split('->').map((end) => end.trim());
+      edges.push({ from, to });
+    } else if (isObject(edge) && typeof edge.from === 'string' && typeof edge.to === 'string') {
+      edges.push({ from: edge.from, to: edge.to, capacity: typeof edge.capacity === 'number' ? edge.capacity : undefined });
+    } else {
+      throw new Error(`not an edge: ${JSON.stringify(edge)} (write "a -> b" or {from: a, to: b})`);
+    }
+  }
+  const pipeline = Array.isArray(value.pipeline) ? value.pipeline.map(String) : [];
+  for (let i = 1; i < pipeline.length; ++i) edges.push({ from: pipeline[i - 1], to: pipeline[i] });
+  return {
+    name: typeof value.name === 'string' ? value.name : '',
+    description: typeof value.description === 'string' ? value.description : undefined,
+    workers: typeof value.workers === 'number' ? value.workers : undefined,
+    nodes,
+    edges,
+  };
 }
 
 // ---- errors → where they belong --------------------------------------------------------------
