@@ -83,21 +83,6 @@ std::vector<Packet> ndjson_packets(std::string_view body) {
   return packets;
 }
 
-Packet raw_packet(std::string body, std::string_view content_type,
-                  std::optional<std::string_view> disposition) {
-  Packet packet;
-  const std::size_t length = body.size();
-  packet.set("data", Value(std::move(body)));
-  packet.set_meta(meta::mimetype,
-                  content_type.empty() ? Value("application/octet-stream") : Value(content_type));
-  packet.set_meta(meta::contentlength, Value(length));
-  if (disposition) {
-    if (std::string name = content_disposition_filename(*disposition); !name.empty())
-      packet.set_meta(meta::filename, Value(std::move(name)));
-  }
-  return packet;
-}
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -179,6 +164,17 @@ std::string content_disposition_filename(std::string_view value) {
   return name;
 }
 
+Packet raw_packet(std::string body, std::string_view content_type, std::string_view filename) {
+  Packet packet;
+  const std::size_t length = body.size();
+  packet.set("data", Value(std::move(body)));
+  packet.set_meta(meta::mimetype,
+                  content_type.empty() ? Value("application/octet-stream") : Value(content_type));
+  packet.set_meta(meta::contentlength, Value(length));
+  if (!filename.empty()) packet.set_meta(meta::filename, Value(filename));
+  return packet;
+}
+
 std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
   const std::string encoding = lower(trim(request.header("content-encoding").value_or("")));
   if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {
@@ -201,7 +197,9 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body) {
     default: break;
   }
   std::vector<Packet> packets;
-  packets.push_back(raw_packet(std::move(request.body), content_type, request.header("content-disposition")));
+  const auto disposition = request.header("content-disposition");
+  packets.push_back(raw_packet(std::move(request.body), content_type,
+                               disposition ? content_disposition_filename(*disposition) : std::string()));
   return packets;
 }
 
