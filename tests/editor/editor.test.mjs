@@ -2,7 +2,7 @@
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
 // invalid graph's error on the right node, taps an edge, undoes and redoes, copies and pastes,
-// exports and imports,
+// exports and imports, sends CSV through an adapter (typed in and from a file),
 // gets the conflict when another page
 // saved first, reads a node's dead letters, opens a 200-node graph, deletes a graph, warns
 // before unsaved changes are left, keeps a failed save shown while the server is down, and
@@ -495,6 +495,34 @@ test('the editor, against a real server in Chromium', async (t) => {
     await status(page, "Opened 'editor_e2e'");
   });
 
+  await t.test('the Send panel sends CSV typed in or from a local file through a csv_adapter graph', async () => {
+    const yaml = 'nodes:\n  parse: {component: csv_adapter, params: {infer_types: true}}\n  out: {component: collect}\nedges: [parse -> out]\n';
+    const put = await fetch(`${server.url}/v1/graphs/csv`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
+    assert.equal(put.status, 201, await put.text());
+    await openFromList(page, 'csv');
+    await status(page, "Opened 'csv'");
+    await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-type').selectOption({ label: 'CSV (text/csv)' });
+    await page.locator('#send-body').fill('name,n\nada,1\nbob,2\n');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    const result = page.getByTestId('send-result');
+    await result.filter({ hasText: '"accepted": 1' }).waitFor({ timeout: DEADLINE_MS });
+    assert.deepEqual(JSON.parse(await result.innerText()).results, [{ name: 'ada', n: 1 }, { name: 'bob', n: 2 }]);
+
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-send-'));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
+    const file = path.join(scratch, 'people.csv');
+    writeFileSync(file, 'name,n\ncy,3\n');
+    await page.locator('#send-type').selectOption({ label: 'JSON (application/json)' });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('#send-file').click()]);
+    await chooser.setFiles(file);
+    await page.locator('label[for="send-body"]').filter({ hasText: 'from people.csv' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.locator('#send-type').inputValue(), 'text/csv', 'the type follows the file');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    await result.filter({ hasText: '"cy"' }).waitFor({ timeout: DEADLINE_MS });
+    assert.deepEqual(JSON.parse(await result.innerText()).results, [{ name: 'cy', n: 3 }]);
+  });
+
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {
     const yaml = 'nodes:\n  parse: {component: json_parse, params: {field: body}}\n  out: {component: collect}\nedges: [parse -> out]\n';
     const put = await fetch(`${server.url}/v1/graphs/failing`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
@@ -503,6 +531,7 @@ test('the editor, against a real server in Chromium', async (t) => {
     await status(page, "Opened 'failing': 2 nodes, 1 edges.");
 
     await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-type').selectOption({ label: 'JSON (application/json)' });
     await page.locator('#send-body').fill('{"body": "not json"}');
     await page.getByRole('button', { name: 'Send and wait' }).click();
     await page.getByTestId('send-result').filter({ hasText: '"error_count": 1' }).waitFor({ timeout: DEADLINE_MS });

@@ -176,13 +176,16 @@ export const api = {
   },
   deleteGraph: (graph: string) => request<null>('DELETE', graphPath(graph)),
   stats: (graph: string) => request<GraphStats>('GET', `${graphPath(graph)}/stats`),
-  // `node`: enter there instead of at the source nodes.
-  postPackets: (graph: string, body: string, node: string) =>
-    request<Json>(
-      'POST',
-      `${graphPath(graph)}/packets?wait=true${node ? `&node=${encodeURIComponent(node)}` : ''}`,
-      { headers: { 'Content-Type': 'application/json' }, body },
-    ),
+  // `node`: enter there instead of at the source nodes; `filename`: the file the body came
+  // from (the packet's `filename` meta, for a raw body).
+  postPackets: (graph: string, body: string, node: string, contentType: string, filename: string | null) => {
+    const headers: Record<string, string> = { 'Content-Type': contentType };
+    if (filename) headers['Content-Disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`;
+    return request<Json>('POST', `${graphPath(graph)}/packets?wait=true${node ? `&node=${encodeURIComponent(node)}` : ''}`, {
+      headers,
+      body,
+    });
+  },
   deadLetters: (graph: string) =>
     request<{ dead_letters: DeadLetter[] }>('GET', `${graphPath(graph)}/dead-letters`).then(
       (r) => r.dead_letters,
