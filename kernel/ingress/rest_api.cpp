@@ -453,7 +453,7 @@ void RestApi::metrics(Call& call) {
   using G = const GraphStats&;
   node_family("sluice_node_packets_in_total", "counter", "Packets a node took in.",
               [](N n) { return std::to_string(n.in); });
-  node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted.",
+  node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted to its data ports (once each).",
               [](N n) { return std::to_string(n.out); });
   node_family("sluice_node_errors_total", "counter", "Packets a node failed on.",
               [](N n) { return std::to_string(n.errors); });

@@ -135,6 +135,8 @@ class NodeRuntime final : public RunContext {
   PacketQueue* ingress = nullptr;                         // inputs.back()
   bool is_sink = false;                                   // no edge leaves a data port
 
+  // out: packets emitted to a data port (once, however many edges take a copy); dropped:
+  // emitted to an unwired port, or taken in and filtered out (nothing emitted, no error).
   Counter in, out, errors, dropped, depth, busy_ns;
   FiberSignal data;  // this node waits here for input
 
