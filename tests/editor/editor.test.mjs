@@ -1,12 +1,12 @@
 // The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
-// invalid graph's error on the right node, taps an edge, undoes and redoes, copies and pastes,
-// exports and imports, sends CSV through an adapter (typed in and from a file),
-// gets the conflict when another page
-// saved first, reads a node's dead letters, opens a 200-node graph, deletes a graph, warns
-// before unsaved changes are left, keeps a failed save shown while the server is down, and
-// logs no console error other than the ones it provokes.
+// invalid graph's error on the right node, taps an edge, gets the conflict when another page
+// saved first, keeps the layout across a reload, undoes and redoes, copies and pastes, exports
+// and imports, sends CSV through an adapter (typed in and from a file), reads a node's dead
+// letters, opens a 200-node graph, deletes a graph, starts a new one at zoom 1, follows Back
+// and Forward, warns before unsaved changes are left, keeps a failed save shown while the
+// server is down, and logs no console error other than the ones it provokes.
 //
 // Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
 // optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
@@ -586,8 +586,36 @@ test('the editor, against a real server in Chromium', async (t) => {
     await eventually("GET /v1/graphs/big to answer 404", async () => (await getJson(`${server.url}/v1/graphs/big`)).status === 404);
   });
 
+  await t.test('New starts at zoom 1, keyboard adds do not stack, Back opens the graph before', async () => {
+    page.once('dialog', (dialog) => void dialog.accept()); // 'big' is unsaved: discard it
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    await status(page, 'New graph');
+    await page.waitForFunction(() => /scale\(1\)/.test(document.querySelector('.react-flow__viewport').getAttribute('style')), null, { timeout: DEADLINE_MS });
+    await page.getByLabel('search components').fill('');
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    const [first, second] = [await nodeBox(page, 'trim').boundingBox(), await nodeBox(page, 'trim_2').boundingBox()];
+    assert.ok(Math.abs(first.x - second.x) > 10 && Math.abs(first.y - second.y) > 10, 'the second is not on top of the first');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await openFromList(page, 'editor_e2e');
+    await status(page, "Opened 'editor_e2e'");
+    await openFromList(page, 'csv');
+    await status(page, "Opened 'csv'");
+    await page.goBack();
+    await status(page, "Opened 'editor_e2e'");
+    await page.goForward();
+    await status(page, "Opened 'csv'");
+    // Unsaved again, for the next test.
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    await nodeBox(page, 'trim').waitFor({ timeout: DEADLINE_MS });
+  });
+
   await t.test('leaving the page with unsaved changes asks first', async () => {
-    // The editor still holds 'big', which is no longer on the server.
+    // The editor holds a node added to 'csv' and not saved.
     const asked = new Promise((resolve) =>
       page.once('dialog', (dialog) => {
         resolve(dialog.type());

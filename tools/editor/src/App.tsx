@@ -139,6 +139,18 @@ function Editor() {
     overlay.setErrors(list);
   }, []);
 
+  // The graph in the address (#graph=NAME), for reloads and Back; remembered so that the
+  // hashchange it causes is not taken for a wish to open it.
+  const addressGraph = useRef<string | null>(hashGraph());
+  const showInAddress = (name: string) => {
+    addressGraph.current = name;
+    window.location.hash = `graph=${encodeURIComponent(name)}`;
+  };
+  const clearAddress = () => {
+    addressGraph.current = null;
+    window.history.replaceState(null, '', window.location.pathname);
+  };
+
   const refreshGraphs = useCallback(
     () =>
       api
@@ -168,7 +180,7 @@ function Editor() {
         showErrors([]);
         overlay.setStats(undefined);
         setFitPending(true);
-        window.location.hash = `graph=${encodeURIComponent(name)}`;
+        showInAddress(name);
         setStatus({ kind: 'info', text: `Opened '${name}': ${opened.nodes.length} nodes, ${opened.edges.length} edges.` });
       } catch (e) {
         setStatus({ kind: 'error', text: `Cannot open '${name}': ${(e as ApiError).body.error}` });
@@ -273,7 +285,8 @@ function Editor() {
     setConflict(null);
     setSaveError(null);
     showErrors([]);
-    window.history.replaceState(null, '', window.location.pathname);
+    clearAddress();
+    void flow.setViewport({ x: 0, y: 0, zoom: 1 }); // not the last graph's zoom
     setTab('inspect');
     setStatus({ kind: 'info', text: 'New graph: name it, drag components in, wire them, save.' });
   };
@@ -306,7 +319,7 @@ function Editor() {
       setConflict(null);
       setSaveError(null);
       showErrors([]);
-      window.location.hash = `graph=${encodeURIComponent(meta.name)}`;
+      showInAddress(meta.name);
       setStatus({ kind: 'ok', text: `${outcome.created ? 'Deployed new graph' : 'Saved and redeployed'} '${meta.name}'.` });
       void refreshGraphs();
     } catch (e) {
@@ -351,7 +364,7 @@ function Editor() {
       setConflict(null);
       showErrors([]);
       setFitPending(true);
-      window.history.replaceState(null, '', window.location.pathname);
+      clearAddress();
       setStatus({ kind: 'info', text: `Imported ${from}: ${imported.nodes.length} nodes, ${imported.edges.length} edges; not saved yet.` });
     } catch (e) {
       setStatus({ kind: 'error', text: `Cannot import ${from}: ${(e as Error).message}` });
@@ -376,7 +389,7 @@ function Editor() {
       setDeployed(null);
       setVersion(null);
       setBaseline(EMPTY_YAML);
-      window.history.replaceState(null, '', window.location.pathname);
+      clearAddress();
       void refreshGraphs();
     } catch (e) {
       setStatus({ kind: 'error', text: `Cannot delete '${deployed}': ${(e as ApiError).body.error}` });
@@ -405,9 +418,19 @@ function Editor() {
     [componentMap, setNodes],
   );
 
+  // Keyboard adds go to the middle of the view, each one a step down and right of a node
+  // already there, so that they do not stack on one spot.
   const addAtViewCenter = (component: string) => {
     const box = canvas.current!.getBoundingClientRect();
-    addNode(component, flow.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 }));
+    const spot = flow.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 });
+    const height = nodeHeight(componentMap.get(component));
+    const occupied = (x: number, y: number) =>
+      nodes.some((n) => Math.abs(n.position.x - (x - NODE_WIDTH / 2)) < 20 && Math.abs(n.position.y - (y - height / 2)) < 20);
+    while (occupied(spot.x, spot.y)) {
+      spot.x += 40;
+      spot.y += 40;
+    }
+    addNode(component, spot);
   };
 
   const onDrop = (event: DragEvent) => {
@@ -499,6 +522,21 @@ function Editor() {
     setNodes((current) => current.map((n) => ({ ...n, selected: true })));
     setEdges((current) => current.map((e) => ({ ...e, selected: true })));
   };
+
+  // `#graph=NAME` typed into the address bar, or reached by Back and Forward, opens that graph.
+  const opened = useRef({ confirmDiscard, openGraph, componentMap });
+  opened.current = { confirmDiscard, openGraph, componentMap };
+  useEffect(() => {
+    const onHash = () => {
+      const wanted = hashGraph();
+      if (!wanted || wanted === addressGraph.current) return;
+      const { confirmDiscard: ask, openGraph: open, componentMap: descriptors } = opened.current;
+      addressGraph.current = wanted;
+      if (ask()) void open(wanted, descriptors);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
 
   const keys = useRef({ save, undo: history.undo, redo: history.redo, copySelection, paste, selectAll });
   keys.current = { save, undo: history.undo, redo: history.redo, copySelection, paste, selectAll };
@@ -608,7 +646,7 @@ function Editor() {
               onChange={(e) => auth.setToken(e.target.value)}
             />
           )}
-          <p className={`sl-status sl-status-${status.kind}`} role="status" data-testid="status">
+          <p className={`sl-status sl-status-${status.kind}`} role="status" data-testid="status" title={status.text}>
             {status.text}
           </p>
         </header>
