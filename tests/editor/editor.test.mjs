@@ -348,6 +348,11 @@ test('the editor, against a real server in Chromium', async (t) => {
     for (const id of [first, second])
       await page.getByTestId(`errors-${id}`).filter({ hasText: `node '${id}' is unreachable` }).waitFor({ timeout: DEADLINE_MS });
     assert.equal(await page.getByTestId('errors-keep').count(), 0, 'the valid nodes show no error');
+    // A change to a node takes the server's now stale verdict off it (not off the other one).
+    await nodeBox(page, first).locator('header').click();
+    await page.locator(`#param-${first}-chars`).fill(' ');
+    await page.getByTestId(`errors-${first}`).waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await page.getByTestId(`errors-${second}`).waitFor({ timeout: DEADLINE_MS });
 
     // Select and delete: the loop goes, and the graph saves again.
     for (const id of [first, second]) {

@@ -452,13 +452,28 @@ function Editor() {
     [edges],
   );
 
+  // The server's verdict on a node is about the version it was sent: it goes once the node
+  // changes, instead of staying on it until the next save.
+  const forgetServerErrors = useCallback(
+    (id: string) => setErrors((current) => {
+      if (!current.some((e) => e.node === id)) return current;
+      const kept = current.filter((e) => e.node !== id);
+      overlay.setErrors(kept);
+      return kept;
+    }),
+    [],
+  );
+
   const setParams = useCallback(
-    (id: string, params: ParamDrafts) =>
-      setNodes((current) => current.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n))),
-    [setNodes],
+    (id: string, params: ParamDrafts) => {
+      setNodes((current) => current.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n)));
+      forgetServerErrors(id);
+    },
+    [setNodes, forgetServerErrors],
   );
 
   const renameNode = (from: string, to: string) => {
+    forgetServerErrors(from);
     setNodes((current) => current.map((n) => (n.id === from ? { ...n, id: to } : n)));
     setEdges((current) =>
       current.map((e) =>
