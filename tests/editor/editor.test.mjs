@@ -245,6 +245,13 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.waitForFunction((old) => document.querySelector('.react-flow__viewport').getAttribute('style') !== old, viewport, { timeout: DEADLINE_MS });
     const x = async (id) => (await nodeBox(page, id).boundingBox()).x;
     assert.ok((await x('keep')) < (await x('set_field')) && (await x('set_field')) < (await x('collect')));
+    // Find in the graph: by id or component, the matches become the selection.
+    await page.getByLabel('find in the graph').fill('set_');
+    await page.keyboard.press('Enter');
+    await status(page, "1 node match 'set_'.");
+    await page.locator('.react-flow__node.selected[data-id="set_field"]').waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 1);
+    await page.getByLabel('find in the graph').fill('');
     if (SCREENSHOT) {
       await nodeBox(page, 'keep').locator('header').click();
       await page.screenshot({ path: SCREENSHOT });

@@ -491,6 +491,17 @@ function Editor() {
     setFitPending(true);
   };
 
+  // Find in the graph: the nodes whose id or component contains the text become the
+  // selection, and the view fits them.
+  const findNodes = (text: string) => {
+    const wanted = text.trim().toLowerCase();
+    if (!wanted) return;
+    const found = nodes.filter((n) => n.id.toLowerCase().includes(wanted) || n.data.component.toLowerCase().includes(wanted));
+    setNodes((current) => current.map((n) => ({ ...n, selected: found.some((f) => f.id === n.id) })));
+    if (found.length > 0) void flow.fitView({ nodes: found.map((n) => ({ id: n.id })), duration: 300, maxZoom: 1.2 });
+    setStatus({ kind: found.length ? 'info' : 'error', text: `${found.length} node${found.length === 1 ? '' : 's'} match '${text.trim()}'.` });
+  };
+
   const showError = (error: LocatedError) => {
     const id = error.node ?? edges.find((e) => e.id === error.edge)?.source;
     if (!id) return;
@@ -651,6 +662,15 @@ function Editor() {
           <button type="button" className="sl-danger" onClick={() => void deleteGraph()} disabled={!deployed || busy}>
             Delete graph
           </button>
+          <input
+            type="search"
+            className="sl-find"
+            aria-label="find in the graph"
+            placeholder="find node"
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') findNodes(e.currentTarget.value);
+            }}
+          />
           {askToken && (
             <input
               type="password"
