@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,7 @@ void add_run_command(CLI::App& app);      // run_command.cpp: `run GRAPH` over N
 void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the REST server
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
 void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
+void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
 
 // `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
 // subcommand; the search path is then plugin_search_path(dirs).

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   sluice::cli::add_serve_command(app);
   sluice::cli::add_new_command(app);
   sluice::cli::add_deploy_command(app);
+  sluice::cli::add_tap_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -265,6 +265,7 @@ int serve(const ServeSettings& settings) {
   }
   graphs.stop();       // deploys already asked for finish; later ones answer 503
   runtime.shutdown();  // drains: waiting callers get their results over the still-open server
+  api.end_taps();      // the taps, closed by the shutdown, say so
   server.stop();
   ingest.reset();  // before the api goes: answers waiting for the log's last sync go through it
   std::cout << "sluice serve: stopped" << std::endl;

@@ -60,7 +60,7 @@ constexpr std::size_t max_param_bytes = std::size_t{16} << 20;
 
 const std::vector<std::string> top_level_keys = {"name",  "description", "workers",
                                                  "nodes", "edges",       "pipeline"};
-const std::vector<std::string> node_keys = {"component", "params"};
+const std::vector<std::string> node_keys = {"component", "params", "ui"};
 const std::vector<std::string> edge_keys = {"from", "to", "capacity"};
 
 struct Endpoint {
@@ -423,6 +423,12 @@ class GraphReader {
         if (auto name = string_value(value, owner + ": 'component'")) node.component = *name;
       } else if (key == "params") {
         read_params(value, node, owner);
+      } else if (key == "ui") {
+        // The editor's (the node's position): kept with the graph, never read by the runtime.
+        if (!value.IsMap() && !value.IsNull())
+          error(at(value), owner + ": 'ui' must be a map like {x: 120, y: 40} (the editor's layout)");
+        else if (value.IsMap())
+          node.ui = to_value(value, owner + " ui").as_object();
       } else {
         error(at(key_node), owner + ": unknown key " + in_quotes(key) + hint(key, node_keys) +
                                 "; a node has: " + joined(node_keys));

@@ -40,6 +40,7 @@ struct NodeSpec {
   std::string id;
   std::string component;
   Object params;
+  Object ui;                       // the editor's layout ({x, y}); the runtime ignores it
   SourceLocation where;            // the node's key
   SourceLocation component_where;  // the `component:` value
   // Where each given param's value is, for errors about it.

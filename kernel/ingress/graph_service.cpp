@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -77,6 +78,7 @@ std::string spec_to_json(const GraphSpec& spec) {
   for (const auto& node : spec.nodes) {
     Object entry{{"component", node.component}};
     if (!node.params.empty()) entry.set("params", node.params);
+    if (!node.ui.empty()) entry.set("ui", node.ui);
     nodes.set(node.id, std::move(entry));
   }
   Array edges;
@@ -308,6 +310,18 @@ std::vector<std::string> GraphService::redeploy_using(const std::vector<std::str
     }
   }
   return report;
+}
+
+std::string graph_etag(const GraphPlan& plan) {
+  // FNV-1a, 64 bits: stable across processes and builds, unlike std::hash.
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const unsigned char c : plan.spec.yaml_text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char text[24];
+  std::snprintf(text, sizeof text, "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 }  // namespace sluice

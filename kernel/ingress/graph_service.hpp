@@ -115,6 +115,11 @@ class GraphService {
 // PUT reads it back (edges as {from, to, capacity} maps).
 std::string spec_to_json(const GraphSpec& spec);
 
+// The ETag of a deployed version: a hash of the text it was deployed from, quoted
+// ("\"9f3a…\""), the same after a restart. GET /v1/graphs/{g} sends it; PUT with If-Match
+// compares it.
+std::string graph_etag(const GraphPlan& plan);
+
 // A graph name that can safely name a file in the graphs directory.
 bool is_graph_file_name(std::string_view name);
 

@@ -94,21 +94,6 @@ std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packet
   return packets;
 }
 
-Packet raw_packet(std::string body, std::string_view content_type,
-                  std::optional<std::string_view> disposition) {
-  Packet packet;
-  const std::size_t length = body.size();
-  packet.set("data", Value(std::move(body)));
-  packet.set_meta(meta::mimetype,
-                  content_type.empty() ? Value("application/octet-stream") : Value(content_type));
-  packet.set_meta(meta::contentlength, Value(length));
-  if (disposition) {
-    if (std::string name = content_disposition_filename(*disposition); !name.empty())
-      packet.set_meta(meta::filename, Value(std::move(name)));
-  }
-  return packet;
-}
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -212,6 +197,17 @@ std::string content_disposition_filename(std::string_view value) {
   return name;
 }
 
+Packet raw_packet(std::string body, std::string_view content_type, std::string_view filename) {
+  Packet packet;
+  const std::size_t length = body.size();
+  packet.set("data", Value(std::move(body)));
+  packet.set_meta(meta::mimetype,
+                  content_type.empty() ? Value("application/octet-stream") : Value(content_type));
+  packet.set_meta(meta::contentlength, Value(length));
+  if (!filename.empty()) packet.set_meta(meta::filename, Value(filename));
+  return packet;
+}
+
 std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets) {
   const std::string_view content_type = trim(request.header("content-type").value_or(""));
   const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
@@ -236,7 +232,9 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std
     default: break;
   }
   std::vector<Packet> packets;
-  packets.push_back(raw_packet(std::move(request.body), content_type, request.header("content-disposition")));
+  const auto disposition = request.header("content-disposition");
+  packets.push_back(raw_packet(std::move(request.body), content_type,
+                               disposition ? content_disposition_filename(*disposition) : std::string()));
   return packets;
 }
 

@@ -37,6 +37,11 @@ namespace sluice {
 
 std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets);
 
+// A body of any other type as one packet: field `data` = the bytes as a string, meta mimetype
+// (`content_type`, application/octet-stream when empty), contentlength and, when given,
+// filename. Also `sluice run --content-type`.
+Packet raw_packet(std::string body, std::string_view content_type, std::string_view filename = {});
+
 // Inflates a gzip or zlib stream (concatenated gzip members too). Throws RequestError: 413
 // when the result would pass `limit` bytes, 400 when the data is corrupt. `on_inflated` sees
 // each inflated piece as it comes, and may throw to stop there.

@@ -152,6 +152,31 @@ RequestError no_such_graph(const std::string& graph) {
   return RequestError(404, "no such graph", graph_details(graph));
 }
 
+// A PUT's If-Match (a list of ETags, or *) and If-None-Match: * against the version running
+// now (`current`, null when none): 412 naming the current tag when they do not hold.
+void check_preconditions(const std::string& graph, const std::shared_ptr<const GraphPlan>& current,
+                         const std::optional<std::string>& if_match, const std::optional<std::string>& if_none_match) {
+  const std::string etag = current ? graph_etag(*current) : "";
+  const auto refuse = [&](const std::string& message) {
+    throw RequestError(412, message, graph_details(graph) + ", \"etag\": " + (current ? json_quoted(etag) : "null"));
+  };
+  if (if_none_match && trim(*if_none_match) == "*" && current)
+    refuse("graph '" + graph + "' exists already (If-None-Match: *)");
+  if (!if_match) return;
+  bool matched = false;
+  std::string_view tags = *if_match;
+  while (!tags.empty() && !matched) {
+    const auto comma = tags.find(',');
+    const std::string_view tag = trim(tags.substr(0, comma));
+    matched = current && (tag == "*" || tag == etag);
+    tags = comma == std::string_view::npos ? std::string_view() : tags.substr(comma + 1);
+  }
+  if (!matched)
+    refuse(current ? "graph '" + graph + "' was saved by someone else since the version " + std::string(trim(*if_match)) +
+                         " (If-Match): it is " + etag + " now"
+                   : "graph '" + graph + "' is not deployed (If-Match: " + std::string(trim(*if_match)) + ")");
+}
+
 // --- Prometheus text format ----------------------------------------------------------------
 
 std::string label_value(std::string_view text) {
@@ -276,6 +301,8 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       {{"v1", "graphs", "{}"}, "DELETE", Access::admin, &RestApi::delete_graph},
       {{"v1", "graphs", "{}", "packets"}, "POST", Access::data, &RestApi::post_packets, {"wait", "timeout", "node"}},
       {{"v1", "graphs", "{}", "stats"}, "GET", Access::read, &RestApi::graph_stats},
+      // A tap shows packet contents, like dead letters.
+      {{"v1", "graphs", "{}", "tap"}, "GET", Access::admin, &RestApi::tap, {"node", "port", "limit", "sample"}},
       // Dead letters hold packet contents, so reading them is an admin matter.
       {{"v1", "graphs", "{}", "dead-letters"}, "GET", Access::admin, &RestApi::dead_letters},
       {{"v1", "graphs", "{}", "dead-letters", "replay"}, "POST", Access::admin, &RestApi::replay},
@@ -439,7 +466,7 @@ void RestApi::metrics(Call& call) {
   using G = const GraphStats&;
   node_family("sluice_node_packets_in_total", "counter", "Packets a node took in.",
               [](N n) { return std::to_string(n.in); });
-  node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted.",
+  node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted to its data ports (once each).",
               [](N n) { return std::to_string(n.out); });
   node_family("sluice_node_errors_total", "counter", "Packets a node failed on.",
               [](N n) { return std::to_string(n.errors); });
@@ -523,16 +550,18 @@ void RestApi::get_graph(Call& call) {
   if (!plan) throw no_such_graph(call.param(0));
   const GraphSpec shown = shown_spec(*plan);
   const std::string accept = lower(call.request.header("accept").value_or(""));
+  HttpResponse response;
   if (accept.find("yaml") != std::string::npos) {
-    HttpResponse response;
     response.headers.emplace_back("Content-Type", "application/yaml");
     // With secrets masked the text sent is not served; the masked JSON is YAML too.
     response.body = !shown.yaml_text.empty() ? shown.yaml_text
                                              : "# secret values are shown as \"***\"\n" + spec_to_json(shown) + "\n";
-    call.responder.send(std::move(response));
-    return;
+  } else {
+    response = HttpResponse::json(200, spec_to_json(shown));
   }
-  call.responder.send(HttpResponse::json(200, spec_to_json(shown)));
+  // The same version has one tag in both forms: a PUT's If-Match names the version.
+  response.with_header("ETag", graph_etag(*plan));
+  call.responder.send(std::move(response));
 }
 
 void RestApi::put_graph(Call& call) {
@@ -552,9 +581,17 @@ void RestApi::put_graph(Call& call) {
     throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
                        R"("supported": ["gzip", "deflate", "identity"])");
 
+  const auto optional_header = [&](std::string_view header) {
+    const auto value = call.request.header(header);
+    return value ? std::optional<std::string>(*value) : std::nullopt;
+  };
   auto responder = std::make_shared<Responder>(std::move(call.responder));
-  const bool posted = graphs_.post([this, name, text = std::move(call.request.body), responder] {
+  const bool posted = graphs_.post([this, name, text = std::move(call.request.body), responder,
+                                    if_match = optional_header("if-match"),
+                                    if_none_match = optional_header("if-none-match")] {
     try {
+      // Checked here, on the control thread, where no other save can come in between.
+      check_preconditions(name, runtime_.graph(name), if_match, if_none_match);
       const auto outcome = graphs_.put(name, text);
       const auto plan = runtime_.graph(name);
       Object document{{"graph", name}, {"deployed", true}, {"created", outcome.created},
@@ -562,6 +599,7 @@ void RestApi::put_graph(Call& call) {
       if (plan) document.set("nodes", plan->nodes.size());
       HttpResponse response = json_response(outcome.created ? 201 : 200, Value(std::move(document)));
       if (outcome.created) response.with_header("Location", "/v1/graphs/" + name);
+      if (plan) response.with_header("ETag", graph_etag(*plan));
       responder->send(std::move(response));
     } catch (const RequestError& e) {
       responder->send(e.response());
@@ -761,6 +799,8 @@ void RestApi::graph_stats(Call& call) {
                   {"nodes", std::move(nodes)}};
   call.responder.send(json_response(200, Value(std::move(document))));
 }
+
+void RestApi::tap(Call& call) { taps_.open(call.param(0), call.request, std::move(call.responder)); }
 
 void RestApi::dead_letters(Call& call) {
   const std::string& graph = call.param(0);

@@ -31,6 +31,7 @@
 #include "ingress/graph_service.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/origin_policy.hpp"
+#include "ingress/tap_endpoint.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
 
@@ -68,6 +69,8 @@ class RestApi {
   void count_response(int status);
   // From now on data routes answer 503 and /readyz is false (graceful stop).
   void stop_admitting() { admitting_ = false; }
+  // After Runtime::shutdown(), before the HTTP server stops: open taps send their `end`.
+  void end_taps() { taps_.end_all(); }
 
  private:
   struct Call;   // one request being answered
@@ -87,6 +90,7 @@ class RestApi {
   void delete_graph(Call& call);
   void post_packets(Call& call);
   void graph_stats(Call& call);
+  void tap(Call& call);
   void dead_letters(Call& call);
   void replay(Call& call);
   void get_stream(Call& call);
@@ -113,6 +117,7 @@ class RestApi {
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
   std::atomic<std::uint64_t> packets_admitted_{0};
   DeadlineTimer wait_timer_;
+  TapEndpoint taps_{runtime_};
 };
 
 // "500ms", "5s", "1m", "2.5" (seconds); nullopt when unreadable or negative.

@@ -56,6 +56,7 @@ NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
     : instance_(instance),
       index_(index),
       planned_(instance.plan().nodes[index]),
+      taps_(*instance.shared().taps),
       component_(std::move(component)),
       path_(instance.plan().name + "/" + planned_.id) {}
 
@@ -68,12 +69,15 @@ void NodeRuntime::suspend_timer_start() { running_since_ = Clock::now(); }
 void NodeRuntime::finish_current() {
   if (!holding_) return;
   holding_ = false;
+  // Taken in, not failed, nothing emitted, and not a sink: filtered out.
+  const bool filtered = !current_failed_ && !is_sink && emitted_ == 0;
+  if (filtered) dropped.add();
   StreamState* stream = std::exchange(current_, nullptr);
   if (!stream) return;
   if (!current_failed_) {
     if (is_sink)
       ++stream->result.sinks[planned_.id];
-    else if (emitted_ == 0)
+    else if (filtered)
       ++stream->result.dropped;
   }
   --stream->pending;
@@ -120,13 +124,13 @@ void NodeRuntime::push(PacketQueue& queue, Packet&& packet) {
   queue.put(std::move(packet), current_);
   if (will_wait) suspend_timer_start();
   ++emitted_;
-  out.add();
   if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
 }
 
 void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
   if (out_port >= outputs.size())
     throw std::invalid_argument(path_ + ": no out port #" + std::to_string(out_port));
+  show_taps(out_port, packet);
   const auto& targets = outputs[out_port];
   if (targets.empty()) {
     dropped.add();
@@ -134,6 +138,8 @@ void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
     ++emitted_;  // counted as dropped here, not again when the input packet is finished
     return;
   }
+  // One packet out, however many edges it is copied to; what goes to `error` counts in errors.
+  if (out_port + 1 < outputs.size()) out.add();
   for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone());
   push(*targets.back(), std::move(packet));
 }
@@ -178,6 +184,7 @@ void NodeRuntime::fail(Packet&& packet, std::string_view message) {
     emit(error_index, std::move(packet));
     return;
   }
+  show_taps(error_index, packet);
   instance_.shared().dead_letters->add(planned_.id, std::string(message), std::move(packet));
 }
 

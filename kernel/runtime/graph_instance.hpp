@@ -25,6 +25,7 @@
 #include "graph/graph_spec.hpp"
 #include "runtime/dead_letter_store.hpp"
 #include "runtime/fiber_signal.hpp"
+#include "runtime/packet_tap.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stream_table.hpp"
 
@@ -36,6 +37,7 @@ struct GraphShared {
   std::shared_ptr<DeadLetterStore> dead_letters;
   StreamTable& streams;
   std::size_t max_results_per_stream;
+  std::shared_ptr<TapBoard> taps;
 };
 
 struct StreamState {
@@ -133,11 +135,17 @@ class NodeRuntime final : public RunContext {
   PacketQueue* ingress = nullptr;                         // inputs.back()
   bool is_sink = false;                                   // no edge leaves a data port
 
+  // out: packets emitted to a data port (once, however many edges take a copy); dropped:
+  // emitted to an unwired port, or taken in and filtered out (nothing emitted, no error).
   Counter in, out, errors, dropped, depth, busy_ns;
   FiberSignal data;  // this node waits here for input
 
  private:
   void finish_current();
+  // Hands the packet to the taps on that port, if any (the test is one relaxed load).
+  void show_taps(std::size_t out_port, const Packet& packet) {
+    if (taps_.watched(index_, out_port)) [[unlikely]] taps_.offer(index_, out_port, packet);
+  }
   void push(PacketQueue& queue, Packet&& packet);
   void run_blocking_component();
   void suspend_timer_stop();
@@ -146,6 +154,7 @@ class NodeRuntime final : public RunContext {
   GraphInstance& instance_;
   std::size_t index_;
   const PlannedNode& planned_;
+  TapBoard& taps_;
   std::unique_ptr<Component> component_;
   std::string path_;
   std::size_t next_input_ = 0;

@@ -139,9 +139,11 @@ void Runtime::deploy(GraphPlan plan) {
   // Dead letters outlive a redeploy: they may be replayed into the new version.
   auto dead_letters = previous ? previous->shared->dead_letters
                                : std::make_shared<DeadLetterStore>(impl_->options.dead_letter_capacity);
+  std::vector<std::size_t> out_ports;  // per node, `error` included
+  for (const PlannedNode& node : plan.nodes) out_ports.push_back(node.component->outputs.size() + 1);
   graph->shared = std::make_shared<GraphShared>(GraphShared{
       std::make_shared<const GraphPlan>(std::move(plan)), dead_letters, impl_->streams,
-      impl_->options.max_results_per_stream});
+      impl_->options.max_results_per_stream, std::make_shared<TapBoard>(out_ports)});
   const GraphPlan& planned = *graph->shared->plan;
   std::size_t instances = impl_->workers.size();
   if (planned.workers) instances = std::clamp<std::size_t>(*planned.workers, 1, instances);
@@ -156,7 +158,10 @@ void Runtime::deploy(GraphPlan plan) {
     std::unique_lock lock(impl_->graphs_mutex);
     impl_->graphs[planned.name] = graph;
   }
-  if (previous) Impl::drain(*previous);
+  if (previous) {
+    previous->shared->taps->close_all("redeployed");
+    Impl::drain(*previous);
+  }
 }
 
 bool Runtime::undeploy(std::string_view name) {
@@ -169,6 +174,7 @@ bool Runtime::undeploy(std::string_view name) {
     graph = std::move(it->second);
     impl_->graphs.erase(it);
   }
+  graph->shared->taps->close_all("undeployed");
   Impl::drain(*graph);
   return true;
 }
@@ -280,6 +286,27 @@ std::vector<DeadLetter> Runtime::dead_letters(std::string_view name) const {
   return graph ? graph->shared->dead_letters->list() : std::vector<DeadLetter>{};
 }
 
+std::shared_ptr<PacketTap> Runtime::tap(std::string_view name, std::string_view node, std::string_view port,
+                                       TapLimits limits) {
+  auto graph = impl_->find(name);
+  if (!graph) throw TapError(TapError::Kind::no_such_graph, "no such graph '" + std::string(name) + "'");
+  const auto& nodes = graph->shared->plan->nodes;
+  const auto planned = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
+  if (planned == nodes.end())
+    throw TapError(TapError::Kind::no_such_node,
+                   "graph '" + std::string(name) + "' has no node '" + std::string(node) + "'");
+  const auto& outputs = planned->component->outputs;
+  std::size_t index = 0;
+  std::string known;
+  while (index < outputs.size() && outputs[index].name != port) known += "'" + outputs[index++].name + "', ";
+  if (index == outputs.size() && port != error_port)
+    throw TapError(TapError::Kind::no_such_port, "node '" + std::string(node) + "' has no out port '" +
+                                                     std::string(port) + "' (it has " + known + "'error')");
+  auto tap = std::make_shared<PacketTap>(static_cast<std::size_t>(planned - nodes.begin()), index, limits);
+  graph->shared->taps->attach(tap);
+  return tap;
+}
+
 Admission Runtime::replay_dead_letters(std::string_view name, const std::vector<std::uint64_t>& ids,
                                        std::string_view node) {
   auto graph = impl_->find(name);
@@ -320,6 +347,7 @@ void Runtime::shutdown() {
     std::unique_lock lock(impl_->graphs_mutex);
     graphs.swap(impl_->graphs);
   }
+  for (auto& [name, graph] : graphs) graph->shared->taps->close_all("shutting down");
   for (auto& [name, graph] : graphs) Impl::drain(*graph);
   for (auto& worker : impl_->workers) worker->stop();
   impl_->io_pool.join();

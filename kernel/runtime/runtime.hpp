@@ -27,6 +27,7 @@
 #include <sluice/packet.hpp>
 
 #include "graph/graph_spec.hpp"
+#include "runtime/packet_tap.hpp"
 
 namespace sluice {
 
@@ -105,6 +106,17 @@ class DeployError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Runtime::tap was asked for something the graph does not have.
+class TapError : public std::invalid_argument {
+ public:
+  enum class Kind { no_such_graph, no_such_node, no_such_port };
+  TapError(Kind kind, const std::string& message) : std::invalid_argument(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});
@@ -143,6 +155,11 @@ class Runtime {
   // How full the ingress is, 0..1 (the highest of any graph): readiness turns false near 1.
   double load() const;
   std::vector<DeadLetter> dead_letters(std::string_view graph) const;
+  // A live copy of the packets leaving `node` by out port `port` (a name, `error` too), in
+  // every instance, within `limits`. The tap ends (closed(), with the reason) when this
+  // version of the graph stops: "redeployed", "undeployed", "shutting down". Throws TapError.
+  std::shared_ptr<PacketTap> tap(std::string_view graph, std::string_view node, std::string_view port,
+                                 TapLimits limits);
   // Re-admits dead letters (all when `ids` is empty) into `node` (their failing node when
   // empty); they leave the store. Returns the admission of the replay stream.
   Admission replay_dead_letters(std::string_view graph, const std::vector<std::uint64_t>& ids,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `sluice run` as a Unix pipe, with the bundled plugins: output in input order at 1 and 2
-# workers, bad input lines named by line:column and skipped, failed packets counted, exit codes.
+# workers, bad input lines named by line:column and skipped, failed packets counted, exit codes,
+# other content types (--content-type) through an adapter.
 set -euo pipefail
 sluice=$(realpath "$1")
 plugins=$(realpath "$2")
@@ -67,6 +68,26 @@ printf 'name: files\nnodes:\n  a: {component: jsonl_file, params: {path: here.js
 (cd sub && echo '{"n": 1}' | "$sluice" run files.yaml --plugins "$plugins" >/dev/null 2>err.txt) || fail "file paths: $(cat sub/err.txt)"
 [ "$(cat sub/here.jsonl)" = '{"n":1}' ] || fail "relative path not in the working directory"
 [ "$(cat up.jsonl)" = '{"n":1}' ] || fail "'..' not taken as the operator wrote it"
+
+# --content-type: a CSV file through an adapter, as one raw packet (whole input) or per line.
+cat > csv.yaml <<'YAML'
+name: csv
+pipeline: [parse, out]
+nodes:
+  parse: {component: csv_adapter, params: {infer_types: true}}
+  out:   {component: collect}
+YAML
+printf 'name,n\nada,1\nbob,2\n' > people.csv
+"$sluice" run csv.yaml --plugins "$plugins" --content-type text/csv --input people.csv > out.ndjson 2>err.txt ||
+  fail "--content-type: $(cat err.txt)"
+[ "$(cat out.ndjson)" = "$(printf '{"name":"ada","n":1}\n{"name":"bob","n":2}')" ] || fail "--content-type: $(cat out.ndjson)"
+grep -q "1 packets in, 2 out" err.txt || fail "--content-type summary: $(cat err.txt)"
+printf 'header_a\nheader_b\n' | "$sluice" run csv.yaml --plugins "$plugins" --content-type text/csv --per-line \
+  > out.ndjson 2>err.txt || fail "--per-line: $(cat err.txt)"
+grep -q "2 packets in, 0 out" err.txt || fail "--per-line: each line is a CSV of its own (a header only): $(cat err.txt)"
+status=0
+"$sluice" run csv.yaml --plugins "$plugins" --per-line < people.csv > /dev/null 2>err.txt || status=$?
+[ "$status" = 2 ] || fail "--per-line without --content-type: exit $status"
 
 # What components reach beyond their packets, and which params are file paths or secrets.
 "$sluice" plugins --plugins "$plugins" > plugins.txt

@@ -1,16 +1,21 @@
 // The editor end to end, as a person uses it: a real `sluice serve` with the bundled plugins
 // serves tools/editor/dist, and Debian's Chromium (driven by playwright-core) builds a graph by
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
-// invalid graph's error on the right node, reads a node's dead letters, opens a 200-node
-// graph, deletes a graph, and logs no console error.
+// invalid graph's error on the right node, taps an edge, gets the conflict when another page
+// saved first, keeps the layout across a reload, undoes and redoes, copies and pastes, exports
+// and imports, sends CSV through an adapter (typed in and from a file), reads a node's dead
+// letters, opens a 200-node graph, deletes a graph, starts a new one at zoom 1, follows Back
+// and Forward, warns before unsaved changes are left, keeps a failed save shown while the
+// server is down, and logs no console error other than the ones it provokes.
 //
 // Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
-// optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path).
+// optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
+// debug sidebar goes beside it as NAME-tap.png).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,13 +148,20 @@ test('the editor, against a real server in Chromium', async (t) => {
   });
   const page = await browser.newPage({ viewport: { width: 1500, height: 860 } });
   const consoleErrors = [];
-  let expectRefusal = false; // the invalid graph's 422 is logged by the browser itself
-  page.on('console', (message) => {
-    if (message.type() !== 'error') return;
-    if (expectRefusal && /status of 422/.test(message.text())) return;
-    consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  // Refusals a test provokes on purpose, which the browser logs itself: the invalid graph's
+  // 422, the conflicting save's 412, the requests to a stopped server.
+  const expected = { refusal: false, conflict: false, serverDown: false };
+  const watchConsole = (watched) => {
+    watched.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      if (expected.refusal && /status of 422/.test(message.text())) return;
+      if (expected.conflict && /status of 412/.test(message.text())) return;
+      if (expected.serverDown && /ERR_CONNECTION_REFUSED/.test(message.text())) return;
+      consoleErrors.push(message.text());
+    });
+    watched.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
+  };
+  watchConsole(page);
 
   const components = JSON.parse((await getJson(`${server.url}/v1/components`)).body);
   const byName = new Map(components.map((c) => [c.name, c]));
@@ -205,8 +217,11 @@ test('the editor, against a real server in Chromium', async (t) => {
 
     const saved = JSON.parse((await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/json' })).body);
     assert.deepEqual(Object.keys(saved.nodes).sort(), ['collect', 'keep', 'set_field']);
-    assert.deepEqual(saved.nodes.keep, { component: 'keep', params: { if: "hello == 'world'" } });
-    assert.deepEqual(saved.nodes.set_field, { component: 'set_field', params: { field: 'checked', value: true } });
+    const { ui, ...keep } = saved.nodes.keep;
+    assert.deepEqual(keep, { component: 'keep', params: { if: "hello == 'world'" } });
+    assert.ok(Number.isInteger(ui.x) && Number.isInteger(ui.y), `keep's position is saved: ${JSON.stringify(ui)}`);
+    assert.ok(saved.nodes.set_field.ui.x > ui.x, 'set_field was dropped right of keep');
+    assert.deepEqual(saved.nodes.set_field.params, { field: 'checked', value: true });
     assert.deepEqual(saved.edges.map((e) => `${e.from} -> ${e.to}`).sort(), ['keep -> set_field', 'set_field -> collect']);
 
     const yaml = (await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/yaml' })).body;
@@ -222,7 +237,7 @@ test('the editor, against a real server in Chromium', async (t) => {
     await result.filter({ hasText: '"accepted": 2' }).waitFor({ timeout: DEADLINE_MS });
     const answer = JSON.parse(await result.innerText());
     assert.deepEqual(answer.results, [{ hello: 'world', checked: true }]);
-    await page.getByTestId('counters-keep').filter({ hasText: 'in 2' }).filter({ hasText: 'out 1' }).waitFor({ timeout: DEADLINE_MS });
+    await page.getByTestId('counters-keep').filter({ hasText: 'in 2' }).filter({ hasText: 'out 1' }).filter({ hasText: 'drop 1' }).waitFor({ timeout: DEADLINE_MS });
     await page.getByTestId('counters-collect').filter({ hasText: 'in 1' }).waitFor({ timeout: DEADLINE_MS });
     // Lay out: left to right, and the view fits the graph.
     const viewport = await page.locator('.react-flow__viewport').getAttribute('style');
@@ -230,10 +245,101 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.waitForFunction((old) => document.querySelector('.react-flow__viewport').getAttribute('style') !== old, viewport, { timeout: DEADLINE_MS });
     const x = async (id) => (await nodeBox(page, id).boundingBox()).x;
     assert.ok((await x('keep')) < (await x('set_field')) && (await x('set_field')) < (await x('collect')));
+    // Find in the graph: by id or component, the matches become the selection.
+    await page.getByLabel('find in the graph').fill('set_');
+    await page.keyboard.press('Enter');
+    await status(page, "1 node match 'set_'.");
+    await page.locator('.react-flow__node.selected[data-id="set_field"]').waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 1);
+    await page.getByLabel('find in the graph').fill('');
     if (SCREENSHOT) {
       await nodeBox(page, 'keep').locator('header').click();
       await page.screenshot({ path: SCREENSHOT });
     }
+  });
+
+  await t.test('a click on an edge opens its live tap: the packets of a POST appear, pause holds them, filter and clear', async () => {
+    // A bezier between two ports at the same distance from its ends passes through their midpoint.
+    const start = await center(handle(page, 'keep', 'out', 'source'));
+    const end = await center(handle(page, 'set_field', 'in', 'target'));
+    await page.mouse.click((start.x + end.x) / 2, (start.y + end.y) / 2);
+    await page.getByTestId('tap-state').filter({ hasText: 'Live: packets leaving keep.out' }).waitFor({ timeout: DEADLINE_MS });
+    const post = async (packets) => {
+      const response = await fetch(`${server.url}/v1/graphs/editor_e2e/packets?wait=true`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(packets),
+      });
+      assert.equal(response.status, 200, await response.text());
+    };
+    const listed = page.getByTestId('tap-packets').locator('li');
+    const count = (n) => page.waitForFunction((want) => document.querySelectorAll('[data-testid="tap-packets"] li').length === want, n, { timeout: DEADLINE_MS });
+    // `keep` lets the two 'world' packets out, not 'mars'.
+    await post([{ hello: 'world', n: 1 }, { hello: 'mars', n: 2 }, { hello: 'world', n: 3 }]);
+    await count(2);
+    assert.match(await listed.nth(0).innerText(), /"n": 1/);
+    assert.match(await listed.nth(1).innerText(), /"stream"/, 'the packet meta is shown');
+
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await post([{ hello: 'world', n: 4 }]);
+    await page.getByRole('button', { name: 'Resume (1 new)' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await listed.count(), 2);
+    await page.getByRole('button', { name: 'Resume (1 new)' }).click();
+    await count(3);
+    await page.getByTestId('tap-stats').filter({ hasText: 'seen 3' }).waitFor({ timeout: DEADLINE_MS });
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-tap.png') });
+
+    await page.locator('#tap-filter').fill('"n": 3');
+    await count(1);
+    assert.match(await listed.nth(0).innerText(), /"n": 3/);
+    await page.locator('#tap-filter').fill('');
+    await count(3);
+    await page.getByRole('button', { name: 'Clear', exact: true }).click();
+    await count(0);
+  });
+
+  await t.test('two pages save the same graph: the later one gets the conflict, sees both versions, reloads or overwrites', async () => {
+    const other = await browser.newPage({ viewport: { width: 1500, height: 860 } });
+    watchConsole(other);
+    await other.goto(`${server.url}/#graph=editor_e2e`);
+    await status(other, "Opened 'editor_e2e'");
+    const describe = async (where, text) => {
+      await where.locator('.react-flow__pane').click({ position: { x: 600, y: 700 } });
+      await where.getByRole('tab', { name: 'Graph' }).click();
+      await where.locator('#graph-description').fill(text);
+    };
+    const save = (where) => where.getByRole('button', { name: 'Save', exact: true }).click();
+
+    await describe(other, 'from the other page');
+    await save(other);
+    await status(other, "Saved and redeployed 'editor_e2e'");
+    // The first page learns of it while it polls, before it saves anything.
+    await page.getByTestId('graph-title').filter({ hasText: '(changed on the server)' }).waitFor({ timeout: DEADLINE_MS });
+    await describe(page, 'from the first page');
+    expected.conflict = true;
+    await save(page);
+    const conflict = page.getByTestId('save-conflict');
+    await conflict.waitFor({ timeout: DEADLINE_MS });
+    assert.match(await page.getByTestId('conflict-theirs').innerText(), /from the other page/);
+    assert.match(await page.getByTestId('conflict-mine').innerText(), /from the first page/);
+    await conflict.getByRole('button', { name: 'Reload theirs' }).click();
+    await status(page, "Opened 'editor_e2e'");
+    assert.equal(await page.locator('#graph-description').inputValue(), 'from the other page');
+    await page.getByTestId('graph-title').filter({ hasText: '(deployed)' }).waitFor({ timeout: DEADLINE_MS });
+    assert.ok(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled(), 'nothing to save after the reload');
+
+    await describe(other, 'the other page again');
+    await save(other);
+    await status(other, "Saved and redeployed 'editor_e2e'");
+    await describe(page, 'the first page wins');
+    await save(page);
+    await conflict.getByRole('button', { name: 'Overwrite with mine' }).click();
+    await status(page, "Saved and redeployed 'editor_e2e'");
+    await conflict.waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    expected.conflict = false;
+    const yaml = (await getJson(`${server.url}/v1/graphs/editor_e2e`, { Accept: 'application/yaml' })).body;
+    assert.match(yaml, /the first page wins/);
+    await other.close();
   });
 
   await t.test("an invalid graph shows the server's error on the node it concerns", async () => {
@@ -242,13 +348,18 @@ test('the editor, against a real server in Chromium', async (t) => {
     const second = await dropComponent(page, 'trim', 620, 520);
     await connect(page, first, 'out', second, 'in');
     await connect(page, second, 'out', first, 'in');
-    expectRefusal = true;
+    expected.refusal = true;
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await status(page, 'Not saved: the server found');
-    expectRefusal = false;
+    expected.refusal = false;
     for (const id of [first, second])
       await page.getByTestId(`errors-${id}`).filter({ hasText: `node '${id}' is unreachable` }).waitFor({ timeout: DEADLINE_MS });
     assert.equal(await page.getByTestId('errors-keep').count(), 0, 'the valid nodes show no error');
+    // A change to a node takes the server's now stale verdict off it (not off the other one).
+    await nodeBox(page, first).locator('header').click();
+    await page.locator(`#param-${first}-chars`).fill(' ');
+    await page.getByTestId(`errors-${first}`).waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await page.getByTestId(`errors-${second}`).waitFor({ timeout: DEADLINE_MS });
 
     // Select and delete: the loop goes, and the graph saves again.
     for (const id of [first, second]) {
@@ -257,8 +368,171 @@ test('the editor, against a real server in Chromium', async (t) => {
       await nodeBox(page, id).waitFor({ state: 'detached', timeout: DEADLINE_MS });
     }
     assert.equal(await page.locator('.react-flow__edge').count(), 2);
+    // Back to what the server runs: nothing to save.
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('the layout is kept in the graph file: a moved node is where it was left after a reload', async () => {
+    const header = await nodeBox(page, 'collect').locator('header').boundingBox();
+    await page.mouse.move(header.x + 30, header.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(header.x + 30, header.y + 170, { steps: 8 });
+    await page.mouse.up();
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await status(page, "Saved and redeployed 'editor_e2e'");
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const before = await page.getByTestId('yaml').innerText();
+    assert.match(before, /collect:\n {4}component: collect\n {4}ui: \{ x: -?\d+, y: -?\d+ \}/);
+    await page.reload();
+    await status(page, "Opened 'editor_e2e'");
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    assert.equal(await page.getByTestId('yaml').innerText(), before, 'the same positions, not a new layout');
+    assert.ok(await page.getByRole('button', { name: 'Save', exact: true }).isDisabled());
+  });
+
+  await t.test('undo and redo five different changes, by keys and by the buttons', async () => {
+    const undoButton = page.getByRole('button', { name: 'Undo', exact: true });
+    const redoButton = page.getByRole('button', { name: 'Redo', exact: true });
+    const description = page.locator('#graph-description');
+    const left = async (id) => (await nodeBox(page, id).boundingBox()).x;
+    const edgeCount = (n) => page.waitForFunction((want) => document.querySelectorAll('.react-flow__edge').length === want, n, { timeout: DEADLINE_MS });
+    const pane = () => page.locator('.react-flow__pane').click({ position: { x: 600, y: 760 } });
+    assert.ok(await undoButton.isDisabled(), 'nothing to undo in a graph just opened');
+
+    const added = await dropComponent(page, 'trim', 150, 80); // 1: a node from the palette
+    await pane();
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    const described = await description.inputValue();
+    await description.fill('undo me'); // 2: a form field
+    await page.keyboard.press('Tab');
+    const keepAt = await left('keep');
+    const header = await nodeBox(page, 'keep').locator('header').boundingBox();
+    await page.mouse.move(header.x + 30, header.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(header.x + 150, header.y + 10, { steps: 8 }); // 3: a move
+    await page.mouse.up();
+    const keepMoved = await left('keep');
+    assert.ok(keepMoved > keepAt + 50);
+    await connect(page, added, 'out', 'collect', 'in'); // 4: a wire
+    await nodeBox(page, 'set_field').locator('header').click();
+    await page.keyboard.press('Delete'); // 5: a node and its two edges
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await edgeCount(1);
+
+    await pane();
+    await page.keyboard.press('Control+z');
+    await nodeBox(page, 'set_field').waitFor({ timeout: DEADLINE_MS });
+    await edgeCount(3);
+    await page.keyboard.press('Control+z');
+    await edgeCount(2);
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction((want) => Math.abs(document.querySelector('.react-flow__node[data-id="keep"]').getBoundingClientRect().x - want) < 1, keepAt, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+z');
+    assert.equal(await description.inputValue(), described);
+    await page.keyboard.press('Control+z');
+    await nodeBox(page, added).waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    assert.ok(await undoButton.isDisabled());
+
+    for (let i = 0; i < 5; ++i) await page.keyboard.press('Control+Shift+z');
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await nodeBox(page, added).waitFor({ timeout: DEADLINE_MS });
+    await edgeCount(1);
+    assert.equal(await description.inputValue(), 'undo me');
+    assert.ok(Math.abs((await left('keep')) - keepMoved) < 1);
+    assert.ok(await redoButton.isDisabled());
+    await undoButton.click();
+    await nodeBox(page, 'set_field').waitFor({ timeout: DEADLINE_MS });
+    await redoButton.click();
+    await nodeBox(page, 'set_field').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    // Everything undone by the button: the graph is as saved again.
+    while (!(await undoButton.isDisabled())) await undoButton.click();
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('copy and paste, duplicate and select all: nodes with the edges between them', async () => {
+    const nodes = () => page.locator('.react-flow__node').count();
+    const before = await nodes();
+    await nodeBox(page, 'keep').locator('header').click();
+    await nodeBox(page, 'set_field').locator('header').click({ modifiers: ['Control'] });
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await page.getByTestId('rf__edge-keep_2.out->set_field_2.in').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+    await nodeBox(page, 'set_field_2').waitFor({ timeout: DEADLINE_MS });
+    // Drawn between the pasted ports (a level edge has no height, so Playwright calls it hidden).
+    const drawn = await page.evaluate(() => document.querySelector('[data-testid="rf__edge-keep_2.out->set_field_2.in"] path')?.getTotalLength() ?? 0);
+    assert.ok(drawn > 0, 'the pasted edge is drawn');
+    assert.equal(await nodes(), before + 2);
+    assert.equal(await page.locator('.react-flow__node.selected').count(), 2, 'the pasted nodes are the selection');
+    await page.keyboard.press('Control+d');
+    await page.getByTestId('rf__edge-keep_3.out->set_field_3.in').waitFor({ state: 'attached', timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+a');
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node.selected').length === n, before + 4, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Delete');
+    await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 0, null, { timeout: DEADLINE_MS });
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before + 4, { timeout: DEADLINE_MS });
+    for (let i = 0; i < 3; ++i) await page.keyboard.press('Control+z');
+    await page.getByRole('button', { name: 'Save', exact: true, disabled: true }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('export downloads the YAML; import reads a hand-written file (laid out) or pasted text', async () => {
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const shown = await page.getByTestId('yaml').innerText();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export', exact: true }).click()]);
+    assert.equal(download.suggestedFilename(), 'editor_e2e.yaml');
+    assert.equal(readFileSync(await download.path(), 'utf8'), shown);
+
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-import-'));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
+    const file = path.join(scratch, 'handwritten.yaml');
+    writeFileSync(file, 'name: imported\nnodes:\n  first: {component: trim}\n  last: {component: collect}\npipeline: [first, last]\n');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import', exact: true }).click()]);
+    await chooser.setFiles(file);
+    await status(page, 'Imported handwritten.yaml: 2 nodes, 1 edges; not saved yet.');
+    const x = async (id) => (await nodeBox(page, id).boundingBox()).x;
+    assert.ok((await x('first')) < (await x('last')), 'no positions in the file: laid out left to right');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Deployed new graph 'imported'");
+
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    await page.getByText('Import from text').click();
+    await page.locator('#import-text').fill(shown);
+    await page.getByRole('button', { name: 'Import this text' }).click();
+    await status(page, 'Imported the pasted text: 3 nodes, 2 edges');
+    assert.equal(await page.getByTestId('yaml').innerText(), shown, 'the positions came along');
+    // The import is unsaved: opening another graph asks first.
+    const asked = new Promise((resolve) => page.once('dialog', (dialog) => resolve(dialog.accept())));
+    await openFromList(page, 'editor_e2e');
+    await asked;
+    await status(page, "Opened 'editor_e2e'");
+  });
+
+  await t.test('the Send panel sends CSV typed in or from a local file through a csv_adapter graph', async () => {
+    const yaml = 'nodes:\n  parse: {component: csv_adapter, params: {infer_types: true}}\n  out: {component: collect}\nedges: [parse -> out]\n';
+    const put = await fetch(`${server.url}/v1/graphs/csv`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
+    assert.equal(put.status, 201, await put.text());
+    await openFromList(page, 'csv');
+    await status(page, "Opened 'csv'");
+    await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-type').selectOption({ label: 'CSV (text/csv)' });
+    await page.locator('#send-body').fill('name,n\nada,1\nbob,2\n');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    const result = page.getByTestId('send-result');
+    await result.filter({ hasText: '"accepted": 1' }).waitFor({ timeout: DEADLINE_MS });
+    assert.deepEqual(JSON.parse(await result.innerText()).results, [{ name: 'ada', n: 1 }, { name: 'bob', n: 2 }]);
+
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-send-'));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
+    const file = path.join(scratch, 'people.csv');
+    writeFileSync(file, 'name,n\ncy,3\n');
+    await page.locator('#send-type').selectOption({ label: 'JSON (application/json)' });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.locator('#send-file').click()]);
+    await chooser.setFiles(file);
+    await page.locator('label[for="send-body"]').filter({ hasText: 'from people.csv' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.locator('#send-type').inputValue(), 'text/csv', 'the type follows the file');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    await result.filter({ hasText: '"cy"' }).waitFor({ timeout: DEADLINE_MS });
+    assert.deepEqual(JSON.parse(await result.innerText()).results, [{ name: 'cy', n: 3 }]);
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {
@@ -269,6 +543,7 @@ test('the editor, against a real server in Chromium', async (t) => {
     await status(page, "Opened 'failing': 2 nodes, 1 edges.");
 
     await page.getByRole('tab', { name: 'Send data' }).click();
+    await page.locator('#send-type').selectOption({ label: 'JSON (application/json)' });
     await page.locator('#send-body').fill('{"body": "not json"}');
     await page.getByRole('button', { name: 'Send and wait' }).click();
     await page.getByTestId('send-result').filter({ hasText: '"error_count": 1' }).waitFor({ timeout: DEADLINE_MS });
@@ -321,6 +596,62 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByRole('button', { name: 'Delete graph' }).click();
     await status(page, "Deleted 'big'");
     await eventually("GET /v1/graphs/big to answer 404", async () => (await getJson(`${server.url}/v1/graphs/big`)).status === 404);
+  });
+
+  await t.test('New starts at zoom 1, keyboard adds do not stack, Back opens the graph before', async () => {
+    page.once('dialog', (dialog) => void dialog.accept()); // 'big' is unsaved: discard it
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    await status(page, 'New graph');
+    await page.waitForFunction(() => /scale\(1\)/.test(document.querySelector('.react-flow__viewport').getAttribute('style')), null, { timeout: DEADLINE_MS });
+    await page.getByLabel('search components').fill('');
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    const [first, second] = [await nodeBox(page, 'trim').boundingBox(), await nodeBox(page, 'trim_2').boundingBox()];
+    assert.ok(Math.abs(first.x - second.x) > 10 && Math.abs(first.y - second.y) > 10, 'the second is not on top of the first');
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await openFromList(page, 'editor_e2e');
+    await status(page, "Opened 'editor_e2e'");
+    await openFromList(page, 'csv');
+    await status(page, "Opened 'csv'");
+    await page.goBack();
+    await status(page, "Opened 'editor_e2e'");
+    await page.goForward();
+    await status(page, "Opened 'csv'");
+    // Unsaved again, for the next test.
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    await nodeBox(page, 'trim').waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('leaving the page with unsaved changes asks first', async () => {
+    // The editor holds a node added to 'csv' and not saved.
+    const asked = new Promise((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.type());
+        void dialog.accept();
+      }),
+    );
+    await page.reload();
+    assert.equal(await asked, 'beforeunload');
+  });
+
+  await t.test('while the server is down a failed save stays shown and the polling backs off', async () => {
+    await openFromList(page, 'failing');
+    await status(page, "Opened 'failing'");
+    await page.locator('.react-flow__pane').click({ position: { x: 600, y: 700 } });
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await page.locator('#graph-description').fill('saved while the server is down');
+    expected.serverDown = true;
+    await server.stop();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const failed = page.getByTestId('save-error').filter({ hasText: 'Not saved: the server did not answer' });
+    await failed.waitFor({ timeout: DEADLINE_MS });
+    // Two failed polls later (1 s, then 2 s apart) the next waits 4 s, and the failure still shows.
+    await status(page, 'retrying in 4 s');
+    assert.ok(await failed.isVisible());
   });
 
   await t.test('no console errors', () => {

@@ -263,3 +263,56 @@ TEST_CASE("graph files edited in the graphs directory are deployed, redeployed a
   CHECK(http(port, "GET", "/healthz").status == 200);
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("GET /v1/graphs/{g} has an ETag; PUT with a stale If-Match is 412 and changes nothing") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir);
+  const auto port = server.port();
+  const Headers yaml = {{"Content-Type", "application/yaml"}};
+  const auto opened = http(port, "GET", "/v1/graphs/echo");
+  const auto tag = opened.header("etag");
+  REQUIRE(tag);
+  CHECK(tag->size() == 18);
+  CHECK(http(port, "GET", "/v1/graphs/echo", {}, {{"Accept", "application/yaml"}}).header("etag") == tag);
+  CHECK(http(port, "HEAD", "/v1/graphs/echo").header("etag") == tag);
+
+  // Two editors opened the same version; the first saves, the second is refused.
+  const std::string first = echo_graph + "# saved by the first\n";
+  const auto saved = http(port, "PUT", "/v1/graphs/echo", first, {{"Content-Type", "application/yaml"}, {"If-Match", *tag}});
+  REQUIRE_MESSAGE(saved.status == 200, saved.body);
+  const auto new_tag = saved.header("etag");
+  REQUIRE(new_tag);
+  CHECK(new_tag != tag);
+  CHECK(http(port, "GET", "/v1/graphs/echo").header("etag") == new_tag);
+  const auto stale = http(port, "PUT", "/v1/graphs/echo", echo_graph + "# the second\n",
+                          {{"Content-Type", "application/yaml"}, {"If-Match", *tag}});
+  CHECK(stale.status == 412);
+  CHECK(stale.json().get("etag")->as_string() == *new_tag);
+  CHECK(http(port, "GET", "/v1/graphs/echo", {}, {{"Accept", "application/yaml"}}).body == first);
+  CHECK(read_file(dir.path / "graphs/echo.yaml") == first);
+
+  // Without If-Match a PUT overwrites, as before; * matches any version but none.
+  CHECK(http(port, "PUT", "/v1/graphs/echo", echo_graph, yaml).status == 200);
+  CHECK(http(port, "PUT", "/v1/graphs/echo", echo_graph, {{"Content-Type", "application/yaml"}, {"If-Match", "*"}}).status == 200);
+  const std::string other = "name: other\nnodes:\n  out: { component: rest_collect }\n";
+  CHECK(http(port, "PUT", "/v1/graphs/other", other, {{"Content-Type", "application/yaml"}, {"If-Match", "*"}}).status == 412);
+  // If-None-Match: * creates, never replaces.
+  CHECK(http(port, "PUT", "/v1/graphs/other", other, {{"Content-Type", "application/yaml"}, {"If-None-Match", "*"}}).status == 201);
+  CHECK(http(port, "PUT", "/v1/graphs/other", other, {{"Content-Type", "application/yaml"}, {"If-None-Match", "*"}}).status == 412);
+}
+
+TEST_CASE("a node's ui block (the editor's layout) is kept by PUT, served by GET, and ignored by the runtime") {
+  TempDir dir;
+  ServerProcess server(dir);
+  const std::string text = "name: placed\nnodes:\n  pass: { component: rest_pass, ui: { x: 40, y: -12 } }\n"
+                           "  out: { component: rest_collect, ui: { x: 300, y: 0 } }\npipeline: [pass, out]\n";
+  REQUIRE(http(server.port(), "PUT", "/v1/graphs/placed", text, {{"Content-Type", "application/yaml"}}).status == 201);
+  const sluice::Value document = http(server.port(), "GET", "/v1/graphs/placed").json();
+  CHECK(sluice::json::to_string(*document.get("nodes")->get("pass")->get("ui")) == R"({"x":40,"y":-12})");
+  CHECK(http(server.port(), "GET", "/v1/graphs/placed", {}, {{"Accept", "application/yaml"}}).body == text);
+  CHECK(read_file(dir.path / "graphs/placed.yaml") == text);
+  const auto r = http(server.port(), "POST", "/v1/graphs/placed/packets?wait=true", R"({"n": 1})", json_type);
+  REQUIRE(r.status == 200);
+  CHECK(r.json().get("results")->as_array().size() == 1);
+}

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <sluice/json.hpp>
+
 #include "graph_test_support.hpp"
 
 using namespace sluice;
@@ -194,12 +196,24 @@ TEST_CASE("unknown keys are reported with a did-you-mean") {
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: json_adapter, param: {}}\n") ==
         std::vector<std::string>{
             "g.yaml:3:32: error: node 'a': unknown key 'param' (did you mean 'params'?); a node "
-            "has: component, params"});
+            "has: component, params, ui"});
   CHECK(parse_errors("name: g\nnodes: {a: {component: c}}\nedges:\n  - {from: a, too: a}\n") ==
         std::vector<std::string>{
             "g.yaml:4:15: error: edge 'a -> ?': unknown key 'too' (did you mean 'to'?); an edge "
             "has: from, to, capacity",
             "g.yaml:4:5: error: edge 'a -> ?' has no 'to'"});
+}
+
+TEST_CASE("a node's ui block (the editor's layout) is kept as it is and must be a map") {
+  std::vector<Diagnostic> errors;
+  const GraphSpec spec =
+      parse_graph("name: g\nnodes:\n  a: {component: c, ui: {x: 120, y: -4.5}}\n  b: {component: c}\n", "g.yaml", errors);
+  REQUIRE(errors.empty());
+  CHECK(json::to_string(Value(spec.nodes[0].ui)) == R"({"x":120,"y":-4.5})");
+  CHECK(spec.nodes[1].ui.empty());
+  CHECK(parse_errors("name: g\nnodes:\n  a: {component: c, ui: 3}\n") ==
+        std::vector<std::string>{
+            "g.yaml:3:25: error: node 'a': 'ui' must be a map like {x: 120, y: 40} (the editor's layout)"});
 }
 
 TEST_CASE("repeated keys, which yaml-cpp keeps silently, are errors") {

@@ -616,3 +616,40 @@ TEST_CASE("redeploys under concurrent submissions and stats lose nothing and ref
     runtime.shutdown();
   }
 }
+
+TEST_CASE("node counters: out once per packet however many edges copy it, error-port packets in errors, filtered ones dropped") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan(R"(name: counted
+nodes:
+  split: {component: pass}
+  left: {component: drop_odd}
+  right: {component: fail_if_bad}
+  out: {component: collect}
+  failed: {component: collect}
+edges: [split -> left, split -> right, left -> out, right -> out, right.error -> failed]
+)"));
+  std::vector<Packet> packets;
+  for (int n = 0; n < 10; ++n) {
+    Packet p;
+    p.set("n", n);
+    p.set("bad", n < 3);
+    packets.push_back(std::move(p));
+  }
+  run_stream(runtime, "counted", std::move(packets));
+  const auto stats = runtime.stats("counted");
+  REQUIRE(stats);
+  const auto node = [&](std::string_view id) {
+    for (const auto& n : stats->nodes)
+      if (n.node == id) return n;
+    FAIL("no node " << id);
+    return NodeStats{};
+  };
+  CHECK(node("split").out == 10);  // to two edges, counted once
+  CHECK(node("left").in == 10);
+  CHECK(node("left").out == 5);
+  CHECK(node("left").dropped == 5);  // filtered
+  CHECK(node("right").out == 7);
+  CHECK(node("right").errors == 3);  // to its error port: not in out, not dropped
+  CHECK(node("right").dropped == 0);
+  CHECK(node("failed").in == 3);
+}

@@ -50,7 +50,10 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
         {stats ? (
           <>
             <span title="packets in">in {stats.in}</span>
-            <span title="packets out">out {stats.out}</span>
+            <span title="packets out (once each, however many edges take a copy)">out {stats.out}</span>
+            <span title="dropped: filtered out, or sent to an unwired port" className={stats.dropped > 0 ? 'sl-warning' : undefined}>
+              drop {stats.dropped}
+            </span>
             <span title="errors" className={stats.errors > 0 ? 'sl-bad' : undefined}>
               err {stats.errors}
             </span>

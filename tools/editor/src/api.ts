@@ -51,7 +51,8 @@ export interface GraphDocument {
   name: string;
   description?: string;
   workers?: number;
-  nodes: Record<string, { component: string; params?: Record<string, Json> }>;
+  // `ui`: the editor's layout ({x, y}), kept in the graph file and ignored by the runtime.
+  nodes: Record<string, { component: string; params?: Record<string, Json>; ui?: { x?: Json; y?: Json } }>;
   edges: { from: string; to: string; capacity?: number }[];
 }
 
@@ -120,7 +121,8 @@ export const auth = {
   },
 };
 
-async function request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+// The answer's body and its ETag (GET and PUT of a graph carry one).
+async function requestTagged<T>(method: string, path: string, init: RequestInit = {}): Promise<{ body: T; etag: string | null }> {
   const headers = new Headers(init.headers);
   if (token) headers.set('Authorization', `Bearer ${token}`);
   let response: Response;
@@ -131,7 +133,9 @@ async function request<T>(method: string, path: string, init: RequestInit = {}):
   }
   const text = await response.text();
   let body: unknown = null;
-  if (text !== '') {
+  if (text !== '' && !(response.headers.get('Content-Type') ?? '').includes('json') && response.ok) {
+    body = text; // the YAML of a graph
+  } else if (text !== '') {
     try {
       body = JSON.parse(text);
     } catch {
@@ -146,8 +150,11 @@ async function request<T>(method: string, path: string, init: RequestInit = {}):
         : { error: response.statusText || 'request failed' };
     throw new ApiError(response.status, document);
   }
-  return body as T;
+  return { body: body as T, etag: response.headers.get('ETag') };
 }
+
+const request = <T>(method: string, path: string, init: RequestInit = {}) =>
+  requestTagged<T>(method, path, init).then((answer) => answer.body);
 
 const graphPath = (graph: string) => `/v1/graphs/${encodeURIComponent(graph)}`;
 
@@ -155,23 +162,97 @@ export const api = {
   components: () => request<ComponentDescriptor[]>('GET', '/v1/components'),
   graphs: () => request<{ graphs: GraphListEntry[] }>('GET', '/v1/graphs').then((r) => r.graphs),
   graph: (graph: string) =>
-    request<GraphDocument>('GET', graphPath(graph), { headers: { Accept: 'application/json' } }),
-  putGraph: (graph: string, yaml: string) =>
-    request<{ graph: string; created: boolean }>('PUT', graphPath(graph), {
-      headers: { 'Content-Type': 'application/yaml' },
-      body: yaml,
-    }),
+    requestTagged<GraphDocument>('GET', graphPath(graph), { headers: { Accept: 'application/json' } }),
+  // The ETag of the version running now (HEAD: no body).
+  graphVersion: (graph: string) => requestTagged<null>('HEAD', graphPath(graph)).then((answer) => answer.etag),
+  graphYaml: (graph: string) => request<string>('GET', graphPath(graph), { headers: { Accept: 'application/yaml' } }),
+  // `version`: the ETag of the version this edit started from (412 when another was saved
+  // since), 'new' for a graph that must not exist yet, null to replace whatever runs.
+  putGraph: (graph: string, yaml: string, version: string | null) => {
+    const headers: Record<string, string> = { 'Content-Type': 'application/yaml' };
+    if (version === 'new') headers['If-None-Match'] = '*';
+    else if (version) headers['If-Match'] = version;
+    return requestTagged<{ graph: string; created: boolean }>('PUT', graphPath(graph), { headers, body: yaml });
+  },
   deleteGraph: (graph: string) => request<null>('DELETE', graphPath(graph)),
   stats: (graph: string) => request<GraphStats>('GET', `${graphPath(graph)}/stats`),
-  // `node`: enter there instead of at the source nodes.
-  postPackets: (graph: string, body: string, node: string) =>
-    request<Json>(
-      'POST',
-      `${graphPath(graph)}/packets?wait=true${node ? `&node=${encodeURIComponent(node)}` : ''}`,
-      { headers: { 'Content-Type': 'application/json' }, body },
-    ),
+  // `node`: enter there instead of at the source nodes; `filename`: the file the body came
+  // from (the packet's `filename` meta, for a raw body).
+  postPackets: (graph: string, body: string, node: string, contentType: string, filename: string | null) => {
+    const headers: Record<string, string> = { 'Content-Type': contentType };
+    if (filename) headers['Content-Disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`;
+    return request<Json>('POST', `${graphPath(graph)}/packets?wait=true${node ? `&node=${encodeURIComponent(node)}` : ''}`, {
+      headers,
+      body,
+    });
+  },
   deadLetters: (graph: string) =>
     request<{ dead_letters: DeadLetter[] }>('GET', `${graphPath(graph)}/dead-letters`).then(
       (r) => r.dead_letters,
     ),
 };
+
+// One event of GET /v1/graphs/{g}/tap (docs/rest.md "Live tap").
+export type TapEvent =
+  | { event: 'open'; data: { graph: string; node: string; port: string; limit: number; sample: number } }
+  | { event: 'packet'; data: { seq: number; packet: { fields: Json; meta: Json; field_meta: Json } } }
+  | {
+      event: 'stats';
+      data: { seen: number; sent: number; sampled_out: number; dropped: { rate: number; buffer: number; slow_client: number } };
+    }
+  | { event: 'end'; data: { reason: string } };
+
+// Reads the tap's Server-Sent Events until the server ends them or `signal` aborts. fetch, not
+// EventSource: the admin token goes in the Authorization header, which EventSource cannot send.
+export async function readTap(
+  graph: string,
+  node: string,
+  port: string,
+  onEvent: (event: TapEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers = new Headers({ Accept: 'text/event-stream' });
+  if (token) headers.set('Authorization', `Bearer ${token}`);
+  const path = `${graphPath(graph)}/tap?node=${encodeURIComponent(node)}&port=${encodeURIComponent(port)}`;
+  let response: Response;
+  try {
+    response = await fetch(path, { headers, signal });
+  } catch (cause) {
+    if (signal.aborted) return;
+    throw new ApiError(0, { error: `the server did not answer GET ${path} (${String(cause)})` });
+  }
+  if (!response.ok || !response.body) {
+    if (response.status === 401) onUnauthorized();
+    const text = await response.text();
+    let body: ApiError['body'] = { error: text || response.statusText };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: the text is the message
+    }
+    throw new ApiError(response.status, body);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      pending += value;
+      let end: number;
+      while ((end = pending.indexOf('\n\n')) >= 0) {
+        const block = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        let event = '';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data = line.slice(6);
+        }
+        if (event && data) onEvent({ event, data: JSON.parse(data) } as TapEvent);
+      }
+    }
+  } catch (cause) {
+    if (!signal.aborted) throw new ApiError(0, { error: `the tap stopped: ${String(cause)}` });
+  }
+}

@@ -4,7 +4,7 @@
 // is about, and the automatic left-to-right layout.
 import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
-import { Document, LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { Document, LineCounter, parse, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { ComponentDescriptor, GraphDocument, Json, ValidationError } from './api';
 import { checkParams, draftsOf, type ParamDrafts } from './params';
 
@@ -95,14 +95,18 @@ export type LineOwners = Map<number, { node?: string; edge?: string }>;
 
 // The graph file exactly as a save sends it.
 export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[], components: Components): string {
+  const document = new Document();
   const graph: Record<string, unknown> = { name: meta.name };
   if (meta.description !== '') graph.description = meta.description;
   if (meta.workers !== undefined) graph.workers = meta.workers;
   const nodeMap: Record<string, unknown> = {};
   for (const node of nodes) {
     const { values } = checkParams(components.get(node.data.component), node.data.params);
-    nodeMap[node.id] =
-      Object.keys(values).length > 0 ? { component: node.data.component, params: values } : { component: node.data.component };
+    const entry: Record<string, unknown> = { component: node.data.component };
+    if (Object.keys(values).length > 0) entry.params = values;
+    // The position, so that the graph opens as it was left (the runtime ignores `ui`).
+    entry.ui = document.createNode({ x: Math.round(node.position.x), y: Math.round(node.position.y) }, { flow: true });
+    nodeMap[node.id] = entry;
   }
   graph.nodes = nodeMap;
   if (edges.length > 0)
@@ -111,7 +115,8 @@ export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[]
       const [from, to] = edgeText(edge).split(' -> ');
       return { from, to, capacity: edge.data.capacity };
     });
-  return new Document(graph).toString({ lineWidth: 0 });
+  document.contents = document.createNode(graph);
+  return document.toString({ lineWidth: 0 });
 }
 
 // `edges` in the order toYaml wrote them.
@@ -156,10 +161,12 @@ function splitEndpoint(text: string, defaultPort: string): [string, string] {
 
 export function fromDocument(document: GraphDocument, components: Components) {
   const meta: GraphMeta = { name: document.name, description: document.description ?? '', workers: document.workers };
+  const placed = (ui: GraphDocument['nodes'][string]['ui']) =>
+    typeof ui?.x === 'number' && typeof ui?.y === 'number' ? { x: ui.x, y: ui.y } : null;
   const nodes: EditorNode[] = Object.entries(document.nodes).map(([id, node]) => ({
     id,
     type: 'component',
-    position: { x: 0, y: 0 },
+    position: placed(node.ui) ?? { x: 0, y: 0 },
     data: {
       component: node.component,
       params: draftsOf(components.get(node.component), (node.params ?? {}) as Record<string, Json>),
@@ -170,7 +177,49 @@ export function fromDocument(document: GraphDocument, components: Components) {
     const [target, targetHandle] = splitEndpoint(edge.to, DEFAULT_IN);
     return makeEdge(source, sourceHandle, target, targetHandle, edge.capacity);
   });
-  return { meta, nodes: layout(nodes, edges, components), edges };
+  // The layout the file keeps (each node's `ui`), or, when a node has none, dagre's for all.
+  const kept = Object.values(document.nodes).every((node) => placed(node.ui));
+  return { meta, nodes: kept ? nodes : layout(nodes, edges, components), edges };
+}
+
+// A graph file as written by hand or exported (docs/graphs.md: `nodes`, and `edges` as
+// "a -> b" or {from, to, capacity}, or a `pipeline` list) in the form GET /v1/graphs/{g}
+// serves, for fromDocument(). The server checks the rest when it is saved. Throws an Error
+// saying what is wrong.
+export function documentFromYaml(text: string): GraphDocument {
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (e) {
+    throw new Error(`not YAML: ${(e as Error).message}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(value) || !isObject(value.nodes)) throw new Error('not a graph: it needs a map of `nodes`');
+  const nodes: GraphDocument['nodes'] = {};
+  for (const [id, node] of Object.entries(value.nodes)) {
+    if (!isObject(node) || typeof node.component !== 'string') throw new Error(`node '${id}' has no component`);
+    nodes[id] = node as GraphDocument['nodes'][string];
+  }
+  const edges: GraphDocument['edges'] = [];
+  for (const edge of Array.isArray(value.edges) ? value.edges : []) {
+    if (typeof edge === 'string' && edge.includes('->')) {
+      const [from, to] = edge.split('->').map((end) => end.trim());
+      edges.push({ from, to });
+    } else if (isObject(edge) && typeof edge.from === 'string' && typeof edge.to === 'string') {
+      edges.push({ from: edge.from, to: edge.to, capacity: typeof edge.capacity === 'number' ? edge.capacity : undefined });
+    } else {
+      throw new Error(`not an edge: ${JSON.stringify(edge)} (write "a -> b" or {from: a, to: b})`);
+    }
+  }
+  const pipeline = Array.isArray(value.pipeline) ? value.pipeline.map(String) : [];
+  for (let i = 1; i < pipeline.length; ++i) edges.push({ from: pipeline[i - 1], to: pipeline[i] });
+  return {
+    name: typeof value.name === 'string' ? value.name : '',
+    description: typeof value.description === 'string' ? value.description : undefined,
+    workers: typeof value.workers === 'number' ? value.workers : undefined,
+    nodes,
+    edges,
+  };
 }
 
 // ---- errors → where they belong --------------------------------------------------------------

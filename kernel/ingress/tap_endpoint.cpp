@@ -1,0 +1,152 @@
+#include "ingress/tap_endpoint.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+
+#include "ingress/strings.hpp"
+
+namespace sluice {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto pump_interval = 100ms;
+constexpr int ticks_per_stats = 10;  // a `stats` event every second: also the heartbeat
+
+// `name` as a number within [low, high], or `fallback` when absent.
+double query_number(const HttpRequest& request, std::string_view name, double low, double high, double fallback) {
+  const auto text = request.query_value(name);
+  if (!text) return fallback;
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || !std::isfinite(value) || value < low || value > high)
+    throw RequestError(400, std::string(name) + "=" + std::string(*text) + " is not a number from " +
+                                std::to_string(static_cast<long long>(low)) + " to " +
+                                std::to_string(static_cast<long long>(high)),
+                       "\"parameter\": " + json_quoted(name));
+  return value;
+}
+
+std::string required(const HttpRequest& request, std::string_view name) {
+  const auto text = request.query_value(name);
+  if (!text || text->empty())
+    throw RequestError(400, "a tap needs ?" + std::string(name) + "=", "\"parameter\": " + json_quoted(name));
+  return std::string(*text);
+}
+
+void append_event(std::string& out, std::string_view event, std::string_view data) {
+  out += "event: ";
+  out += event;
+  out += "\ndata: ";
+  out += data;  // one line: compact JSON escapes every newline
+  out += "\n\n";
+}
+
+}  // namespace
+
+struct TapEndpoint::Session {
+  std::shared_ptr<PacketTap> tap;
+  ResponseStream stream;
+  std::atomic<std::size_t>& open_taps;
+  std::mutex pumping;             // the timer thread, or end_all()
+  std::uint64_t slow_client = 0;  // copies dropped because the client did not keep up
+  int ticks = 0;
+  bool ended = false;
+
+  Session(std::shared_ptr<PacketTap> t, ResponseStream s, std::atomic<std::size_t>& open)
+      : tap(std::move(t)), stream(std::move(s)), open_taps(open) {}
+  ~Session() {
+    tap->close("server stopping");
+    --open_taps;
+  }
+
+  std::string stats_json() const {
+    const TapCounts c = tap->counts();
+    return "{\"seen\": " + std::to_string(c.seen) + ", \"sent\": " + std::to_string(c.copied - slow_client) +
+           ", \"sampled_out\": " + std::to_string(c.sampled_out) + ", \"dropped\": {\"rate\": " +
+           std::to_string(c.over_rate) + ", \"buffer\": " + std::to_string(c.over_buffer) +
+           ", \"slow_client\": " + std::to_string(slow_client) + "}}";
+  }
+};
+
+void TapEndpoint::open(const std::string& graph, const HttpRequest& request, Responder&& responder) {
+  const std::string node = required(request, "node");
+  const std::string port = required(request, "port");
+  TapLimits limits;
+  limits.packets_per_second = query_number(request, "limit", 1, max_packets_per_second, default_packets_per_second);
+  limits.sample_every = static_cast<std::size_t>(query_number(request, "sample", 1, 1e6, 1));
+  limits.bytes_per_second = bytes_per_second;
+  limits.max_buffered_bytes = max_buffered;
+  if (++open_taps_ > max_open_taps) {
+    --open_taps_;
+    throw RequestError(503, "too many open taps (the limit is " + std::to_string(max_open_taps) + ")",
+                       "\"graph\": " + json_quoted(graph));
+  }
+  std::shared_ptr<PacketTap> tap;
+  try {
+    tap = runtime_.tap(graph, node, port, limits);
+  } catch (const TapError& e) {
+    --open_taps_;
+    throw RequestError(404, e.what(), "\"graph\": " + json_quoted(graph));
+  }
+  ResponseStream stream = responder.stream(
+      200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}},
+      max_buffered);
+  auto session = std::make_shared<Session>(std::move(tap), std::move(stream), open_taps_);
+  std::string opened;
+  append_event(opened,
+               "open", "{\"graph\": " + json_quoted(graph) + ", \"node\": " + json_quoted(node) +
+                           ", \"port\": " + json_quoted(port) + ", \"limit\": " +
+                           std::to_string(static_cast<long long>(limits.packets_per_second)) +
+                           ", \"sample\": " + std::to_string(limits.sample_every) + "}");
+  session->stream.write(opened);
+  {
+    std::lock_guard lock(sessions_mutex_);
+    std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
+    sessions_.push_back(session);
+  }
+  timer_.schedule(DeadlineTimer::Clock::now() + pump_interval, [this, session] { pump(session); });
+}
+
+bool TapEndpoint::pump_once(Session& session) {
+  std::lock_guard lock(session.pumping);
+  if (session.ended) return false;
+  // Taken before looking at closed(): the last copies still go out before `end`.
+  const bool ending = session.tap->closed();
+  const std::vector<std::string> events = session.tap->take();
+  if (!session.stream.open()) return false;  // the client is gone: the session ends, and the tap
+  std::string chunk;
+  for (const std::string& event : events) append_event(chunk, "packet", event);
+  if (!chunk.empty() && !session.stream.write(chunk)) session.slow_client += events.size();
+  if (ending || ++session.ticks % ticks_per_stats == 0) {
+    std::string stats;
+    append_event(stats, "stats", session.stats_json());
+    session.stream.write(stats);
+  }
+  if (!ending) return true;
+  std::string end;
+  append_event(end, "end", "{\"reason\": " + json_quoted(session.tap->close_reason()) + "}");
+  session.stream.write(end);
+  session.stream.close();
+  session.ended = true;
+  return false;
+}
+
+void TapEndpoint::pump(const std::shared_ptr<Session>& session) {
+  if (pump_once(*session))
+    timer_.schedule(DeadlineTimer::Clock::now() + pump_interval, [this, session] { pump(session); });
+}
+
+void TapEndpoint::end_all() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (const auto& weak : sessions_)
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+  }
+  for (const auto& session : open) pump_once(*session);
+}
+
+}  // namespace sluice
