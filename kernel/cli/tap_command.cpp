@@ -161,7 +161,7 @@ int tap(const TapOptions& options) {
         break;
     }
     if (status != 200) {
-      std::cerr << "sluice tap: " << url->text << ": " << status << ' ' << parser.get().reason() << ": " << refusal
+      std::cerr << "sluice tap: " << options.url << ": " << status << ' ' << parser.get().reason() << ": " << refusal
                 << '\n';
       if (status == 401) std::cerr << "  (the server needs its admin token: --token-file)\n";
       return 1;
@@ -170,7 +170,7 @@ int tap(const TapOptions& options) {
     if (!events.end_reason().empty()) std::cerr << "sluice tap: ended " << events.end_reason() << '\n';
     return 0;
   } catch (const std::exception& e) {
-    std::cerr << "sluice tap: " << url->text << ": " << e.what() << '\n';
+    std::cerr << "sluice tap: " << options.url << ": " << e.what() << '\n';
     return 1;
   }
 }

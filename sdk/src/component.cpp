@@ -273,7 +273,10 @@ std::vector<ParamError> validate_params(const ComponentDescriptor& descriptor, c
   std::vector<std::string> names;
   for (const auto& p : descriptor.params) names.push_back(p.name);
 
-  for (const auto& [key, value] : given) {
+  for (const auto& member : given) {
+    // Named, not a structured binding: the lambdas below capture it (clang 14 cannot).
+    const std::string& key = member.first;
+    const Value& value = member.second;
     const auto spec = std::find_if(descriptor.params.begin(), descriptor.params.end(),
                                    [&](const ParamSpec& p) { return p.name == key; });
     if (spec == descriptor.params.end()) {
