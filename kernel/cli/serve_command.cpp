@@ -176,7 +176,9 @@ int serve(const ServeSettings& settings) {
     std::cerr << "sluice serve: plugin " << rejection.path.string() << " rejected: " << rejection.reason << '\n';
   warn_if_no_components(registry, "serve");
 
-  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
+  const fs::path state_dir = state_directory(settings);
+  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued,
+                   .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   for (const auto& line : report.errors) std::cerr << line << '\n';
@@ -188,7 +190,6 @@ int serve(const ServeSettings& settings) {
   }
 
   std::unique_ptr<DurableIngest> ingest;
-  const fs::path state_dir = state_directory(settings);
   if (settings.durability == "wal") {
     try {
       ingest = std::make_unique<DurableIngest>(

@@ -217,9 +217,19 @@ void NodeRuntime::run_blocking_component() {
   forward(buffer);
 }
 
+void NodeRuntime::relay_source() {
+  // The source's packets arrive on the ingress queue, each batch a stream (SourceRunner).
+  Received received;
+  while (receive(received)) emit(0, std::move(received.packet));
+}
+
 void NodeRuntime::run() {
   suspend_timer_start();
   for (;;) {
+    if (!component_) {
+      relay_source();
+      break;
+    }
     const std::uint64_t received_before = received_;
     try {
       if (planned_.component->blocking)
@@ -254,6 +264,11 @@ GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t wo
   nodes_.reserve(plan.nodes.size());
   for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
     const PlannedNode& node = plan.nodes[i];
+    if (node.component->kind == ComponentKind::source) {
+      // Its component runs once per graph version, on a thread (Runtime); here it is a relay.
+      nodes_.push_back(std::make_unique<NodeRuntime>(*this, i, nullptr));
+      continue;
+    }
     std::string error;
     auto component = node.component->create(node.params, error);
     if (!component)

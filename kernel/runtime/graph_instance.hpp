@@ -140,13 +140,14 @@ class NodeRuntime final : public RunContext {
   void finish_current();
   void push(PacketQueue& queue, Packet&& packet);
   void run_blocking_component();
+  void relay_source();
   void suspend_timer_stop();
   void suspend_timer_start();
 
   GraphInstance& instance_;
   std::size_t index_;
   const PlannedNode& planned_;
-  std::unique_ptr<Component> component_;
+  std::unique_ptr<Component> component_;  // null for a source node: it relays what is sent
   std::string path_;
   std::size_t next_input_ = 0;
   StreamState* current_ = nullptr;  // stream of the packet being processed
