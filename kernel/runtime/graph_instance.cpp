@@ -68,15 +68,28 @@ void NodeRuntime::finish_current() {
   if (!holding_) return;
   holding_ = false;
   StreamState* stream = std::exchange(current_, nullptr);
-  if (!stream) return;
-  if (!current_failed_) {
+  if (stream) finish(stream, current_failed_, emitted_);
+}
+
+void NodeRuntime::finish(StreamState* stream, bool failed, std::size_t emitted) {
+  if (!failed) {
     if (is_sink)
       ++stream->result.sinks[planned_.id];
-    else if (emitted_ == 0)
+    else if (emitted == 0)
       ++stream->result.dropped;
   }
   --stream->pending;
   instance_.complete_if_done(stream);
+}
+
+void NodeRuntime::hold() {
+  if (!holding_) return;
+  holding_ = false;
+  if (StreamState* stream = std::exchange(current_, nullptr)) held_.push_back({stream, current_failed_, emitted_});
+}
+
+void NodeRuntime::release_held() {
+  for (const Held& h : std::exchange(held_, {})) finish(h.stream, h.failed, h.emitted);
 }
 
 ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
@@ -250,6 +263,7 @@ void NodeRuntime::run() {
     }
   }
   finish_current();
+  release_held();  // a component that returned without releasing: its streams still complete
   suspend_timer_stop();
   for (auto& targets : outputs)
     for (PacketQueue* queue : targets) queue->close_writer();

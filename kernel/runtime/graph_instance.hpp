@@ -124,6 +124,8 @@ class NodeRuntime final : public RunContext {
   Clock::time_point now() const override { return Clock::now(); }
   std::size_t in_port_index(std::string_view name) const override;
   const std::string& node_path() const override { return path_; }
+  void hold() override;
+  void release_held() override;
 
   void run();  // the node's fiber body
 
@@ -138,6 +140,7 @@ class NodeRuntime final : public RunContext {
 
  private:
   void finish_current();
+  void finish(StreamState* stream, bool failed, std::size_t emitted);
   void push(PacketQueue& queue, Packet&& packet);
   void run_blocking_component();
   void relay_source();
@@ -153,6 +156,12 @@ class NodeRuntime final : public RunContext {
   StreamState* current_ = nullptr;  // stream of the packet being processed
   bool holding_ = false;            // a received packet is not finished yet
   bool current_failed_ = false;
+  struct Held {
+    StreamState* stream;
+    bool failed;
+    std::size_t emitted;
+  };
+  std::vector<Held> held_;  // received packets a batching component has not released
   std::size_t emitted_ = 0;          // emits since the last receive
   std::uint64_t received_ = 0;
   Clock::time_point running_since_{};

@@ -3,16 +3,124 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <sluice/harness.hpp>
 
 #include "generate.hpp"
 #include "plugin_test.hpp"
+#include "sqlite_rows.hpp"
+#include "sqlite_sink.hpp"
 
 using namespace sluice;
 using namespace sluice::connectors;
 using namespace std::chrono_literals;
 
-TEST_CASE("the module exports its components") { check_plugin_module({"generate"}); }
+TEST_CASE("the module exports its components") { check_plugin_module({"generate", "sqlite_sink"}); }
+
+namespace {
+
+// A database file in a fresh temporary directory, removed at the end.
+struct ScratchDatabase {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("sluice-sqlite-" + std::to_string(::getpid()) + "-" + std::to_string(++made));
+  std::filesystem::path file = dir / "db" / "index.db";
+  ScratchDatabase() { std::filesystem::remove_all(dir); }
+  ~ScratchDatabase() { std::filesystem::remove_all(dir); }
+  static inline int made = 0;
+};
+
+
+}  // namespace
+
+TEST_CASE("sqlite_sink upserts by key: one row per key, the last packet's values") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>(
+      {{"path", db.file.string()}, {"columns", Array{"title", "meta.n"}}, {"key", "id"}});
+  h.push_json(R"({"id": "a", "title": "first", "meta": {"n": 1}})");
+  h.push_json(R"({"id": "b", "title": "other", "meta": {"n": 2}})");
+  h.push_json(R"({"id": "a", "title": "second", "meta": {"n": 3}})");
+  h.close();
+  CHECK(h.errors().empty());
+  CHECK(sqlite_rows(db.file, "SELECT id, title, meta_n, doc FROM documents ORDER BY id") ==
+        std::vector<std::string>{R"(a|second|3|{"id":"a","title":"second","meta":{"n":3}})",
+                                 R"(b|other|2|{"id":"b","title":"other","meta":{"n":2}})"});
+  CHECK(sqlite_rows(db.file, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
+}
+
+TEST_CASE("sqlite_sink indexes chosen fields with FTS5, kept in step with upserts") {
+  ScratchDatabase db;
+  {
+    auto h = ComponentHarness::of<SqliteSink>({{"path", db.file.string()},
+                                               {"table", "docs"},
+                                               {"columns", Array{"title", "body"}},
+                                               {"key", "url"},
+                                               {"fts", Array{"title", "body"}}});
+    h.push_json(R"({"url": "u1", "title": "Feeding Solr", "body": "four million documents"})");
+    h.push_json(R"({"url": "u2", "title": "Lucene inside", "body": "an index of documents"})");
+    h.push_json(R"({"url": "u1", "title": "Feeding SQLite", "body": "an embedded index"})");
+    h.close();
+    CHECK(h.errors().empty());
+  }
+  const std::string search = "SELECT url FROM docs WHERE row_id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ";
+  CHECK(sqlite_rows(db.file, search + "'index') ORDER BY url") == std::vector<std::string>{"u1", "u2"});
+  CHECK(sqlite_rows(db.file, search + "'solr')").empty());  // u1's old text is gone from the index
+  CHECK(sqlite_rows(db.file, search + "'sqlite')") == std::vector<std::string>{"u1"});
+  // A second start on the same database finds its schema and goes on.
+  auto again = ComponentHarness::of<SqliteSink>({{"path", db.file.string()},
+                                                 {"table", "docs"},
+                                                 {"columns", Array{"title", "body"}},
+                                                 {"key", "url"},
+                                                 {"fts", Array{"title", "body"}}});
+  again.push_json(R"({"url": "u3", "title": "Solr again", "body": ""})");
+  again.close();
+  CHECK(sqlite_rows(db.file, search + "'solr')") == std::vector<std::string>{"u3"});
+}
+
+TEST_CASE("sqlite_sink commits a batch when it is full or when batch_ms have passed") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>(
+      {{"path", db.file.string()}, {"batch_size", 2}, {"batch_ms", 1000}, {"columns", Array{"n"}}});
+  h.push_json(R"({"n": 1})");
+  CHECK(sqlite_rows(db.file, "SELECT count(*) FROM documents") == std::vector<std::string>{"0"});
+  h.push_json(R"({"n": 2})");  // the batch is full
+  h.push_json(R"({"n": 3})");
+  CHECK(sqlite_rows(db.file, "SELECT count(*) FROM documents") == std::vector<std::string>{"2"});
+  h.advance(std::chrono::milliseconds(1000));
+  CHECK(sqlite_rows(db.file, "SELECT group_concat(n) FROM documents") == std::vector<std::string>{"1,2,3"});
+  h.close();
+}
+
+TEST_CASE("sqlite_sink sends a packet it cannot write to the error port, and writes the rest of its batch") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>({{"path", db.file.string()}, {"key", "id"}});
+  h.push_json(R"({"id": "a"})");
+  h.push_json(R"({"no_id": true})");  // the key column is NOT NULL
+  h.push_json(R"({"id": "c"})");
+  h.close();
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].has("no_id"));
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("NOT NULL constraint failed: documents.id") !=
+        std::string::npos);
+  CHECK(sqlite_rows(db.file, "SELECT id FROM documents ORDER BY id") == std::vector<std::string>{"a", "c"});
+}
+
+TEST_CASE("sqlite_sink refuses params that cannot make a table, naming them") {
+  ScratchDatabase db;
+  auto make = [&](Object params) {
+    params["path"] = db.file.string();
+    return ComponentHarness::of<SqliteSink>(std::move(params));
+  };
+  CHECK_THROWS_WITH_AS(make({{"fts", Array{"body"}}}), doctest::Contains("param 'fts': 'body' is not in 'columns'"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(make({{"table", "drop table x"}}), doctest::Contains("param 'table': 'drop table x' is not a name"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(make({{"columns", Array{"a.b", "a_b"}}}),
+                       doctest::Contains("param 'columns': 'a.b' and 'a_b' are both column 'a_b'"), std::runtime_error);
+}
 
 TEST_CASE("generate makes `count` packets in batches, numbered by {seq}, then stops by itself") {
   SourceHarness h(describe<Generate>(),

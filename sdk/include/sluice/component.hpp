@@ -212,6 +212,12 @@ class RunContext : public Emitter {
   virtual std::size_t in_port_index(std::string_view name) const = 0;
   // "graph/node" for messages.
   virtual const std::string& node_path() const = 0;
+  // For sinks that write in batches: the packet last received stays unfinished — its stream
+  // does not complete, so no one is told it is done — past the next receive(), until
+  // release_held(). Call release_held() once the batch is durable (committed, synced); a
+  // crash before that replays the held packets (docs/durability.md).
+  virtual void hold() = 0;
+  virtual void release_held() = 0;
 };
 
 // What a source is told when a stream it sent is through the graph.
