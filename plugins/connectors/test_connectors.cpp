@@ -7,9 +7,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
 
 #include <sluice/harness.hpp>
 
+#include "dir_source.hpp"
 #include "generate.hpp"
 #include "plugin_test.hpp"
 #include "sqlite_rows.hpp"
@@ -19,7 +22,7 @@ using namespace sluice;
 using namespace sluice::connectors;
 using namespace std::chrono_literals;
 
-TEST_CASE("the module exports its components") { check_plugin_module({"generate", "sqlite_sink"}); }
+TEST_CASE("the module exports its components") { check_plugin_module({"generate", "dir_source", "sqlite_sink"}); }
 
 namespace {
 
@@ -176,4 +179,79 @@ TEST_CASE("generate refuses an unknown placeholder, naming it") {
   CHECK_THROWS_WITH_AS(SourceHarness(describe<Generate>(), {{"payload", Object{{"a", Array{"{sqe}"}}}}}),
                        doctest::Contains("param 'payload': unknown placeholder at offset 0 in \"{sqe}\""),
                        std::runtime_error);
+}
+
+namespace {
+
+void write_text(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+std::set<std::string> filenames(const std::vector<Packet>& packets) {
+  std::set<std::string> names;
+  for (const auto& p : packets) names.insert(std::filesystem::path(p.get_meta("filename")->as_string()).filename());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("dir_source sends each file of the tree with its meta, then new ones; the ledger skips acked files") {
+  ScratchDatabase scratch;  // for its temporary directory
+  const auto inbox = scratch.dir / "inbox";
+  const auto state = scratch.dir / "state";
+  std::filesystem::create_directories(state);
+  write_text(inbox / "a.json", "{\"a\": 1}\n");
+  write_text(inbox / "sub/b.txt", "plain text\n");
+  {
+    SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}}, state.string());
+    REQUIRE(h.wait_for_packets(2));
+    auto crawled = h.take_packets();
+    CHECK(filenames(crawled) == std::set<std::string>{"a.json", "b.txt"});
+    for (const auto& p : crawled) {
+      if (p.get_meta("filename")->as_string().ends_with("b.txt")) {
+        CHECK(p.get("data")->as_string() == "plain text\n");
+        CHECK(p.get_meta("mimetype")->as_string() == "text/plain");
+        CHECK(p.get_meta("contentlength")->as_int() == 11);
+        CHECK(p.get_meta("mtime")->as_int() > 0);
+      }
+    }
+    // Only a.json and b.txt are done; c.txt, written now, is seen by the watch.
+    CHECK(h.ack_all() == 2);
+    write_text(inbox / "sub/c.txt", "new\n");
+    REQUIRE(h.wait_for_packets(3));
+    CHECK(filenames(h.take_packets()) == std::set<std::string>{"c.txt"});
+  }  // c.txt was never acked
+  SourceHarness again(describe<DirSource>(), {{"path", inbox.string()}, {"watch", false}}, state.string());
+  REQUIRE(again.wait_finished());
+  CHECK(filenames(again.take_packets()) == std::set<std::string>{"c.txt"});
+}
+
+TEST_CASE("dir_source deletes or moves a file once its stream is done, not before") {
+  ScratchDatabase scratch;
+  const auto inbox = scratch.dir / "inbox";
+  write_text(inbox / "x.txt", "x\n");
+  write_text(inbox / "y.txt", "y\n");
+  {
+    SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}, {"after", "move"}, {"move_to", (scratch.dir / "done").string()}, {"watch", false}});
+    REQUIRE(h.wait_finished());
+    CHECK(std::filesystem::exists(inbox / "x.txt"));
+    h.ack_all();
+    CHECK(std::filesystem::exists(scratch.dir / "done/x.txt"));
+    CHECK_FALSE(std::filesystem::exists(inbox / "x.txt"));
+  }
+  write_text(inbox / "z.txt", "z\n");
+  SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}, {"after", "delete"}, {"watch", false}});
+  REQUIRE(h.wait_finished());
+  h.ack_all();
+  CHECK(std::filesystem::is_empty(inbox));
+}
+
+TEST_CASE("dir_source refuses a path that is no directory, and move without move_to") {
+  ScratchDatabase scratch;
+  CHECK_THROWS_WITH_AS(SourceHarness(describe<DirSource>(), {{"path", (scratch.dir / "none").string()}}),
+                       doctest::Contains("is not a directory"), std::runtime_error);
+  std::filesystem::create_directories(scratch.dir);
+  CHECK_THROWS_WITH_AS(SourceHarness(describe<DirSource>(), {{"path", scratch.dir.string()}, {"after", "move"}}),
+                       doctest::Contains("param 'move_to' is required with after: move"), std::runtime_error);
 }

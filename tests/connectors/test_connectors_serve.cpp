@@ -174,3 +174,36 @@ TEST_CASE("kill -9 while posting into sqlite_sink: after the restart every ackno
         std::vector<std::string>{std::to_string(rows)});
   CHECK(restarted.stop() == 0);
 }
+
+TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every file has exactly one row") {
+  TempDir dir;
+  const fs::path inbox = dir.path / "var/data/inbox";
+  constexpr int files = 300;
+  for (int i = 0; i < files; ++i) write_file(inbox / ("f" + std::to_string(i) + ".txt"), "file " + std::to_string(i));
+  // Slow commits (a batch of 10 at most every 20 ms) so that the kill lands mid-stream.
+  write_file(dir.path / "graphs/files.yaml",
+             "name: files\npipeline: [crawl, index]\nnodes:\n"
+             "  crawl: {component: dir_source, params: {path: inbox}}\n"
+             "  index: {component: sqlite_sink, params: {path: files.db, key: data, batch_size: 10, batch_ms: 20}}\n");
+  const fs::path db = dir.path / "var/data/files.db";
+  auto rows = [&] { return fs::exists(db) ? std::stoul(sqlite_rows(db, "SELECT count(*) FROM documents").at(0)) : 0ul; };
+  {
+    ServerProcess server(dir);
+    REQUIRE_MESSAGE(wait_until([&] { return rows() >= 20; }, 30s), server.stderr_text());
+    server.stop(SIGKILL);
+  }
+  const auto before_restart = rows();
+  CHECK(before_restart < static_cast<unsigned long>(files));
+  ServerProcess restarted(dir);
+  CHECK_MESSAGE(wait_until([&] { return rows() == files; }, 60s), rows() << " rows; " << restarted.stderr_text());
+  CHECK(sqlite_rows(db, "SELECT count(DISTINCT data) FROM documents") == std::vector<std::string>{std::to_string(files)});
+  // Once everything is acked, the ledger names every file: another restart sends none again.
+  REQUIRE(wait_until([&] { return line_count(dir.path / "var/sources/files/crawl/ledger") == files; }, 30s));
+  CHECK(restarted.stop() == 0);
+  ServerProcess third(dir);
+  REQUIRE(wait_until([&] { return ready(third); }, 20s));
+  const std::string metrics = http(third.port(), "GET", "/metrics").body;
+  CHECK(metrics.find("sluice_node_packets_out_total{graph=\"files\",node=\"crawl\",component=\"dir_source\"} 0") !=
+        std::string::npos);
+  CHECK(third.stop() == 0);
+}
