@@ -166,7 +166,9 @@ int serve(const ServeSettings& settings) {
     log::warn("plugin {} rejected: {}", rejection.path.string(), rejection.reason);
   warn_if_no_components(registry, "serve");
 
-  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued});
+  const fs::path state_dir = state_directory(settings);
+  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued,
+                   .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   log_graph_reload(report);
@@ -177,7 +179,6 @@ int serve(const ServeSettings& settings) {
   }
 
   std::unique_ptr<DurableIngest> ingest;
-  const fs::path state_dir = state_directory(settings);
   if (settings.durability == "wal") {
     try {
       ingest = std::make_unique<DurableIngest>(

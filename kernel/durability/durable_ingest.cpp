@@ -79,9 +79,10 @@ RecoveryReport DurableIngest::recover() {
       default:
         break;
     }
-    const std::string reason = admission.status == Admission::Status::no_such_graph
-                                   ? "graph '" + submission.graph + "' is not deployed"
-                                   : "graph '" + submission.graph + "' has no node '" + submission.node + "'";
+    const std::string reason =
+        admission.status == Admission::Status::no_such_graph   ? "graph '" + submission.graph + "' is not deployed"
+        : admission.status == Admission::Status::no_entry_node ? "graph '" + submission.graph + "' takes no posted data"
+                                                                : "graph '" + submission.graph + "' has no node '" + submission.node + "'";
     const std::string what = "logged submission " + std::to_string(submission.id) + " (" +
                              std::to_string(packets) + " packets) cannot be replayed: " + reason;
     try {

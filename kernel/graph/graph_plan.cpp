@@ -171,6 +171,10 @@ class GraphPlanner {
                          "be wired");
       return none;
     }
+    if (!output && component->kind == ComponentKind::source) {
+      error(where, who + " is a source and has no input ports: it makes its own packets");
+      return none;
+    }
     const std::string_view wanted = name.empty() ? (output ? "out" : "in") : name;
     for (std::size_t p = 0; p < ports.size(); ++p)
       if (ports[p].name == wanted) return p;
@@ -316,19 +320,21 @@ class GraphPlanner {
           "the edges form a cycle: " + joined(path, " -> ") + " (a graph must be acyclic)");
   }
 
-  // Posted data enters at the sources; a node no path leads to from them would never run.
+  // Data enters at the nodes without incoming edges: posted data at the entry nodes, the
+  // packets of source components at those; a node no path leads to from them would never run.
   void check_sources() {
     std::vector<bool> reached(spec_.nodes.size(), false);
     std::vector<std::size_t> frontier;
     std::vector<std::string> source_ids;
     for (std::size_t i : unique_) {
       if (!incoming_[i].empty()) continue;
-      sources_.push_back(i);
+      const bool is_source = components_[i] && components_[i]->kind == ComponentKind::source;
+      (is_source ? producers_ : sources_).push_back(i);
       source_ids.push_back(spec_.nodes[i].id);
       reached[i] = true;
       frontier.push_back(i);
     }
-    if (sources_.empty()) {
+    if (source_ids.empty()) {
       if (!unique_.empty())
         error(spec_.where, "the graph has no source node: every node has an incoming edge, so "
                            "posted data has no way in");
@@ -385,6 +391,8 @@ class GraphPlanner {
     }
     for (std::size_t i : sources_) plan.sources.push_back(position[i]);
     std::sort(plan.sources.begin(), plan.sources.end());
+    for (std::size_t i : producers_) plan.producers.push_back(position[i]);
+    std::sort(plan.producers.begin(), plan.producers.end());
     plan.spec = spec_;
     return plan;
   }
@@ -401,7 +409,8 @@ class GraphPlanner {
   std::vector<Object> params_;                                          // validated, per node
   std::vector<LinkedEdge> edges_;
   std::vector<std::vector<std::size_t>> outgoing_, incoming_;  // per node: indices into edges_
-  std::vector<std::size_t> sources_;
+  std::vector<std::size_t> sources_;    // entry nodes: no incoming edge, not of kind source
+  std::vector<std::size_t> producers_;  // nodes of kind source
 };
 
 }  // namespace

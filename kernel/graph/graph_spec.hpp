@@ -96,7 +96,10 @@ struct GraphPlan {
   std::optional<std::size_t> workers;
   std::vector<PlannedNode> nodes;    // in topological order: every edge goes forward
   std::vector<PlannedEdge> edges;
-  std::vector<std::size_t> sources;  // nodes with no incoming edge: where posted data enters
+  // Nodes with no incoming edge that are not of kind source: where posted data enters (none:
+  // the graph takes no posted data).
+  std::vector<std::size_t> sources;
+  std::vector<std::size_t> producers;  // nodes of kind source: they make their own packets
   GraphSpec spec;
 };
 

@@ -722,6 +722,9 @@ void RestApi::answer_admission(Call& call, const Admission& admission, const std
     case Admission::Status::no_such_node:
       throw RequestError(404, "no such node", graph_details(graph) + ", \"node\": " +
                                                   json_quoted(call.request.query_value("node").value_or("")));
+    case Admission::Status::no_entry_node:
+      throw RequestError(409, "graph " + json_quoted(graph) + " takes no posted data: only its sources feed it",
+                         graph_details(graph));
   }
 }
 

@@ -73,15 +73,28 @@ void NodeRuntime::finish_current() {
   const bool filtered = !current_failed_ && !is_sink && emitted_ == 0;
   if (filtered) dropped.add();
   StreamState* stream = std::exchange(current_, nullptr);
-  if (!stream) return;
-  if (!current_failed_) {
+  if (stream) finish(stream, current_failed_, emitted_);
+}
+
+void NodeRuntime::finish(StreamState* stream, bool failed, std::size_t emitted) {
+  if (!failed) {
     if (is_sink)
       ++stream->result.sinks[planned_.id];
-    else if (filtered)
+    else if (emitted == 0)
       ++stream->result.dropped;
   }
   --stream->pending;
   instance_.complete_if_done(stream);
+}
+
+void NodeRuntime::hold() {
+  if (!holding_) return;
+  holding_ = false;
+  if (StreamState* stream = std::exchange(current_, nullptr)) held_.push_back({stream, current_failed_, emitted_});
+}
+
+void NodeRuntime::release_held() {
+  for (const Held& h : std::exchange(held_, {})) finish(h.stream, h.failed, h.emitted);
 }
 
 ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
@@ -225,9 +238,19 @@ void NodeRuntime::run_blocking_component() {
   forward(buffer);
 }
 
+void NodeRuntime::relay_source() {
+  // The source's packets arrive on the ingress queue, each batch a stream (SourceRunner).
+  Received received;
+  while (receive(received)) emit(0, std::move(received.packet));
+}
+
 void NodeRuntime::run() {
   suspend_timer_start();
   for (;;) {
+    if (!component_) {
+      relay_source();
+      break;
+    }
     const std::uint64_t received_before = received_;
     try {
       if (planned_.component->blocking)
@@ -248,6 +271,7 @@ void NodeRuntime::run() {
     }
   }
   finish_current();
+  release_held();  // a component that returned without releasing: its streams still complete
   suspend_timer_stop();
   for (auto& targets : outputs)
     for (PacketQueue* queue : targets) queue->close_writer();
@@ -262,6 +286,11 @@ GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t wo
   nodes_.reserve(plan.nodes.size());
   for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
     const PlannedNode& node = plan.nodes[i];
+    if (node.component->kind == ComponentKind::source) {
+      // Its component runs once per graph version, on a thread (Runtime); here it is a relay.
+      nodes_.push_back(std::make_unique<NodeRuntime>(*this, i, nullptr));
+      continue;
+    }
     std::string error;
     auto component = node.component->create(node.params, error);
     if (!component)

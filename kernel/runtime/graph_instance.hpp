@@ -126,6 +126,8 @@ class NodeRuntime final : public RunContext {
   Clock::time_point now() const override { return Clock::now(); }
   std::size_t in_port_index(std::string_view name) const override;
   const std::string& node_path() const override { return path_; }
+  void hold() override;
+  void release_held() override;
 
   void run();  // the node's fiber body
 
@@ -146,8 +148,10 @@ class NodeRuntime final : public RunContext {
   void show_taps(std::size_t out_port, const Packet& packet) {
     if (taps_.watched(index_, out_port)) [[unlikely]] taps_.offer(index_, out_port, packet);
   }
+  void finish(StreamState* stream, bool failed, std::size_t emitted);
   void push(PacketQueue& queue, Packet&& packet);
   void run_blocking_component();
+  void relay_source();
   void suspend_timer_stop();
   void suspend_timer_start();
 
@@ -155,12 +159,18 @@ class NodeRuntime final : public RunContext {
   std::size_t index_;
   const PlannedNode& planned_;
   TapBoard& taps_;
-  std::unique_ptr<Component> component_;
+  std::unique_ptr<Component> component_;  // null for a source node: it relays what is sent
   std::string path_;
   std::size_t next_input_ = 0;
   StreamState* current_ = nullptr;  // stream of the packet being processed
   bool holding_ = false;            // a received packet is not finished yet
   bool current_failed_ = false;
+  struct Held {
+    StreamState* stream;
+    bool failed;
+    std::size_t emitted;
+  };
+  std::vector<Held> held_;  // received packets a batching component has not released
   std::size_t emitted_ = 0;          // emits since the last receive
   std::uint64_t received_ = 0;
   Clock::time_point running_since_{};

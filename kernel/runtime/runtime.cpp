@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/fiber/future.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -13,6 +14,7 @@
 #include <sluice/io.hpp>
 
 #include "runtime/graph_instance.hpp"
+#include "runtime/source_runner.hpp"
 #include "runtime/stream_table.hpp"
 #include "runtime/worker.hpp"
 
@@ -48,8 +50,11 @@ void run_on_io_pool(const std::function<void()>& work) {
 // One deployed version of a graph. Its instances are fixed when it is published and live as
 // long as the version does: a submit() or stats() that found this version keeps it (and so
 // every instance) alive through its shared_ptr while a redeploy drains it on another thread.
+// Its sources (one runner per source node) are declared first so that they are destroyed
+// last: the instances' streams call back into them.
 struct DeployedGraph {
   std::shared_ptr<GraphShared> shared;
+  std::vector<std::unique_ptr<SourceRunner>> sources;
   std::vector<std::unique_ptr<GraphInstance>> instances;
 };
 
@@ -73,12 +78,46 @@ struct Runtime::Impl {
     return it == graphs.end() ? nullptr : it->second;
   }
 
-  // Closes the instances' ingress and waits until every packet they admitted is through. The
+  // Stops the sources, closes the instances' ingress and waits until every packet they
+  // admitted is through (the sources' last streams complete, and are acked, here). The
   // instances are destroyed with the last reference to the version, never here: a submit() or
   // stats() may still be reading them.
   static void drain(DeployedGraph& graph) {
+    stop_sources(graph);
     for (auto& instance : graph.instances) instance->close_ingress();
     for (auto& instance : graph.instances) instance->done().wait();
+  }
+
+  static void stop_sources(DeployedGraph& graph) {
+    for (auto& source : graph.sources) source->stop();
+  }
+
+  // One runner per source node of `graph`, each submitting into that version only.
+  void create_sources(DeployedGraph& graph) {
+    const GraphPlan& plan = *graph.shared->plan;
+    for (std::size_t i : plan.producers) {
+      const PlannedNode& node = plan.nodes[i];
+      const std::string path = plan.name + "/" + node.id;
+      std::string error;
+      auto component = node.component->create(node.params, error);
+      if (!component) throw DeployError(path + ": " + node.component->name + " failed to start: " + error);
+      std::string state_dir;
+      if (!options.state_dir.empty()) {
+        const auto dir = std::filesystem::path(options.state_dir) / "sources" / plan.name / node.id;
+        std::error_code failed;
+        std::filesystem::create_directories(dir, failed);
+        if (failed) throw DeployError(path + ": cannot create its state directory " + dir.string() + ": " + failed.message());
+        state_dir = dir.string();
+      }
+      auto submit_here = [this, version = &graph, i](std::vector<Packet>& packets, StreamCallback& on_done) {
+        bool closed = false;
+        Admission admission = submit(*version, packets, on_done, i, closed);
+        if (closed) admission.status = Admission::Status::shutting_down;
+        return admission;
+      };
+      graph.sources.push_back(std::make_unique<SourceRunner>(path, std::move(component), std::move(state_dir),
+                                                             options.max_source_in_flight, std::move(submit_here)));
+    }
   }
 
   // Admits into the least loaded instance of `graph`; `closed` when that version is draining
@@ -150,6 +189,7 @@ void Runtime::deploy(GraphPlan plan) {
   // Construct everything first: a constructor that throws leaves the old version running.
   for (std::size_t i = 0; i < instances; ++i)
     graph->instances.push_back(std::make_unique<GraphInstance>(graph->shared, i));
+  impl_->create_sources(*graph);
   for (auto& instance : graph->instances) {
     GraphInstance* started = instance.get();
     impl_->workers[instance->worker()]->post([started] { started->start(); });
@@ -158,10 +198,13 @@ void Runtime::deploy(GraphPlan plan) {
     std::unique_lock lock(impl_->graphs_mutex);
     impl_->graphs[planned.name] = graph;
   }
+  // The old version's taps end, its sources stop and its streams are acked before the new
+  // sources start, so that a source resuming from its acks (a ledger, an offset) sees all of them.
   if (previous) {
     previous->shared->taps->close_all("redeployed");
     Impl::drain(*previous);
   }
+  for (auto& source : graph->sources) source->start();
 }
 
 bool Runtime::undeploy(std::string_view name) {
@@ -221,6 +264,10 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
       return refused;
     }
     std::optional<std::size_t> target;
+    if (node.empty() && graph->shared->plan->sources.empty()) {
+      refused.status = Admission::Status::no_entry_node;
+      return refused;
+    }
     if (!node.empty()) {
       const auto& nodes = graph->shared->plan->nodes;
       auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
@@ -347,7 +394,11 @@ void Runtime::shutdown() {
     std::unique_lock lock(impl_->graphs_mutex);
     graphs.swap(impl_->graphs);
   }
-  for (auto& [name, graph] : graphs) graph->shared->taps->close_all("shutting down");
+  // Every source stops before any graph drains: none keeps feeding while the others finish.
+  for (auto& [name, graph] : graphs) {
+    graph->shared->taps->close_all("shutting down");
+    Impl::stop_sources(*graph);
+  }
   for (auto& [name, graph] : graphs) Impl::drain(*graph);
   for (auto& worker : impl_->workers) worker->stop();
   impl_->io_pool.join();

@@ -7,6 +7,10 @@
 //   runtime.stream(admitted.stream_id);                   // status query at any time
 //   runtime.shutdown();                                   // stop admitting, drain, flush
 //
+// Source nodes (ComponentKind::source) run their component once per deployed version, on a
+// thread of its own, from deploy until undeploy, redeploy or shutdown stops it
+// (SourceRunner); their packets go through submit()'s path, one stream per send().
+//
 // Owns: the workers (one thread and one fiber scheduler each), graph instances, streams,
 // dead letters and counters. Each submission goes to one instance (the least loaded); its
 // packets stay on that instance's worker, so hops between nodes are single-threaded queues.
@@ -41,6 +45,10 @@ struct RuntimeOptions {
   std::size_t io_threads = 4;                // for blocking components and io::run_blocking
   std::size_t finished_stream_history = 10000;
   std::size_t max_results_per_stream = 100000;  // delivered packets kept for a waiting caller
+  // Packets one source may have in the graph before its send() waits (SourceRunner).
+  std::size_t max_source_in_flight = 4096;
+  // Where sources keep their ledgers: <state_dir>/sources/<graph>/<node>/; "": nowhere.
+  std::string state_dir = {};
 };
 
 struct StreamError {
@@ -70,7 +78,8 @@ struct StreamResult {
 using StreamCallback = std::function<void(const StreamResult&)>;
 
 struct Admission {
-  enum class Status { accepted, no_such_graph, no_such_node, overloaded, shutting_down };
+  // no_entry_node: the graph has no node that takes posted data (only sources start it).
+  enum class Status { accepted, no_such_graph, no_such_node, no_entry_node, overloaded, shutting_down };
   Status status = Status::accepted;
   std::string stream_id;
   std::size_t accepted = 0;
@@ -140,7 +149,7 @@ class Runtime {
   std::vector<std::string> graphs_using(const std::vector<std::string>& components) const;
 
   // --- data plane -----------------------------------------------------------------------
-  // Admits the packets as one stream into the graph's source nodes (or into `node`). Never
+  // Admits the packets as one stream into the graph's entry nodes (or into `node`). Never
   // blocks: a full graph answers `overloaded`. The packets are taken only when admitted (a
   // refused caller still has them, to retry). `on_done` runs once, on a worker thread, when
   // every packet of the stream has been fully processed.

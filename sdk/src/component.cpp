@@ -16,13 +16,15 @@ const char* to_string(ComponentKind kind) {
     case ComponentKind::extractor: return "extractor";
     case ComponentKind::operator_: return "operator";
     case ComponentKind::publisher: return "publisher";
+    case ComponentKind::source: return "source";
   }
   return "?";
 }
 
 std::optional<ComponentKind> parse_component_kind(std::string_view text) {
   for (auto kind : {ComponentKind::adapter, ComponentKind::transformer, ComponentKind::filter,
-                    ComponentKind::extractor, ComponentKind::operator_, ComponentKind::publisher})
+                    ComponentKind::extractor, ComponentKind::operator_, ComponentKind::publisher,
+                    ComponentKind::source})
     if (text == to_string(kind)) return kind;
   return std::nullopt;
 }
@@ -106,9 +108,10 @@ std::int64_t Params::get_int(std::string_view name, std::int64_t fallback) const
 // ---- descriptors ---------------------------------------------------------------------------
 
 void apply_port_defaults(ComponentDescriptor& descriptor) {
-  if (descriptor.inputs.empty()) descriptor.inputs.push_back({"in", "packets to process"});
+  const bool source = descriptor.kind == ComponentKind::source;
+  if (descriptor.inputs.empty() && !source) descriptor.inputs.push_back({"in", "packets to process"});
   if (descriptor.outputs.empty() && descriptor.kind != ComponentKind::publisher)
-    descriptor.outputs.push_back({"out", "processed packets"});
+    descriptor.outputs.push_back({"out", source ? "packets the source makes" : "processed packets"});
 }
 
 namespace {
@@ -189,6 +192,13 @@ std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
   if (!d.create) problems.push_back(who + "has no factory (use sluice::describe<T>())");
   if (d.kind == ComponentKind::publisher && !d.outputs.empty())
     problems.push_back(who + "is a publisher but declares out ports");
+  // A source's packets enter the graph through one relay node per instance, out of one port.
+  if (d.kind == ComponentKind::source && !d.inputs.empty())
+    problems.push_back(who + "is a source but declares in ports");
+  if (d.kind == ComponentKind::source && d.outputs.size() > 1)
+    problems.push_back(who + "is a source and may declare only one out port");
+  if (d.kind == ComponentKind::source && d.blocking)
+    problems.push_back(who + "is a source: it runs on a thread of its own, so 'blocking' does not apply");
   auto check_ports = [&](const std::vector<PortSpec>& ports, const char* direction) {
     std::set<std::string> seen;
     for (const auto& port : ports) {
@@ -368,5 +378,9 @@ void Component::run(RunContext& ctx) {
 }
 
 void Component::flush(Emitter&) {}
+
+void Component::produce(SourceContext&) {
+  throw std::logic_error("component is not a source: it implements no produce()");
+}
 
 }  // namespace sluice

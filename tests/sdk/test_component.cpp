@@ -111,6 +111,28 @@ TEST_CASE("a descriptor that breaks its own table is reported") {
   CHECK(check_descriptor(regex_like()).empty());
 }
 
+TEST_CASE("a source has no inputs and one output by default, and may declare no more") {
+  ComponentDescriptor d = regex_like();
+  d.kind = ComponentKind::source;
+  d.inputs.clear();
+  d.outputs.clear();
+  apply_port_defaults(d);
+  CHECK(d.inputs.empty());
+  REQUIRE(d.outputs.size() == 1);
+  CHECK(d.outputs[0].name == "out");
+  CHECK(check_descriptor(d).empty());
+  CHECK(parse_component_kind("source") == ComponentKind::source);
+
+  d.inputs = {{"in", ""}};
+  d.outputs.push_back({"more", ""});
+  d.blocking = true;
+  const std::string who = "component '" + d.name + "': ";
+  CHECK(check_descriptor(d) ==
+        std::vector<std::string>{who + "is a source but declares in ports",
+                                 who + "is a source and may declare only one out port",
+                                 who + "is a source: it runs on a thread of its own, so 'blocking' does not apply"});
+}
+
 TEST_CASE("capabilities are known names, and a file_path param needs fs_read or fs_write") {
   ComponentDescriptor d = regex_like();
   d.capabilities = {"net", "disk", "net"};

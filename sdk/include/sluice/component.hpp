@@ -25,6 +25,20 @@
 //    timers: `while (ctx.receive(r, deadline)) ...`. When the inputs close, run returns.
 // flush(emit) is called once when the inputs close (drain, undeploy, shutdown): emit what is
 // held back, flush files.
+//
+// A source (kind `source`, no inputs) makes its own packets instead: produce(ctx) runs on a
+// thread of its own, one per deployed graph, from deploy until it returns or is told to stop
+// (undeploy, redeploy, shutdown):
+//
+//   void produce(sluice::SourceContext& ctx) override {
+//     while (ctx.sleep_until(ctx.now() + interval_)) {
+//       std::vector<sluice::Packet> batch = read_some();
+//       // One stream; waits while the graph is full. on_done runs once the stream is through
+//       // the graph (its sinks durable): only then is the upstream told (offset, ledger, ack).
+//       if (!ctx.send(std::move(batch), [this, mark](const sluice::StreamOutcome&) { ack(mark); }))
+//         return;  // stopping
+//     }
+//   }
 #pragma once
 
 #include <chrono>
@@ -41,7 +55,7 @@
 
 namespace sluice {
 
-enum class ComponentKind { adapter, transformer, filter, extractor, operator_, publisher };
+enum class ComponentKind { adapter, transformer, filter, extractor, operator_, publisher, source };
 const char* to_string(ComponentKind kind);  // "operator" for operator_
 std::optional<ComponentKind> parse_component_kind(std::string_view text);
 
@@ -117,8 +131,9 @@ struct ComponentDescriptor {
   std::string version = "0.1.0";
   std::string summary;
   ComponentKind kind = ComponentKind::transformer;
-  // Empty lists mean the defaults: one input `in`; one output `out` (none for publishers).
-  // Every node also has an implicit `error` out port, which a graph may wire.
+  // Empty lists mean the defaults: one input `in` (none for sources); one output `out` (none
+  // for publishers). A source has no inputs and one output. Every node also has an implicit
+  // `error` out port, which a graph may wire.
   std::vector<PortSpec> inputs = {};
   std::vector<PortSpec> outputs = {};
   std::vector<ParamSpec> params = {};
@@ -197,6 +212,43 @@ class RunContext : public Emitter {
   virtual std::size_t in_port_index(std::string_view name) const = 0;
   // "graph/node" for messages.
   virtual const std::string& node_path() const = 0;
+  // For sinks that write in batches: the packet last received stays unfinished — its stream
+  // does not complete, so no one is told it is done — past the next receive(), until
+  // release_held(). Call release_held() once the batch is durable (committed, synced); a
+  // crash before that replays the held packets (docs/durability.md).
+  virtual void hold() = 0;
+  virtual void release_held() = 0;
+};
+
+// What a source is told when a stream it sent is through the graph.
+struct StreamOutcome {
+  std::string stream_id;
+  std::size_t packets = 0;  // sent in the stream
+  std::size_t errors = 0;   // of them, failed: on an `error` port or in the dead letters
+};
+using StreamDoneCallback = std::function<void(const StreamOutcome&)>;
+
+class SourceContext {
+ public:
+  virtual ~SourceContext() = default;
+  // Sends the packets out of the source's port as one stream. Waits while the graph is full
+  // or while this source already has too many packets in it, so a source never runs ahead of
+  // its graph. Returns false, having sent nothing, once the source is told to stop. `on_done`
+  // runs once, on a worker thread, when every packet of the stream has been through the graph
+  // (docs/durability.md: its sinks have made it durable); a crash before that replays from
+  // the source, so ack upstream only there. Keep it short; never call send() from it.
+  virtual bool send(std::vector<Packet>&& packets, StreamDoneCallback on_done = {}) = 0;
+  // Waits until `deadline` or until the source is told to stop; false when stopping.
+  virtual bool sleep_until(Clock::time_point deadline) = 0;
+  // produce() must return soon after this turns true (poll it around blocking calls).
+  virtual bool stopping() const = 0;
+  virtual Clock::time_point now() const = 0;
+  // A directory of this node's own that survives restarts (`sluice serve`:
+  // <state-dir>/sources/<graph>/<node>/), for ledgers and offsets; "" when there is none
+  // (`sluice run`).
+  virtual const std::string& state_dir() const = 0;
+  // "graph/node" for messages.
+  virtual const std::string& node_path() const = 0;
 };
 
 class Component {
@@ -206,6 +258,9 @@ class Component {
   // Default: receive every packet and process() it, catching per-packet errors; then flush.
   virtual void run(RunContext& ctx);
   virtual void flush(Emitter& emit);
+  // Sources only (and required of them): the loop that makes packets. An exception ends the
+  // source; the message goes to stderr naming the node.
+  virtual void produce(SourceContext& ctx);
 };
 
 // The descriptor of a component class T (static descriptor() + a constructor from Params),

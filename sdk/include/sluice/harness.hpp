@@ -10,6 +10,15 @@
 // return once it is waiting again. Packets that failed (thrown in process() or passed to
 // ctx.fail()) are in errors(), with the `error` and `error_node` meta set. Packets emitted to
 // the implicit `error` port, as a wired error edge would get them, are in output("error").
+//
+// A source runs in a SourceHarness instead: produce() on a thread of its own with the real
+// clock, as in the runtime; what it sends is collected, and its streams are done when the test
+// says so:
+//
+//   sluice::SourceHarness h(sluice::describe<Generate>(), {{"interval_ms", 1}, {"count", 3}});
+//   REQUIRE(h.wait_for_packets(3));
+//   h.ack_all();   // every stream sent so far completes: the source's on_done callbacks run
+//   h.stop();      // as an undeploy: stopping() turns true, produce() returns
 #pragma once
 
 #include <chrono>
@@ -49,6 +58,37 @@ class ComponentHarness {
   // Results the component handed back with deliver().
   std::vector<Packet>& delivered();
   const ComponentDescriptor& descriptor() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+class SourceHarness {
+ public:
+  // Validates and constructs as ComponentHarness does, then starts produce(). `state_dir` is
+  // what SourceContext::state_dir() gives; send() waits while `max_in_flight` packets are
+  // not acked.
+  explicit SourceHarness(ComponentDescriptor descriptor, Object params = {}, std::string state_dir = "",
+                         std::size_t max_in_flight = 1024);
+  ~SourceHarness();  // stop()
+  SourceHarness(const SourceHarness&) = delete;
+  SourceHarness& operator=(const SourceHarness&) = delete;
+
+  // Until at least `count` packets were sent in all (taken ones included); false on timeout.
+  bool wait_for_packets(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Until produce() has returned by itself; false on timeout.
+  bool wait_finished(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The packets sent since the last call, in order.
+  std::vector<Packet> take_packets();
+  std::size_t streams_sent() const;
+  // Completes every stream sent and not yet done (with no errors): runs their callbacks on
+  // this thread. Returns how many.
+  std::size_t ack_all();
+  // Tells the source to stop and waits for produce() to return.
+  void stop();
+  // What produce() threw ("" when nothing).
+  std::string error() const;
 
  private:
   struct State;

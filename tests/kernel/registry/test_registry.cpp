@@ -236,7 +236,7 @@ TEST_CASE("a scan lists the good package and rejects every bad file with its rea
 
   const auto rejected = registry.rejected();
   CHECK(rejected.size() == 7);
-  auto check_rejected = [&](const fs::path& path, std::initializer_list<std::string_view> parts) {
+  auto check_rejected = [&](const fs::path& path, std::initializer_list<std::string> parts) {
     const auto* rejection = rejection_for(rejected, path);
     REQUIRE_MESSAGE(rejection, "no rejection for " << path);
     for (auto part : parts) CHECK_MESSAGE(contains(rejection->reason, part), rejection->reason);

@@ -3,8 +3,11 @@
 // .so loading.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/fiber/operations.hpp>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <thread>
@@ -163,12 +166,81 @@ struct Explodes : Component {
   explicit Explodes(const Params&) { throw std::runtime_error("model file missing"); }
 };
 
+// Counts what reaches it, across instances.
+std::atomic<long> counted{0};
+struct CountingSink : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "counting_sink", .summary = "counts packets", .kind = ComponentKind::publisher};
+  }
+  explicit CountingSink(const Params&) {}
+  void process(Packet&, Emitter&) override { ++counted; }
+};
+
+// A source: `batches` streams (0: until stopped) of `batch` packets numbered from 0, with the
+// acks counted. `ack_before_sink` records an ack that came before its packets were counted.
+std::atomic<long> source_sent{0}, source_acked{0}, source_streams_acked{0};
+std::atomic<int> sources_running{0}, sources_overlapping{0}, source_starts{0};
+std::atomic<bool> ack_before_sink{false};
+std::atomic<long> acked_when_last_source_started{-1}, sent_when_last_source_started{-1};
+
+void reset_source_counters() {
+  counted = 0;
+  source_sent = source_acked = source_streams_acked = 0;
+  sources_running = sources_overlapping = source_starts = 0;
+  ack_before_sink = false;
+  acked_when_last_source_started = sent_when_last_source_started = -1;
+}
+
+struct NumberSource : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "number_source",
+            .summary = "sends numbered batches",
+            .kind = ComponentKind::source,
+            .params = {{.name = "batches", .type = ParamType::integer, .description = "0: no end", .default_value = 0},
+                       {.name = "batch", .type = ParamType::integer, .description = "per stream", .default_value = 10}}};
+  }
+  explicit NumberSource(const Params& p) : batches_(p.get_int("batches")), batch_(p.get_int("batch")) {}
+  void produce(SourceContext& ctx) override {
+    if (++sources_running > 1) ++sources_overlapping;
+    ++source_starts;
+    acked_when_last_source_started = source_acked.load();
+    sent_when_last_source_started = source_sent.load();
+    for (long b = 0; batches_ == 0 || b < batches_; ++b) {
+      source_sent += batch_;
+      const bool sent = ctx.send(numbered(static_cast<int>(batch_), static_cast<int>(b * batch_)),
+                                 [](const StreamOutcome& outcome) {
+                                   const long acked = source_acked += outcome.packets;
+                                   if (counted.load() < acked) ack_before_sink = true;
+                                   ++source_streams_acked;
+                                 });
+      if (!sent) {
+        source_sent -= batch_;
+        break;
+      }
+    }
+    --sources_running;
+  }
+
+ private:
+  static std::vector<Packet> numbered(int count, int first) {
+    std::vector<Packet> packets;
+    for (int i = first; i < first + count; ++i) {
+      Packet p;
+      p.set("n", i);
+      packets.push_back(std::move(p));
+    }
+    return packets;
+  }
+  long batches_, batch_;
+};
+
 struct TestCatalog : ComponentCatalog {
   std::map<std::string, std::shared_ptr<const ComponentDescriptor>, std::less<>> components;
   TestCatalog() {
     for (auto d : {describe<Pass>(), describe<FailIfBad>(), describe<DropOdd>(), describe<Split>(),
                    describe<Parity>(), describe<Collect>(), describe<Sink>(), describe<Enter>(),
-                   describe<SlowExit>(), describe<Sleeper>(), describe<Gate>(), describe<Explodes>()})
+                   describe<SlowExit>(), describe<Sleeper>(), describe<Gate>(), describe<Explodes>(),
+                   describe<CountingSink>(), describe<NumberSource>()})
       components.emplace(d.name, std::make_shared<const ComponentDescriptor>(d));
   }
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
@@ -652,4 +724,120 @@ edges: [split -> left, split -> right, left -> out, right -> out, right.error ->
   CHECK(node("right").errors == 3);  // to its error port: not in out, not dropped
   CHECK(node("right").dropped == 0);
   CHECK(node("failed").in == 3);
+}
+
+// ---- sources --------------------------------------------------------------------------------
+
+static void check_stopped_with_everything_acked() {
+  CHECK(sources_running.load() == 0);
+  CHECK(source_acked.load() == source_sent.load());
+  CHECK(counted.load() == source_sent.load());
+}
+
+TEST_CASE("a source's packets go through the graph, one stream per send, acked once done") {
+  for (std::size_t workers : {1, 2}) {
+    CAPTURE(workers);
+    reset_source_counters();
+    Runtime runtime({.workers = workers});
+    runtime.deploy(plan("name: fed\npipeline: [numbers, mid, sink]\nnodes:\n"
+                        "  numbers: {component: number_source, params: {batches: 50, batch: 20}}\n"
+                        "  mid: {component: pass}\n  sink: {component: counting_sink}\n"));
+    REQUIRE(eventually([] { return source_streams_acked.load() == 50; }));
+    CHECK(counted.load() == 1000);
+    CHECK(source_acked.load() == 1000);
+    CHECK_FALSE(ack_before_sink.load());
+    // The source node shows in the stats like any other: what it sent went in and out of it.
+    auto stats = runtime.stats("fed");
+    REQUIRE(stats);
+    CHECK(stats->nodes[0].node == "numbers");
+    CHECK(stats->nodes[0].component == "number_source");
+    CHECK(stats->nodes[0].in == 1000);
+    CHECK(stats->nodes[0].out == 1000);
+  }
+}
+
+TEST_CASE("a source is held back by a stuck sink: its packets in the graph stay bounded") {
+  reset_source_counters();
+  gate_open = false;
+  Runtime runtime({.workers = 2, .max_source_in_flight = 64});
+  runtime.deploy(plan("name: held\npipeline: [numbers, gate, sink]\nnodes:\n"
+                      "  numbers: {component: number_source, params: {batch: 8}}\n"
+                      "  gate: {component: gate}\n  sink: {component: counting_sink}\n"));
+  // 64 packets go in; the ninth batch waits in send() until some are done, which the closed
+  // gate prevents.
+  REQUIRE(eventually([] { return source_sent.load() == 72; }));
+  CHECK(runtime.stats("held")->nodes[0].in <= 64);
+  CHECK(source_acked.load() == 0);
+  gate_open = true;
+  REQUIRE(eventually([] { return source_acked.load() >= 640; }));
+  CHECK_FALSE(ack_before_sink.load());
+  runtime.shutdown();
+  // Shutdown stopped the source (its waiting send returned false) and drained what it had sent.
+  check_stopped_with_everything_acked();
+}
+
+TEST_CASE("undeploy stops a source and completes, and acks, every stream it sent") {
+  reset_source_counters();
+  Runtime runtime({.workers = 2});
+  runtime.deploy(plan("name: endless\npipeline: [numbers, sink]\nnodes:\n"
+                      "  numbers: {component: number_source}\n  sink: {component: counting_sink}\n"));
+  REQUIRE(eventually([] { return source_acked.load() > 1000; }));
+  CHECK(runtime.undeploy("endless"));
+  check_stopped_with_everything_acked();
+}
+
+TEST_CASE("redeploy stops the old source and acks its streams before the new one starts") {
+  reset_source_counters();
+  Runtime runtime({.workers = 2});
+  const std::string yaml = "name: again\npipeline: [numbers, sink]\nnodes:\n"
+                           "  numbers: {component: number_source}\n  sink: {component: counting_sink}\n";
+  runtime.deploy(plan(yaml));
+  REQUIRE(eventually([] { return source_acked.load() > 500; }));
+  runtime.deploy(plan(yaml));
+  REQUIRE(eventually([] { return source_starts.load() == 2; }));
+  CHECK(sources_overlapping.load() == 0);
+  // Everything the first source sent was acked before the second one began.
+  CHECK(sent_when_last_source_started.load() > 500);
+  CHECK(acked_when_last_source_started.load() == sent_when_last_source_started.load());
+  CHECK(runtime.undeploy("again"));
+  CHECK(source_acked.load() == source_sent.load());
+}
+
+TEST_CASE("a graph fed only by a source refuses posted data, and a source takes no edges") {
+  reset_source_counters();
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: only\npipeline: [numbers, sink]\nnodes:\n"
+                      "  numbers: {component: number_source, params: {batches: 1}}\n"
+                      "  sink: {component: counting_sink}\n"));
+  CHECK(runtime.submit("only", numbered(1)).status == Admission::Status::no_entry_node);
+  // Posted data and a source may feed the same graph.
+  runtime.deploy(plan("name: both\nnodes:\n  numbers: {component: number_source, params: {batches: 1}}\n"
+                      "  posted: {component: pass}\n  sink: {component: counting_sink}\n"
+                      "edges:\n  - {from: numbers, to: sink}\n  - {from: posted, to: sink}\n"));
+  StreamResult r = run_stream(runtime, "both", numbered(5));
+  CHECK(r.sinks["sink"] == 5);
+
+  static TestCatalog catalog;
+  std::vector<Diagnostic> errors;
+  GraphSpec spec = parse_graph("name: into\npipeline: [a, numbers]\nnodes:\n  a: {component: pass}\n"
+                               "  numbers: {component: number_source}\n",
+                               "into.yaml", errors);
+  CHECK_FALSE(plan_graph(spec, catalog, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(format(errors[0]).find("node 'numbers' (number_source) is a source and has no input ports") !=
+        std::string::npos);
+}
+
+TEST_CASE("a source gets a state directory of its own under the runtime's") {
+  reset_source_counters();
+  const auto dir = std::filesystem::temp_directory_path() / ("sluice-source-state-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    Runtime runtime({.workers = 1, .state_dir = dir.string()});
+    runtime.deploy(plan("name: kept\npipeline: [numbers, sink]\nnodes:\n"
+                        "  numbers: {component: number_source, params: {batches: 1}}\n"
+                        "  sink: {component: counting_sink}\n"));
+    CHECK(std::filesystem::is_directory(dir / "sources" / "kept" / "numbers"));
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -1,0 +1,257 @@
+// The connectors package: each source run in the SDK's SourceHarness (its own thread, the real
+// clock), each sink against real files.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <sluice/harness.hpp>
+
+#include "dir_source.hpp"
+#include "generate.hpp"
+#include "plugin_test.hpp"
+#include "sqlite_rows.hpp"
+#include "sqlite_sink.hpp"
+
+using namespace sluice;
+using namespace sluice::connectors;
+using namespace std::chrono_literals;
+
+TEST_CASE("the module exports its components") { check_plugin_module({"generate", "dir_source", "sqlite_sink"}); }
+
+namespace {
+
+// A database file in a fresh temporary directory, removed at the end.
+struct ScratchDatabase {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("sluice-sqlite-" + std::to_string(::getpid()) + "-" + std::to_string(++made));
+  std::filesystem::path file = dir / "db" / "index.db";
+  ScratchDatabase() { std::filesystem::remove_all(dir); }
+  ~ScratchDatabase() { std::filesystem::remove_all(dir); }
+  static inline int made = 0;
+};
+
+
+}  // namespace
+
+TEST_CASE("sqlite_sink upserts by key: one row per key, the last packet's values") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>(
+      {{"path", db.file.string()}, {"columns", Array{"title", "meta.n"}}, {"key", "id"}});
+  h.push_json(R"({"id": "a", "title": "first", "meta": {"n": 1}})");
+  h.push_json(R"({"id": "b", "title": "other", "meta": {"n": 2}})");
+  h.push_json(R"({"id": "a", "title": "second", "meta": {"n": 3}})");
+  h.close();
+  CHECK(h.errors().empty());
+  CHECK(sqlite_rows(db.file, "SELECT id, title, meta_n, doc FROM documents ORDER BY id") ==
+        std::vector<std::string>{R"(a|second|3|{"id":"a","title":"second","meta":{"n":3}})",
+                                 R"(b|other|2|{"id":"b","title":"other","meta":{"n":2}})"});
+  CHECK(sqlite_rows(db.file, "PRAGMA journal_mode") == std::vector<std::string>{"wal"});
+}
+
+TEST_CASE("sqlite_sink indexes chosen fields with FTS5, kept in step with upserts") {
+  ScratchDatabase db;
+  {
+    auto h = ComponentHarness::of<SqliteSink>({{"path", db.file.string()},
+                                               {"table", "docs"},
+                                               {"columns", Array{"title", "body"}},
+                                               {"key", "url"},
+                                               {"fts", Array{"title", "body"}}});
+    h.push_json(R"({"url": "u1", "title": "Feeding Solr", "body": "four million documents"})");
+    h.push_json(R"({"url": "u2", "title": "Lucene inside", "body": "an index of documents"})");
+    h.push_json(R"({"url": "u1", "title": "Feeding SQLite", "body": "an embedded index"})");
+    h.close();
+    CHECK(h.errors().empty());
+  }
+  const std::string search = "SELECT url FROM docs WHERE row_id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH ";
+  CHECK(sqlite_rows(db.file, search + "'index') ORDER BY url") == std::vector<std::string>{"u1", "u2"});
+  CHECK(sqlite_rows(db.file, search + "'solr')").empty());  // u1's old text is gone from the index
+  CHECK(sqlite_rows(db.file, search + "'sqlite')") == std::vector<std::string>{"u1"});
+  // A second start on the same database finds its schema and goes on.
+  auto again = ComponentHarness::of<SqliteSink>({{"path", db.file.string()},
+                                                 {"table", "docs"},
+                                                 {"columns", Array{"title", "body"}},
+                                                 {"key", "url"},
+                                                 {"fts", Array{"title", "body"}}});
+  again.push_json(R"({"url": "u3", "title": "Solr again", "body": ""})");
+  again.close();
+  CHECK(sqlite_rows(db.file, search + "'solr')") == std::vector<std::string>{"u3"});
+}
+
+TEST_CASE("sqlite_sink commits a batch when it is full or when batch_ms have passed") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>(
+      {{"path", db.file.string()}, {"batch_size", 2}, {"batch_ms", 1000}, {"columns", Array{"n"}}});
+  h.push_json(R"({"n": 1})");
+  CHECK(sqlite_rows(db.file, "SELECT count(*) FROM documents") == std::vector<std::string>{"0"});
+  h.push_json(R"({"n": 2})");  // the batch is full
+  h.push_json(R"({"n": 3})");
+  CHECK(sqlite_rows(db.file, "SELECT count(*) FROM documents") == std::vector<std::string>{"2"});
+  h.advance(std::chrono::milliseconds(1000));
+  CHECK(sqlite_rows(db.file, "SELECT group_concat(n) FROM documents") == std::vector<std::string>{"1,2,3"});
+  h.close();
+}
+
+TEST_CASE("sqlite_sink sends a packet it cannot write to the error port, and writes the rest of its batch") {
+  ScratchDatabase db;
+  auto h = ComponentHarness::of<SqliteSink>({{"path", db.file.string()}, {"key", "id"}});
+  h.push_json(R"({"id": "a"})");
+  h.push_json(R"({"no_id": true})");  // the key column is NOT NULL
+  h.push_json(R"({"id": "c"})");
+  h.close();
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].has("no_id"));
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("NOT NULL constraint failed: documents.id") !=
+        std::string::npos);
+  CHECK(sqlite_rows(db.file, "SELECT id FROM documents ORDER BY id") == std::vector<std::string>{"a", "c"});
+}
+
+TEST_CASE("sqlite_sink refuses params that cannot make a table, naming them") {
+  ScratchDatabase db;
+  auto make = [&](Object params) {
+    params["path"] = db.file.string();
+    return ComponentHarness::of<SqliteSink>(std::move(params));
+  };
+  CHECK_THROWS_WITH_AS(make({{"fts", Array{"body"}}}), doctest::Contains("param 'fts': 'body' is not in 'columns'"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(make({{"table", "drop table x"}}), doctest::Contains("param 'table': 'drop table x' is not a name"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(make({{"columns", Array{"a.b", "a_b"}}}),
+                       doctest::Contains("param 'columns': 'a.b' and 'a_b' are both column 'a_b'"), std::runtime_error);
+}
+
+TEST_CASE("generate makes `count` packets in batches, numbered by {seq}, then stops by itself") {
+  SourceHarness h(describe<Generate>(),
+                  {{"payload", Object{{"n", "{seq}"}, {"text", "packet {seq} of {{7}}"}, {"fixed", 1}}},
+                   {"interval_ms", 0},
+                   {"count", 7},
+                   {"batch", 3}});
+  REQUIRE(h.wait_finished());
+  CHECK(h.error() == "");
+  const auto packets = h.take_packets();
+  REQUIRE(packets.size() == 7);
+  CHECK(h.streams_sent() == 3);  // 3 + 3 + 1
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    CHECK(packets[i].get("n")->as_string() == std::to_string(i + 1));
+    CHECK(packets[i].get("fixed")->as_int() == 1);
+  }
+  CHECK(packets[6].get("text")->as_string() == "packet 7 of {7}");
+}
+
+TEST_CASE("generate puts the UTC time in {now}") {
+  SourceHarness h(describe<Generate>(), {{"payload", Object{{"at", "{now}"}}}, {"count", 1}});
+  REQUIRE(h.wait_finished());
+  const auto packets = h.take_packets();
+  REQUIRE(packets.size() == 1);
+  const std::string at = packets[0].get("at")->as_string();
+  CHECK(at.size() == 24);  // 2026-01-02T03:04:05.678Z
+  CHECK(at[10] == 'T');
+  CHECK(at.back() == 'Z');
+}
+
+TEST_CASE("generate keeps its interval and stops at once when told, mid-wait") {
+  SourceHarness h(describe<Generate>(), {{"interval_ms", 50}});
+  REQUIRE(h.wait_for_packets(3));
+  const auto started = std::chrono::steady_clock::now();
+  const auto packets = h.take_packets();
+  h.stop();
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(packets.size() >= 3);
+  CHECK(h.error() == "");
+}
+
+TEST_CASE("generate is held back while its packets are not done") {
+  SourceHarness h(describe<Generate>(), {{"interval_ms", 0}}, "", /*max_in_flight=*/5);
+  REQUIRE(h.wait_for_packets(5));
+  // Nothing is acked: the sixth send waits. Acking lets exactly the next batch of five go.
+  CHECK(h.take_packets().size() == 5);
+  CHECK(h.ack_all() == 5);
+  REQUIRE(h.wait_for_packets(10));
+  CHECK(h.take_packets().size() == 5);
+}
+
+TEST_CASE("generate refuses an unknown placeholder, naming it") {
+  CHECK_THROWS_WITH_AS(SourceHarness(describe<Generate>(), {{"payload", Object{{"a", Array{"{sqe}"}}}}}),
+                       doctest::Contains("param 'payload': unknown placeholder at offset 0 in \"{sqe}\""),
+                       std::runtime_error);
+}
+
+namespace {
+
+void write_text(const std::filesystem::path& file, const std::string& text) {
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+std::set<std::string> filenames(const std::vector<Packet>& packets) {
+  std::set<std::string> names;
+  for (const auto& p : packets) names.insert(std::filesystem::path(p.get_meta("filename")->as_string()).filename());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("dir_source sends each file of the tree with its meta, then new ones; the ledger skips acked files") {
+  ScratchDatabase scratch;  // for its temporary directory
+  const auto inbox = scratch.dir / "inbox";
+  const auto state = scratch.dir / "state";
+  std::filesystem::create_directories(state);
+  write_text(inbox / "a.json", "{\"a\": 1}\n");
+  write_text(inbox / "sub/b.txt", "plain text\n");
+  {
+    SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}}, state.string());
+    REQUIRE(h.wait_for_packets(2));
+    auto crawled = h.take_packets();
+    CHECK(filenames(crawled) == std::set<std::string>{"a.json", "b.txt"});
+    for (const auto& p : crawled) {
+      if (p.get_meta("filename")->as_string().ends_with("b.txt")) {
+        CHECK(p.get("data")->as_string() == "plain text\n");
+        CHECK(p.get_meta("mimetype")->as_string() == "text/plain");
+        CHECK(p.get_meta("contentlength")->as_int() == 11);
+        CHECK(p.get_meta("mtime")->as_int() > 0);
+      }
+    }
+    // Only a.json and b.txt are done; c.txt, written now, is seen by the watch.
+    CHECK(h.ack_all() == 2);
+    write_text(inbox / "sub/c.txt", "new\n");
+    REQUIRE(h.wait_for_packets(3));
+    CHECK(filenames(h.take_packets()) == std::set<std::string>{"c.txt"});
+  }  // c.txt was never acked
+  SourceHarness again(describe<DirSource>(), {{"path", inbox.string()}, {"watch", false}}, state.string());
+  REQUIRE(again.wait_finished());
+  CHECK(filenames(again.take_packets()) == std::set<std::string>{"c.txt"});
+}
+
+TEST_CASE("dir_source deletes or moves a file once its stream is done, not before") {
+  ScratchDatabase scratch;
+  const auto inbox = scratch.dir / "inbox";
+  write_text(inbox / "x.txt", "x\n");
+  write_text(inbox / "y.txt", "y\n");
+  {
+    SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}, {"after", "move"}, {"move_to", (scratch.dir / "done").string()}, {"watch", false}});
+    REQUIRE(h.wait_finished());
+    CHECK(std::filesystem::exists(inbox / "x.txt"));
+    h.ack_all();
+    CHECK(std::filesystem::exists(scratch.dir / "done/x.txt"));
+    CHECK_FALSE(std::filesystem::exists(inbox / "x.txt"));
+  }
+  write_text(inbox / "z.txt", "z\n");
+  SourceHarness h(describe<DirSource>(), {{"path", inbox.string()}, {"after", "delete"}, {"watch", false}});
+  REQUIRE(h.wait_finished());
+  h.ack_all();
+  CHECK(std::filesystem::is_empty(inbox));
+}
+
+TEST_CASE("dir_source refuses a path that is no directory, and move without move_to") {
+  ScratchDatabase scratch;
+  CHECK_THROWS_WITH_AS(SourceHarness(describe<DirSource>(), {{"path", (scratch.dir / "none").string()}}),
+                       doctest::Contains("is not a directory"), std::runtime_error);
+  std::filesystem::create_directories(scratch.dir);
+  CHECK_THROWS_WITH_AS(SourceHarness(describe<DirSource>(), {{"path", scratch.dir.string()}, {"after", "move"}}),
+                       doctest::Contains("param 'move_to' is required with after: move"), std::runtime_error);
+}
