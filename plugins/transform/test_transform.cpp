@@ -139,6 +139,33 @@ TEST_CASE("date_normalize writes ISO 8601 from several formats and zones") {
                     doctest::Contains("param 'timezone'"));
 }
 
+TEST_CASE("date_normalize reads real-world dates: epoch ms, RFC 822 zones, RFC 3339 variants") {
+  const Object params{{"fields", Array{"ms", "http", "est", "nanos", "lower", "minutes"}}};
+  const Packet p = through<DateNormalize>(params, R"({
+      "ms": 1709294400000, "http": "Fri, 01 Mar 2024 12:00:00 GMT",
+      "est": "Fri, 01 Mar 2024 12:00:00 EST", "nanos": "2024-03-01T12:00:00.123456789Z",
+      "lower": "2024-03-01t12:00:00z", "minutes": "2024-03-01T12:00Z"})");
+  CHECK(p.get("ms")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("http")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("est")->as_string() == "2024-03-01T17:00:00Z");
+  CHECK(p.get("nanos")->as_string() == "2024-03-01T12:00:00.123456789Z");
+  CHECK(p.get("lower")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("minutes")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(through<DateNormalize>({{"fields", "t"}, {"formats", "%Y-%m-%d %H:%M %Z"}},
+                               R"({"t": "2024-07-01 12:00 Europe/Berlin"})")
+            .get("t")->as_string() == "2024-07-01T10:00:00Z");
+  CHECK(failure<DateNormalize>({{"fields", "t"}, {"formats", "%F %H:%M %Z"}}, R"({"t": "2024-07-01 12:00 XYZ"})") ==
+        "date_normalize: field 't' (2024-07-01 12:00 XYZ): unknown time zone 'XYZ'");
+}
+
+TEST_CASE("date_normalize: a DST gap takes the offset before it, an overlap the earlier instant") {
+  const Object berlin{{"fields", Array{"gap", "overlap"}}, {"timezone", "Europe/Berlin"}};
+  const Packet p = through<DateNormalize>(berlin, R"({"gap": "2024-03-31 02:30:00",
+                                                      "overlap": "2024-10-27 02:30:00"})");
+  CHECK(p.get("gap")->as_string() == "2024-03-31T01:30:00Z");  // 03:30 summer time
+  CHECK(p.get("overlap")->as_string() == "2024-10-27T00:30:00Z");  // the first 02:30, at +02:00
+}
+
 TEST_CASE("regex_extract: first match, all matches, named groups") {
   CHECK(through<RegexExtract>({{"field", "t"}, {"pattern", "\\d+"}, {"into", "n"}}, R"({"t": "a 12 b 345"})")
             .get("n")->as_string() == "12");
