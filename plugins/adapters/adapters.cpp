@@ -326,11 +326,14 @@ std::vector<Packet> TextAdapter::convert(std::string_view text) {
     add(text);
     return children;
   }
+  // A line ends at LF, CRLF, or a lone CR (classic Mac OS files, some exports).
   while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    std::string_view piece = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    if (piece.ends_with('\r')) piece.remove_suffix(1);
+    const std::size_t end = text.find_first_of("\r\n");
+    const std::string_view piece = text.substr(0, end);
+    const std::size_t ending = end == std::string_view::npos  ? 0
+                               : text.substr(end, 2) == "\r\n" ? 2
+                                                               : 1;
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + ending);
     if (skip_empty_ && piece.find_first_not_of(" \t\f\v") == std::string_view::npos) continue;
     add(piece);
   }
@@ -490,10 +493,15 @@ bool is_inline(GumboTag tag) {
   }
 }
 
-// Appends `text` to `out` with runs of whitespace collapsed to one space.
+// Appends `text` to `out` with runs of whitespace collapsed to one space, and without soft
+// hyphens (U+00AD, `&shy;`): they only mark where a browser may break a word.
 void append_collapsed(std::string_view text, std::string& out) {
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
+  static constexpr std::string_view soft_hyphen = "\u00ad";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (text.substr(i, soft_hyphen.size()) == soft_hyphen) {
+      i += soft_hyphen.size() - 1;
+    } else if (std::isspace(static_cast<unsigned char>(c))) {
       if (!out.empty() && out.back() != ' ') out += ' ';
     } else {
       out += c;

@@ -121,6 +121,15 @@ TEST_CASE("text_adapter: lines (blank ones skipped) or the whole text") {
   CHECK(whole.output()[0].get("body")->as_string() == "one\ntwo\n");
 }
 
+TEST_CASE("text_adapter: a lone CR ends a line too") {
+  auto lines = ComponentHarness::of<TextAdapter>();
+  lines.push(raw("one\rtwo\r\rthree\r\nfour\r", "text/plain"));
+  REQUIRE(lines.output().size() == 4);
+  CHECK(lines.output()[1].get("text")->as_string() == "two");
+  CHECK(lines.output()[2].get("text")->as_string() == "three");
+  CHECK(lines.output()[3].get("text")->as_string() == "four");
+}
+
 TEST_CASE("xml_adapter: records by XPath, fields by relative XPath") {
   auto h = ComponentHarness::of<XmlAdapter>(
       {{"records", "/feed/entry"},
@@ -173,4 +182,12 @@ TEST_CASE("html_adapter: title, visible text and links") {
   const Value links = json::parse(
       R"([{"href": "/a", "text": "the A page"}, {"href": "https://b.example/", "text": "B"}])");
   CHECK(*page.get("links") == links);
+}
+
+TEST_CASE("html_adapter: soft hyphens are not text") {
+  auto h = ComponentHarness::of<HtmlAdapter>();
+  h.push(raw("<title>Donau&shy;dampf</title><p>Donau&shy;dampf\u00adschiff</p>", "text/html"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("title")->as_string() == "Donaudampf");
+  CHECK(h.output()[0].get("text")->as_string() == "Donaudampfschiff");
 }

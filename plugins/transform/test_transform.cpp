@@ -86,6 +86,18 @@ TEST_CASE("case and trim change strings and arrays of strings") {
         json::parse(R"({"c": {"d": "x"}})"));
 }
 
+TEST_CASE("case and trim follow Unicode: ß, accented capitals, NBSP, ideographic space") {
+  CHECK(through<Case>({{"fields", "t"}, {"to", "upper"}}, R"({"t": "straße café"})")
+            .get("t")->as_string() == "STRASSE CAFÉ");
+  CHECK(through<Case>({{"fields", "t"}, {"to", "lower"}}, R"({"t": "ÉCOLE ÀÖ"})")
+            .get("t")->as_string() == "école àö");
+  CHECK(through<Case>({{"fields", "t"}, {"to", "title"}}, R"({"t": "ÉCOLE élémentaire"})")
+            .get("t")->as_string() == "École Élémentaire");
+  CHECK(through<Trim>({}, "{\"t\": \"\u00a0\u3000 x\u00a0y \u2003\"}").get("t")->as_string() ==
+        "x\u00a0y");
+  CHECK(through<Trim>({{"chars", "—*"}}, R"({"t": "—*a—b*—"})").get("t")->as_string() == "a—b");
+}
+
 TEST_CASE("template fills {field} placeholders") {
   const Object params{{"template", "{user.name} <{email}> {{{n}}} {missing}."}, {"into", "line"}};
   CHECK(through<Template>(params, R"({"user": {"name": "Ada"}, "email": "a@x.org", "n": [1]})")
@@ -181,6 +193,10 @@ TEST_CASE("regex_extract: first match, all matches, named groups") {
   CHECK_FALSE(through<RegexExtract>({{"field", "t"}, {"pattern", "z"}, {"into", "n"}}, R"({"t": "abc"})").has("n"));
   CHECK(*through<RegexExtract>({{"field", "t"}, {"pattern", "x*"}, {"into", "n"}, {"all", true}},
                                R"({"t": "axxb"})").get("n") == json::parse(R"(["", "xx", "", ""])"));
+  // \w, \d and \b are Unicode, like caseless matching.
+  CHECK(*through<RegexExtract>({{"field", "t"}, {"pattern", "\\b\\w+\\b"}, {"into", "w"}, {"all", true}},
+                               R"({"t": "naïve Straße, 東京"})").get("w") ==
+        json::parse(R"(["naïve", "Straße", "東京"])"));
   CHECK_THROWS_WITH(ComponentHarness::of<RegexExtract>({{"field", "t"}, {"pattern", "(a"}, {"into", "n"}}),
                     doctest::Contains("param 'pattern': bad regex at offset 2"));
 }

@@ -1,6 +1,9 @@
 #include "transform.hpp"
 
 #include <date/tz.h>
+#include <unicode/uchar.h>
+#include <unicode/ucasemap.h>
+#include <unicode/utf8.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -209,7 +212,7 @@ void DeleteField::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Case::descriptor() {
   return {.name = "case",
           .version = "1.0.0",
-          .summary = "Changes the letter case of string fields (ASCII letters)",
+          .summary = "Changes the letter case of string fields (Unicode rules: straße → STRASSE)",
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
@@ -218,17 +221,23 @@ ComponentDescriptor Case::descriptor() {
                       .required = true},
                      {.name = "to",
                       .type = ParamType::string,
-                      .description = "upper, lower, or title (first letter of each word upper)",
+                      .description = "upper, lower, or title (the first letter of each word "
+                                     "upper, the rest lower; words as Unicode word boundaries "
+                                     "find them)",
                       .required = true,
                       .allowed = {"upper", "lower", "title"}}}};
 }
 
-Case::Case(const Params& params) : fields_(params.get_string_list("fields")) {
-  const std::string to = params.get_string("to");
-  to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
+namespace {
+UCaseMap* open_case_map() {
+  UErrorCode status = U_ZERO_ERROR;
+  // "" is ICU's root locale: the same result whatever the server's locale.
+  UCaseMap* map = ucasemap_open("", U_FOLD_CASE_DEFAULT, &status);
+  if (U_FAILURE(status))
+    throw std::runtime_error(std::string("ICU case map: ") + u_errorName(status));
+  return map;
 }
 
-namespace {
 // Applies `change` to a string, or to each string in an array.
 template <class F>
 void for_strings(Value& value, F&& change) {
@@ -239,25 +248,48 @@ void for_strings(Value& value, F&& change) {
       if (item.is_string()) change(item.as_string());
   }
 }
+
+// Text that is not UTF-8 cannot be case-mapped or trimmed by code point.
+[[noreturn]] void not_utf8(std::string_view component, const std::string& field) {
+  throw std::runtime_error(std::string(component) + ": field '" + field +
+                           "' is not valid UTF-8");
+}
 }  // namespace
 
+Case::Case(const Params& params)
+    : fields_(params.get_string_list("fields")), case_map_(open_case_map(), ucasemap_close) {
+  const std::string to = params.get_string("to");
+  to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
+}
+
 void Case::process(Packet& packet, Emitter& emit) {
+  auto map = [&](const std::string& in, std::string& out, UErrorCode& status) {
+    const auto capacity = static_cast<int32_t>(out.size());
+    const auto length = static_cast<int32_t>(in.size());
+    switch (to_) {
+      case To::upper:
+        return ucasemap_utf8ToUpper(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+      case To::lower:
+        return ucasemap_utf8ToLower(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+      case To::title: break;
+    }
+    return ucasemap_utf8ToTitle(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+  };
   for (const auto& field : fields_) {
     Value* value = packet.find_path(field);
     if (!value) continue;
     for_strings(*value, [&](std::string& s) {
-      bool word_start = true;
-      for (char& c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (to_) {
-          case To::upper: c = static_cast<char>(std::toupper(u)); break;
-          case To::lower: c = static_cast<char>(std::tolower(u)); break;
-          case To::title:
-            c = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
-            word_start = !std::isalnum(u) && c != '\'';
-            break;
-        }
+      std::string out(s.size() + s.size() / 2 + 4, '\0');
+      UErrorCode status = U_ZERO_ERROR;
+      auto length = map(s, out, status);
+      if (status == U_BUFFER_OVERFLOW_ERROR) {  // mappings may grow text (ß → SS, ŉ → ʼN)
+        out.resize(static_cast<std::size_t>(length));
+        status = U_ZERO_ERROR;
+        length = map(s, out, status);
       }
+      if (U_FAILURE(status)) not_utf8("case", field);
+      out.resize(static_cast<std::size_t>(length));
+      s = std::move(out);
     });
   }
   emit(std::move(packet));
@@ -266,7 +298,8 @@ void Case::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Trim::descriptor() {
   return {.name = "trim",
           .version = "1.0.0",
-          .summary = "Strips characters (whitespace by default) from both ends of string fields",
+          .summary = "Strips characters (Unicode whitespace by default) from both ends of string "
+                     "fields",
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
@@ -274,28 +307,64 @@ ComponentDescriptor Trim::descriptor() {
                                      "strings); unset: every top-level string field"},
                      {.name = "chars",
                       .type = ParamType::string,
-                      .description = "the characters to strip",
-                      .default_value = " \t\r\n\f\v"}}};
+                      .description = "the characters to strip; unset: every Unicode White_Space "
+                                     "character (space, tab, line breaks, NBSP, U+3000 …)"}}};
 }
 
+namespace {
+// The code points of UTF-8 `text`; nullopt when it is not UTF-8.
+std::optional<std::u32string> code_points(std::string_view text) {
+  std::u32string out;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const auto length = static_cast<int32_t>(text.size());
+  for (int32_t i = 0; i < length;) {
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);
+    if (c < 0) return std::nullopt;
+    out += static_cast<char32_t>(c);
+  }
+  return out;
+}
+}  // namespace
+
 Trim::Trim(const Params& params)
-    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}),
-      chars_(params.get_string("chars")) {
-  if (chars_.empty()) throw std::invalid_argument("param 'chars' is empty");
+    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}) {
+  if (!params.has("chars")) return;
+  auto chars = code_points(params.get_string("chars"));
+  if (!chars) throw std::invalid_argument("param 'chars' is not valid UTF-8");
+  if (chars->empty()) throw std::invalid_argument("param 'chars' is empty");
+  chars_ = std::move(*chars);
 }
 
 void Trim::process(Packet& packet, Emitter& emit) {
-  auto trim = [&](std::string& s) {
-    const auto end = s.find_last_not_of(chars_);
-    s.erase(end == std::string::npos ? 0 : end + 1);
-    s.erase(0, s.find_first_not_of(chars_));
+  auto strip = [&](UChar32 c) {
+    return chars_.empty() ? u_isUWhiteSpace(c) : chars_.find(static_cast<char32_t>(c)) != chars_.npos;
+  };
+  auto trim = [&](const std::string& field, std::string& s) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
+    const auto length = static_cast<int32_t>(s.size());
+    int32_t begin = 0, end = length;
+    for (int32_t next = 0; begin < length; begin = next) {
+      UChar32 c;
+      U8_NEXT(bytes, next, length, c);
+      if (c < 0) not_utf8("trim", field);
+      if (!strip(c)) break;
+    }
+    for (int32_t previous = end; end > begin; end = previous) {
+      UChar32 c;
+      U8_PREV(bytes, 0, previous, c);
+      if (c < 0) not_utf8("trim", field);
+      if (!strip(c)) break;
+    }
+    s = s.substr(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin));
   };
   if (fields_.empty()) {
     for (auto& [name, value] : packet.fields())
-      if (value.is_string()) trim(value.as_string());
+      if (value.is_string()) trim(name, value.as_string());
   } else {
     for (const auto& field : fields_)
-      if (Value* value = packet.find_path(field)) for_strings(*value, trim);
+      if (Value* value = packet.find_path(field))
+        for_strings(*value, [&](std::string& s) { trim(field, s); });
   }
   emit(std::move(packet));
 }
@@ -626,7 +695,8 @@ ComponentDescriptor RegexExtract::descriptor() {
           .params = {path_param("field", "path of the text field to search"),
                      {.name = "pattern",
                       .type = ParamType::string,
-                      .description = "PCRE2 pattern; with named groups (?<name>…) each match is "
+                      .description = "PCRE2 pattern, Unicode-aware (\\w, \\d, \\b match non-ASCII letters "
+                                     "and digits); with named groups (?<name>…) each match is "
                                      "an object of them, otherwise the matched text",
                       .required = true},
                      path_param("into", "path that receives the match (or the array of matches)"),

@@ -17,6 +17,7 @@
 namespace date {
 class time_zone;
 }
+struct UCaseMap;
 
 namespace sluice::transform {
 
@@ -72,6 +73,9 @@ class Case : public Component {
  private:
   std::vector<std::string> fields_;
   enum class To { upper, lower, title } to_;
+  // ICU's case mapping (full Unicode rules: ß → SS, title case by word boundaries); a
+  // UCaseMap holds a word break iterator, so each instance owns one.
+  std::unique_ptr<UCaseMap, void (*)(UCaseMap*)> case_map_;
 };
 
 class Trim : public Component {
@@ -82,7 +86,7 @@ class Trim : public Component {
 
  private:
   std::vector<std::string> fields_;  // empty: every top-level string field
-  std::string chars_;
+  std::u32string chars_;              // code points to strip; empty: Unicode White_Space
 };
 
 class Template : public Component {
