@@ -122,6 +122,14 @@ TEST_CASE("hash gives a stable id from field values, independent of other fields
   CHECK(through<Hash>({{"fields", "a"}}, R"({"a": "x"})").get("id")->as_string() == "84b44c636b565032b52255ef9eddfc89");
 }
 
+TEST_CASE("hash: values equal in conditions (1 and 1.0, any key order) give one id") {
+  const Object params{{"fields", Array{"n", "o"}}};
+  const std::string id = through<Hash>(params, R"({"n": 1, "o": {"a": 1, "b": [2]}})").get("id")->as_string();
+  CHECK(through<Hash>(params, R"({"n": 1.0, "o": {"b": [2.0], "a": 1}})").get("id")->as_string() == id);
+  CHECK(through<Hash>(params, R"({"n": 1.5, "o": {"a": 1, "b": [2]}})").get("id")->as_string() != id);
+  CHECK(through<Hash>(params, R"({"n": "1", "o": {"a": 1, "b": [2]}})").get("id")->as_string() != id);
+}
+
 TEST_CASE("json_parse parses a string field; bad JSON is an error") {
   CHECK(fields(through<JsonParse>({{"field", "raw"}, {"into", "doc"}}, R"({"raw": "{\"a\": [1]}"})")) ==
         json::parse(R"({"raw": "{\"a\": [1]}", "doc": {"a": [1]}})"));
@@ -209,4 +217,13 @@ TEST_CASE("email and url extract distinct matches, without trailing punctuation"
                       R"({"body": "See https://a.example/x?y=1, (www.b.example/p) and ftp://c.example."})")
              .get("links") == json::parse(R"(["https://a.example/x?y=1", "www.b.example/p", "ftp://c.example"])"));
   CHECK(*through<Email>({{"field", "body"}}, R"({"body": "none"})").get("emails") == json::parse("[]"));
+}
+
+TEST_CASE("url keeps balanced parentheses; email wants a dot-atom and ignores domain case") {
+  CHECK(*through<Url>({{"field", "t"}}, R"j({"t": "(https://en.wikipedia.org/wiki/Foo_(bar)) and [www.x.example/a]."})j")
+             .get("urls") == json::parse(R"j(["https://en.wikipedia.org/wiki/Foo_(bar)", "www.x.example/a"])j"));
+  CHECK(*through<Email>({{"field", "t"}}, R"({"t": "user.@x.com .lead@x.com a..b@x.com ok.name@x.com"})")
+             .get("emails") == json::parse(R"(["ok.name@x.com"])"));
+  CHECK(*through<Email>({{"field", "t"}}, R"({"t": "Ada@Example.ORG, ada@example.org; ADA@example.org"})")
+             .get("emails") == json::parse(R"(["Ada@example.org", "ada@example.org", "ADA@example.org"])"));
 }

@@ -15,6 +15,8 @@
 
 #include <sluice/json.hpp>
 
+#include "packet_key.hpp"
+
 namespace sluice::transform {
 
 namespace {
@@ -443,8 +445,9 @@ ComponentDescriptor Hash::descriptor() {
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
-                      .description = "field paths whose values (as JSON; absent differs from "
-                                     "null) are hashed, in this order",
+                      .description = "field paths whose values are hashed, in this order; "
+                                     "values equal in conditions hash alike (1 and 1.0, objects "
+                                     "in any key order); absent differs from null",
                       .required = true},
                      {.name = "into",
                       .type = ParamType::string,
@@ -464,15 +467,7 @@ Hash::Hash(const Params& params)
 }
 
 void Hash::process(Packet& packet, Emitter& emit) {
-  std::string text;
-  for (const auto& field : fields_) {
-    // Separators that cannot occur in JSON text keep ["ab", "c"] apart from ["a", "bc"].
-    if (const Value* v = packet.find_path(field))
-      json::write(*v, text);
-    else
-      text += '\x1f';
-    text += '\x1e';
-  }
+  const std::string text = plugins::key_text(packet, fields_);
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
   std::string digest = hex(canonical.digest, sizeof canonical.digest);
@@ -763,10 +758,18 @@ void PatternExtractor::process(Packet& packet, Emitter& emit) {
     Array found;
     regex_.for_each_match(text->as_string(), [&](const Regex::Match& m) {
       std::string_view match = m.group(0);
-      // Sentence punctuation right after an address or URL is not part of it.
-      while (!match.empty() && std::string_view(".,;:!?)]}'\"").find(match.back()) != std::string_view::npos)
+      // Sentence punctuation right after an address or URL is not part of it; a closing
+      // bracket is, when it closes one opened inside (…/wiki/Foo_(bar)).
+      auto unbalanced_close = [&](char close, char open) {
+        return match.back() == close && std::count(match.begin(), match.end(), close) >
+                                            std::count(match.begin(), match.end(), open);
+      };
+      while (!match.empty() &&
+             (std::string_view(".,;:!?'\"").find(match.back()) != std::string_view::npos ||
+              unbalanced_close(')', '(') || unbalanced_close(']', '[') ||
+              unbalanced_close('}', '{')))
         match.remove_suffix(1);
-      const Value candidate(match);
+      const Value candidate(canonical(match));
       if (std::find(found.begin(), found.end(), candidate) == found.end()) found.push_back(candidate);
       return true;
     });
@@ -778,13 +781,23 @@ void PatternExtractor::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Email::descriptor() {
   return {.name = "email",
           .version = "1.0.0",
-          .summary = "Extracts e-mail addresses from a text field",
+          .summary = "Extracts e-mail addresses from a text field (domains lowercased)",
           .kind = ComponentKind::extractor,
           .params = extractor_params("emails")};
 }
 
+// The local part is a dot-atom (RFC 5322): dots only between other characters, so `user.@x.com`
+// and `.user@x.com` are no addresses; the lookbehind keeps `a..b@x.com` from giving `b@x.com`.
 Email::Email(const Params& params)
-    : PatternExtractor(params, R"([A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})") {}
+    : PatternExtractor(params, R"((?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})") {}
+
+std::string Email::canonical(std::string_view match) const {
+  std::string address(match);
+  const auto at = address.find('@');
+  std::transform(address.begin() + static_cast<std::ptrdiff_t>(at), address.end(), address.begin() + static_cast<std::ptrdiff_t>(at),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return address;
+}
 
 ComponentDescriptor Url::descriptor() {
   return {.name = "url",

@@ -160,6 +160,8 @@ class PatternExtractor : public Component {
  protected:
   PatternExtractor(const Params& params, const std::string& pattern);
   static std::vector<ParamSpec> extractor_params(std::string into_default);
+  // The form a match is reported (and told apart from others) in; by default as written.
+  virtual std::string canonical(std::string_view match) const { return std::string(match); }
 
  private:
   std::string field_, into_;
@@ -170,6 +172,10 @@ class Email : public PatternExtractor {
  public:
   static ComponentDescriptor descriptor();
   explicit Email(const Params& params);
+
+ private:
+  // The domain lowercased: it is case-insensitive (RFC 5321), the local part is not.
+  std::string canonical(std::string_view match) const override;
 };
 
 class Url : public PatternExtractor {
