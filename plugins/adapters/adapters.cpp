@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <sluice/json.hpp>
@@ -345,7 +347,8 @@ std::vector<Packet> TextAdapter::convert(std::string_view text) {
 ComponentDescriptor XmlAdapter::descriptor() {
   return adapter_descriptor(
       "xml_adapter", "Parses XML: one packet per record element, fields by XPath",
-      {"application/xml", "text/xml"},
+      {"application/xml", "text/xml", "application/rss+xml", "application/atom+xml",
+       "application/rdf+xml"},
       {{.name = "records",
         .type = ParamType::string,
         .description = "XPath selecting the record elements (e.g. /feed/entry)",
@@ -353,9 +356,18 @@ ComponentDescriptor XmlAdapter::descriptor() {
        {.name = "fields",
         .type = ParamType::object,
         .description = "field name → XPath relative to the record (e.g. {title: title, id: "
-                       "\"@id\"}), each giving the text of its first match (absent if none), or the "
-                       "value of an expression such as count(item); unset: the whole record element as JSON (attributes as @name, "
-                       "repeated children as arrays, text as #text when mixed)"}});
+                       "\"@id\"}), each giving the text of its match (absent if none; several "
+                       "matches: an array of their texts), or the value of an expression such as "
+                       "count(item) (integral numbers as integers); unset: the whole record "
+                       "element as JSON (attributes as @name, repeated children as arrays, text "
+                       "as #text when mixed)"},
+       {.name = "namespaces",
+        .type = ParamType::object,
+        .description = "prefix → namespace URI for the XPaths: an element or attribute in that "
+                       "namespace is matched by this prefix whatever prefix the document uses; "
+                       "merged over the defaults dc (Dublin Core), content and media (RSS "
+                       "modules)",
+        .default_value = Object{}}});
 }
 
 namespace {
@@ -367,6 +379,13 @@ pugi::xpath_query* compile_xpath(const std::string& param, const std::string& ex
     throw std::invalid_argument("param '" + param + "': bad XPath '" + expression + "' at offset " +
                                 std::to_string(e.result().offset) + ": " + e.what());
   }
+}
+
+// XPath has one number type; count(), sum() of integers and the like are integers in JSON.
+Value xpath_number(double number) {
+  if (std::trunc(number) == number && std::abs(number) < 9007199254740992.0)  // 2^53: exact
+    return static_cast<std::int64_t>(number);
+  return number;
 }
 
 std::string trimmed(std::string_view text) {
@@ -403,10 +422,58 @@ Value element_to_value(const pugi::xml_node& element) {
   return object;
 }
 
+// Renames the elements and attributes under `node` whose namespace URI is in `prefix_of_uri`
+// to that prefix, so that XPath (which pugixml matches by qualified name) finds them by the
+// namespace rather than by the prefix a document happens to choose. `in_scope` maps the
+// document's prefixes ("" for the default namespace) to URIs.
+void rename_by_namespace(pugi::xml_node node, std::map<std::string, std::string> in_scope,
+                         const std::map<std::string, std::string>& prefix_of_uri) {
+  for (const auto& attribute : node.attributes()) {
+    const std::string_view name = attribute.name();
+    if (name == "xmlns") in_scope[""] = attribute.value();
+    if (name.starts_with("xmlns:")) in_scope[std::string(name.substr(6))] = attribute.value();
+  }
+  // Gives `name` (prefix:local) the prefix chosen for its namespace; unprefixed attributes
+  // have no namespace, unprefixed elements the default one.
+  auto renamed = [&](std::string_view name, bool element) -> std::optional<std::string> {
+    const auto colon = name.find(':');
+    if (colon == std::string_view::npos && !element) return std::nullopt;
+    const std::string prefix(colon == std::string_view::npos ? "" : name.substr(0, colon));
+    if (prefix == "xmlns") return std::nullopt;
+    const auto uri = in_scope.find(prefix);
+    if (uri == in_scope.end()) return std::nullopt;
+    const auto chosen = prefix_of_uri.find(uri->second);
+    if (chosen == prefix_of_uri.end() || chosen->second == prefix) return std::nullopt;
+    return chosen->second + ":" +
+           std::string(colon == std::string_view::npos ? name : name.substr(colon + 1));
+  };
+  if (auto name = renamed(node.name(), true)) node.set_name(name->c_str());
+  for (auto attribute : node.attributes())
+    if (auto name = renamed(attribute.name(), false)) attribute.set_name(name->c_str());
+  for (auto child : node.children())
+    if (child.type() == pugi::node_element) rename_by_namespace(child, in_scope, prefix_of_uri);
+}
+
+// The namespaces feeds use, by their customary prefixes. Atom is here for Atom elements inside
+// RSS (atom:link); an Atom feed's own unprefixed elements keep matching unprefixed XPaths.
+const std::map<std::string, std::string> default_namespaces = {
+    {"dc", "http://purl.org/dc/elements/1.1/"},
+    {"content", "http://purl.org/rss/1.0/modules/content/"},
+    {"media", "http://search.yahoo.com/mrss/"},
+};
+
 }  // namespace
 
 XmlAdapter::XmlAdapter(const Params& params)
     : Adapter(params), records_(compile_xpath("records", params.get_string("records"))) {
+  for (const auto& [prefix, uri] : default_namespaces) prefix_of_uri_[uri] = prefix;
+  const Value given = params.get("namespaces");
+  for (const auto& [prefix, uri] : given.as_object()) {
+    if (!uri.is_string() || prefix.empty() || prefix.find(':') != std::string::npos)
+      throw std::invalid_argument("param 'namespaces': '" + prefix +
+                                  "' must be a prefix (no colon) mapped to a URI string");
+    prefix_of_uri_[uri.as_string()] = prefix;  // over a default prefix for the same URI
+  }
   if (records_->return_type() != pugi::xpath_type_node_set)
     throw std::invalid_argument("param 'records': the XPath must select nodes, not compute a value");
   if (!params.has("fields")) return;
@@ -430,6 +497,7 @@ std::vector<Packet> XmlAdapter::convert(std::string_view text) {
     const auto line = 1 + std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n');
     throw std::runtime_error("XML line " + std::to_string(line) + ": " + parsed.description());
   }
+  rename_by_namespace(document.document_element(), {}, prefix_of_uri_);
   std::vector<Packet> children;
   for (const auto& record : records_->evaluate_node_set(document)) {
     const pugi::xml_node node = record.node() ? record.node() : record.parent();
@@ -445,12 +513,19 @@ std::vector<Packet> XmlAdapter::convert(std::string_view text) {
         switch (query->return_type()) {
           case pugi::xpath_type_node_set: {
             const pugi::xpath_node_set found = query->evaluate_node_set(node);
-            if (found.empty()) break;
-            const pugi::xpath_node first = found.first();
-            child.set(name, first.attribute() ? first.attribute().value() : first.node().text().get());
+            auto text = [](const pugi::xpath_node& n) {
+              return Value(n.attribute() ? n.attribute().value() : n.node().text().get());
+            };
+            if (found.size() == 1) {
+              child.set(name, text(found.first()));
+            } else if (found.size() > 1) {
+              Array texts;
+              for (const auto& n : found) texts.push_back(text(n));
+              child.set(name, std::move(texts));
+            }
             break;
           }
-          case pugi::xpath_type_number: child.set(name, query->evaluate_number(node)); break;
+          case pugi::xpath_type_number: child.set(name, xpath_number(query->evaluate_number(node))); break;
           case pugi::xpath_type_boolean: child.set(name, query->evaluate_boolean(node)); break;
           default: child.set(name, query->evaluate_string(node)); break;
         }

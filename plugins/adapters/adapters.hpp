@@ -10,6 +10,7 @@
 // nothing is dropped silently; children keep the raw packet's metadata.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +104,8 @@ class XmlAdapter : public Adapter {
   // XPath queries are compiled once, at construction.
   std::unique_ptr<pugi::xpath_query> records_;
   std::vector<std::pair<std::string, std::unique_ptr<pugi::xpath_query>>> fields_;
+  // Namespace URI → the prefix the XPaths use for it (param `namespaces`).
+  std::map<std::string, std::string> prefix_of_uri_;
 };
 
 class HtmlAdapter : public Adapter {

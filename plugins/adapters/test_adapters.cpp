@@ -146,6 +146,38 @@ TEST_CASE("xml_adapter: records by XPath, fields by relative XPath") {
   CHECK(h.output()[1].get_meta("stream")->as_string() == "s1");
 }
 
+TEST_CASE("xml_adapter on real feeds: feed mimetypes, repeated matches, dc: by URI, integer counts") {
+  auto h = ComponentHarness::of<XmlAdapter>(
+      {{"records", "//item"},
+       {"fields", Object{{"terms", "category/@term"}, {"creator", "dc:creator"}, {"n", "count(category)"}}}});
+  h.push(raw(R"(<rss xmlns:d="http://purl.org/dc/elements/1.1/"><channel><item>
+<category term="a"/><category term="b"/><d:creator>Ada</d:creator></item></channel></rss>)",
+             "application/rss+xml"));
+  h.push(raw(R"(<feed xmlns="http://www.w3.org/2005/Atom"><item><category term="c"/></item></feed>)",
+             "application/atom+xml; charset=utf-8"));
+  REQUIRE(h.output().size() == 2);
+  const Packet& rss = h.output()[0];
+  CHECK(*rss.get("terms") == json::parse(R"(["a", "b"])"));
+  REQUIRE(rss.has("creator"));
+  CHECK(rss.get("creator")->as_string() == "Ada");
+  CHECK(rss.get("n")->is_int());
+  CHECK(rss.get("n")->as_int() == 2);
+  CHECK(h.output()[1].get("terms")->as_string() == "c");
+}
+
+TEST_CASE("xml_adapter: the namespaces param gives the XPaths' prefixes their URIs") {
+  auto h = ComponentHarness::of<XmlAdapter>(
+      {{"records", "//item"},
+       {"fields", Object{{"thumb", "m:thumbnail/@url"}, {"x", "@x:flag"}}},
+       {"namespaces", Object{{"m", "http://search.yahoo.com/mrss/"}, {"x", "urn:x"}}}});
+  h.push(raw(R"(<rss xmlns:media="http://search.yahoo.com/mrss/" xmlns:y="urn:x">
+<item y:flag="1"><media:thumbnail url="t.png"/></item></rss>)", "application/xml"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(Value(h.output()[0].fields()) == json::parse(R"({"thumb": "t.png", "x": "1"})"));
+  CHECK_THROWS_WITH(ComponentHarness::of<XmlAdapter>({{"namespaces", Object{{"a:b", "u"}}}}),
+                    doctest::Contains("param 'namespaces'"));
+}
+
 TEST_CASE("xml_adapter: without fields, the record element becomes JSON") {
   auto h = ComponentHarness::of<XmlAdapter>({{"records", "//book"}});
   h.push(raw(R"(<lib><book lang="en"><title>T</title><author>A</author><author>B</author>
