@@ -2,6 +2,7 @@
 
 #include <gumbo.h>
 #include <pugixml.hpp>
+#include <unicode/ucnv.h>
 
 #include <algorithm>
 #include <cctype>
@@ -29,6 +30,39 @@ std::string base_mimetype(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   return lower(text);
+}
+
+// The charset parameter of a mimetype (`text/csv; charset="ISO-8859-1"` → `iso-8859-1`), or "".
+std::string charset_of(std::string_view mimetype) {
+  for (auto semicolon = mimetype.find(';'); semicolon != std::string_view::npos;
+       semicolon = mimetype.find(';', semicolon + 1)) {
+    std::string_view parameter = mimetype.substr(semicolon + 1);
+    parameter = parameter.substr(0, parameter.find(';'));
+    const auto equals = parameter.find('=');
+    if (equals == std::string_view::npos || base_mimetype(parameter.substr(0, equals)) != "charset")
+      continue;
+    std::string value = base_mimetype(parameter.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return value;
+  }
+  return {};
+}
+
+// `text` in `charset`, as UTF-8 (ICU's converters: every charset of the IANA registry).
+std::string to_utf8(std::string_view text, const std::string& charset) {
+  UErrorCode status = U_ZERO_ERROR;
+  const auto length = static_cast<int32_t>(text.size());
+  const int32_t needed = ucnv_convert("UTF-8", charset.c_str(), nullptr, 0, text.data(), length, &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status))
+    throw std::runtime_error("charset '" + charset + "': " +
+                             (status == U_FILE_ACCESS_ERROR ? "unknown" : u_errorName(status)));
+  std::string out(static_cast<std::size_t>(needed), '\0');
+  status = U_ZERO_ERROR;
+  ucnv_convert("UTF-8", charset.c_str(), out.data(), needed, text.data(), length, &status);
+  if (U_FAILURE(status) && status != U_STRING_NOT_TERMINATED_WARNING)
+    throw std::runtime_error("charset '" + charset + "': " + u_errorName(status));
+  return out;
 }
 
 char one_char_param(const Params& params, std::string_view name) {
@@ -62,8 +96,9 @@ ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::string su
   own.push_back({.name = "mimetypes",
                  .type = ParamType::string_list,
                  .description = "packets whose `mimetype` meta is one of these are converted "
-                                "(`type/*` matches a whole type; parameters such as charset are "
-                                "ignored); others go to unmatched",
+                                "(`type/*` matches a whole type; parameters are ignored, but a "
+                                "charset other than UTF-8 is decoded first, except by "
+                                "xml_adapter); others go to unmatched",
                  .default_value = std::move(defaults)});
   own.push_back({.name = "field",
                  .type = ParamType::string,
@@ -98,7 +133,12 @@ void Adapter::process(Packet& packet, Emitter& emit) {
   if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
   if (!raw->is_string())
     throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
-  std::vector<Packet> children = convert(raw->as_string());
+  const std::string charset =
+      decodes_itself() ? std::string() : charset_of(packet.get_meta(meta::mimetype)->as_string());
+  std::vector<Packet> children =
+      charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii"
+          ? convert(raw->as_string())
+          : convert(to_utf8(raw->as_string(), charset));
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (i + 1 < children.size())
       children[i].meta() = packet.meta();
@@ -162,12 +202,14 @@ ComponentDescriptor CsvAdapter::descriptor() {
         .default_value = "\""},
        {.name = "header",
         .type = ParamType::boolean,
-        .description = "the first row names the fields; false: fields are column1..columnN",
+        .description = "the first row names the fields (a repeated name gets _2, _3 …); "
+                       "false: fields are column1..columnN",
         .default_value = true},
        {.name = "infer_types",
         .type = ParamType::boolean,
         .description = "unquoted values that read as integers, numbers, true or false become "
-                       "those; empty unquoted values become null; false: every value is a string",
+                       "those (not ones with a leading zero, such as 007); empty unquoted values "
+                       "become null; false: every value is a string",
         .default_value = false}});
 }
 
@@ -196,6 +238,11 @@ Value typed_cell(CsvCell&& cell, bool infer) {
   const char* begin = s.data();
   const char* end = s.data() + s.size();
   if (*begin == '+') ++begin;
+  // A leading zero makes an identifier (ZIP code 007, a phone number), not a number: 0 and
+  // 0.5 are numbers, 007 and -01 stay text.
+  const char* digits = *begin == '-' ? begin + 1 : begin;
+  if (end - digits > 1 && digits[0] == '0' && std::isdigit(static_cast<unsigned char>(digits[1])))
+    return std::move(cell.text);
   std::int64_t i = 0;
   if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc() && p == end) return i;
   double d = 0;
@@ -271,8 +318,13 @@ std::vector<Packet> CsvAdapter::convert(std::string_view text) {
     std::size_t n = 0;
     for (auto& header_cell : rows[0]) {
       ++n;
-      names.push_back(header_cell.text.empty() ? "column" + std::to_string(n)
-                                               : std::move(header_cell.text));
+      std::string name =
+          header_cell.text.empty() ? "column" + std::to_string(n) : std::move(header_cell.text);
+      // A repeated name would overwrite the earlier column: the second `name` is `name_2`.
+      const std::string given = name;
+      for (int k = 2; std::find(names.begin(), names.end(), name) != names.end(); ++k)
+        name = given + "_" + std::to_string(k);
+      names.push_back(std::move(name));
     }
     first = 1;
   }

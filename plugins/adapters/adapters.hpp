@@ -37,6 +37,9 @@ class Adapter : public Component {
                                                 std::vector<ParamSpec> own);
   // Turns the raw text into children; throws (before anything is emitted) when it cannot.
   virtual std::vector<Packet> convert(std::string_view text) = 0;
+  // False: text in the charset the mimetype names (`; charset=iso-8859-1`) is decoded to UTF-8
+  // before convert. XML declares its encoding itself, and its parser reads that.
+  virtual bool decodes_itself() const { return false; }
 
  private:
   bool accepts(const Packet& packet) const;
@@ -99,6 +102,7 @@ class XmlAdapter : public Adapter {
 
  protected:
   std::vector<Packet> convert(std::string_view text) override;
+  bool decodes_itself() const override { return true; }
 
  private:
   // XPath queries are compiled once, at construction.

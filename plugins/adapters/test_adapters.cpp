@@ -100,6 +100,27 @@ TEST_CASE("csv_adapter: no header, another delimiter and quote, typed values") {
   CHECK(row.get("column6")->as_string() == "x");
 }
 
+TEST_CASE("csv_adapter: leading zeros stay text, repeated headers are numbered, the charset is decoded") {
+  auto typed = ComponentHarness::of<CsvAdapter>({{"infer_types", true}});
+  typed.push(raw("zip,n,neg,z,half\n007,0,-01,0.5,-0.5\n", "text/csv"));
+  REQUIRE(typed.output().size() == 1);
+  CHECK(Value(typed.output()[0].fields()) ==
+        json::parse(R"({"zip": "007", "n": 0, "neg": "-01", "z": 0.5, "half": -0.5})"));
+  auto h = ComponentHarness::of<CsvAdapter>();
+  h.push(raw("name,name,name_2,name\na,b,c,d\n", "text/csv"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(Value(h.output()[0].fields()) ==
+        json::parse(R"({"name": "a", "name_2": "b", "name_2_2": "c", "name_3": "d"})"));
+  auto latin1 = ComponentHarness::of<CsvAdapter>();
+  latin1.push(raw("name\nM\xFCller\n", "text/csv; charset=ISO-8859-1"));
+  latin1.push(raw("name\nM\xFCller\n", "text/csv; charset=\"windows-1252\""));
+  latin1.push(raw("name\nx\n", "text/csv; charset=no-such-charset"));
+  REQUIRE(latin1.output().size() == 2);
+  for (const auto& row : latin1.output()) CHECK(row.get("name")->as_string() == "M\u00fcller");
+  REQUIRE(latin1.errors().size() == 1);
+  CHECK(latin1.errors()[0].get_meta("error")->as_string() == "charset 'no-such-charset': unknown");
+}
+
 TEST_CASE("csv_adapter: errors name the line; params are checked") {
   auto h = ComponentHarness::of<CsvAdapter>();
   h.push(raw("a,b\n1,\"open\n2,3\n", "text/csv"));
