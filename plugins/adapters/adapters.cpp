@@ -2,10 +2,13 @@
 
 #include <gumbo.h>
 #include <pugixml.hpp>
+#include <unicode/ucnv.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include <sluice/json.hpp>
@@ -27,6 +30,39 @@ std::string base_mimetype(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   return lower(text);
+}
+
+// The charset parameter of a mimetype (`text/csv; charset="ISO-8859-1"` → `iso-8859-1`), or "".
+std::string charset_of(std::string_view mimetype) {
+  for (auto semicolon = mimetype.find(';'); semicolon != std::string_view::npos;
+       semicolon = mimetype.find(';', semicolon + 1)) {
+    std::string_view parameter = mimetype.substr(semicolon + 1);
+    parameter = parameter.substr(0, parameter.find(';'));
+    const auto equals = parameter.find('=');
+    if (equals == std::string_view::npos || base_mimetype(parameter.substr(0, equals)) != "charset")
+      continue;
+    std::string value = base_mimetype(parameter.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return value;
+  }
+  return {};
+}
+
+// `text` in `charset`, as UTF-8 (ICU's converters: every charset of the IANA registry).
+std::string to_utf8(std::string_view text, const std::string& charset) {
+  UErrorCode status = U_ZERO_ERROR;
+  const auto length = static_cast<int32_t>(text.size());
+  const int32_t needed = ucnv_convert("UTF-8", charset.c_str(), nullptr, 0, text.data(), length, &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status))
+    throw std::runtime_error("charset '" + charset + "': " +
+                             (status == U_FILE_ACCESS_ERROR ? "unknown" : u_errorName(status)));
+  std::string out(static_cast<std::size_t>(needed), '\0');
+  status = U_ZERO_ERROR;
+  ucnv_convert("UTF-8", charset.c_str(), out.data(), needed, text.data(), length, &status);
+  if (U_FAILURE(status) && status != U_STRING_NOT_TERMINATED_WARNING)
+    throw std::runtime_error("charset '" + charset + "': " + u_errorName(status));
+  return out;
 }
 
 char one_char_param(const Params& params, std::string_view name) {
@@ -60,8 +96,9 @@ ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::string su
   own.push_back({.name = "mimetypes",
                  .type = ParamType::string_list,
                  .description = "packets whose `mimetype` meta is one of these are converted "
-                                "(`type/*` matches a whole type; parameters such as charset are "
-                                "ignored); others go to unmatched",
+                                "(`type/*` matches a whole type; parameters are ignored, but a "
+                                "charset other than UTF-8 is decoded first, except by "
+                                "xml_adapter); others go to unmatched",
                  .default_value = std::move(defaults)});
   own.push_back({.name = "field",
                  .type = ParamType::string,
@@ -96,7 +133,12 @@ void Adapter::process(Packet& packet, Emitter& emit) {
   if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
   if (!raw->is_string())
     throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
-  std::vector<Packet> children = convert(raw->as_string());
+  const std::string charset =
+      decodes_itself() ? std::string() : charset_of(packet.get_meta(meta::mimetype)->as_string());
+  std::vector<Packet> children =
+      charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii"
+          ? convert(raw->as_string())
+          : convert(to_utf8(raw->as_string(), charset));
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (i + 1 < children.size())
       children[i].meta() = packet.meta();
@@ -160,12 +202,14 @@ ComponentDescriptor CsvAdapter::descriptor() {
         .default_value = "\""},
        {.name = "header",
         .type = ParamType::boolean,
-        .description = "the first row names the fields; false: fields are column1..columnN",
+        .description = "the first row names the fields (a repeated name gets _2, _3 …); "
+                       "false: fields are column1..columnN",
         .default_value = true},
        {.name = "infer_types",
         .type = ParamType::boolean,
         .description = "unquoted values that read as integers, numbers, true or false become "
-                       "those; empty unquoted values become null; false: every value is a string",
+                       "those (not ones with a leading zero, such as 007); empty unquoted values "
+                       "become null; false: every value is a string",
         .default_value = false}});
 }
 
@@ -194,6 +238,11 @@ Value typed_cell(CsvCell&& cell, bool infer) {
   const char* begin = s.data();
   const char* end = s.data() + s.size();
   if (*begin == '+') ++begin;
+  // A leading zero makes an identifier (ZIP code 007, a phone number), not a number: 0 and
+  // 0.5 are numbers, 007 and -01 stay text.
+  const char* digits = *begin == '-' ? begin + 1 : begin;
+  if (end - digits > 1 && digits[0] == '0' && std::isdigit(static_cast<unsigned char>(digits[1])))
+    return std::move(cell.text);
   std::int64_t i = 0;
   if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc() && p == end) return i;
   double d = 0;
@@ -269,8 +318,13 @@ std::vector<Packet> CsvAdapter::convert(std::string_view text) {
     std::size_t n = 0;
     for (auto& header_cell : rows[0]) {
       ++n;
-      names.push_back(header_cell.text.empty() ? "column" + std::to_string(n)
-                                               : std::move(header_cell.text));
+      std::string name =
+          header_cell.text.empty() ? "column" + std::to_string(n) : std::move(header_cell.text);
+      // A repeated name would overwrite the earlier column: the second `name` is `name_2`.
+      const std::string given = name;
+      for (int k = 2; std::find(names.begin(), names.end(), name) != names.end(); ++k)
+        name = given + "_" + std::to_string(k);
+      names.push_back(std::move(name));
     }
     first = 1;
   }
@@ -326,11 +380,14 @@ std::vector<Packet> TextAdapter::convert(std::string_view text) {
     add(text);
     return children;
   }
+  // A line ends at LF, CRLF, or a lone CR (classic Mac OS files, some exports).
   while (!text.empty()) {
-    const std::size_t end = text.find('\n');
-    std::string_view piece = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    if (piece.ends_with('\r')) piece.remove_suffix(1);
+    const std::size_t end = text.find_first_of("\r\n");
+    const std::string_view piece = text.substr(0, end);
+    const std::size_t ending = end == std::string_view::npos  ? 0
+                               : text.substr(end, 2) == "\r\n" ? 2
+                                                               : 1;
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + ending);
     if (skip_empty_ && piece.find_first_not_of(" \t\f\v") == std::string_view::npos) continue;
     add(piece);
   }
@@ -342,7 +399,8 @@ std::vector<Packet> TextAdapter::convert(std::string_view text) {
 ComponentDescriptor XmlAdapter::descriptor() {
   return adapter_descriptor(
       "xml_adapter", "Parses XML: one packet per record element, fields by XPath",
-      {"application/xml", "text/xml"},
+      {"application/xml", "text/xml", "application/rss+xml", "application/atom+xml",
+       "application/rdf+xml"},
       {{.name = "records",
         .type = ParamType::string,
         .description = "XPath selecting the record elements (e.g. /feed/entry)",
@@ -350,9 +408,18 @@ ComponentDescriptor XmlAdapter::descriptor() {
        {.name = "fields",
         .type = ParamType::object,
         .description = "field name → XPath relative to the record (e.g. {title: title, id: "
-                       "\"@id\"}), each giving the text of its first match (absent if none), or the "
-                       "value of an expression such as count(item); unset: the whole record element as JSON (attributes as @name, "
-                       "repeated children as arrays, text as #text when mixed)"}});
+                       "\"@id\"}), each giving the text of its match (absent if none; several "
+                       "matches: an array of their texts), or the value of an expression such as "
+                       "count(item) (integral numbers as integers); unset: the whole record "
+                       "element as JSON (attributes as @name, repeated children as arrays, text "
+                       "as #text when mixed)"},
+       {.name = "namespaces",
+        .type = ParamType::object,
+        .description = "prefix → namespace URI for the XPaths: an element or attribute in that "
+                       "namespace is matched by this prefix whatever prefix the document uses; "
+                       "merged over the defaults dc (Dublin Core), content and media (RSS "
+                       "modules)",
+        .default_value = Object{}}});
 }
 
 namespace {
@@ -364,6 +431,13 @@ pugi::xpath_query* compile_xpath(const std::string& param, const std::string& ex
     throw std::invalid_argument("param '" + param + "': bad XPath '" + expression + "' at offset " +
                                 std::to_string(e.result().offset) + ": " + e.what());
   }
+}
+
+// XPath has one number type; count(), sum() of integers and the like are integers in JSON.
+Value xpath_number(double number) {
+  if (std::trunc(number) == number && std::abs(number) < 9007199254740992.0)  // 2^53: exact
+    return static_cast<std::int64_t>(number);
+  return number;
 }
 
 std::string trimmed(std::string_view text) {
@@ -400,10 +474,58 @@ Value element_to_value(const pugi::xml_node& element) {
   return object;
 }
 
+// Renames the elements and attributes under `node` whose namespace URI is in `prefix_of_uri`
+// to that prefix, so that XPath (which pugixml matches by qualified name) finds them by the
+// namespace rather than by the prefix a document happens to choose. `in_scope` maps the
+// document's prefixes ("" for the default namespace) to URIs.
+void rename_by_namespace(pugi::xml_node node, std::map<std::string, std::string> in_scope,
+                         const std::map<std::string, std::string>& prefix_of_uri) {
+  for (const auto& attribute : node.attributes()) {
+    const std::string_view name = attribute.name();
+    if (name == "xmlns") in_scope[""] = attribute.value();
+    if (name.starts_with("xmlns:")) in_scope[std::string(name.substr(6))] = attribute.value();
+  }
+  // Gives `name` (prefix:local) the prefix chosen for its namespace; unprefixed attributes
+  // have no namespace, unprefixed elements the default one.
+  auto renamed = [&](std::string_view name, bool element) -> std::optional<std::string> {
+    const auto colon = name.find(':');
+    if (colon == std::string_view::npos && !element) return std::nullopt;
+    const std::string prefix(colon == std::string_view::npos ? "" : name.substr(0, colon));
+    if (prefix == "xmlns") return std::nullopt;
+    const auto uri = in_scope.find(prefix);
+    if (uri == in_scope.end()) return std::nullopt;
+    const auto chosen = prefix_of_uri.find(uri->second);
+    if (chosen == prefix_of_uri.end() || chosen->second == prefix) return std::nullopt;
+    return chosen->second + ":" +
+           std::string(colon == std::string_view::npos ? name : name.substr(colon + 1));
+  };
+  if (auto name = renamed(node.name(), true)) node.set_name(name->c_str());
+  for (auto attribute : node.attributes())
+    if (auto name = renamed(attribute.name(), false)) attribute.set_name(name->c_str());
+  for (auto child : node.children())
+    if (child.type() == pugi::node_element) rename_by_namespace(child, in_scope, prefix_of_uri);
+}
+
+// The namespaces feeds use, by their customary prefixes. Atom is here for Atom elements inside
+// RSS (atom:link); an Atom feed's own unprefixed elements keep matching unprefixed XPaths.
+const std::map<std::string, std::string> default_namespaces = {
+    {"dc", "http://purl.org/dc/elements/1.1/"},
+    {"content", "http://purl.org/rss/1.0/modules/content/"},
+    {"media", "http://search.yahoo.com/mrss/"},
+};
+
 }  // namespace
 
 XmlAdapter::XmlAdapter(const Params& params)
     : Adapter(params), records_(compile_xpath("records", params.get_string("records"))) {
+  for (const auto& [prefix, uri] : default_namespaces) prefix_of_uri_[uri] = prefix;
+  const Value given = params.get("namespaces");
+  for (const auto& [prefix, uri] : given.as_object()) {
+    if (!uri.is_string() || prefix.empty() || prefix.find(':') != std::string::npos)
+      throw std::invalid_argument("param 'namespaces': '" + prefix +
+                                  "' must be a prefix (no colon) mapped to a URI string");
+    prefix_of_uri_[uri.as_string()] = prefix;  // over a default prefix for the same URI
+  }
   if (records_->return_type() != pugi::xpath_type_node_set)
     throw std::invalid_argument("param 'records': the XPath must select nodes, not compute a value");
   if (!params.has("fields")) return;
@@ -427,6 +549,7 @@ std::vector<Packet> XmlAdapter::convert(std::string_view text) {
     const auto line = 1 + std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n');
     throw std::runtime_error("XML line " + std::to_string(line) + ": " + parsed.description());
   }
+  rename_by_namespace(document.document_element(), {}, prefix_of_uri_);
   std::vector<Packet> children;
   for (const auto& record : records_->evaluate_node_set(document)) {
     const pugi::xml_node node = record.node() ? record.node() : record.parent();
@@ -442,12 +565,19 @@ std::vector<Packet> XmlAdapter::convert(std::string_view text) {
         switch (query->return_type()) {
           case pugi::xpath_type_node_set: {
             const pugi::xpath_node_set found = query->evaluate_node_set(node);
-            if (found.empty()) break;
-            const pugi::xpath_node first = found.first();
-            child.set(name, first.attribute() ? first.attribute().value() : first.node().text().get());
+            auto text = [](const pugi::xpath_node& n) {
+              return Value(n.attribute() ? n.attribute().value() : n.node().text().get());
+            };
+            if (found.size() == 1) {
+              child.set(name, text(found.first()));
+            } else if (found.size() > 1) {
+              Array texts;
+              for (const auto& n : found) texts.push_back(text(n));
+              child.set(name, std::move(texts));
+            }
             break;
           }
-          case pugi::xpath_type_number: child.set(name, query->evaluate_number(node)); break;
+          case pugi::xpath_type_number: child.set(name, xpath_number(query->evaluate_number(node))); break;
           case pugi::xpath_type_boolean: child.set(name, query->evaluate_boolean(node)); break;
           default: child.set(name, query->evaluate_string(node)); break;
         }
@@ -490,10 +620,15 @@ bool is_inline(GumboTag tag) {
   }
 }
 
-// Appends `text` to `out` with runs of whitespace collapsed to one space.
+// Appends `text` to `out` with runs of whitespace collapsed to one space, and without soft
+// hyphens (U+00AD, `&shy;`): they only mark where a browser may break a word.
 void append_collapsed(std::string_view text, std::string& out) {
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
+  static constexpr std::string_view soft_hyphen = "\u00ad";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (text.substr(i, soft_hyphen.size()) == soft_hyphen) {
+      i += soft_hyphen.size() - 1;
+    } else if (std::isspace(static_cast<unsigned char>(c))) {
       if (!out.empty() && out.back() != ' ') out += ' ';
     } else {
       out += c;

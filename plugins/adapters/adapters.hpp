@@ -10,6 +10,7 @@
 // nothing is dropped silently; children keep the raw packet's metadata.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class Adapter : public Component {
                                                 std::vector<ParamSpec> own);
   // Turns the raw text into children; throws (before anything is emitted) when it cannot.
   virtual std::vector<Packet> convert(std::string_view text) = 0;
+  // False: text in the charset the mimetype names (`; charset=iso-8859-1`) is decoded to UTF-8
+  // before convert. XML declares its encoding itself, and its parser reads that.
+  virtual bool decodes_itself() const { return false; }
 
  private:
   bool accepts(const Packet& packet) const;
@@ -98,11 +102,14 @@ class XmlAdapter : public Adapter {
 
  protected:
   std::vector<Packet> convert(std::string_view text) override;
+  bool decodes_itself() const override { return true; }
 
  private:
   // XPath queries are compiled once, at construction.
   std::unique_ptr<pugi::xpath_query> records_;
   std::vector<std::pair<std::string, std::unique_ptr<pugi::xpath_query>>> fields_;
+  // Namespace URI → the prefix the XPaths use for it (param `namespaces`).
+  std::map<std::string, std::string> prefix_of_uri_;
 };
 
 class HtmlAdapter : public Adapter {

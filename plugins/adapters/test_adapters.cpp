@@ -100,6 +100,27 @@ TEST_CASE("csv_adapter: no header, another delimiter and quote, typed values") {
   CHECK(row.get("column6")->as_string() == "x");
 }
 
+TEST_CASE("csv_adapter: leading zeros stay text, repeated headers are numbered, the charset is decoded") {
+  auto typed = ComponentHarness::of<CsvAdapter>({{"infer_types", true}});
+  typed.push(raw("zip,n,neg,z,half\n007,0,-01,0.5,-0.5\n", "text/csv"));
+  REQUIRE(typed.output().size() == 1);
+  CHECK(Value(typed.output()[0].fields()) ==
+        json::parse(R"({"zip": "007", "n": 0, "neg": "-01", "z": 0.5, "half": -0.5})"));
+  auto h = ComponentHarness::of<CsvAdapter>();
+  h.push(raw("name,name,name_2,name\na,b,c,d\n", "text/csv"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(Value(h.output()[0].fields()) ==
+        json::parse(R"({"name": "a", "name_2": "b", "name_2_2": "c", "name_3": "d"})"));
+  auto latin1 = ComponentHarness::of<CsvAdapter>();
+  latin1.push(raw("name\nM\xFCller\n", "text/csv; charset=ISO-8859-1"));
+  latin1.push(raw("name\nM\xFCller\n", "text/csv; charset=\"windows-1252\""));
+  latin1.push(raw("name\nx\n", "text/csv; charset=no-such-charset"));
+  REQUIRE(latin1.output().size() == 2);
+  for (const auto& row : latin1.output()) CHECK(row.get("name")->as_string() == "M\u00fcller");
+  REQUIRE(latin1.errors().size() == 1);
+  CHECK(latin1.errors()[0].get_meta("error")->as_string() == "charset 'no-such-charset': unknown");
+}
+
 TEST_CASE("csv_adapter: errors name the line; params are checked") {
   auto h = ComponentHarness::of<CsvAdapter>();
   h.push(raw("a,b\n1,\"open\n2,3\n", "text/csv"));
@@ -121,6 +142,15 @@ TEST_CASE("text_adapter: lines (blank ones skipped) or the whole text") {
   CHECK(whole.output()[0].get("body")->as_string() == "one\ntwo\n");
 }
 
+TEST_CASE("text_adapter: a lone CR ends a line too") {
+  auto lines = ComponentHarness::of<TextAdapter>();
+  lines.push(raw("one\rtwo\r\rthree\r\nfour\r", "text/plain"));
+  REQUIRE(lines.output().size() == 4);
+  CHECK(lines.output()[1].get("text")->as_string() == "two");
+  CHECK(lines.output()[2].get("text")->as_string() == "three");
+  CHECK(lines.output()[3].get("text")->as_string() == "four");
+}
+
 TEST_CASE("xml_adapter: records by XPath, fields by relative XPath") {
   auto h = ComponentHarness::of<XmlAdapter>(
       {{"records", "/feed/entry"},
@@ -135,6 +165,38 @@ TEST_CASE("xml_adapter: records by XPath, fields by relative XPath") {
   CHECK(h.output()[1].get("title")->as_string() == "Second & last");
   CHECK_FALSE(h.output()[1].has("none"));
   CHECK(h.output()[1].get_meta("stream")->as_string() == "s1");
+}
+
+TEST_CASE("xml_adapter on real feeds: feed mimetypes, repeated matches, dc: by URI, integer counts") {
+  auto h = ComponentHarness::of<XmlAdapter>(
+      {{"records", "//item"},
+       {"fields", Object{{"terms", "category/@term"}, {"creator", "dc:creator"}, {"n", "count(category)"}}}});
+  h.push(raw(R"(<rss xmlns:d="http://purl.org/dc/elements/1.1/"><channel><item>
+<category term="a"/><category term="b"/><d:creator>Ada</d:creator></item></channel></rss>)",
+             "application/rss+xml"));
+  h.push(raw(R"(<feed xmlns="http://www.w3.org/2005/Atom"><item><category term="c"/></item></feed>)",
+             "application/atom+xml; charset=utf-8"));
+  REQUIRE(h.output().size() == 2);
+  const Packet& rss = h.output()[0];
+  CHECK(*rss.get("terms") == json::parse(R"(["a", "b"])"));
+  REQUIRE(rss.has("creator"));
+  CHECK(rss.get("creator")->as_string() == "Ada");
+  CHECK(rss.get("n")->is_int());
+  CHECK(rss.get("n")->as_int() == 2);
+  CHECK(h.output()[1].get("terms")->as_string() == "c");
+}
+
+TEST_CASE("xml_adapter: the namespaces param gives the XPaths' prefixes their URIs") {
+  auto h = ComponentHarness::of<XmlAdapter>(
+      {{"records", "//item"},
+       {"fields", Object{{"thumb", "m:thumbnail/@url"}, {"x", "@x:flag"}}},
+       {"namespaces", Object{{"m", "http://search.yahoo.com/mrss/"}, {"x", "urn:x"}}}});
+  h.push(raw(R"(<rss xmlns:media="http://search.yahoo.com/mrss/" xmlns:y="urn:x">
+<item y:flag="1"><media:thumbnail url="t.png"/></item></rss>)", "application/xml"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(Value(h.output()[0].fields()) == json::parse(R"({"thumb": "t.png", "x": "1"})"));
+  CHECK_THROWS_WITH(ComponentHarness::of<XmlAdapter>({{"namespaces", Object{{"a:b", "u"}}}}),
+                    doctest::Contains("param 'namespaces'"));
 }
 
 TEST_CASE("xml_adapter: without fields, the record element becomes JSON") {
@@ -173,4 +235,12 @@ TEST_CASE("html_adapter: title, visible text and links") {
   const Value links = json::parse(
       R"([{"href": "/a", "text": "the A page"}, {"href": "https://b.example/", "text": "B"}])");
   CHECK(*page.get("links") == links);
+}
+
+TEST_CASE("html_adapter: soft hyphens are not text") {
+  auto h = ComponentHarness::of<HtmlAdapter>();
+  h.push(raw("<title>Donau&shy;dampf</title><p>Donau&shy;dampf\u00adschiff</p>", "text/html"));
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("title")->as_string() == "Donaudampf");
+  CHECK(h.output()[0].get("text")->as_string() == "Donaudampfschiff");
 }

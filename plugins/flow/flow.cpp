@@ -6,6 +6,8 @@
 
 #include <sluice/json.hpp>
 
+#include "packet_key.hpp"
+
 namespace sluice::flow {
 
 namespace {
@@ -30,7 +32,9 @@ ParamSpec condition_param(std::string description) {
 ParamSpec key_param(std::string description, bool required) {
   return {.name = "key",
           .type = ParamType::string_list,
-          .description = std::move(description),
+          .description = std::move(description) +
+                         "; values equal in conditions are one key (1 and 1.0, objects in any "
+                         "key order), absent differs from null",
           .required = required};
 }
 
@@ -48,22 +52,8 @@ Value envelope_of(Packet&& packet) {
 
 }  // namespace
 
-std::string key_text(const Packet& packet, const std::vector<std::string>& paths) {
-  std::string text;
-  for (const auto& path : paths) {
-    // \x1e never appears in JSON text, so it separates values unambiguously; a lone \x1f
-    // (not valid JSON either) stands for an absent value.
-    if (const Value* v = packet.find_path(path))
-      json::write(*v, text);
-    else
-      text += '\x1f';
-    text += '\x1e';
-  }
-  return text;
-}
-
 std::uint64_t key_hash(const Packet& packet, const std::vector<std::string>& paths) {
-  const std::string text = key_text(packet, paths);
+  const std::string text = plugins::key_text(packet, paths);
   return XXH3_64bits(text.data(), text.size());
 }
 
@@ -452,7 +442,7 @@ void Merge::handle(RunContext& ctx, Received& received) {
   for (const auto& path : key_)
     if (!received.packet.find_path(path))
       throw std::runtime_error("merge: key field '" + path + "' is missing");
-  std::string key = key_text(received.packet, key_);
+  std::string key = plugins::key_text(received.packet, key_);
   auto [begin, end] = by_key_.equal_range(key);
   // The oldest waiting packet from the other side is the partner (arrival order is kept).
   auto partner = by_key_.end();

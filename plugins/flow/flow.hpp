@@ -58,9 +58,7 @@ class Route : public Component {
   bool all_;
 };
 
-// The values at `paths` as one string (absent and null differ), and its 64-bit hash: the keys
-// of dedupe, sample and merge.
-std::string key_text(const Packet& packet, const std::vector<std::string>& paths);
+// The 64-bit hash of plugins::key_text (packet_key.hpp): the keys of dedupe and sample.
 std::uint64_t key_hash(const Packet& packet, const std::vector<std::string>& paths);
 
 class Dedupe : public Component {

@@ -78,6 +78,15 @@ TEST_CASE("route accepts at most as many routes as it has ports") {
   CHECK_THROWS_WITH(ComponentHarness::of<Route>({{"routes", nine}}), doctest::Contains("at most 8"));
 }
 
+TEST_CASE("dedupe: values equal in conditions (1 and 1.0, any key order) are one key") {
+  auto h = ComponentHarness::of<Dedupe>({{"key", Array{"id", "o"}}});
+  h.push_json(R"({"n": 1, "id": 1, "o": {"a": 1, "b": 2}})");
+  h.push_json(R"({"n": 2, "id": 1.0, "o": {"b": 2, "a": 1.0}})");  // duplicate
+  h.push_json(R"({"n": 3, "id": "1", "o": {"a": 1, "b": 2}})");
+  CHECK(ints(h.output(), "n") == std::vector<std::int64_t>{1, 3});
+  CHECK(ints(h.output("duplicate"), "n") == std::vector<std::int64_t>{2});
+}
+
 TEST_CASE("dedupe passes the first of each key and forgets keys beyond its window") {
   auto h = ComponentHarness::of<Dedupe>({{"key", Array{"id", "day"}}, {"window", 2}});
   h.push_json(R"({"n": 1, "id": 1, "day": "mon"})");

@@ -17,7 +17,9 @@ bool Regex::Match::has_group(std::size_t n) const {
 Regex::Regex(const std::string& pattern, const std::string& param, bool caseless) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  std::uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (caseless ? PCRE2_CASELESS : 0);
+  // UCP: \w, \d, \b and the POSIX classes follow Unicode properties, as caseless matching does.
+  std::uint32_t options =
+      PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | (caseless ? PCRE2_CASELESS : 0);
   code_.reset(pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
                             &error, &offset, nullptr));
   if (!code_) {

@@ -3,7 +3,8 @@
 //   Regex re("(?<user>[\\w.]+)@(?<host>[\\w.]+)", "pattern");
 //   re.for_each_match(text, [&](const Regex::Match& m) { use(m.group(0)); return true; });
 //
-// Matching is safe on invalid UTF-8 (PCRE2_MATCH_INVALID_UTF). A Regex may be used by one
+// Matching is safe on invalid UTF-8 (PCRE2_MATCH_INVALID_UTF); \w, \d and \b are Unicode
+// (PCRE2_UCP). A Regex may be used by one
 // thread at a time (it owns its match block); each component instance has its own.
 #pragma once
 

@@ -86,6 +86,18 @@ TEST_CASE("case and trim change strings and arrays of strings") {
         json::parse(R"({"c": {"d": "x"}})"));
 }
 
+TEST_CASE("case and trim follow Unicode: ß, accented capitals, NBSP, ideographic space") {
+  CHECK(through<Case>({{"fields", "t"}, {"to", "upper"}}, R"({"t": "straße café"})")
+            .get("t")->as_string() == "STRASSE CAFÉ");
+  CHECK(through<Case>({{"fields", "t"}, {"to", "lower"}}, R"({"t": "ÉCOLE ÀÖ"})")
+            .get("t")->as_string() == "école àö");
+  CHECK(through<Case>({{"fields", "t"}, {"to", "title"}}, R"({"t": "ÉCOLE élémentaire"})")
+            .get("t")->as_string() == "École Élémentaire");
+  CHECK(through<Trim>({}, "{\"t\": \"\u00a0\u3000 x\u00a0y \u2003\"}").get("t")->as_string() ==
+        "x\u00a0y");
+  CHECK(through<Trim>({{"chars", "—*"}}, R"({"t": "—*a—b*—"})").get("t")->as_string() == "a—b");
+}
+
 TEST_CASE("template fills {field} placeholders") {
   const Object params{{"template", "{user.name} <{email}> {{{n}}} {missing}."}, {"into", "line"}};
   CHECK(through<Template>(params, R"({"user": {"name": "Ada"}, "email": "a@x.org", "n": [1]})")
@@ -108,6 +120,14 @@ TEST_CASE("hash gives a stable id from field values, independent of other fields
   CHECK(one.get_meta("id")->as_string() == id);
   // Pinned: ids must not change between releases, or stored data loses its keys.
   CHECK(through<Hash>({{"fields", "a"}}, R"({"a": "x"})").get("id")->as_string() == "84b44c636b565032b52255ef9eddfc89");
+}
+
+TEST_CASE("hash: values equal in conditions (1 and 1.0, any key order) give one id") {
+  const Object params{{"fields", Array{"n", "o"}}};
+  const std::string id = through<Hash>(params, R"({"n": 1, "o": {"a": 1, "b": [2]}})").get("id")->as_string();
+  CHECK(through<Hash>(params, R"({"n": 1.0, "o": {"b": [2.0], "a": 1}})").get("id")->as_string() == id);
+  CHECK(through<Hash>(params, R"({"n": 1.5, "o": {"a": 1, "b": [2]}})").get("id")->as_string() != id);
+  CHECK(through<Hash>(params, R"({"n": "1", "o": {"a": 1, "b": [2]}})").get("id")->as_string() != id);
 }
 
 TEST_CASE("json_parse parses a string field; bad JSON is an error") {
@@ -139,6 +159,33 @@ TEST_CASE("date_normalize writes ISO 8601 from several formats and zones") {
                     doctest::Contains("param 'timezone'"));
 }
 
+TEST_CASE("date_normalize reads real-world dates: epoch ms, RFC 822 zones, RFC 3339 variants") {
+  const Object params{{"fields", Array{"ms", "http", "est", "nanos", "lower", "minutes"}}};
+  const Packet p = through<DateNormalize>(params, R"({
+      "ms": 1709294400000, "http": "Fri, 01 Mar 2024 12:00:00 GMT",
+      "est": "Fri, 01 Mar 2024 12:00:00 EST", "nanos": "2024-03-01T12:00:00.123456789Z",
+      "lower": "2024-03-01t12:00:00z", "minutes": "2024-03-01T12:00Z"})");
+  CHECK(p.get("ms")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("http")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("est")->as_string() == "2024-03-01T17:00:00Z");
+  CHECK(p.get("nanos")->as_string() == "2024-03-01T12:00:00.123456789Z");
+  CHECK(p.get("lower")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(p.get("minutes")->as_string() == "2024-03-01T12:00:00Z");
+  CHECK(through<DateNormalize>({{"fields", "t"}, {"formats", "%Y-%m-%d %H:%M %Z"}},
+                               R"({"t": "2024-07-01 12:00 Europe/Berlin"})")
+            .get("t")->as_string() == "2024-07-01T10:00:00Z");
+  CHECK(failure<DateNormalize>({{"fields", "t"}, {"formats", "%F %H:%M %Z"}}, R"({"t": "2024-07-01 12:00 XYZ"})") ==
+        "date_normalize: field 't' (2024-07-01 12:00 XYZ): unknown time zone 'XYZ'");
+}
+
+TEST_CASE("date_normalize: a DST gap takes the offset before it, an overlap the earlier instant") {
+  const Object berlin{{"fields", Array{"gap", "overlap"}}, {"timezone", "Europe/Berlin"}};
+  const Packet p = through<DateNormalize>(berlin, R"({"gap": "2024-03-31 02:30:00",
+                                                      "overlap": "2024-10-27 02:30:00"})");
+  CHECK(p.get("gap")->as_string() == "2024-03-31T01:30:00Z");  // 03:30 summer time
+  CHECK(p.get("overlap")->as_string() == "2024-10-27T00:30:00Z");  // the first 02:30, at +02:00
+}
+
 TEST_CASE("regex_extract: first match, all matches, named groups") {
   CHECK(through<RegexExtract>({{"field", "t"}, {"pattern", "\\d+"}, {"into", "n"}}, R"({"t": "a 12 b 345"})")
             .get("n")->as_string() == "12");
@@ -154,6 +201,10 @@ TEST_CASE("regex_extract: first match, all matches, named groups") {
   CHECK_FALSE(through<RegexExtract>({{"field", "t"}, {"pattern", "z"}, {"into", "n"}}, R"({"t": "abc"})").has("n"));
   CHECK(*through<RegexExtract>({{"field", "t"}, {"pattern", "x*"}, {"into", "n"}, {"all", true}},
                                R"({"t": "axxb"})").get("n") == json::parse(R"(["", "xx", "", ""])"));
+  // \w, \d and \b are Unicode, like caseless matching.
+  CHECK(*through<RegexExtract>({{"field", "t"}, {"pattern", "\\b\\w+\\b"}, {"into", "w"}, {"all", true}},
+                               R"({"t": "naïve Straße, 東京"})").get("w") ==
+        json::parse(R"(["naïve", "Straße", "東京"])"));
   CHECK_THROWS_WITH(ComponentHarness::of<RegexExtract>({{"field", "t"}, {"pattern", "(a"}, {"into", "n"}}),
                     doctest::Contains("param 'pattern': bad regex at offset 2"));
 }
@@ -166,4 +217,13 @@ TEST_CASE("email and url extract distinct matches, without trailing punctuation"
                       R"({"body": "See https://a.example/x?y=1, (www.b.example/p) and ftp://c.example."})")
              .get("links") == json::parse(R"(["https://a.example/x?y=1", "www.b.example/p", "ftp://c.example"])"));
   CHECK(*through<Email>({{"field", "body"}}, R"({"body": "none"})").get("emails") == json::parse("[]"));
+}
+
+TEST_CASE("url keeps balanced parentheses; email wants a dot-atom and ignores domain case") {
+  CHECK(*through<Url>({{"field", "t"}}, R"j({"t": "(https://en.wikipedia.org/wiki/Foo_(bar)) and [www.x.example/a]."})j")
+             .get("urls") == json::parse(R"j(["https://en.wikipedia.org/wiki/Foo_(bar)", "www.x.example/a"])j"));
+  CHECK(*through<Email>({{"field", "t"}}, R"({"t": "user.@x.com .lead@x.com a..b@x.com ok.name@x.com"})")
+             .get("emails") == json::parse(R"(["ok.name@x.com"])"));
+  CHECK(*through<Email>({{"field", "t"}}, R"({"t": "Ada@Example.ORG, ada@example.org; ADA@example.org"})")
+             .get("emails") == json::parse(R"(["Ada@example.org", "ada@example.org", "ADA@example.org"])"));
 }

@@ -1,15 +1,21 @@
 #include "transform.hpp"
 
 #include <date/tz.h>
+#include <unicode/uchar.h>
+#include <unicode/ucasemap.h>
+#include <unicode/utf8.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
 #include <sluice/json.hpp>
+
+#include "packet_key.hpp"
 
 namespace sluice::transform {
 
@@ -208,7 +214,7 @@ void DeleteField::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Case::descriptor() {
   return {.name = "case",
           .version = "1.0.0",
-          .summary = "Changes the letter case of string fields (ASCII letters)",
+          .summary = "Changes the letter case of string fields (Unicode rules: straße → STRASSE)",
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
@@ -217,17 +223,23 @@ ComponentDescriptor Case::descriptor() {
                       .required = true},
                      {.name = "to",
                       .type = ParamType::string,
-                      .description = "upper, lower, or title (first letter of each word upper)",
+                      .description = "upper, lower, or title (the first letter of each word "
+                                     "upper, the rest lower; words as Unicode word boundaries "
+                                     "find them)",
                       .required = true,
                       .allowed = {"upper", "lower", "title"}}}};
 }
 
-Case::Case(const Params& params) : fields_(params.get_string_list("fields")) {
-  const std::string to = params.get_string("to");
-  to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
+namespace {
+UCaseMap* open_case_map() {
+  UErrorCode status = U_ZERO_ERROR;
+  // "" is ICU's root locale: the same result whatever the server's locale.
+  UCaseMap* map = ucasemap_open("", U_FOLD_CASE_DEFAULT, &status);
+  if (U_FAILURE(status))
+    throw std::runtime_error(std::string("ICU case map: ") + u_errorName(status));
+  return map;
 }
 
-namespace {
 // Applies `change` to a string, or to each string in an array.
 template <class F>
 void for_strings(Value& value, F&& change) {
@@ -238,25 +250,48 @@ void for_strings(Value& value, F&& change) {
       if (item.is_string()) change(item.as_string());
   }
 }
+
+// Text that is not UTF-8 cannot be case-mapped or trimmed by code point.
+[[noreturn]] void not_utf8(std::string_view component, const std::string& field) {
+  throw std::runtime_error(std::string(component) + ": field '" + field +
+                           "' is not valid UTF-8");
+}
 }  // namespace
 
+Case::Case(const Params& params)
+    : fields_(params.get_string_list("fields")), case_map_(open_case_map(), ucasemap_close) {
+  const std::string to = params.get_string("to");
+  to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
+}
+
 void Case::process(Packet& packet, Emitter& emit) {
+  auto map = [&](const std::string& in, std::string& out, UErrorCode& status) {
+    const auto capacity = static_cast<int32_t>(out.size());
+    const auto length = static_cast<int32_t>(in.size());
+    switch (to_) {
+      case To::upper:
+        return ucasemap_utf8ToUpper(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+      case To::lower:
+        return ucasemap_utf8ToLower(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+      case To::title: break;
+    }
+    return ucasemap_utf8ToTitle(case_map_.get(), out.data(), capacity, in.data(), length, &status);
+  };
   for (const auto& field : fields_) {
     Value* value = packet.find_path(field);
     if (!value) continue;
     for_strings(*value, [&](std::string& s) {
-      bool word_start = true;
-      for (char& c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (to_) {
-          case To::upper: c = static_cast<char>(std::toupper(u)); break;
-          case To::lower: c = static_cast<char>(std::tolower(u)); break;
-          case To::title:
-            c = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
-            word_start = !std::isalnum(u) && c != '\'';
-            break;
-        }
+      std::string out(s.size() + s.size() / 2 + 4, '\0');
+      UErrorCode status = U_ZERO_ERROR;
+      auto length = map(s, out, status);
+      if (status == U_BUFFER_OVERFLOW_ERROR) {  // mappings may grow text (ß → SS, ŉ → ʼN)
+        out.resize(static_cast<std::size_t>(length));
+        status = U_ZERO_ERROR;
+        length = map(s, out, status);
       }
+      if (U_FAILURE(status)) not_utf8("case", field);
+      out.resize(static_cast<std::size_t>(length));
+      s = std::move(out);
     });
   }
   emit(std::move(packet));
@@ -265,7 +300,8 @@ void Case::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Trim::descriptor() {
   return {.name = "trim",
           .version = "1.0.0",
-          .summary = "Strips characters (whitespace by default) from both ends of string fields",
+          .summary = "Strips characters (Unicode whitespace by default) from both ends of string "
+                     "fields",
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
@@ -273,28 +309,64 @@ ComponentDescriptor Trim::descriptor() {
                                      "strings); unset: every top-level string field"},
                      {.name = "chars",
                       .type = ParamType::string,
-                      .description = "the characters to strip",
-                      .default_value = " \t\r\n\f\v"}}};
+                      .description = "the characters to strip; unset: every Unicode White_Space "
+                                     "character (space, tab, line breaks, NBSP, U+3000 …)"}}};
 }
 
+namespace {
+// The code points of UTF-8 `text`; nullopt when it is not UTF-8.
+std::optional<std::u32string> code_points(std::string_view text) {
+  std::u32string out;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  const auto length = static_cast<int32_t>(text.size());
+  for (int32_t i = 0; i < length;) {
+    UChar32 c;
+    U8_NEXT(bytes, i, length, c);
+    if (c < 0) return std::nullopt;
+    out += static_cast<char32_t>(c);
+  }
+  return out;
+}
+}  // namespace
+
 Trim::Trim(const Params& params)
-    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}),
-      chars_(params.get_string("chars")) {
-  if (chars_.empty()) throw std::invalid_argument("param 'chars' is empty");
+    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}) {
+  if (!params.has("chars")) return;
+  auto chars = code_points(params.get_string("chars"));
+  if (!chars) throw std::invalid_argument("param 'chars' is not valid UTF-8");
+  if (chars->empty()) throw std::invalid_argument("param 'chars' is empty");
+  chars_ = std::move(*chars);
 }
 
 void Trim::process(Packet& packet, Emitter& emit) {
-  auto trim = [&](std::string& s) {
-    const auto end = s.find_last_not_of(chars_);
-    s.erase(end == std::string::npos ? 0 : end + 1);
-    s.erase(0, s.find_first_not_of(chars_));
+  auto strip = [&](UChar32 c) {
+    return chars_.empty() ? u_isUWhiteSpace(c) : chars_.find(static_cast<char32_t>(c)) != chars_.npos;
+  };
+  auto trim = [&](const std::string& field, std::string& s) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
+    const auto length = static_cast<int32_t>(s.size());
+    int32_t begin = 0, end = length;
+    for (int32_t next = 0; begin < length; begin = next) {
+      UChar32 c;
+      U8_NEXT(bytes, next, length, c);
+      if (c < 0) not_utf8("trim", field);
+      if (!strip(c)) break;
+    }
+    for (int32_t previous = end; end > begin; end = previous) {
+      UChar32 c;
+      U8_PREV(bytes, 0, previous, c);
+      if (c < 0) not_utf8("trim", field);
+      if (!strip(c)) break;
+    }
+    s = s.substr(static_cast<std::size_t>(begin), static_cast<std::size_t>(end - begin));
   };
   if (fields_.empty()) {
     for (auto& [name, value] : packet.fields())
-      if (value.is_string()) trim(value.as_string());
+      if (value.is_string()) trim(name, value.as_string());
   } else {
     for (const auto& field : fields_)
-      if (Value* value = packet.find_path(field)) for_strings(*value, trim);
+      if (Value* value = packet.find_path(field))
+        for_strings(*value, [&](std::string& s) { trim(field, s); });
   }
   emit(std::move(packet));
 }
@@ -373,8 +445,9 @@ ComponentDescriptor Hash::descriptor() {
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
-                      .description = "field paths whose values (as JSON; absent differs from "
-                                     "null) are hashed, in this order",
+                      .description = "field paths whose values are hashed, in this order; "
+                                     "values equal in conditions hash alike (1 and 1.0, objects "
+                                     "in any key order); absent differs from null",
                       .required = true},
                      {.name = "into",
                       .type = ParamType::string,
@@ -394,15 +467,7 @@ Hash::Hash(const Params& params)
 }
 
 void Hash::process(Packet& packet, Emitter& emit) {
-  std::string text;
-  for (const auto& field : fields_) {
-    // Separators that cannot occur in JSON text keep ["ab", "c"] apart from ["a", "bc"].
-    if (const Value* v = packet.find_path(field))
-      json::write(*v, text);
-    else
-      text += '\x1f';
-    text += '\x1e';
-  }
+  const std::string text = plugins::key_text(packet, fields_);
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, XXH3_128bits(text.data(), text.size()));
   std::string digest = hex(canonical.digest, sizeof canonical.digest);
@@ -452,22 +517,28 @@ ComponentDescriptor DateNormalize::descriptor() {
           .kind = ComponentKind::transformer,
           .params = {{.name = "fields",
                       .type = ParamType::string_list,
-                      .description = "paths of the fields to rewrite; numbers are read as Unix "
-                                     "epoch seconds",
+                      .description = "paths of the fields to rewrite; numbers are Unix epoch "
+                                     "seconds, or milliseconds when 10^11 or more in magnitude",
                       .required = true},
                      {.name = "formats",
                       .type = ParamType::string_list,
                       .description = "input formats tried in order (strftime-style, as in "
                                      "Howard Hinnant's date::parse: %Y %m %d %H %M %S %b %a %z "
-                                     "%Ez …; a trailing literal Z means UTC)",
+                                     "%Ez …); a trailing literal Z means UTC; %Z reads a zone "
+                                     "abbreviation (UT, UTC, GMT, Z, the US zones of RFC 5322 "
+                                     "such as EST and PDT) or an IANA zone name",
                       .default_value = Array{"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M:%S%z",
                                              "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
-                                             "%Y-%m-%d %H:%M:%S%Ez", "%Y-%m-%d %H:%M:%S",
-                                             "%Y-%m-%d", "%a, %d %b %Y %H:%M:%S %z",
-                                             "%d %b %Y %H:%M:%S %z"}},
+                                             "%Y-%m-%dT%H:%M%Ez", "%Y-%m-%dT%H:%MZ",
+                                             "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%Ez",
+                                             "%Y-%m-%d %H:%M:%S", "%Y-%m-%d",
+                                             "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
+                                             "%a, %d %b %Y %H:%M:%S %Z", "%d %b %Y %H:%M:%S %Z"}},
                      {.name = "timezone",
                       .type = ParamType::string,
-                      .description = "IANA zone of inputs without an offset (e.g. Europe/Berlin)",
+                      .description = "IANA zone of inputs without an offset (e.g. Europe/Berlin); "
+                                     "a time in a DST gap is read with the offset before the gap, "
+                                     "one in an overlap as the earlier instant",
                       .default_value = "UTC"},
                      {.name = "output_timezone",
                       .type = ParamType::string,
@@ -478,16 +549,18 @@ ComponentDescriptor DateNormalize::descriptor() {
 
 namespace {
 
+using Nanos = std::chrono::nanoseconds;
+
 // GCC 12 reports a false "may be used uninitialized" inside date.h's parser (a long double it
 // sets before use on every path that reads it) wherever the parser is inlined; the pragma keeps
 // -Werror builds working without hiding warnings in our own code elsewhere.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Parses all of `text` with `format`; false when it does not fit.
-bool parse_local(std::string_view text, const std::string& format,
-                 date::local_time<std::chrono::microseconds>& local, std::chrono::minutes& offset) {
+// Parses all of `text` with `format`; false when it does not fit. `abbreviation` receives %Z.
+bool parse_local(std::string_view text, const std::string& format, date::local_time<Nanos>& local,
+                 std::string& abbreviation, std::chrono::minutes& offset) {
   std::istringstream in{std::string(text)};
-  in >> date::parse(format, local, offset);
+  in >> date::parse(format, local, abbreviation, offset);
   return !in.fail() && in.peek() == std::char_traits<char>::eof();
 }
 #pragma GCC diagnostic pop
@@ -501,6 +574,67 @@ const date::time_zone* zone_param(const Params& params, std::string_view name) {
                                 "'");
   }
 }
+
+// A local time in `zone` as an instant. In a gap (spring forward) the offset before the gap
+// applies, so 02:30 becomes 03:30 summer time, as in java.time and JavaScript's Temporal; in an
+// overlap (fall back) the first of the two instants. Both are `first` of date's local_info.
+date::sys_time<Nanos> local_to_sys(const date::time_zone& zone, date::local_time<Nanos> local) {
+  const date::local_info info = zone.get_info(date::floor<std::chrono::seconds>(local));
+  return date::sys_time<Nanos>(local.time_since_epoch() - info.first.offset);
+}
+
+// What a %Z abbreviation means: a fixed offset (the zones RFC 5322 names), or an IANA zone.
+date::sys_time<Nanos> with_abbreviation(date::local_time<Nanos> local,
+                                        const std::string& abbreviation) {
+  static const std::pair<std::string_view, int> offsets[] = {
+      {"UT", 0},   {"UTC", 0},  {"GMT", 0},  {"Z", 0},    {"EST", -5}, {"EDT", -4},
+      {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
+  for (const auto& [name, hours] : offsets)
+    if (abbreviation == name)
+      return date::sys_time<Nanos>(local.time_since_epoch() - std::chrono::hours(hours));
+  try {
+    return local_to_sys(*date::locate_zone(abbreviation), local);
+  } catch (const std::runtime_error&) {
+    throw std::runtime_error("unknown time zone '" + abbreviation + "'");
+  }
+}
+
+// RFC 3339 allows a lowercase `t` and `z` in ISO 8601 timestamps; the formats use capitals.
+std::string capitalize_iso_letters(std::string_view text) {
+  std::string out(text);
+  const bool iso_date = out.size() > 10 && out[4] == '-' && out[7] == '-';
+  if (iso_date && out[10] == 't') out[10] = 'T';
+  if (iso_date && out.back() == 'z') out.back() = 'Z';
+  return out;
+}
+
+// Seconds below this magnitude are years before 5138; milliseconds above it are after 1973.
+constexpr double epoch_milliseconds_from = 1e11;
+
+// The instant `text` stands for by the first of `formats` that reads all of it; none: nullopt.
+// Throws std::runtime_error for a zone that a format reads but that does not exist.
+std::optional<date::sys_time<Nanos>> read_date(std::string_view text,
+                                               const std::vector<std::string>& formats,
+                                               const date::time_zone& input_zone) {
+  text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
+  text.remove_suffix(text.size() - (text.find_last_not_of(" \t\r\n") + 1));
+  const std::string normalized = capitalize_iso_letters(text);
+  for (const auto& format : formats) {
+    date::local_time<Nanos> local;
+    std::string abbreviation;
+    std::chrono::minutes offset{0};
+    if (!parse_local(normalized, format, local, abbreviation, offset)) continue;
+    const bool reads_zone = format.find("%Z") != std::string::npos;
+    const bool literal_z = format.ends_with('Z') && !format.ends_with("%Z");
+    if (format.find("%z") != std::string::npos || format.find("%Ez") != std::string::npos ||
+        literal_z)
+      return date::sys_time<Nanos>(local.time_since_epoch()) - offset;
+    if (reads_zone) return with_abbreviation(local, abbreviation);
+    return local_to_sys(input_zone, local);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 DateNormalize::DateNormalize(const Params& params)
@@ -512,41 +646,36 @@ DateNormalize::DateNormalize(const Params& params)
 }
 
 void DateNormalize::process(Packet& packet, Emitter& emit) {
-  using Micros = std::chrono::microseconds;
   for (const auto& field : fields_) {
     Value* value = packet.find_path(field);
     if (!value || value->is_null()) continue;
-    std::optional<date::sys_time<Micros>> instant;
-    if (value->is_number()) {
-      instant = date::sys_time<Micros>(
-          std::chrono::round<Micros>(std::chrono::duration<double>(value->as_double())));
-    } else if (value->is_string()) {
-      std::string_view text = value->as_string();
-      text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
-      text.remove_suffix(text.size() - (text.find_last_not_of(" \t\r\n") + 1));
-      for (const auto& format : formats_) {
-        date::local_time<Micros> local;
-        std::chrono::minutes offset{0};
-        if (!parse_local(text, format, local, offset)) continue;
-        const bool has_offset = format.find("%z") != std::string::npos ||
-                                format.find("%Ez") != std::string::npos;
-        if (has_offset || format.ends_with('Z'))
-          instant = date::sys_time<Micros>(local.time_since_epoch()) - offset;
-        else
-          instant = input_zone_->to_sys(local, date::choose::earliest);
-        break;
+    std::optional<date::sys_time<Nanos>> instant;
+    try {
+      if (value->is_number()) {
+        const double number = value->as_double();
+        const double seconds =
+            std::abs(number) >= epoch_milliseconds_from ? number / 1000 : number;
+        instant = date::sys_time<Nanos>(
+            std::chrono::round<std::chrono::microseconds>(std::chrono::duration<double>(seconds)));
+      } else if (value->is_string()) {
+        instant = read_date(value->as_string(), formats_, *input_zone_);
       }
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("date_normalize: field '" + field + "' (" +
+                               value->to_display_string() + "): " + e.what());
     }
     if (!instant)
       throw std::runtime_error("date_normalize: field '" + field + "' (" +
                                value->to_display_string() + ") matches none of the formats");
     const bool utc = output_zone_->name() == "UTC" || output_zone_->name() == "Etc/UTC";
     const char* format = utc ? "%FT%TZ" : "%FT%T%Ez";
-    // Whole seconds print without a fraction; others with microseconds.
+    // Whole seconds print without a fraction, others with microseconds, or nanoseconds when
+    // the input had them.
     const auto seconds = date::floor<std::chrono::seconds>(*instant);
-    *value = seconds == *instant
-                 ? date::format(format, date::make_zoned(output_zone_, seconds))
-                 : date::format(format, date::make_zoned(output_zone_, *instant));
+    const auto micros = date::floor<std::chrono::microseconds>(*instant);
+    *value = seconds == *instant  ? date::format(format, date::make_zoned(output_zone_, seconds))
+             : micros == *instant ? date::format(format, date::make_zoned(output_zone_, micros))
+                                  : date::format(format, date::make_zoned(output_zone_, *instant));
   }
   emit(std::move(packet));
 }
@@ -561,7 +690,8 @@ ComponentDescriptor RegexExtract::descriptor() {
           .params = {path_param("field", "path of the text field to search"),
                      {.name = "pattern",
                       .type = ParamType::string,
-                      .description = "PCRE2 pattern; with named groups (?<name>…) each match is "
+                      .description = "PCRE2 pattern, Unicode-aware (\\w, \\d, \\b match non-ASCII letters "
+                                     "and digits); with named groups (?<name>…) each match is "
                                      "an object of them, otherwise the matched text",
                       .required = true},
                      path_param("into", "path that receives the match (or the array of matches)"),
@@ -628,10 +758,18 @@ void PatternExtractor::process(Packet& packet, Emitter& emit) {
     Array found;
     regex_.for_each_match(text->as_string(), [&](const Regex::Match& m) {
       std::string_view match = m.group(0);
-      // Sentence punctuation right after an address or URL is not part of it.
-      while (!match.empty() && std::string_view(".,;:!?)]}'\"").find(match.back()) != std::string_view::npos)
+      // Sentence punctuation right after an address or URL is not part of it; a closing
+      // bracket is, when it closes one opened inside (…/wiki/Foo_(bar)).
+      auto unbalanced_close = [&](char close, char open) {
+        return match.back() == close && std::count(match.begin(), match.end(), close) >
+                                            std::count(match.begin(), match.end(), open);
+      };
+      while (!match.empty() &&
+             (std::string_view(".,;:!?'\"").find(match.back()) != std::string_view::npos ||
+              unbalanced_close(')', '(') || unbalanced_close(']', '[') ||
+              unbalanced_close('}', '{')))
         match.remove_suffix(1);
-      const Value candidate(match);
+      const Value candidate(canonical(match));
       if (std::find(found.begin(), found.end(), candidate) == found.end()) found.push_back(candidate);
       return true;
     });
@@ -643,13 +781,23 @@ void PatternExtractor::process(Packet& packet, Emitter& emit) {
 ComponentDescriptor Email::descriptor() {
   return {.name = "email",
           .version = "1.0.0",
-          .summary = "Extracts e-mail addresses from a text field",
+          .summary = "Extracts e-mail addresses from a text field (domains lowercased)",
           .kind = ComponentKind::extractor,
           .params = extractor_params("emails")};
 }
 
+// The local part is a dot-atom (RFC 5322): dots only between other characters, so `user.@x.com`
+// and `.user@x.com` are no addresses; the lookbehind keeps `a..b@x.com` from giving `b@x.com`.
 Email::Email(const Params& params)
-    : PatternExtractor(params, R"([A-Za-z0-9._%+-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})") {}
+    : PatternExtractor(params, R"((?<![A-Za-z0-9._%+-])[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})") {}
+
+std::string Email::canonical(std::string_view match) const {
+  std::string address(match);
+  const auto at = address.find('@');
+  std::transform(address.begin() + static_cast<std::ptrdiff_t>(at), address.end(), address.begin() + static_cast<std::ptrdiff_t>(at),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return address;
+}
 
 ComponentDescriptor Url::descriptor() {
   return {.name = "url",

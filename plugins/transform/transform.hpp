@@ -17,6 +17,7 @@
 namespace date {
 class time_zone;
 }
+struct UCaseMap;
 
 namespace sluice::transform {
 
@@ -72,6 +73,9 @@ class Case : public Component {
  private:
   std::vector<std::string> fields_;
   enum class To { upper, lower, title } to_;
+  // ICU's case mapping (full Unicode rules: ß → SS, title case by word boundaries); a
+  // UCaseMap holds a word break iterator, so each instance owns one.
+  std::unique_ptr<UCaseMap, void (*)(UCaseMap*)> case_map_;
 };
 
 class Trim : public Component {
@@ -82,7 +86,7 @@ class Trim : public Component {
 
  private:
   std::vector<std::string> fields_;  // empty: every top-level string field
-  std::string chars_;
+  std::u32string chars_;              // code points to strip; empty: Unicode White_Space
 };
 
 class Template : public Component {
@@ -156,6 +160,8 @@ class PatternExtractor : public Component {
  protected:
   PatternExtractor(const Params& params, const std::string& pattern);
   static std::vector<ParamSpec> extractor_params(std::string into_default);
+  // The form a match is reported (and told apart from others) in; by default as written.
+  virtual std::string canonical(std::string_view match) const { return std::string(match); }
 
  private:
   std::string field_, into_;
@@ -166,6 +172,10 @@ class Email : public PatternExtractor {
  public:
   static ComponentDescriptor descriptor();
   explicit Email(const Params& params);
+
+ private:
+  // The domain lowercased: it is case-insensitive (RFC 5321), the local part is not.
+  std::string canonical(std::string_view match) const override;
 };
 
 class Url : public PatternExtractor {
