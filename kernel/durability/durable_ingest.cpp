@@ -11,7 +11,7 @@ namespace sluice {
 namespace {
 
 // As many as the runtime keeps finished streams, with room for those still pending.
-constexpr std::size_t durable_streams_remembered = RuntimeOptions{}.finished_stream_history * 10;
+const std::size_t durable_streams_remembered = RuntimeOptions{}.finished_stream_history * 10;
 
 }  // namespace
 
