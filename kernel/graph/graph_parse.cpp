@@ -1,6 +1,7 @@
 // YAML → GraphSpec: the file's structure (keys, shapes, edge syntax, YAML scalars → Values),
 // with a location for everything a later error may need to point at. What the text means
 // (components, ports, cycles) is plan_graph's job, so every such error is reported once.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <iterator>
 
 #include "graph/graph_spec.hpp"
@@ -68,6 +70,51 @@ struct Endpoint {
   SourceLocation where;
 };
 
+// Where each document of the stream starts. Not YAML::LoadAll: yaml-cpp 0.7 loops forever
+// (allocating) on input such as a lone "," (jbeder/yaml-cpp#1040, fixed upstream by stopping
+// at the first empty document, as this does): a document after the first that holds nothing
+// but a null ends the count.
+std::vector<YAML::Mark> document_starts(std::string_view text) {
+  struct Counter final : YAML::EventHandler {
+    std::vector<YAML::Mark> starts;  // where each document's first node is
+    bool only_null = true;
+    bool fresh = false;
+    void content(const YAML::Mark& mark, bool null) {
+      if (fresh) starts.back() = mark;
+      fresh = false;
+      only_null = only_null && null;
+    }
+    void OnDocumentStart(const YAML::Mark& mark) override {
+      starts.push_back(mark);
+      only_null = true;
+      fresh = true;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { content(mark, true); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { content(mark, false); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+      content(mark, false);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      content(mark, false);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      content(mark, false);
+    }
+    void OnMapEnd() override {}
+  } counter;
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  while (parser.HandleNextDocument(counter)) {
+    if (counter.starts.size() > 1 && counter.only_null) {
+      counter.starts.pop_back();
+      break;
+    }
+  }
+  return counter.starts;
+}
+
 class GraphReader {
  public:
   // `file` names the text in locations; `named_file` says whether it is a real file name
@@ -77,9 +124,11 @@ class GraphReader {
       : text_(text), file_(std::move(file)), named_file_(named_file), errors_(errors) {}
 
   void read(GraphSpec& spec) {
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
+    std::vector<YAML::Mark> documents;
     try {
-      documents = YAML::LoadAll(std::string(text_));
+      root = YAML::Load(std::string(text_));
+      documents = document_starts(text_);
     } catch (const YAML::ParserException& e) {
       error(at(e.mark), "invalid YAML: " + e.msg);
       return;
@@ -91,7 +140,6 @@ class GraphReader {
       error(at(documents[1]), "the file holds " + std::to_string(documents.size()) +
                                   " YAML documents; a graph file holds exactly one");
     }
-    const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
     spec.where = {file_, 1, 1};
     if (!root.IsMap()) {
       error(root.IsDefined() && !root.IsNull() ? at(root) : SourceLocation{file_, 1, 1},

@@ -188,6 +188,14 @@ TEST_CASE("a file must hold one YAML map") {
             "g.yaml:4:1: error: the file holds 2 YAML documents; a graph file holds exactly one"});
 }
 
+TEST_CASE("stray flow indicators are an error, not an endless loop (found by fuzz_graph_yaml)") {
+  // yaml-cpp 0.7's LoadAll loops forever, allocating, on these.
+  for (const std::string text : {",", "\n,\n", ", vaCue: [1, 2] }d, params: { field: x } }\n  b: *a\npipeline: [a, YY,Y]\n"}) {
+    CAPTURE(text);
+    CHECK_FALSE(parse_errors(text).empty());
+  }
+}
+
 TEST_CASE("unknown keys are reported with a did-you-mean") {
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: json_adapter}\nedgs: []\n") ==
         std::vector<std::string>{
