@@ -187,6 +187,10 @@ struct ServerCore {
   // Requests with a large body, for the body threads (guarded by `mutex`).
   std::deque<std::pair<HttpRequest, Responder>> large_requests;
   std::condition_variable large_request_queued;
+  // Tasks posted to an I/O thread and writes handed to Pistache, not yet done: stop() lets
+  // them finish (for a bounded time) so that the last bytes sent before it — a tap's `end`
+  // event, a drained request's answer — reach the client.
+  std::atomic<std::size_t> output_in_flight{0};
 };
 
 // One client connection. Everything but the atomics and post() runs on its I/O thread (the
@@ -413,7 +417,12 @@ void ServerCore::post(const std::shared_ptr<ServerConnection>& connection, std::
   std::lock_guard lock(mutex);
   // After stop() began the transports may be gone.
   if (!open) return;
-  connection->transport().post([connection, task = std::move(task)] { task(*connection); });
+  ++output_in_flight;
+  // `this` outlives the task: the connection it holds owns a reference to its core.
+  connection->transport().post([this, connection, task = std::move(task)] {
+    task(*connection);
+    --output_in_flight;
+  });
 }
 
 bool ServerCore::admit(const std::shared_ptr<ServerConnection>& connection, int fd) {
@@ -670,11 +679,20 @@ void ServerConnection::queue_write(std::string bytes, bool stream_bytes) {
   const std::size_t size = bytes.size();
   unsent_bytes_ += size;
   ++writes_pending_;
+  ++core_->output_in_flight;
   // Pistache writes on this thread, later, in the order of the calls; a write it cannot
-  // finish because the client is gone is dropped, and this continuation with it.
+  // finish because the client is gone is dropped, and this continuation with it (stop() then
+  // waits for it only until its deadline).
   peer_->send(RawBuffer(std::move(bytes), size))
-      .then([self = shared_from_this(), size, stream_bytes](ssize_t) { self->written(size, stream_bytes); },
-            [self = shared_from_this()](std::exception_ptr) { self->close(); });
+      .then(
+          [self = shared_from_this(), size, stream_bytes](ssize_t) {
+            --self->core_->output_in_flight;
+            self->written(size, stream_bytes);
+          },
+          [self = shared_from_this()](std::exception_ptr) {
+            --self->core_->output_in_flight;
+            self->close();
+          });
 }
 
 void ServerConnection::written(std::size_t size, bool stream_bytes) {
@@ -944,6 +962,10 @@ std::uint16_t HttpServer::port() const {
 void HttpServer::stop() {
   if (!running_) return;
   running_ = false;
+  // What was sent before stop() goes out first, unless a client does not read it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (core_->output_in_flight > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   {
     std::lock_guard lock(core_->mutex);
     core_->open = false;
