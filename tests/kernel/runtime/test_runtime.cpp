@@ -191,6 +191,16 @@ void reset_source_counters() {
   acked_when_last_source_started = sent_when_last_source_started = -1;
 }
 
+std::vector<Packet> numbered(int count, int first = 0) {
+  std::vector<Packet> packets;
+  for (int i = first; i < first + count; ++i) {
+    Packet p;
+    p.set("n", i);
+    packets.push_back(std::move(p));
+  }
+  return packets;
+}
+
 struct NumberSource : Component {
   static ComponentDescriptor descriptor() {
     return {.name = "number_source",
@@ -222,15 +232,6 @@ struct NumberSource : Component {
   }
 
  private:
-  static std::vector<Packet> numbered(int count, int first) {
-    std::vector<Packet> packets;
-    for (int i = first; i < first + count; ++i) {
-      Packet p;
-      p.set("n", i);
-      packets.push_back(std::move(p));
-    }
-    return packets;
-  }
   long batches_, batch_;
 };
 
@@ -262,16 +263,6 @@ GraphPlan plan(const std::string& yaml) {
   for (const auto& e : errors) FAIL_CHECK(format(e));
   REQUIRE(planned);
   return std::move(*planned);
-}
-
-std::vector<Packet> numbered(int count, int first = 0) {
-  std::vector<Packet> packets;
-  for (int i = first; i < first + count; ++i) {
-    Packet p;
-    p.set("n", i);
-    packets.push_back(std::move(p));
-  }
-  return packets;
 }
 
 // Submits and waits (with a deadline) for the stream to complete.
