@@ -113,7 +113,7 @@ int deploy(const DeployOptions& options) {
       std::cerr << "sluice deploy: " << error << '\n';
       return 2;
     }
-    if (!node->url.tls && (!options.tls.ca_file.empty() || !options.tls.verify || !options.tls.client_cert.empty())) {
+    if (!node->url.tls && options.tls.given()) {
       std::cerr << "sluice deploy: --tls-* options apply to https:// nodes; " << text << " is not one\n";
       return 2;
     }

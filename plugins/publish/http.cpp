@@ -100,8 +100,7 @@ Http::Http(const Params& params)
                        .client_cert = params.get_string("tls_client_cert", ""),
                        .client_key = params.get_string("tls_client_key", ""),
                        .server_name = params.get_string("tls_server_name", "")};
-  if (!url.tls && (tls.verify == false || !tls.ca_file.empty() || !tls.client_cert.empty() ||
-                   !tls.client_key.empty() || !tls.server_name.empty()))
+  if (!url.tls && tls.given())
     throw std::invalid_argument("params 'tls_*' apply to https:// URLs only; 'url' is " + url.origin());
   client_ = std::make_unique<http::Client>(url, std::move(tls), std::chrono::milliseconds(params.get_int("timeout_ms")));
   headers_.emplace_back("Content-Type", "application/json");

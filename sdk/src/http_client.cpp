@@ -186,10 +186,8 @@ Client::Client(Url url, TlsOptions tls, std::chrono::milliseconds timeout)
     : url_(std::move(url)), connection_(std::make_unique<Connection>()) {
   Connection& c = *connection_;
   c.timeout = timeout;
-  const bool tls_given = !tls.ca_file.empty() || !tls.client_cert.empty() || !tls.client_key.empty() ||
-                         !tls.server_name.empty() || !tls.verify;
   if (!url_.tls) {
-    if (tls_given) throw std::invalid_argument("TLS options are given for " + url_.origin() + ", which is not https://");
+    if (tls.given()) throw std::invalid_argument("TLS options are given for " + url_.origin() + ", which is not https://");
     return;
   }
   if (tls.client_cert.empty() != tls.client_key.empty())

@@ -48,6 +48,11 @@ struct TlsOptions {
   std::string client_cert;   // PEM chain presented to the server; needs client_key
   std::string client_key;    // PEM private key of client_cert
   std::string server_name;   // the name to verify and send as SNI, when not the URL's host
+
+  // Whether any option differs from the defaults: they mean something for https:// only.
+  bool given() const {
+    return !verify || !ca_file.empty() || !client_cert.empty() || !client_key.empty() || !server_name.empty();
+  }
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
