@@ -286,7 +286,6 @@ std::vector<ParamError> validate_params(const ComponentDescriptor& descriptor, c
   for (const auto& member : given) {
     // Named, not a structured binding: the lambdas below capture it (clang 14 cannot).
     const std::string& key = member.first;
-    const Value& value = member.second;
     const auto spec = std::find_if(descriptor.params.begin(), descriptor.params.end(),
                                    [&](const ParamSpec& p) { return p.name == key; });
     if (spec == descriptor.params.end()) {
