@@ -50,6 +50,8 @@ struct CrashSetup {
     CHECK_MESSAGE(contains(reason, "quarantined: crashed the server (SIG"), reason);
     CHECK_MESSAGE(contains(reason, std::string(sigabbrev_np(signal))), reason);
     CHECK_MESSAGE(contains(reason, "sluice plugins release"), reason);
+    // The submission that crashed it is replayed from the write-ahead log first (503 until then).
+    CHECK(wait_until([&] { return http(server.port(), "GET", "/readyz").status == 200; }, 15s));
     const auto echoed = http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", "{}", json_type);
     CHECK(echoed.status == 200);
     if (!release) return;
