@@ -132,16 +132,24 @@ void Adapter::process(Packet& packet, Emitter& emit) {
     emit("unmatched", std::move(packet));
     return;
   }
-  const Value* raw = packet.find_path(field_);
-  if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
-  if (!raw->is_string())
-    throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+  // Bytes that are not UTF-8 (a Latin-1 body, say) arrive base64-encoded (Packet::set_bytes).
+  std::string decoded;
+  std::string_view text;
+  if (packet.has_meta(field_, meta::encoding)) {
+    text = packet.bytes(field_, decoded);
+  } else {
+    const Value* raw = packet.find_path(field_);
+    if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
+    if (!raw->is_string())
+      throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+    text = raw->as_string();
+  }
   const std::string charset =
       decodes_itself() ? std::string() : charset_of(packet.get_meta(meta::mimetype)->as_string());
   std::vector<Packet> children =
       charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii"
-          ? convert(raw->as_string())
-          : convert(to_utf8(raw->as_string(), charset));
+          ? convert(text)
+          : convert(to_utf8(text, charset));
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (i + 1 < children.size())
       children[i].meta() = packet.meta();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -50,6 +51,7 @@ bool truthy(const Value* v) {
     case ValueType::null: return false;
     case ValueType::boolean: return v->as_bool();
     case ValueType::integer: return v->as_int() != 0;
+    case ValueType::big_integer: return true;
     case ValueType::number: return v->as_double() != 0.0;
     case ValueType::string: return !v->as_string().empty();
     case ValueType::array: return !v->as_array().empty();
@@ -70,6 +72,13 @@ std::optional<int> order(const Value* a, const Value* b) {
   if (!a || !b) return std::nullopt;
   if (a->is_int() && b->is_int()) {
     const auto x = a->as_int(), y = b->as_int();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  // Exact when one is above INT64_MAX and the other an integer too: a negative one is smaller.
+  if ((a->is_big_int() || a->is_int()) && (b->is_big_int() || b->is_int())) {
+    if (!a->is_uint()) return -1;
+    if (!b->is_uint()) return 1;
+    const auto x = a->as_uint(), y = b->as_uint();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
   if (a->is_number() && b->is_number()) {
@@ -463,7 +472,10 @@ class Parser {
       std::int64_t i = 0;
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
       if (ec == std::errc() && end == digits.data() + digits.size()) return Value(i);
-      // Too large for int64: fall through to double, as JSON parsers do.
+      std::uint64_t u = 0;  // above INT64_MAX: a big integer, as in JSON
+      const auto [big_end, big_ec] = std::from_chars(digits.data(), digits.data() + digits.size(), u);
+      if (big_ec == std::errc() && big_end == digits.data() + digits.size()) return Value(u);
+      // Beyond 64 bits: a double.
     }
     double d = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);

@@ -185,3 +185,12 @@ TEST_CASE("condition: nesting is bounded with a clear error, and long chains of 
   CHECK(eval(all));
   CHECK(eval(any));
 }
+
+TEST_CASE("condition: integers above INT64_MAX compare exactly") {
+  const sluice::Packet p(sluice::json::parse(R"({"big": 18446744073709551615, "next": 18446744073709551614, "n": -1})").as_object());
+  CHECK(Condition::parse("big > next").matches(p));
+  CHECK_FALSE(Condition::parse("big == next").matches(p));
+  CHECK(Condition::parse("big == 18446744073709551615").matches(p));
+  CHECK(Condition::parse("n < big").matches(p));
+  CHECK(Condition::parse("big > 9223372036854775807").matches(p));
+}
