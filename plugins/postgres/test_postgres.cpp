@@ -1,0 +1,186 @@
+// The postgres package against a real PostgreSQL 15 started by each case
+// (tests/postgres/postgres_server.hpp): the sink in the SDK's ComponentHarness, the source in
+// its SourceHarness.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <sluice/harness.hpp>
+#include <sluice/json.hpp>
+
+#include "plugin_test.hpp"
+#include "postgres_query.hpp"
+#include "postgres_server.hpp"
+#include "postgres_sink.hpp"
+#include "test_support.hpp"
+
+using namespace sluice;
+using namespace sluice::postgres;
+
+TEST_CASE("the module exports its components") { check_plugin_module({"postgres_sink", "postgres_query"}); }
+
+namespace {
+
+// What constructing the component with `params` throws ("" when nothing).
+template <class T>
+std::string construction_error(Object params) {
+  try {
+    ComponentHarness::of<T>(std::move(params));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Object sink_params(const PostgresServer& server, Object more) {
+  Object params{{"conninfo", server.conninfo()}, {"batch_ms", 0}};
+  for (auto& [name, value] : more) params.set(name, std::move(value));
+  return params;
+}
+
+}  // namespace
+
+TEST_CASE("postgres_sink refuses params it cannot use, naming the param") {
+  auto error = [](Object more) {
+    Object params{{"table", "docs"}, {"columns", Array{"title"}}};
+    for (auto& [name, value] : more) params.set(name, std::move(value));
+    return construction_error<PostgresSink>(std::move(params));
+  };
+  CHECK(error({}) == "");
+  CHECK(error({{"table", "docs; DROP TABLE x"}}).find("param 'table'") != std::string::npos);
+  CHECK(error({{"columns", 3}}).find("param 'columns': a list of field paths or an object") != std::string::npos);
+  CHECK(error({{"columns", Object{{"bad name", "title"}}}}).find("'bad name' is not a column name") != std::string::npos);
+  CHECK(error({{"fulltext", Object{{"title", "E"}}}}).find("param 'fulltext': the weight of 'title'") != std::string::npos);
+  CHECK(error({{"columns", Array{"a", "b", "c"}}, {"batch_size", 30000}}).find("param 'batch_size'") != std::string::npos);
+  CHECK(error({{"conninfo", "host=a port"}}).find("param 'conninfo'") != std::string::npos);
+  CHECK(construction_error<PostgresQuery>({{"query", "SELECT 1"}, {"cursor_column", "id"}})
+            .find("param 'query': it has no $1") != std::string::npos);
+}
+
+TEST_CASE("postgres_sink maps fields to typed columns and upserts by key: one row per key, the last values") {
+  PostgresServer server;
+  server.execute("CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), tags jsonb, ok boolean)");
+  auto h = ComponentHarness::of<PostgresSink>(sink_params(
+      server, {{"table", "items"},
+               {"columns", Object{{"id", "id"}, {"name", "info.name"}, {"price", "price"}, {"tags", "tags"}, {"ok", "ok"}}},
+               {"key", "id"},
+               {"batch_size", 3}}));
+  // Within a batch and across batches, the same key again: the later packet wins.
+  h.push_json(R"({"id": 9007199254740993, "info": {"name": "big"}, "price": 1.5, "tags": ["a"], "ok": true})");
+  h.push_json(R"({"id": 2, "info": {"name": "first"}, "price": 3, "tags": {"k": "v"}, "ok": false})");
+  h.push_json(R"({"id": 2, "info": {"name": "second"}, "tags": "plain"})");
+  h.push_json(R"({"id": 3, "info": {"name": "third"}})");
+  h.push_json(R"({"id": 3, "info": {"name": "fourth"}, "price": 0.25})");
+  h.close();
+  CHECK(h.errors().empty());
+  CHECK(server.rows("SELECT id, name, price, tags, ok FROM items ORDER BY id") ==
+        std::vector<std::string>{"2|second|NULL|\"plain\"|NULL", "3|fourth|0.25|NULL|NULL",
+                                 "9007199254740993|big|1.50|[\"a\"]|t"});
+}
+
+TEST_CASE("postgres_sink creates its table and fills a weighted tsvector: a document is found by its words") {
+  PostgresServer server;
+  {
+    auto h = ComponentHarness::of<PostgresSink>(
+        sink_params(server, {{"table", "public.documents"},
+                             {"columns", Array{"url", "title", "body"}},
+                             {"key", "url"},
+                             {"fulltext", Object{{"title", "A"}, {"body", "B"}}}}));
+    h.push_json(R"({"url": "u1", "title": "Feeding Solr", "body": "four million documents"})");
+    h.push_json(R"({"url": "u2", "title": "Lucene", "body": "an index of solr documents"})");
+    h.push_json(R"({"url": "u3", "title": "Other", "body": "nothing"})");
+    h.close();
+    CHECK(h.errors().empty());
+  }
+  const std::string search = "SELECT url FROM documents WHERE search @@ to_tsquery('english', ";
+  // The title weighs more than the body: u1 (solr in its title) ranks first.
+  CHECK(server.rows(search + "'solr') ORDER BY ts_rank(search, to_tsquery('english', 'solr')) DESC") ==
+        std::vector<std::string>{"u1", "u2"});
+  CHECK(server.rows(search + "'document') ORDER BY url") == std::vector<std::string>{"u1", "u2"});
+  CHECK(server.rows("SELECT indexdef LIKE '%USING gin (search)%' FROM pg_indexes WHERE tablename = 'documents' "
+                    "AND indexname = 'documents_search_index'") == std::vector<std::string>{"t"});
+  // An upsert replaces the words too.
+  auto again = ComponentHarness::of<PostgresSink>(sink_params(
+      server, {{"table", "documents"}, {"columns", Array{"url", "title", "body"}}, {"key", "url"},
+               {"fulltext", Object{{"title", "A"}, {"body", "B"}}}}));
+  again.push_json(R"({"url": "u1", "title": "Feeding Elasticsearch", "body": "four million"})");
+  again.close();
+  CHECK(server.rows(search + "'solr') ORDER BY url") == std::vector<std::string>{"u2"});
+  CHECK(server.rows(search + "'elasticsearch') ORDER BY url") == std::vector<std::string>{"u1"});
+}
+
+TEST_CASE("postgres_sink splits a failed batch: the bad row fails with PostgreSQL's message, the rest are written") {
+  PostgresServer server;
+  server.execute("CREATE TABLE counts (name text PRIMARY KEY, n integer NOT NULL)");
+  auto h = ComponentHarness::of<PostgresSink>(
+      sink_params(server, {{"table", "counts"}, {"columns", Array{"name", "n"}}, {"key", "name"}, {"batch_size", 10}}));
+  for (int i = 0; i < 7; ++i) h.push_json(R"({"name": "k)" + std::to_string(i) + R"(", "n": )" + std::to_string(i) + "}");
+  h.push_json(R"({"name": "bad", "n": "many"})");
+  h.push_json(R"({"name": "k7", "n": 7})");
+  h.close();
+  REQUIRE(h.errors().size() == 1);
+  const Packet& failed = h.errors().front();
+  CHECK(failed.get("name")->as_string() == "bad");
+  const std::string message = failed.get_meta(meta::error)->as_string();
+  CHECK(message.find("postgres 127.0.0.1:" + std::to_string(server.port()) + "/postgres") != std::string::npos);
+  CHECK(message.find("invalid input syntax for type integer: \"many\"") != std::string::npos);
+  CHECK(server.count("SELECT count(*) FROM counts") == 8);
+  CHECK(server.rows("SELECT sum(n) FROM counts") == std::vector<std::string>{"28"});
+}
+
+TEST_CASE("postgres_sink names a column the table lacks") {
+  PostgresServer server;
+  server.execute("CREATE TABLE narrow (id text PRIMARY KEY)");
+  auto h = ComponentHarness::of<PostgresSink>(
+      sink_params(server, {{"table", "narrow"}, {"columns", Array{"id", "title"}}, {"create_table", false}}));
+  h.push_json(R"({"id": "a", "title": "t"})");
+  h.close();
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors().front().get_meta(meta::error)->as_string().find("table narrow has no column 'title' (for field title)") !=
+        std::string::npos);
+}
+
+TEST_CASE("postgres_query sends one typed packet per row and replays from the cursor of the last done row") {
+  PostgresServer server;
+  server.execute(
+      "CREATE TABLE events (id bigint PRIMARY KEY, name text, amount numeric, exact numeric, ratio float8, ok boolean, "
+      "doc jsonb, at timestamptz, plain timestamp, nothing text);"
+      "INSERT INTO events VALUES "
+      "(1, 'a', 12.50, 1234567890.123456789012, 0.5, true, '{\"k\": [1, 2]}', '2024-05-01 12:00:00.25+02', "
+      "'2024-05-01 08:00:00', NULL),"
+      "(2, 'b', 9223372036854775807, 1, 1e300, false, 'null', '2024-05-01 00:00:00+00', NULL, NULL),"
+      "(3, 'c', 0, 0, 0, NULL, '[]', NULL, NULL, NULL)");
+  ScratchDir state;
+  const Object params{{"conninfo", server.conninfo()},
+                      {"query", "SELECT * FROM events WHERE id > $1::bigint ORDER BY id LIMIT 2"},
+                      {"cursor_column", "id"},
+                      {"interval_ms", 10}};
+  {
+    SourceHarness h(describe<PostgresQuery>(), params, state.path().string());
+    REQUIRE_MESSAGE(h.wait_for_packets(3), h.error());
+    const auto packets = h.take_packets();
+    CHECK(json::to_string(packets[0]) ==
+          R"({"id":1,"name":"a","amount":12.5,"exact":"1234567890.123456789012","ratio":0.5,"ok":true,)"
+          R"("doc":{"k":[1,2]},"at":"2024-05-01T10:00:00.25Z","plain":"2024-05-01T08:00:00","nothing":null})");
+    CHECK(packets[1].get("amount")->as_int() == 9223372036854775807);
+    CHECK(packets[1].get("ratio")->as_double() == 1e300);
+    CHECK(packets[1].get("doc")->is_null());
+    CHECK(packets[2].get("id")->as_int() == 3);
+    h.stop();  // nothing acked
+  }
+  CHECK_FALSE(std::filesystem::exists(state.path() / "cursor"));
+  {
+    SourceHarness h(describe<PostgresQuery>(), params, state.path().string());
+    REQUIRE_MESSAGE(h.wait_for_packets(3), h.error());
+    CHECK(h.take_packets().size() == 3);  // all of them again
+    CHECK(h.ack_all() == 3);
+    h.stop();
+  }
+  CHECK(read_file((state.path() / "cursor").string()) == "3");
+  server.execute("INSERT INTO events (id, name) VALUES (4, 'd'), (5, 'e')");
+  SourceHarness h(describe<PostgresQuery>(), params, state.path().string());
+  REQUIRE_MESSAGE(h.wait_for_packets(2), h.error());
+  const auto packets = h.take_packets();
+  REQUIRE(packets.size() == 2);
+  CHECK(packets[0].get("name")->as_string() == "d");
+  CHECK(packets[1].get("name")->as_string() == "e");
+}
