@@ -26,9 +26,26 @@ std::vector<ParamSpec> connection_params() {
 
 namespace {
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-  return text;
+// libpq's messages span lines ("…failed: Connection refused\n\tIs the server running…"): one line.
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (char c : text) {
+    const bool space = std::isspace(static_cast<unsigned char>(c));
+    if (!space) line += c;
+    else if (!line.empty() && line.back() != ' ') line += ' ';
+  }
+  if (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
+}
+
+// The server's own words: the primary message and its detail, without the statement (a
+// multi-row INSERT is long) that the full error text quotes.
+std::string server_message(const PGresult* result, PGconn* connection) {
+  const char* primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  if (!primary) return one_line(result && *PQresultErrorMessage(result) ? PQresultErrorMessage(result) : PQerrorMessage(connection));
+  std::string message = primary;
+  if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) message += std::string(" (") + detail + ")";
+  return one_line(message);
 }
 
 // Worth retrying unchanged: connection exceptions (08), the server shutting down or starting
@@ -51,7 +68,7 @@ Connection::Connection(const Params& params) {
     char* error = nullptr;
     PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
     if (!parsed) {
-      const std::string reason = error ? trimmed(error) : "out of memory";
+      const std::string reason = error ? one_line(error) : "out of memory";
       PQfreemem(error);
       throw std::invalid_argument("param 'conninfo': " + reason);
     }
@@ -99,7 +116,7 @@ bool Connection::connect(std::string& error) {
   values.push_back(nullptr);
   connection_ = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (PQstatus(connection_) != CONNECTION_OK) {
-    error = connection_ ? trimmed(PQerrorMessage(connection_)) : "out of memory";
+    error = connection_ ? one_line(PQerrorMessage(connection_)) : "out of memory";
     close();
     return false;
   }
@@ -124,8 +141,7 @@ Result Connection::execute(const std::string& sql, const std::vector<std::option
                                                   types.data(), pointers.data(), nullptr, nullptr, 0));
   const ExecStatusType status = result.rows ? PQresultStatus(result.rows.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  result.message = trimmed(result.rows && *PQresultErrorMessage(result.rows.get()) ? PQresultErrorMessage(result.rows.get())
-                                                                                  : PQerrorMessage(connection_));
+  result.message = server_message(result.rows.get(), connection_);
   const char* sqlstate = result.rows ? PQresultErrorField(result.rows.get(), PG_DIAG_SQLSTATE) : nullptr;
   result.kind = PQstatus(connection_) != CONNECTION_OK || is_transient(sqlstate) ? Result::Kind::unavailable
                                                                                 : Result::Kind::rejected;
