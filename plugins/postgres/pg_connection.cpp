@@ -120,6 +120,8 @@ bool Connection::connect(std::string& error) {
     close();
     return false;
   }
+  // NOTICEs ("relation … already exists, skipping") are no news: libpq would print them on stderr.
+  PQsetNoticeProcessor(connection_, [](void*, const char*) {}, nullptr);
   // Timestamps as ISO 8601 in UTC, whatever the server's defaults.
   const Result session = execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'");
   if (session.kind != Result::Kind::ok) {

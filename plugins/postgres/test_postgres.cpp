@@ -1,5 +1,5 @@
 // The postgres package against a real PostgreSQL 15 started by each case
-// (tests/postgres/postgres_server.hpp): the sink in the SDK's ComponentHarness, the source in
+// (postgres_server.hpp): the sink in the SDK's ComponentHarness, the source in
 // its SourceHarness.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>

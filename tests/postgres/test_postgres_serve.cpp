@@ -1,5 +1,5 @@
 // The postgres package in a real `sluice serve` on a loopback port, against a real PostgreSQL 15
-// started by each case (postgres_server.hpp): REST → postgres_sink → SELECT, a server restart
+// started by each case (plugins/postgres/postgres_server.hpp): REST → postgres_sink → SELECT, a server restart
 // and a kill -9 of sluice mid-stream, and postgres_query's cursor across a kill -9.
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "../durable/durable_support.hpp"
-#include "postgres_server.hpp"
+#include "../../plugins/postgres/postgres_server.hpp"
 
 using namespace rest_test;
 using namespace std::chrono_literals;
