@@ -15,7 +15,7 @@
 
 namespace sluice::postgres {
 
-// host, port, dbname, user, password (secret), conninfo (secret): appended to a descriptor's params.
+// host, port, dbname, user, password (secret), conninfo (secret), tls: a descriptor's params.
 std::vector<ParamSpec> connection_params();
 
 // A statement's outcome. `unavailable` is worth retrying as it is (the connection broke, the
@@ -46,6 +46,8 @@ class Connection {
   const std::string& address() const { return address_; }
 
  private:
+  void add_tls(const Object& tls, const std::string& host);
+
   std::vector<std::string> keywords_, values_;
   PGconn* connection_ = nullptr;
   std::string address_;

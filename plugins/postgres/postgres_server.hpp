@@ -8,6 +8,7 @@
 //   server.conninfo();                      // "host=127.0.0.1 port=N dbname=postgres user=postgres password=…"
 //   server.rows("SELECT id, name FROM t");  // {"1|a", "2|NULL"}, on a connection of the caller's own
 //   server.stop(); server.start();          // a restart on the same port and data
+//   PostgresServer tls({"ssl=on", …}, "hostssl all client 127.0.0.1/32 cert\n");  // settings, pg_hba lines first
 #pragma once
 
 #include <fcntl.h>
@@ -39,7 +40,9 @@ class PostgresServer {
   static constexpr const char* password = "sluice-test-password";
   static constexpr const char* bin_dir = "/usr/lib/postgresql/15/bin";
 
-  PostgresServer() {
+  // `settings`: more `-c name=value` for the server; `hba`: lines put before pg_hba.conf's own.
+  explicit PostgresServer(std::vector<std::string> settings = {}, const std::string& hba = "")
+      : settings_(std::move(settings)) {
     std::string pattern = (std::filesystem::temp_directory_path() / "sluice-postgres-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
@@ -61,6 +64,7 @@ class PostgresServer {
                                        dir_ / "initdb.log"),
                                  std::chrono::seconds(120));
     if (status != 0) throw std::runtime_error("initdb failed:\n" + read(dir_ / "initdb.log"));
+    if (!hba.empty()) write(dir_ / "data/pg_hba.conf", hba + read(dir_ / "data/pg_hba.conf"));
     // The port is free when picked; another process may take it before the server binds: retry.
     for (int attempt = 0;; ++attempt) {
       port_ = free_port();
@@ -89,9 +93,11 @@ class PostgresServer {
 
   // Starts the server on port() and waits until it accepts connections (30 s at most).
   void start() {
-    pid_ = spawn({std::string(bin_dir) + "/postgres", "-D", (dir_ / "data").string(), "-k", (dir_ / "socket").string(),
-                  "-p", std::to_string(port_), "-c", "listen_addresses=127.0.0.1"},
-                 dir_ / "server.log");
+    std::vector<std::string> args = {std::string(bin_dir) + "/postgres", "-D", (dir_ / "data").string(), "-k",
+                                     (dir_ / "socket").string(), "-p", std::to_string(port_), "-c",
+                                     "listen_addresses=127.0.0.1"};
+    for (const auto& setting : settings_) args.insert(args.end(), {"-c", setting});
+    pid_ = spawn(std::move(args), dir_ / "server.log");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (PQping(conninfo().c_str()) != PQPING_OK) {
       int status = 0;
@@ -110,6 +116,16 @@ class PostgresServer {
     ::kill(pid_, SIGINT);
     if (wait_exit(pid_, std::chrono::seconds(30)) < 0) throw std::runtime_error("postgres did not stop:\n" + log());
     pid_ = -1;
+  }
+
+  // Makes `file` (a private key) the server's alone, as PostgreSQL insists: mode 0600, owned by
+  // the `postgres` user when running as root.
+  static void hand_over(const std::filesystem::path& file) {
+    std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    if (::geteuid() != 0) return;
+    const passwd* user = ::getpwnam("postgres");
+    if (!user || ::chown(file.c_str(), user->pw_uid, user->pw_gid) != 0)
+      throw std::runtime_error("cannot give " + file.string() + " to the postgres user");
   }
 
   std::uint16_t port() const { return port_; }
@@ -199,6 +215,7 @@ class PostgresServer {
     }
   }
 
+  std::vector<std::string> settings_;
   std::filesystem::path dir_;
   std::optional<uid_t> uid_;
   std::optional<gid_t> gid_;

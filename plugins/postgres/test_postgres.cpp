@@ -11,6 +11,7 @@
 #include "postgres_query.hpp"
 #include "postgres_server.hpp"
 #include "postgres_sink.hpp"
+#include "test_certificates.hpp"
 #include "test_support.hpp"
 
 using namespace sluice;
@@ -20,13 +21,15 @@ TEST_CASE("the module exports its components") { check_plugin_module({"postgres_
 
 namespace {
 
-// What constructing the component with `params` throws ("" when nothing).
+// What the component's constructor says to `params` ("" when it accepts them).
 template <class T>
 std::string construction_error(Object params) {
   try {
     ComponentHarness::of<T>(std::move(params));
   } catch (const std::exception& e) {
-    return e.what();
+    const std::string message = e.what(), before = ": constructor failed: ";
+    const auto at = message.find(before);
+    return at == std::string::npos ? message : message.substr(at + before.size());
   }
   return "";
 }
@@ -183,4 +186,95 @@ TEST_CASE("postgres_query sends one typed packet per row and replays from the cu
   REQUIRE(packets.size() == 2);
   CHECK(packets[0].get("name")->as_string() == "d");
   CHECK(packets[1].get("name")->as_string() == "e");
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The server's TLS settings with the test CA's `server` certificate (127.0.0.1, localhost),
+// its files made readable by the server.
+std::vector<std::string> tls_settings(const TestCertificates& certificates) {
+  fs::permissions(fs::path(certificates.file("ca.pem")).parent_path(), fs::perms::owner_all | fs::perms::group_read |
+                                                                          fs::perms::group_exec | fs::perms::others_read |
+                                                                          fs::perms::others_exec);
+  PostgresServer::hand_over(certificates.file("server.key"));
+  return {"ssl=on", "ssl_cert_file=" + certificates.file("server.pem"), "ssl_key_file=" + certificates.file("server.key"),
+          "ssl_ca_file=" + certificates.file("ca.pem")};
+}
+
+// Only TLS connections; the role `client` by its client certificate alone.
+const std::string tls_only_hba = "hostssl all client 127.0.0.1/32 cert\nhostnossl all all 127.0.0.1/32 reject\n";
+
+// What connecting with `params` says: "" when it connects.
+std::string connect_error(Object params) {
+  Connection connection{Params(std::move(params))};
+  std::string error;
+  return connection.connect(error) ? "" : error;
+}
+
+}  // namespace
+
+TEST_CASE("postgres_sink over TLS: the server verified against ca_file, the connection encrypted") {
+  TestCertificates certificates;
+  PostgresServer server(tls_settings(certificates), tls_only_hba);
+  server.execute("CREATE TABLE notes (id text PRIMARY KEY)");
+  auto h = ComponentHarness::of<PostgresSink>(sink_params(
+      server, {{"table", "notes"}, {"columns", Array{"id"}}, {"tls", Object{{"ca_file", certificates.file("ca.pem")}}}}));
+  h.push_json(R"({"id": "a"})");
+  h.close();
+  CHECK(h.errors().empty());
+  CHECK(server.rows("SELECT id FROM notes") == std::vector<std::string>{"a"});
+  // The sink's connection is still open: encrypted.
+  CHECK(server.rows("SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                    "WHERE a.application_name = 'sluice'") == std::vector<std::string>{"t"});
+}
+
+TEST_CASE("postgres TLS: client certificates, host names, unknown CAs and verify: false against a real server") {
+  TestCertificates certificates;
+  PostgresServer server(tls_settings(certificates), tls_only_hba);
+  server.execute("CREATE ROLE client LOGIN");
+  fs::permissions(certificates.file("client.key"), fs::perms::owner_read | fs::perms::owner_write);  // libpq insists
+  const Object address{{"host", "127.0.0.1"}, {"port", server.port()}, {"dbname", "postgres"}};
+  auto with = [&](Object more) {
+    Object params = address;
+    for (auto& [name, value] : more) params.set(name, std::move(value));
+    return params;
+  };
+  const std::string ca = certificates.file("ca.pem");
+  CHECK(connect_error(with({{"user", "client"},
+                            {"tls", Object{{"ca_file", ca},
+                                           {"client_cert", certificates.file("client.pem")},
+                                           {"client_key", certificates.file("client.key")}}}})) == "");
+  CHECK(connect_error(with({{"user", "client"}, {"tls", Object{{"ca_file", ca}}}})).find("certificate") !=
+        std::string::npos);
+  const Object password{{"user", "postgres"}, {"password", PostgresServer::password}};
+  auto as_postgres = [&](Object tls) {
+    Object params = with(Object(password));
+    params.set("tls", std::move(tls));
+    return params;
+  };
+  CHECK(connect_error(as_postgres({{"ca_file", ca}, {"server_name", "localhost"}})) == "");
+  CHECK(connect_error(as_postgres({{"ca_file", ca}, {"server_name", "wrong.example"}})).find("\"wrong.example\"") !=
+        std::string::npos);
+  CHECK(connect_error(as_postgres({})).find("certificate verify failed") != std::string::npos);  // not a system CA
+  CHECK(connect_error(as_postgres({{"verify", false}})) == "");
+  // Without TLS the server refuses: the connections above were encrypted.
+  CHECK(connect_error(with({{"user", "postgres"}, {"password", PostgresServer::password}, {"conninfo", "sslmode=disable"}}))
+            .find("no encryption") != std::string::npos);
+}
+
+TEST_CASE("postgres TLS params are checked at deploy: unreadable files, relative paths, unknown keys") {
+  auto error = [](Object tls) {
+    return construction_error<PostgresSink>({{"table", "t"}, {"columns", Array{"id"}}, {"host", "db.example"}, {"tls", tls}});
+  };
+  CHECK(error({{"ca_file", "/nonexistent/ca.pem"}}) ==
+        "param 'tls': ca_file '/nonexistent/ca.pem' cannot be read: No such file or directory");
+  CHECK(error({{"client_key", "key.pem"}, {"client_cert", "cert.pem"}}).find("is not an absolute path") != std::string::npos);
+  CHECK(error({{"client_cert", "/etc/hostname"}}) == "param 'tls': client_cert and client_key go together");
+  CHECK(error({{"ca_fil", "/etc/hostname"}}) == "param 'tls': unknown key 'ca_fil' (did you mean 'ca_file'?)");
+  CHECK(error({{"verify", "no"}}) == "param 'tls': 'verify' must be a boolean, got string");
+  CHECK(error({{"server_name", "db"}}) == "param 'tls': server_name needs `host` to be an IP address, not 'db.example'");
+  CHECK(construction_error<PostgresQuery>({{"query", "SELECT $1"}, {"cursor_column", "id"}, {"tls", Object{{"ca_file", "/none"}}}})
+            .find("param 'tls': ca_file '/none' cannot be read") != std::string::npos);
 }

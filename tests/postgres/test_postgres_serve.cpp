@@ -149,6 +149,15 @@ TEST_CASE("REST into postgres_sink: ?wait=true answers once committed and search
   CHECK_MESSAGE(error.find("postgres 127.0.0.1:" + std::to_string(postgres.port()) +
                            "/postgres: invalid input syntax for type integer: \"two\"") != std::string::npos,
                 error);
+  // Params the sink cannot use are refused at deploy, naming the node and the param.
+  const HttpResult refused = http(server.port(), "PUT", "/v1/graphs/bad",
+                                  "name: bad\nnodes:\n  index: {component: postgres_sink, params: {table: t, "
+                                  "columns: [id], tls: {ca_file: /nonexistent/ca.pem}}}\n",
+                                  {{"Content-Type", "application/yaml"}});
+  CHECK(refused.status == 422);
+  CHECK_MESSAGE(refused.body.find("index") != std::string::npos, refused.body);
+  CHECK_MESSAGE(refused.body.find("param 'tls': ca_file '/nonexistent/ca.pem' cannot be read") != std::string::npos,
+                refused.body);
   // The password never shows: the graph as served keeps the reference.
   const std::string shown = http(server.port(), "GET", "/v1/graphs/docs").body;
   CHECK(shown.find(PostgresServer::password) == std::string::npos);
