@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
-#include <set>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -131,6 +131,7 @@ PostgresSink::PostgresSink(const Params& params)
       named = columns_.begin();
     }
     key_ = named->name;
+    key_path_ = named->path;
   }
   if (params.has("fulltext")) {
     for (const auto& [path, weight] : params.get("fulltext").as_object()) {
@@ -271,11 +272,6 @@ void PostgresSink::write(RunContext& ctx, std::vector<Packet*> rows) {
   write(ctx, std::vector<Packet*>(middle, rows.end()));
 }
 
-std::optional<std::string> PostgresSink::key_of(const Packet& packet) const {
-  const auto key = std::find_if(columns_.begin(), columns_.end(), [&](const Column& c) { return c.name == key_; });
-  return parameter_text(packet.find_path(key->path), false);
-}
-
 void PostgresSink::run(RunContext& ctx) {
   node_path_ = ctx.node_path();
   std::vector<Packet> batch;
@@ -286,23 +282,22 @@ void PostgresSink::run(RunContext& ctx) {
     // One INSERT … ON CONFLICT cannot touch a row twice: a key seen again starts the next
     // statement. Each statement's rows go in key order, so that the graph's instances (one
     // per worker) lock the rows they share in the same order instead of deadlocking.
+    std::map<std::string, Packet*> by_key;  // with a key: the statement's rows, in key order
     std::vector<Packet*> statement;
-    std::set<std::string> keys;
     auto write_statement = [&] {
-      if (!key_.empty())
-        std::stable_sort(statement.begin(), statement.end(),
-                         [&](const Packet* a, const Packet* b) { return key_of(*a) < key_of(*b); });
+      for (const auto& [key, packet] : by_key) statement.push_back(packet);
       if (!statement.empty()) write(ctx, statement);
       statement.clear();
-      keys.clear();
+      by_key.clear();
     };
     for (Packet& packet : batch) {
-      if (!key_.empty()) {
-        const std::string key = key_of(packet).value_or("");
-        if (keys.count(key)) write_statement();
-        keys.insert(key);
+      if (key_.empty()) {
+        statement.push_back(&packet);
+        continue;
       }
-      statement.push_back(&packet);
+      const std::string key = parameter_text(packet.find_path(key_path_), false).value_or("");
+      if (by_key.count(key)) write_statement();
+      by_key.emplace(key, &packet);
     }
     write_statement();
     batch.clear();

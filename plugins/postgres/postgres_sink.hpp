@@ -34,12 +34,12 @@ class PostgresSink : public Component {
   Result insert_until_answered(const std::vector<Packet*>& rows);
   Result insert(const std::vector<Packet*>& rows);
   Result prepare_table();
-  std::optional<std::string> key_of(const Packet& packet) const;
 
   Connection connection_;
   std::string table_;
   std::vector<Column> columns_;
   std::string key_;  // a column name, or "" (then every packet is a new row)
+  std::string key_path_;
   bool create_table_;
   std::vector<Weighted> fulltext_;
   std::string fulltext_column_, fulltext_config_;

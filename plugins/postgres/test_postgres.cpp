@@ -188,6 +188,25 @@ TEST_CASE("postgres_query sends one typed packet per row and replays from the cu
   CHECK(packets[1].get("name")->as_string() == "e");
 }
 
+TEST_CASE("postgres_query goes on after the server restarts: it reconnects and sends the rows made meanwhile") {
+  PostgresServer server;
+  server.execute("CREATE TABLE events (id bigint PRIMARY KEY); INSERT INTO events VALUES (1)");
+  SourceHarness h(describe<PostgresQuery>(),
+                  {{"conninfo", server.conninfo()},
+                   {"query", "SELECT id FROM events WHERE id > $1::bigint ORDER BY id"},
+                   {"cursor_column", "id"},
+                   {"interval_ms", 10}});
+  REQUIRE_MESSAGE(h.wait_for_packets(1), h.error());
+  server.stop();
+  server.start();
+  server.execute("INSERT INTO events VALUES (2), (3)");
+  REQUIRE_MESSAGE(h.wait_for_packets(3, std::chrono::seconds(30)), h.error());
+  std::vector<std::int64_t> ids;
+  for (const Packet& packet : h.take_packets()) ids.push_back(packet.get("id")->as_int());
+  CHECK(ids == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(h.error() == "");
+}
+
 namespace {
 
 namespace fs = std::filesystem;
