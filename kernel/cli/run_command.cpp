@@ -111,7 +111,10 @@ int run_graph(const RunOptions& options) {
     std::cerr << "sluice run: warning: graph '" << name
               << "' has no collect node, so nothing is written to the output\n";
 
-  Runtime runtime({.workers = options.workers, .fiber_stack_bytes = options.fiber_stack_bytes});
+  // No stream history: each batch's results are written as it finishes, and nobody looks a
+  // stream up afterwards, so keeping finished ones would grow memory with the input.
+  Runtime runtime({.workers = options.workers, .finished_stream_history = 0,
+                   .fiber_stack_bytes = options.fiber_stack_bytes});
   try {
     runtime.deploy(std::move(*plan));
   } catch (const DeployError& e) {
