@@ -4,6 +4,7 @@
 #include <mosquitto.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -38,7 +39,8 @@ int open_for_append(const std::string& file) {
 
 }  // namespace
 
-MessageSpool::MessageSpool(std::string file, std::uintmax_t compact_at) : file_(std::move(file)), compact_at_(compact_at) {
+MessageSpool::MessageSpool(std::string file, bool sync, std::uintmax_t compact_at)
+    : file_(std::move(file)), sync_(sync), compact_at_(compact_at) {
   std::ifstream in(file_, std::ios::binary);
   std::stringstream whole;
   whole << in.rdbuf();
@@ -90,6 +92,7 @@ void MessageSpool::append(const std::string& bytes) {
     written += static_cast<std::size_t>(n);
   }
   size_ += bytes.size();
+  if (sync_ && ::fdatasync(fd_) != 0) throw std::runtime_error("cannot sync " + file_ + ": " + std::strerror(errno));
 }
 
 void MessageSpool::rewrite() {
@@ -103,6 +106,9 @@ void MessageSpool::rewrite() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = open_for_append(file_);
   size_ = fs::file_size(file_);
+  // Twice what is left: rewriting costs the unfinished messages, so at most as many bytes
+  // again as were appended since the last rewrite.
+  next_compaction_ = std::max(compact_at_, 2 * size_);
 }
 
 std::uint64_t MessageSpool::record(const SpooledMessage& message) {
@@ -117,7 +123,7 @@ void MessageSpool::finish(std::uint64_t seq) {
   std::lock_guard lock(mutex_);
   open_.erase(seq);
   append("D " + std::to_string(seq) + '\n');
-  if (size_ > compact_at_) rewrite();  // costs what is unfinished: bounded by the graph's in-flight limit
+  if (size_ > next_compaction_) rewrite();
 }
 
 ComponentDescriptor MqttSource::descriptor() {
@@ -131,7 +137,12 @@ ComponentDescriptor MqttSource::descriptor() {
        .description = "json: a payload that is JSON becomes the packet's fields (a non-object in `data`), "
                       "anything else is sent raw; raw: the payload's bytes in `data`",
        .default_value = "json",
-       .allowed = {"json", "raw"}}};
+       .allowed = {"json", "raw"}},
+      {.name = "fsync",
+       .type = ParamType::boolean,
+       .description = "sync the spool to disk before a message is acknowledged to the broker: then a power "
+                      "loss loses nothing either (slower); false: a crash of sluice loses nothing",
+       .default_value = false}};
   for (ParamSpec& p : connection_params("MQTT client id, fixed: the broker keeps the session (subscriptions, "
                                         "messages not yet acknowledged) under it while sluice is away")) {
     if (p.name == "client_id") p.required = true;
@@ -149,7 +160,8 @@ ComponentDescriptor MqttSource::descriptor() {
 MqttSource::MqttSource(const Params& params)
     : settings_(connection_settings(params)),
       topics_(params.get_string_list("topics")),
-      parse_json_(params.get_string("format") == "json") {
+      parse_json_(params.get_string("format") == "json"),
+      sync_spool_(params.get_bool("fsync")) {
   settings_.clean_session = false;
   if (topics_.empty()) throw std::invalid_argument("param 'topics': give at least one topic filter");
   for (const auto& filter : topics_)
@@ -191,7 +203,7 @@ bool MqttSource::send(SourceContext& ctx, const SpooledMessage& message, std::ui
 void MqttSource::produce(SourceContext& ctx) {
   if (!ctx.state_dir().empty()) {
     fs::create_directories(ctx.state_dir());
-    spool_ = std::make_unique<MessageSpool>((fs::path(ctx.state_dir()) / "spool").string());
+    spool_ = std::make_unique<MessageSpool>((fs::path(ctx.state_dir()) / "spool").string(), sync_spool_);
     // What a previous run took from the broker (and the broker forgot) but did not finish.
     for (const auto& [seq, message] : spool_->unfinished())
       if (!send(ctx, message, seq, true)) return;
@@ -205,8 +217,9 @@ void MqttSource::produce(SourceContext& ctx) {
     for (auto& filter : topics_) filters.push_back(filter.data());
     mosquitto_subscribe_multiple(client, nullptr, static_cast<int>(filters.size()), filters.data(), 1, 0, nullptr);
   });
-  // On the network thread: a send() that waits for the graph also stops reading the socket,
-  // so the broker holds the rest back (its max_inflight_messages, then its queue).
+  // On the network thread, before the PUBACK leaves: the spool has the message first. A send()
+  // that waits for the graph also stops reading the socket, so the broker holds the rest back
+  // (its max_inflight_messages, then its queue).
   connection.on_message([&](const mosquitto_message& m) {
     SpooledMessage message{std::string(m.topic),
                            std::string(static_cast<const char*>(m.payload), static_cast<std::size_t>(m.payloadlen)),

@@ -1,8 +1,9 @@
 // mqtt_source — subscribes to MQTT topic filters at QoS 1 in a persistent session and sends
-// one packet per message. libmosquitto 2.0 acknowledges a message (PUBACK) as soon as it has
-// read it, before the application sees it, and has no manual acknowledgement; so each message
-// is written to a spool in the node's state directory first and marked done there once its
-// stream is through the graph. After a crash the spool's unfinished messages are sent again.
+// one packet per message. libmosquitto 2.0 has no manual acknowledgement: on its network
+// thread (mosquitto_loop_start) the PUBACK it queues for a message leaves once the message
+// callback has returned. So the callback writes the message to a spool in the node's state
+// directory first, and the spool marks it done once its stream is through the graph; after a
+// crash the spool's unfinished messages are sent again.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +27,12 @@ struct SpooledMessage {
 };
 
 // An append-only file of messages taken from the broker and of the ones whose streams are
-// done. Each record is one write(2), so it is in the kernel before the record returns: a
-// killed process loses nothing it recorded. Rewritten with only the unfinished messages when
-// it has grown past `compact_at` bytes.
+// done. Each record is one write(2), so it is in the kernel before record() returns: a killed
+// process loses nothing it recorded; with `sync` it is also on the disk (fdatasync). Rewritten
+// with only the unfinished messages when it has grown past twice their size (and `compact_at`).
 class MessageSpool {
  public:
-  explicit MessageSpool(std::string file, std::uintmax_t compact_at = 4 << 20);
+  explicit MessageSpool(std::string file, bool sync, std::uintmax_t compact_at = 4 << 20);
   ~MessageSpool();
   MessageSpool(const MessageSpool&) = delete;
   MessageSpool& operator=(const MessageSpool&) = delete;
@@ -46,7 +47,9 @@ class MessageSpool {
   void rewrite();
 
   std::string file_;
+  bool sync_;
   std::uintmax_t compact_at_;
+  std::uintmax_t next_compaction_ = 0;  // file size that triggers the next rewrite
   int fd_ = -1;
   std::uintmax_t size_ = 0;
   std::uint64_t next_seq_ = 1;
@@ -68,6 +71,7 @@ class MqttSource : public Component {
   ConnectionSettings settings_;
   std::vector<std::string> topics_;
   bool parse_json_;
+  bool sync_spool_;
   std::unique_ptr<MessageSpool> spool_;  // null without a state directory (`sluice run`)
 };
 
