@@ -36,7 +36,8 @@ struct ConnectionSettings {
 };
 
 // The params every MQTT component has: host, port, client_id, username, password (secret),
-// keepalive_s, tls {ca_file, verify, client_cert, client_key, server_name}.
+// keepalive_s, tls {ca_file, verify, client_cert, client_key, server_name} (the names of the
+// SDK's http::TlsOptions).
 std::vector<ParamSpec> connection_params(std::string client_id_description);
 // Reads them, checking what the table cannot (tls keys and their files, a password without a
 // username); throws std::invalid_argument naming the param.

@@ -14,6 +14,7 @@
 #include "mqtt_publish.hpp"
 #include "mqtt_source.hpp"
 #include "plugin_test.hpp"
+#include "test_certificates.hpp"
 
 using namespace sluice;
 using namespace sluice::mqtt;
@@ -205,4 +206,58 @@ TEST_CASE("mqtt_source's persistent session keeps messages published while it is
   SourceHarness h(describe<MqttSource>(), params);
   REQUIRE(h.wait_for_packets(100));
   CHECK(h.take_packets().size() == 100);
+}
+
+namespace {
+
+// Connects with the params as a deployed node would (validated, defaults filled in) and says
+// whether the broker accepted the TLS session within the deadline.
+bool tls_connects(std::uint16_t port, Object tls) {
+  Object resolved;
+  const auto problems = validate_params(describe<MqttPublish>(), {{"topic", "t"}, {"port", port}, {"tls", std::move(tls)}}, resolved);
+  REQUIRE(problems.empty());
+  MqttConnection connection(connection_settings(Params(std::move(resolved))));
+  connection.start("tls-test");
+  return connection.wait_connected(Clock::now() + 3s);
+}
+
+std::string tls_listener(const TestCertificates& certs, const std::string& server, bool require_client_cert) {
+  return "cafile " + certs.file("ca.pem") + "\ncertfile " + certs.file(server + ".pem") + "\nkeyfile " +
+         certs.file(server + ".key") + "\nrequire_certificate " + (require_client_cert ? "true" : "false") + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("TLS to the broker: the test CA's certificate is accepted, others refused unless verify is false") {
+  TestCertificates certs;
+  MosquittoBroker broker(tls_listener(certs, "server", false));
+  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}}));
+  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("self-signed.pem")}}));  // another CA
+  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("self-signed.pem")}, {"verify", false}}));
+  // server.pem names 127.0.0.1 and localhost: verified against another name it is refused.
+  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "wrong.example"}}));
+  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "localhost"}}));
+
+  // A whole round trip over TLS: mqtt_publish to mqtt_source.
+  const Object tls = {{"ca_file", certs.file("ca.pem")}};
+  SourceHarness source(describe<MqttSource>(), {{"port", broker.port()}, {"client_id", "tls-source"}, {"topics", Array{"secure/#"}}, {"tls", tls}});
+  {
+    auto publish = ComponentHarness::of<MqttPublish>({{"port", broker.port()}, {"topic", "secure/x"}, {"retain", true}, {"tls", tls}});
+    publish.push_json(R"({"over": "tls"})");
+    publish.close();
+    CHECK(publish.errors().empty());
+  }
+  REQUIRE(source.wait_for_packets(1));
+  CHECK(json::to_string(source.take_packets()[0]) == R"({"over":"tls"})");
+}
+
+TEST_CASE("TLS with a client certificate the broker requires") {
+  TestCertificates certs;
+  MosquittoBroker broker(tls_listener(certs, "server", true));
+  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}}));
+  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")},
+                                     {"client_cert", certs.file("client.pem")},
+                                     {"client_key", certs.file("client.key")}}));
+  CHECK(construction_error(describe<MqttPublish>(), {{"topic", "t"}, {"tls", Object{{"client_cert", certs.file("client.pem")}}}})
+            .ends_with("param 'tls': client_cert and client_key go together"));
 }

@@ -236,3 +236,17 @@ TEST_CASE("mqtt_source is held back by a slow sink: the broker keeps the backlog
   CHECK_MESSAGE(wait_until([&] { return row_count(db) == total + 1; }, 90s), row_count(db) << " rows; " << server.stderr_text());
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("a graph whose TLS files cannot be read is refused at deploy, naming the node and the param") {
+  TempDir dir;
+  fs::create_directories(dir.path / "graphs");
+  ServerProcess server(dir);
+  const HttpResult put = http(server.port(), "PUT", "/v1/graphs/secure",
+                              "name: secure\nnodes:\n"
+                              "  out: {component: mqtt_publish, params: {topic: t, tls: {ca_file: /nonexistent/ca.pem}}}\n",
+                              {{"Content-Type", "application/yaml"}});
+  CHECK(put.status == 422);
+  CHECK_MESSAGE(put.body.find("secure/out") != std::string::npos, put.body);
+  CHECK_MESSAGE(put.body.find("param 'tls.ca_file': cannot read /nonexistent/ca.pem") != std::string::npos, put.body);
+  CHECK(server.stop() == 0);
+}
