@@ -62,7 +62,8 @@ inline bool accepts_connections(std::uint16_t port) {
 
 class MosquittoBroker {
  public:
-  // `extra_config`: more lines for mosquitto.conf (a TLS listener's files, ...).
+  // `extra_config`: more lines for mosquitto.conf (a TLS listener's files, a password_file
+  // with allow_anonymous false, ...).
   explicit MosquittoBroker(std::string extra_config = "")
       : dir_(fs::temp_directory_path() / ("sluice-mosquitto-" + std::to_string(::getpid()) + "-" + std::to_string(++made_))),
         extra_config_(std::move(extra_config)) {
@@ -115,13 +116,13 @@ class MosquittoBroker {
     {
       std::ofstream conf(dir_ / "mosquitto.conf", std::ios::trunc);
       conf << "listener " << port_ << " 127.0.0.1\n"
-           << "allow_anonymous true\n"
            << "persistence true\n"
            << "persistence_location " << (dir_ / "data").string() << "/\n"
            << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n"
            // A persistent session's queue: the tests leave thousands of messages while away.
            << "max_queued_messages 100000\n"
            << extra_config_ << '\n';
+      if (extra_config_.find("allow_anonymous") == std::string::npos) conf << "allow_anonymous true\n";
       // As root mosquitto would become user `mosquitto`, who cannot write the test's directory.
       if (::geteuid() == 0) conf << "user root\n";
     }

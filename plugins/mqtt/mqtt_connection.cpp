@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <stdexcept>
+#include <utility>
 
 namespace sluice::mqtt {
 
@@ -105,6 +106,14 @@ MqttConnection::MqttConnection(ConnectionSettings settings) : settings_(std::mov
   mosquitto_disconnect_callback_set(client_, &MqttConnection::disconnected_callback);
   mosquitto_message_callback_set(client_, &MqttConnection::message_callback);
   mosquitto_publish_callback_set(client_, &MqttConnection::published_callback);
+  // libmosquitto tells TLS failures (OpenSSL's reason) only through its log.
+  mosquitto_log_callback_set(client_, [](mosquitto*, void* self, int level, const char* text) {
+    if (level != MOSQ_LOG_ERR) return;
+    auto& c = *static_cast<MqttConnection*>(self);
+    std::lock_guard lock(c.mutex_);
+    if (text != c.last_problem_) std::cerr << c.where() << text << '\n';
+    c.last_problem_ = text;
+  });
   // Retried by the network thread: 1 s, doubling, at most 30 s between attempts.
   mosquitto_reconnect_delay_set(client_, 1, 30, true);
   if (!settings_.username.empty())
@@ -191,8 +200,9 @@ void MqttConnection::connected_callback(mosquitto* client, void* self, int rc, i
 void MqttConnection::disconnected_callback(mosquitto*, void* self, int rc) {
   auto& c = *static_cast<MqttConnection*>(self);
   std::lock_guard lock(c.mutex_);
-  c.connected_ = false;
-  if (rc == 0) return;  // we asked for it
+  // Not connected: an attempt the broker refused, already told by connected_callback.
+  const bool was_connected = std::exchange(c.connected_, false);
+  if (rc == 0 || !was_connected) return;  // rc 0: we asked for it
   const std::string problem = error_text(rc);
   if (problem != c.last_problem_) std::cerr << c.where() << "connection lost (" << problem << "), reconnecting\n";
   c.last_problem_ = problem;

@@ -210,14 +210,16 @@ TEST_CASE("mqtt_source's persistent session keeps messages published while it is
 
 namespace {
 
-// Connects with the params as a deployed node would (validated, defaults filled in) and says
-// whether the broker accepted the TLS session within the deadline.
-bool tls_connects(std::uint16_t port, Object tls) {
+// Connects with the connection params as a deployed node would (validated, defaults filled in)
+// and says whether the broker accepted the session within the deadline.
+bool connects(std::uint16_t port, Object params) {
+  params["topic"] = "t";
+  params["port"] = port;
   Object resolved;
-  const auto problems = validate_params(describe<MqttPublish>(), {{"topic", "t"}, {"port", port}, {"tls", std::move(tls)}}, resolved);
+  const auto problems = validate_params(describe<MqttPublish>(), params, resolved);
   REQUIRE(problems.empty());
   MqttConnection connection(connection_settings(Params(std::move(resolved))));
-  connection.start("tls-test");
+  connection.start("connect-test");
   return connection.wait_connected(Clock::now() + 3s);
 }
 
@@ -231,12 +233,12 @@ std::string tls_listener(const TestCertificates& certs, const std::string& serve
 TEST_CASE("TLS to the broker: the test CA's certificate is accepted, others refused unless verify is false") {
   TestCertificates certs;
   MosquittoBroker broker(tls_listener(certs, "server", false));
-  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}}));
-  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("self-signed.pem")}}));  // another CA
-  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("self-signed.pem")}, {"verify", false}}));
+  CHECK(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("ca.pem")}}}}));
+  CHECK_FALSE(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("self-signed.pem")}}}}));  // another CA
+  CHECK(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("self-signed.pem")}, {"verify", false}}}}));
   // server.pem names 127.0.0.1 and localhost: verified against another name it is refused.
-  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "wrong.example"}}));
-  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "localhost"}}));
+  CHECK_FALSE(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("ca.pem")}, {"server_name", "wrong.example"}}}}));
+  CHECK(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("ca.pem")}, {"server_name", "localhost"}}}}));
 
   // A whole round trip over TLS: mqtt_publish to mqtt_source.
   const Object tls = {{"ca_file", certs.file("ca.pem")}};
@@ -254,10 +256,21 @@ TEST_CASE("TLS to the broker: the test CA's certificate is accepted, others refu
 TEST_CASE("TLS with a client certificate the broker requires") {
   TestCertificates certs;
   MosquittoBroker broker(tls_listener(certs, "server", true));
-  CHECK_FALSE(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")}}));
-  CHECK(tls_connects(broker.port(), {{"ca_file", certs.file("ca.pem")},
+  CHECK_FALSE(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("ca.pem")}}}}));
+  CHECK(connects(broker.port(), {{"tls", Object{{"ca_file", certs.file("ca.pem")},
                                      {"client_cert", certs.file("client.pem")},
-                                     {"client_key", certs.file("client.key")}}));
+                                     {"client_key", certs.file("client.key")}}}}));
   CHECK(construction_error(describe<MqttPublish>(), {{"topic", "t"}, {"tls", Object{{"client_cert", certs.file("client.pem")}}}})
             .ends_with("param 'tls': client_cert and client_key go together"));
+}
+
+TEST_CASE("a user name and password the broker checks") {
+  StateDir scratch;  // for the password file
+  fs::create_directories(scratch.path);
+  const std::string passwords = (scratch.path / "passwords").string();
+  REQUIRE(std::system(("mosquitto_passwd -b -c " + passwords + " sluice 's3cret pass' >/dev/null").c_str()) == 0);
+  MosquittoBroker broker("allow_anonymous false\npassword_file " + passwords + "\n");
+  CHECK(connects(broker.port(), {{"username", "sluice"}, {"password", "s3cret pass"}}));
+  CHECK_FALSE(connects(broker.port(), {{"username", "sluice"}, {"password", "wrong"}}));
+  CHECK_FALSE(connects(broker.port(), {}));
 }
