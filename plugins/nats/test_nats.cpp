@@ -1,0 +1,178 @@
+// The nats package against one real nats-server (Debian's, started here on a free loopback
+// port): nats_publish in the ComponentHarness, nats_source in the SourceHarness.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <sluice/harness.hpp>
+#include <sluice/json.hpp>
+
+#include "../../tests/nats/nats_server.hpp"
+#include "nats_publish.hpp"
+#include "nats_source.hpp"
+#include "plugin_test.hpp"
+#include "test_support.hpp"
+
+using namespace sluice;
+using namespace sluice::nats;
+using namespace nats_test;
+using namespace std::chrono_literals;
+
+TEST_CASE("the module exports its components") { check_plugin_module({"nats_publish", "nats_source"}); }
+
+namespace {
+
+Packet packet_with_id(const std::string& json, const std::string& id) {
+  Packet packet = json::to_packet(json::parse(json));
+  packet.set_meta(meta::id, id);
+  return packet;
+}
+
+std::set<std::string> keys_of(const std::vector<Packet>& packets) {
+  std::set<std::string> keys;
+  for (const auto& p : packets) keys.insert(p.get("key")->as_string());
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("nats_publish stores each packet once in JetStream, on a subject made from its fields") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  NatsClient client(server.url());
+  client.add_stream("ORDERS", "orders.>", 1);
+  const Object params = {{"servers", server.url()}, {"subject", "orders.{region}"}, {"max_in_flight", 4}};
+  for (int round = 0; round < 2; ++round) {  // the second round is a replay: the same ids
+    auto h = ComponentHarness::of<NatsPublish>(params);
+    for (int i = 0; i < 10; ++i)
+      h.push(packet_with_id(R"({"key": "k)" + std::to_string(i) + R"(", "region": ")" + (i % 2 ? "eu" : "us") + "\"}",
+                            "id-" + std::to_string(i)));
+    h.close();
+    CHECK(h.errors().empty());
+  }
+  CHECK(client.stream_messages("ORDERS") == 10);
+  const auto bodies = client.stream_bodies("ORDERS");
+  REQUIRE(bodies.size() == 10);
+  CHECK(bodies[0] == R"({"key":"k0","region":"us"})");
+
+  // Read back by nats_source: the subject, and the id the publisher gave as Nats-Msg-Id.
+  SourceHarness source(describe<NatsSource>(), {{"servers", server.url()}, {"stream", "ORDERS"}, {"durable", "check"}});
+  REQUIRE(source.wait_for_packets(10));
+  const auto packets = source.take_packets();
+  CHECK(packets[1].get_meta("subject")->as_string() == "orders.eu");
+  CHECK(packets[1].get_meta(meta::id)->as_string() == "id-1");
+  CHECK(packets[1].get_meta("headers")->as_object().find("Nats-Msg-Id")->as_string() == "id-1");
+}
+
+TEST_CASE("nats_publish sends a packet JetStream will not take to the error port with the server's reason") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  NatsClient client(server.url());
+  client.add_stream("SMALL", "small", 1);
+  auto h = ComponentHarness::of<NatsPublish>({{"servers", server.url()},
+                                               {"subject", "{target}"},
+                                               {"retries", 1},
+                                               {"backoff_ms", 10},
+                                               {"ack_timeout_ms", 500}});
+  h.push_json(R"({"target": "small", "n": 1})");
+  h.push_json(R"({"target": "nowhere", "n": 2})");  // no stream captures it
+  h.push_json(R"({"n": 3})");                       // no field for the subject
+  h.close();
+  REQUIRE(h.errors().size() == 2);
+  const std::string nowhere = h.errors()[0].get_meta(meta::error)->as_string();
+  CHECK(nowhere.find("nats_publish to " + server.url() + " subject 'nowhere': ") != std::string::npos);
+  CHECK(nowhere.find("o responders") != std::string::npos);
+  CHECK(nowhere.find("(after 2 attempts)") != std::string::npos);
+  CHECK(h.errors()[1].get_meta(meta::error)->as_string().find("the packet has no field 'target'") != std::string::npos);
+  CHECK(client.stream_messages("SMALL") == 1);
+}
+
+TEST_CASE("nats_publish and nats_source refuse params that cannot work, naming them") {
+  CHECK_THROWS_WITH(ComponentHarness::of<NatsPublish>({{"servers", "nats://127.0.0.1:1"}, {"subject", "a.{b"}}),
+                    doctest::Contains("param 'subject': '{' at offset 2"));
+  CHECK_THROWS_WITH(SourceHarness(describe<NatsSource>(),
+                                  {{"servers", "nats://127.0.0.1:1"}, {"stream", "S"}, {"durable", "a.b"}}),
+                    doctest::Contains("param 'durable': 'a.b' may not hold '.'"));
+  CHECK_THROWS_WITH(SourceHarness(describe<NatsSource>(),
+                                  {{"servers", "nats://127.0.0.1:1"}, {"stream", "S"}, {"durable", "d"}, {"create_stream", true}}),
+                    doctest::Contains("param 'create_stream' needs param 'subject'"));
+}
+
+TEST_CASE("nats_source: one packet per message, JSON or raw, headers and subject in meta") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  NatsClient client(server.url());
+  client.add_stream("IN", "in.>", 1);
+  client.publish("in.a", R"({"key": "k1", "n": 1})");
+  client.publish("in.b", "[1, 2]");
+  client.publish("in.c", "not json");
+  SourceHarness h(describe<NatsSource>(), {{"servers", server.url()}, {"stream", "IN"}, {"durable", "reader"}});
+  REQUIRE(h.wait_for_packets(3));
+  const auto packets = h.take_packets();
+  CHECK(json::to_string(packets[0]) == R"({"key":"k1","n":1})");
+  CHECK(packets[0].get_meta("subject")->as_string() == "in.a");
+  CHECK(packets[0].get_meta(meta::id)->as_string() == "IN:1");
+  CHECK(packets[0].get_meta("delivered")->as_int() == 1);
+  CHECK(json::to_string(packets[1]) == R"({"data":[1,2]})");
+  CHECK(packets[2].get("data")->as_string() == "not json");
+  CHECK(packets[2].get_meta("raw")->as_bool());
+  CHECK(h.error().empty());
+}
+
+TEST_CASE("nats_source acks only what is done: the rest is delivered again after ack_wait, the acked never") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  NatsClient client(server.url());
+  client.add_stream("WORK", "work", 1);
+  for (int i = 0; i < 6; ++i) client.publish("work", R"({"key": "k)" + std::to_string(i) + "\"}");
+  const Object params = {{"servers", server.url()}, {"stream", "WORK"}, {"durable", "workers"}, {"ack_wait_ms", 500},
+                         {"max_in_flight", 3}};
+  {
+    SourceHarness h(describe<NatsSource>(), params);
+    REQUIRE(h.wait_for_packets(3));
+    // Held back: three in flight and none done, so no fourth.
+    CHECK_FALSE(h.wait_for_packets(4, 300ms));
+    CHECK(h.ack_all() == 3);  // k0..k2 done and acked
+    REQUIRE(h.wait_for_packets(6));
+    CHECK(keys_of(h.take_packets()) == std::set<std::string>{"k0", "k1", "k2", "k3", "k4", "k5"});
+    // k3..k5 are never done here: as a crash would leave them.
+  }
+  SourceHarness again(describe<NatsSource>(), params);
+  REQUIRE(again.wait_for_packets(3));
+  CHECK_FALSE(again.wait_for_packets(4, 300ms));
+  const auto redelivered = again.take_packets();
+  CHECK(keys_of(redelivered) == std::set<std::string>{"k3", "k4", "k5"});
+  for (const auto& p : redelivered) CHECK(p.get_meta("delivered")->as_int() >= 2);
+}
+
+TEST_CASE("nats_source with create_stream makes its stream; format envelope reads nats_publish's envelope") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  SourceHarness h(describe<NatsSource>(), {{"servers", server.url()},
+                                           {"stream", "EVENTS"},
+                                           {"subject", "events.>"},
+                                           {"create_stream", true},
+                                           {"durable", "reader"},
+                                           {"format", "envelope"}});
+  NatsClient client(server.url());
+  REQUIRE(eventually([&] {
+    try {
+      return client.stream_messages("EVENTS") == 0;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }, 10s));
+  auto publisher = ComponentHarness::of<NatsPublish>(
+      {{"servers", server.url()}, {"subject", "events.new"}, {"format", "envelope"}});
+  Packet packet = packet_with_id(R"({"key": "e1"})", "p-1");
+  packet.set_meta("origin", "test");
+  publisher.push(std::move(packet));
+  publisher.close();
+  REQUIRE(publisher.errors().empty());
+  REQUIRE(h.wait_for_packets(1));
+  const auto packets = h.take_packets();
+  CHECK(json::to_string(packets[0]) == R"({"key":"e1"})");
+  CHECK(packets[0].get_meta("origin")->as_string() == "test");
+  CHECK(packets[0].get_meta(meta::id)->as_string() == "p-1");
+}
