@@ -29,14 +29,17 @@ inline std::string publish_graph(const std::vector<std::string>& servers) {
          ", subject: 'jobs.{kind}', backoff_ms: 100, retries: 10, ack_timeout_ms: 2000}}\n";
 }
 
-// Graph `work`: the durable consumer `workers` of JOBS into done.jsonl (one write(2) per
-// packet, before its message is acked).
-inline std::string consume_graph(const std::vector<std::string>& servers, int ack_wait_ms, int max_in_flight) {
+// Graph `work`: the durable consumer `workers` of JOBS into done.jsonl, each packet as an
+// envelope (its meta tells how often JetStream delivered it) in one write(2) before its
+// message is acked; with `fsync` each write is synced too, which makes the work slow.
+inline std::string consume_graph(const std::vector<std::string>& servers, int ack_wait_ms, int max_in_flight,
+                                 bool fsync = false) {
   return "name: work\npipeline: [jobs, done]\nnodes:\n"
          "  jobs: {component: nats_source, params: {servers: " + yaml_list(servers) +
          ", stream: JOBS, durable: workers, ack_wait_ms: " + std::to_string(ack_wait_ms) +
          ", max_in_flight: " + std::to_string(max_in_flight) + ", batch: 20}}\n"
-         "  done: {component: jsonl_file, params: {path: done.jsonl}}\n";
+         "  done: {component: jsonl_file, params: {path: done.jsonl, format: envelope" +
+         (fsync ? ", fsync: always" : "") + "}}\n";
 }
 
 // Posts batches of 50 packets {key, kind} with ?wait=true to the ports `ports()` gives (in
@@ -90,19 +93,38 @@ class Poster {
   std::thread thread_;
 };
 
-// How often each key is in the files, summed.
-inline std::map<std::string, int> processed(const std::vector<std::filesystem::path>& outputs) {
-  std::map<std::string, int> all;
-  for (const auto& file : outputs)
-    if (std::filesystem::exists(file))
-      for (const auto& [key, n] : rest_test::count_keys(file)) all[key] += n;
+// What the `work` graphs wrote: how often each key, and how many packets JetStream had
+// delivered before (redeliveries after a node died or a message's ack_wait passed).
+struct Processed {
+  std::map<std::string, int> times;
+  std::size_t redelivered = 0;
+  std::size_t duplicates() const {
+    std::size_t extra = 0;
+    for (const auto& [key, n] : times) extra += static_cast<std::size_t>(n - 1);
+    return extra;
+  }
+};
+
+inline Processed processed(const std::vector<std::filesystem::path>& outputs) {
+  Processed all;
+  for (const auto& file : outputs) {
+    if (!std::filesystem::exists(file)) continue;
+    const std::string text = rest_test::read_file(file);
+    std::size_t begin = 0, end;
+    while ((end = text.find('\n', begin)) != std::string::npos) {  // a line being written has no '\n' yet
+      const sluice::Packet packet = sluice::json::parse_envelope(std::string_view(text).substr(begin, end - begin));
+      begin = end + 1;
+      ++all.times[packet.get("key")->as_string()];
+      if (packet.get_meta("delivered")->as_int() > 1) ++all.redelivered;
+    }
+  }
   return all;
 }
 
-inline std::vector<std::string> missing_from(const std::set<std::string>& expected, const std::map<std::string, int>& seen) {
+inline std::vector<std::string> missing_from(const std::set<std::string>& expected, const Processed& seen) {
   std::vector<std::string> missing;
   for (const auto& key : expected)
-    if (!seen.count(key)) missing.push_back(key);
+    if (!seen.times.count(key)) missing.push_back(key);
   return missing;
 }
 
