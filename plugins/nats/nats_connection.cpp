@@ -13,6 +13,10 @@ int64_t reconnect_delay(natsConnection*, int attempts, void* max_ms) {
   return std::min<int64_t>(*static_cast<const std::int64_t*>(max_ms), int64_t{100} << std::min(attempts, 10));
 }
 
+// With a callback, libnats keeps trying in the background; without one, a connect with no
+// server up would block the deploy, trying forever. Nothing to do once connected.
+void on_connected(natsConnection*, void*) {}
+
 void check(natsStatus status, const std::string& what) {
   if (status != NATS_OK) throw std::invalid_argument(what + ": " + status_text(status));
 }
@@ -69,7 +73,7 @@ Connection::Connection(const Params& params, const std::string& client_name, con
   if (params.has("token")) check(natsOptions_SetToken(options, params.get_string("token").c_str()), "param 'token'");
   natsOptions_SetMaxReconnect(options, -1);
   natsOptions_SetCustomReconnectDelay(options, reconnect_delay, &reconnect_max_ms_);
-  natsOptions_SetRetryOnFailedConnect(options, true, nullptr, nullptr);
+  natsOptions_SetRetryOnFailedConnect(options, true, on_connected, nullptr);
   const natsStatus connected = natsConnection_Connect(&connection_, options);
   if (connected != NATS_OK && connected != NATS_NOT_YET_CONNECTED)
     throw std::invalid_argument("cannot connect to " + servers_ + ": " + status_text(connected));

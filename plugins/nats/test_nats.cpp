@@ -176,3 +176,30 @@ TEST_CASE("nats_source with create_stream makes its stream; format envelope read
   CHECK(packets[0].get_meta("origin")->as_string() == "test");
   CHECK(packets[0].get_meta(meta::id)->as_string() == "p-1");
 }
+
+TEST_CASE("nats_source and nats_publish deploy while no server is up, and work once one is") {
+  ScratchDir dir;
+  const std::uint16_t port = free_port();
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  // Neither constructor waits for a server: they return, and the client keeps trying.
+  SourceHarness source(describe<NatsSource>(), {{"servers", url},
+                                                {"stream", "LATE"},
+                                                {"subject", "late"},
+                                                {"create_stream", true},
+                                                {"durable", "reader"}});
+  auto publisher = ComponentHarness::of<NatsPublish>({{"servers", url}, {"subject", "late"}, {"backoff_ms", 100}});
+  NatsServer server(dir.path() / "nats", port);
+  NatsClient client(server.url());
+  REQUIRE(eventually([&] {
+    try {
+      return client.stream_messages("LATE") == 0;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }, 10s));
+  publisher.push(packet_with_id(R"({"key": "k1"})", "late-1"));
+  publisher.close();
+  CHECK(publisher.errors().empty());
+  REQUIRE(source.wait_for_packets(1));
+  CHECK(keys_of(source.take_packets()) == std::set<std::string>{"k1"});
+}

@@ -56,10 +56,12 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
 
 class NatsServer {
  public:
-  // A cluster member when `cluster_port` is given: it routes to `routes` (the other members'
-  // cluster ports). Starts at once and waits (up to 20 s) for the client port to answer.
-  explicit NatsServer(std::filesystem::path dir, std::uint16_t cluster_port = 0, std::vector<std::uint16_t> routes = {})
-      : dir_(std::move(dir)), port_(free_port()) {
+  // Clients connect to `port` (0: a free one). A cluster member when `cluster_port` is given:
+  // it routes to `routes` (the members' cluster ports). Starts at once and waits (up to 20 s)
+  // for the client port to answer.
+  explicit NatsServer(std::filesystem::path dir, std::uint16_t port = 0, std::uint16_t cluster_port = 0,
+                      std::vector<std::uint16_t> routes = {})
+      : dir_(std::move(dir)), port_(port ? port : free_port()) {
     std::filesystem::create_directories(dir_ / "store");
     std::ofstream config(dir_ / "server.conf");
     config << "listen: 127.0.0.1:" << port_ << "\n"
@@ -121,7 +123,7 @@ struct NatsCluster {
   explicit NatsCluster(const std::filesystem::path& dir) {
     const std::vector<std::uint16_t> routes = {free_port(), free_port(), free_port()};
     for (std::size_t i = 0; i < routes.size(); ++i)
-      servers.push_back(std::make_unique<NatsServer>(dir / ("n" + std::to_string(i + 1)), routes[i], routes));
+      servers.push_back(std::make_unique<NatsServer>(dir / ("n" + std::to_string(i + 1)), 0, routes[i], routes));
   }
   std::vector<std::string> urls() const {
     std::vector<std::string> all;
