@@ -8,7 +8,7 @@
 #include <sluice/harness.hpp>
 #include <sluice/json.hpp>
 
-#include "../../tests/nats/nats_server.hpp"
+#include "nats_server.hpp"
 #include "nats_publish.hpp"
 #include "nats_source.hpp"
 #include "plugin_test.hpp"

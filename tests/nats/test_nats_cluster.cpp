@@ -5,7 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "nats_graphs.hpp"
-#include "nats_server.hpp"
+#include "../../plugins/nats/nats_server.hpp"
 
 using namespace rest_test;
 using namespace nats_test;

@@ -1,4 +1,5 @@
-// Real nats-server processes (Debian's) for the NATS tests: one JetStream server, or a cluster
+// Real nats-server processes (Debian's) for the NATS tests, here and in tests/nats/ (a plugin's
+// test includes only its own folder): one JetStream server, or a cluster
 // of them, each on a free loopback port with its store in a temporary directory; killed at the
 // end, also when a test fails. NatsClient is the tests' own libnats client: streams, publishes,
 // and reading a stream back.
