@@ -223,12 +223,14 @@ Packet NatsSource::to_packet(natsMsg* msg) const {
   return packet;
 }
 
-void NatsSource::done(natsMsg* msg) {
+void NatsSource::done(const std::vector<natsMsg*>& messages) {
   // Fire and forget: an ack lost with the connection only means one more delivery.
-  natsMsg_Ack(msg, nullptr);
-  natsMsg_Destroy(msg);
+  for (natsMsg* msg : messages) {
+    natsMsg_Ack(msg, nullptr);
+    natsMsg_Destroy(msg);
+  }
   std::lock_guard lock(mutex_);
-  --in_flight_;
+  in_flight_ -= messages.size();
   acked_.notify_one();
 }
 
@@ -260,22 +262,26 @@ void NatsSource::produce(SourceContext& ctx) {
       continue;
     }
     last_error.clear();
+    // One stream per pull: its messages are acked together, once all their packets are done.
+    auto pulled = std::make_shared<std::vector<natsMsg*>>();
+    std::vector<Packet> packets;
     for (int m = 0; m < messages.Count; ++m) {
-      natsMsg* msg = messages.Msgs[m];
+      pulled->push_back(messages.Msgs[m]);
       messages.Msgs[m] = nullptr;  // ours now: destroyed once acked
-      std::vector<Packet> one;
-      one.push_back(to_packet(msg));
-      {
-        std::lock_guard lock(mutex_);
-        ++in_flight_;
-      }
-      if (!ctx.send(std::move(one), [this, msg](const StreamOutcome&) { done(msg); })) {
-        // Stopping: what was not sent is handed back, for JetStream to deliver again at once.
+      packets.push_back(to_packet(pulled->back()));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ += pulled->size();
+    }
+    if (!ctx.send(std::move(packets), [this, pulled](const StreamOutcome&) { done(*pulled); })) {
+      // Stopping: what was not sent is handed back, for JetStream to deliver again at once.
+      for (natsMsg* msg : *pulled) {
         natsMsg_Nak(msg, nullptr);
         natsMsg_Destroy(msg);
-        std::lock_guard lock(mutex_);
-        --in_flight_;
       }
+      std::lock_guard lock(mutex_);
+      in_flight_ -= pulled->size();
     }
     natsMsgList_Destroy(&messages);
   }

@@ -1,6 +1,7 @@
 // nats_source — a durable pull consumer on a JetStream stream: one packet per message, each
 // message acked only once its stream is through the graph (so a crash leaves it unacked and
 // JetStream redelivers it after ack_wait_ms, here or to another node on the same consumer).
+// The messages of one pull are one stream, acked together once it is done.
 #pragma once
 
 #include <condition_variable>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <sluice/component.hpp>
 
@@ -27,7 +29,7 @@ class NatsSource : public Component {
   // missing); retries with backoff until it works or the source stops. Null when stopping.
   natsSubscription* subscribe(SourceContext& ctx);
   Packet to_packet(natsMsg* msg) const;
-  void done(natsMsg* msg);
+  void done(const std::vector<natsMsg*>& messages);  // acks them
 
   std::string stream_, durable_, subject_, format_;
   int batch_;
