@@ -1,6 +1,7 @@
 #include "nats_connection.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <stdexcept>
 
 namespace sluice::nats {
@@ -21,6 +22,45 @@ void check(natsStatus status, const std::string& what) {
   if (status != NATS_OK) throw std::invalid_argument(what + ": " + status_text(status));
 }
 
+// The `tls` param, as the SDK's TlsOptions names it; the files are read here, at deploy, so
+// that one that cannot be read is a 422 naming it rather than a connection that never comes.
+void apply_tls(natsOptions* options, const Value& tls) {
+  static const std::vector<std::string> keys = {"ca_file", "verify", "client_cert", "client_key", "server_name"};
+  std::string ca_file, client_cert, client_key, server_name;
+  bool verify = true;
+  for (const auto& [key, value] : tls.as_object()) {
+    const std::string name = "param 'tls." + std::string(key) + "'";
+    if (key == "verify") {
+      if (!value.is_bool()) throw std::invalid_argument(name + ": must be true or false, got " + value.type_name());
+      verify = value.as_bool();
+      continue;
+    }
+    std::string* text = key == "ca_file"       ? &ca_file
+                        : key == "client_cert" ? &client_cert
+                        : key == "client_key"  ? &client_key
+                        : key == "server_name" ? &server_name
+                                               : nullptr;
+    if (!text) {
+      const std::string near = closest_match(key, keys);
+      throw std::invalid_argument("param 'tls': unknown key '" + std::string(key) + "'" +
+                                  (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+    if (!value.is_string()) throw std::invalid_argument(name + ": must be a string, got " + value.type_name());
+    *text = value.as_string();
+    if (key != "server_name" && !std::ifstream(*text))
+      throw std::invalid_argument(name + ": cannot read " + *text);
+  }
+  if (client_cert.empty() != client_key.empty())
+    throw std::invalid_argument("param 'tls': client_cert and client_key go together");
+  check(natsOptions_SetSecure(options, true), "param 'tls'");
+  if (!ca_file.empty()) check(natsOptions_LoadCATrustedCertificates(options, ca_file.c_str()), "param 'tls.ca_file'");
+  if (!client_cert.empty())
+    check(natsOptions_LoadCertificatesChain(options, client_cert.c_str(), client_key.c_str()), "param 'tls.client_cert'");
+  if (!server_name.empty())
+    check(natsOptions_SetExpectedHostname(options, server_name.c_str()), "param 'tls.server_name'");
+  if (!verify) check(natsOptions_SkipServerVerification(options, true), "param 'tls.verify'");
+}
+
 }  // namespace
 
 std::vector<ParamSpec> connection_params() {
@@ -38,6 +78,12 @@ std::vector<ParamSpec> connection_params() {
            .type = ParamType::string,
            .description = "authentication token instead of user and password (${env:NAME} or ${file:PATH})",
            .secret = true},
+          {.name = "tls",
+           .type = ParamType::object,
+           .description = "TLS to the servers, as the http publisher's: {ca_file (PEM CAs to trust), verify "
+                          "(false: any certificate, for tests only), client_cert + client_key (PEM, to present), "
+                          "server_name (to verify, when not the URL's host)}; files are read at deploy, as given "
+                          "(not in the data directory)"},
           {.name = "reconnect_max_ms",
            .type = ParamType::integer,
            .description = "longest wait between reconnect attempts (they start at 100 ms and double); the "
@@ -71,6 +117,7 @@ Connection::Connection(const Params& params, const std::string& client_name, con
     check(natsOptions_SetUserInfo(options, params.get_string("user").c_str(), params.get_string("password", "").c_str()),
           "param 'user'");
   if (params.has("token")) check(natsOptions_SetToken(options, params.get_string("token").c_str()), "param 'token'");
+  if (params.has("tls")) apply_tls(options, params.get("tls"));
   natsOptions_SetMaxReconnect(options, -1);
   natsOptions_SetCustomReconnectDelay(options, reconnect_delay, &reconnect_max_ms_);
   natsOptions_SetRetryOnFailedConnect(options, true, on_connected, nullptr);
@@ -96,7 +143,11 @@ Connection::~Connection() {
 std::string Connection::server() const {
   char url[256];
   if (natsConnection_GetConnectedUrl(connection_, url, sizeof url) == NATS_OK && url[0]) return url;
-  return servers_;
+  // Not connected: why the last attempt failed (a refused connection, a TLS handshake).
+  const char* reason = nullptr;
+  if (natsConnection_GetLastError(connection_, &reason) != NATS_OK && reason && *reason)
+    return servers_ + " (not connected: " + reason + ")";
+  return servers_ + " (not connected)";
 }
 
 }  // namespace sluice::nats

@@ -33,7 +33,8 @@ class Connection {
 
   natsConnection* get() const { return connection_; }
   jsCtx* jetstream() const { return jetstream_; }
-  // The server connected to now, or the configured list while disconnected: for messages.
+  // The server connected to now, or the configured list and why no connection is up: for
+  // messages.
   std::string server() const;
 
  private:

@@ -243,7 +243,7 @@ void NatsPublish::publish_window(RunContext& ctx, std::vector<Packet>& window) {
     const std::string where = subjects[i].empty() ? "" : " subject '" + subjects[i] + "'";
     ctx.fail(std::move(window[i]), ctx.node_path() + ": nats_publish to " + connection_->server() + where +
                                        ": " + outcome.error +
-                                       (outcome.final ? "" : " (after " + std::to_string(retries_ + 1) + " attempts)"));
+                                       (outcome.final ? "" : " (after " + std::to_string(retries_ + 1) + (retries_ ? " attempts)" : " attempt)")));
   }
   window.clear();
   ctx.release_held();

@@ -58,10 +58,11 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
 class NatsServer {
  public:
   // Clients connect to `port` (0: a free one). A cluster member when `cluster_port` is given:
-  // it routes to `routes` (the members' cluster ports). Starts at once and waits (up to 20 s)
-  // for the client port to answer.
+  // it routes to `routes` (the members' cluster ports). `extra_config` is appended to the
+  // configuration file (a tls block). Starts at once and waits (up to 20 s) for the client
+  // port to answer.
   explicit NatsServer(std::filesystem::path dir, std::uint16_t port = 0, std::uint16_t cluster_port = 0,
-                      std::vector<std::uint16_t> routes = {})
+                      std::vector<std::uint16_t> routes = {}, const std::string& extra_config = "")
       : dir_(std::move(dir)), port_(port ? port : free_port()) {
     std::filesystem::create_directories(dir_ / "store");
     std::ofstream config(dir_ / "server.conf");
@@ -73,6 +74,7 @@ class NatsServer {
       for (std::size_t i = 0; i < routes.size(); ++i) config << (i ? ", " : "") << "nats://127.0.0.1:" << routes[i];
       config << "]\n}\n";
     }
+    config << extra_config;
     config.close();
     start();
   }

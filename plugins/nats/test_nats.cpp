@@ -12,6 +12,7 @@
 #include "nats_publish.hpp"
 #include "nats_source.hpp"
 #include "plugin_test.hpp"
+#include "test_certificates.hpp"
 #include "test_support.hpp"
 
 using namespace sluice;
@@ -202,4 +203,73 @@ TEST_CASE("nats_source and nats_publish deploy while no server is up, and work o
   CHECK(publisher.errors().empty());
   REQUIRE(source.wait_for_packets(1));
   CHECK(keys_of(source.take_packets()) == std::set<std::string>{"k1"});
+}
+
+namespace {
+
+// nats-server's TLS block with the test certificates; `verify`: it asks for a client certificate.
+std::string tls_block(const TestCertificates& certs, bool verify) {
+  return "tls { cert_file: \"" + certs.file("server.pem") + "\", key_file: \"" + certs.file("server.key") +
+         "\", ca_file: \"" + certs.file("ca.pem") + "\", verify: " + (verify ? "true" : "false") + " }\n";
+}
+
+// One packet published through TLS settings `tls`: "" once JetStream acked it, else the error.
+std::string publish_once(const std::string& url, Object tls) {
+  auto h = ComponentHarness::of<NatsPublish>(
+      {{"servers", url}, {"subject", "secure"}, {"tls", std::move(tls)}, {"retries", 0}, {"ack_timeout_ms", 2000}});
+  h.push_json(R"({"key": "s"})");
+  h.close();
+  return h.errors().empty() ? "" : h.errors()[0].get_meta(meta::error)->as_string();
+}
+
+// nats_source making the stream SECURE over TLS, then a publish that gets through.
+std::unique_ptr<SourceHarness> secure_stream(const std::string& url, const Object& tls) {
+  auto source = std::make_unique<SourceHarness>(describe<NatsSource>(), Object{{"servers", url},
+                                                                                 {"stream", "SECURE"},
+                                                                                 {"subject", "secure"},
+                                                                                 {"create_stream", true},
+                                                                                 {"durable", "reader"},
+                                                                                 {"tls", tls}});
+  REQUIRE(eventually([&] { return publish_once(url, tls).empty(); }, 20s));
+  REQUIRE(source->wait_for_packets(1));
+  return source;
+}
+
+}  // namespace
+
+TEST_CASE("TLS to nats-server: the CA, verify: false, server_name and the refusals, naming the reason") {
+  TestCertificates certs;
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats", 0, 0, {}, tls_block(certs, false));
+  const auto source = secure_stream(server.url(), {{"ca_file", certs.file("ca.pem")}});
+  const std::string unknown_ca = publish_once(server.url(), {{"ca_file", certs.file("self-signed.pem")}});
+  CHECK(unknown_ca.find("nats_publish to " + server.url() + " (not connected") != std::string::npos);
+  MESSAGE("an unknown CA: " << unknown_ca);
+  CHECK(publish_once(server.url(), {{"ca_file", certs.file("self-signed.pem")}, {"verify", false}}).empty());
+  CHECK_FALSE(publish_once(server.url(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "wrong.example"}}).empty());
+  CHECK(publish_once(server.url(), {{"ca_file", certs.file("ca.pem")}, {"server_name", "localhost"}}).empty());
+  CHECK_FALSE(publish_once(server.url(), {}).empty());  // tls: {} is TLS against the system's CAs: not the test CA
+}
+
+TEST_CASE("TLS to nats-server that wants a client certificate: refused without one, served with one") {
+  TestCertificates certs;
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats", 0, 0, {}, tls_block(certs, true));
+  const Object with_client = {{"ca_file", certs.file("ca.pem")},
+                              {"client_cert", certs.file("client.pem")},
+                              {"client_key", certs.file("client.key")}};
+  const auto source = secure_stream(server.url(), with_client);
+  CHECK_FALSE(publish_once(server.url(), {{"ca_file", certs.file("ca.pem")}}).empty());
+}
+
+TEST_CASE("the tls param: files that cannot be read and unknown keys are deploy errors naming them") {
+  auto make = [](Object tls) {
+    return ComponentHarness::of<NatsPublish>({{"servers", "nats://127.0.0.1:1"}, {"subject", "a"}, {"tls", std::move(tls)}});
+  };
+  CHECK_THROWS_WITH(make({{"ca_file", "/nonexistent/ca.pem"}}),
+                    doctest::Contains("param 'tls.ca_file': cannot read /nonexistent/ca.pem"));
+  CHECK_THROWS_WITH(make({{"ca_flie", "x"}}), doctest::Contains("param 'tls': unknown key 'ca_flie' (did you mean 'ca_file'?)"));
+  CHECK_THROWS_WITH(make({{"client_cert", "/etc/hostname"}}),
+                    doctest::Contains("param 'tls': client_cert and client_key go together"));
+  CHECK_THROWS_WITH(make({{"verify", "no"}}), doctest::Contains("param 'tls.verify': must be true or false"));
 }
