@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace nats_test {
@@ -201,6 +202,14 @@ class NatsClient {
     const std::uint64_t count = info->State.Msgs;
     jsStreamInfo_Destroy(info);
     return count;
+  }
+  // Of the consumer: messages delivered and not acked, and messages not delivered yet.
+  std::pair<std::int64_t, std::uint64_t> consumer_backlog(const std::string& stream, const std::string& durable) {
+    jsConsumerInfo* info = nullptr;
+    check(js_GetConsumerInfo(&info, js_, stream.c_str(), durable.c_str(), nullptr, nullptr), "consumer info " + durable);
+    const std::pair<std::int64_t, std::uint64_t> backlog{info->NumAckPending, info->NumPending};
+    jsConsumerInfo_Destroy(info);
+    return backlog;
   }
   // The bodies of every message in the stream, in order.
   std::vector<std::string> stream_bodies(const std::string& stream) {

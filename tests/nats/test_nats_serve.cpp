@@ -52,6 +52,11 @@ TEST_CASE("kill -9 of sluice mid-stream: the restarted sluice gets again every m
   {
     ServerProcess sluice(dir);
     REQUIRE_MESSAGE(wait_until([&] { return processed({output}).times.size() >= 300; }, 30s), sluice.stderr_text());
+    // Held back by the slow sink: sluice holds max_in_flight (50) unacked, the rest waits in
+    // JetStream rather than in sluice's memory.
+    const auto [unacked, waiting] = client.consumer_backlog("JOBS", "workers");
+    CHECK(unacked <= 50);
+    CHECK(waiting > 0);
     sluice.stop(SIGKILL);
   }
   CHECK(processed({output}).times.size() < static_cast<std::size_t>(messages));
