@@ -262,6 +262,10 @@ void NatsSource::produce(SourceContext& ctx) {
       continue;
     }
     last_error.clear();
+    if (messages.Count == 0) {
+      natsMsgList_Destroy(&messages);
+      continue;
+    }
     // One stream per pull: its messages are acked together, once all their packets are done.
     auto pulled = std::make_shared<std::vector<natsMsg*>>();
     std::vector<Packet> packets;
