@@ -27,6 +27,11 @@ inline void write_canonical(const Value& value, std::string& out) {
       json::write(Value(static_cast<std::int64_t>(d)), out);
       return;
     }
+    // and those in [2^63, 2^64) a uint64, as a big integer equal to them is written.
+    if (std::trunc(d) == d && d >= 9223372036854775808.0 && d < 18446744073709551616.0) {
+      json::write(Value(static_cast<std::uint64_t>(d)), out);
+      return;
+    }
   } else if (value.is_array()) {
     out += '[';
     const char* separator = "";

@@ -24,6 +24,8 @@ void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NOD
 // `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
 // subcommand; the search path is then plugin_search_path(dirs).
 void add_plugin_dirs_option(CLI::App& command, std::vector<std::string>& dirs);
+// --fiber-stack-kib: the stack of every node's fiber (runtime/fiber_stacks.hpp), in bytes.
+void add_fiber_stack_option(CLI::App& command, std::size_t& bytes);
 
 // The plugins this binary ships: <build>/plugins when it runs from its build tree, else
 // PluginRegistry::installed_dir(). No flag or variable is needed to find them.

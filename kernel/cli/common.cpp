@@ -6,6 +6,7 @@
 #include <sluice/json.hpp>
 
 #include "cli/commands.hpp"
+#include "runtime/fiber_stacks.hpp"
 
 #ifndef SLUICE_INSTALLED_EDITOR_DIR
 #error "SLUICE_INSTALLED_EDITOR_DIR is defined by kernel/cli/meson.build"
@@ -46,6 +47,16 @@ std::optional<BuildTree> build_tree() {
 }
 
 }  // namespace
+
+void add_fiber_stack_option(CLI::App& command, std::size_t& bytes) {
+  command
+      .add_option_function<std::size_t>(
+          "--fiber-stack-kib", [&bytes](std::size_t kib) { bytes = kib << 10; },
+          "stack of each node's fiber in KiB, above a guard region: a component that recurses deeper "
+          "stops the server with a message naming its node (default " +
+              std::to_string(fiber_stacks::default_stack_bytes >> 10) + ")")
+      ->check(CLI::Range(64, 1 << 20));
+}
 
 void add_plugin_dirs_option(CLI::App& command, std::vector<std::string>& dirs) {
   command

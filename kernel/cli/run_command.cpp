@@ -34,6 +34,7 @@ struct RunOptions {
   std::string output;
   std::vector<std::string> plugin_dirs;
   std::size_t workers = 0;
+  std::size_t fiber_stack_bytes = fiber_stacks::default_stack_bytes;
   std::size_t batch = 1000;
   std::string content_type;  // empty: NDJSON
   bool per_line = false;
@@ -110,7 +111,7 @@ int run_graph(const RunOptions& options) {
     std::cerr << "sluice run: warning: graph '" << name
               << "' has no collect node, so nothing is written to the output\n";
 
-  Runtime runtime({.workers = options.workers});
+  Runtime runtime({.workers = options.workers, .fiber_stack_bytes = options.fiber_stack_bytes});
   try {
     runtime.deploy(std::move(*plan));
   } catch (const DeployError& e) {
@@ -229,6 +230,7 @@ void add_run_command(CLI::App& app) {
   run->add_option("--input,-i", options->input, "NDJSON input file (default: stdin)");
   run->add_option("--output,-o", options->output, "NDJSON output file (default: stdout)");
   run->add_option("--workers", options->workers, "worker threads (default: one per core)");
+  add_fiber_stack_option(*run, options->fiber_stack_bytes);
   run->add_option("--batch", options->batch, "packets per stream")->check(CLI::Range(1, 1 << 20));
   run->add_option("--content-type", options->content_type,
                   "the input is not NDJSON but this type (text/csv, application/xml, text/plain, ...): one raw "

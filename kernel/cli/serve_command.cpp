@@ -31,6 +31,7 @@ struct ServeSettings {
   std::string graphs_dir = "graphs";
   std::vector<std::string> plugin_dirs;
   std::size_t workers = 0;
+  std::size_t fiber_stack_bytes = fiber_stacks::default_stack_bytes;
   std::size_t http_threads = 2;
   std::string token_file;
   std::vector<std::string> open_routes;
@@ -168,7 +169,7 @@ int serve(const ServeSettings& settings) {
 
   const fs::path state_dir = state_directory(settings);
   Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued,
-                   .state_dir = state_dir.string()});
+                   .fiber_stack_bytes = settings.fiber_stack_bytes, .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   log_graph_reload(report);
@@ -285,6 +286,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   add_plugin_dirs_option(*command, settings->plugin_dirs);
   command->add_option("--workers", settings->workers, "worker threads (0: one per core)")->capture_default_str();
+  add_fiber_stack_option(*command, settings->fiber_stack_bytes);
   command->add_option("--http-threads", settings->http_threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

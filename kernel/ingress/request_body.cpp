@@ -200,7 +200,7 @@ std::string content_disposition_filename(std::string_view value) {
 Packet raw_packet(std::string body, std::string_view content_type, std::string_view filename) {
   Packet packet;
   const std::size_t length = body.size();
-  packet.set("data", Value(std::move(body)));
+  packet.set_bytes("data", std::move(body));
   packet.set_meta(meta::mimetype,
                   content_type.empty() ? Value("application/octet-stream") : Value(content_type));
   packet.set_meta(meta::contentlength, Value(length));

@@ -153,7 +153,8 @@ void install(const fs::path& cache_dir) {
     ::backtrace(warm_up, 1);
     struct sigaction action {};
     action.sa_sigaction = &on_fatal_signal;
-    action.sa_flags = SA_SIGINFO;
+    // On the thread's signal stack if it has one: a fiber that overflowed has none left.
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     for (int signal : fatal_signals) ::sigaction(signal, &action, &previous_actions[signal]);
   });

@@ -7,6 +7,7 @@
 
 #include <sluice/io.hpp>
 
+#include "runtime/fiber_stacks.hpp"
 #include "runtime/topological_scheduler.hpp"
 #include "support/log.hpp"
 
@@ -319,14 +320,21 @@ GraphInstance::~GraphInstance() = default;
 
 void GraphInstance::start() {
   running_nodes_ = nodes_.size();
+  const GraphPlan& plan = *shared_->plan;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     NodeRuntime* node = nodes_[i].get();
-    boost::fibers::fiber fiber([node] { node->run(); });
+    boost::fibers::fiber fiber(std::allocator_arg,
+                               fiber_stacks::GuardedStack(shared_->fiber_stack_bytes,
+                                                          plan.name + "/" + plan.nodes[i].id),
+                               [node] { node->run(); });
     // Topological index as priority: downstream nodes run first (see TopologicalScheduler).
     fiber.properties<FiberRank>().set_rank(static_cast<int>(i) + 1);
     fiber.detach();
   }
-  boost::fibers::fiber([this] { ingress_loop(); }).detach();
+  boost::fibers::fiber(std::allocator_arg,
+                       fiber_stacks::GuardedStack(shared_->fiber_stack_bytes, plan.name + " (ingress)"),
+                       [this] { ingress_loop(); })
+      .detach();
 }
 
 GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission) {

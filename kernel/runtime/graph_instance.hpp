@@ -38,6 +38,7 @@ struct GraphShared {
   StreamTable& streams;
   std::size_t max_results_per_stream;
   std::shared_ptr<TapBoard> taps;
+  std::size_t fiber_stack_bytes;
 };
 
 struct StreamState {

@@ -182,7 +182,8 @@ void Runtime::deploy(GraphPlan plan) {
   for (const PlannedNode& node : plan.nodes) out_ports.push_back(node.component->outputs.size() + 1);
   graph->shared = std::make_shared<GraphShared>(GraphShared{
       std::make_shared<const GraphPlan>(std::move(plan)), dead_letters, impl_->streams,
-      impl_->options.max_results_per_stream, std::make_shared<TapBoard>(out_ports)});
+      impl_->options.max_results_per_stream, std::make_shared<TapBoard>(out_ports),
+      impl_->options.fiber_stack_bytes});
   const GraphPlan& planned = *graph->shared->plan;
   std::size_t instances = impl_->workers.size();
   if (planned.workers) instances = std::clamp<std::size_t>(*planned.workers, 1, instances);

@@ -31,6 +31,7 @@
 #include <sluice/packet.hpp>
 
 #include "graph/graph_spec.hpp"
+#include "runtime/fiber_stacks.hpp"
 #include "runtime/packet_tap.hpp"
 
 namespace sluice {
@@ -47,6 +48,8 @@ struct RuntimeOptions {
   std::size_t max_results_per_stream = 100000;  // delivered packets kept for a waiting caller
   // Packets one source may have in the graph before its send() waits (SourceRunner).
   std::size_t max_source_in_flight = 4096;
+  // Each node's fiber stack, above a guard region (runtime/fiber_stacks.hpp).
+  std::size_t fiber_stack_bytes = fiber_stacks::default_stack_bytes;
   // Where sources keep their ledgers: <state_dir>/sources/<graph>/<node>/; "": nowhere.
   std::string state_dir = {};
 };

@@ -2,6 +2,7 @@
 
 #include <boost/fiber/operations.hpp>
 
+#include "runtime/fiber_stacks.hpp"
 #include "runtime/topological_scheduler.hpp"
 
 namespace sluice {
@@ -25,6 +26,7 @@ bool Worker::on_worker_thread() { return is_worker_thread; }
 
 void Worker::run() {
   is_worker_thread = true;
+  fiber_stacks::use_alternate_signal_stack();
   boost::fibers::use_scheduling_algorithm<TopologicalScheduler>();
   std::function<void()> task;
   while (tasks_.pop(task) == boost::fibers::channel_op_status::success) task();

@@ -8,8 +8,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
+#include <unordered_set>
+#include <vector>
 
 #include <sluice/json.hpp>
 
@@ -129,16 +132,24 @@ void Adapter::process(Packet& packet, Emitter& emit) {
     emit("unmatched", std::move(packet));
     return;
   }
-  const Value* raw = packet.find_path(field_);
-  if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
-  if (!raw->is_string())
-    throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+  // Bytes that are not UTF-8 (a Latin-1 body, say) arrive base64-encoded (Packet::set_bytes).
+  std::string decoded;
+  std::string_view text;
+  if (packet.has_meta(field_, meta::encoding)) {
+    text = packet.bytes(field_, decoded);
+  } else {
+    const Value* raw = packet.find_path(field_);
+    if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
+    if (!raw->is_string())
+      throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+    text = raw->as_string();
+  }
   const std::string charset =
       decodes_itself() ? std::string() : charset_of(packet.get_meta(meta::mimetype)->as_string());
   std::vector<Packet> children =
       charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii"
-          ? convert(raw->as_string())
-          : convert(to_utf8(raw->as_string(), charset));
+          ? convert(text)
+          : convert(to_utf8(text, charset));
   for (std::size_t i = 0; i < children.size(); ++i) {
     if (i + 1 < children.size())
       children[i].meta() = packet.meta();
@@ -447,6 +458,17 @@ std::string trimmed(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
+// True when no element is nested deeper than the JSON limit: the walks below recurse once per
+// level (pugixml's own parser and destructor do not), and their output is JSON.
+bool within_json_depth(pugi::xml_document& document) {
+  struct DepthCheck : pugi::xml_tree_walker {
+    bool for_each(pugi::xml_node& node) override {
+      return node.type() != pugi::node_element || static_cast<std::size_t>(depth()) < json::max_depth;
+    }
+  } check;
+  return document.traverse(check);
+}
+
 // An element as JSON: text-only elements are strings; otherwise an object.
 Value element_to_value(const pugi::xml_node& element) {
   Object object;
@@ -549,6 +571,8 @@ std::vector<Packet> XmlAdapter::convert(std::string_view text) {
     const auto line = 1 + std::count(text.begin(), text.begin() + std::min(offset, text.size()), '\n');
     throw std::runtime_error("XML line " + std::to_string(line) + ": " + parsed.description());
   }
+  if (!within_json_depth(document))
+    throw std::runtime_error("XML nested deeper than " + std::to_string(json::max_depth) + " elements");
   rename_by_namespace(document.document_element(), {}, prefix_of_uri_);
   std::vector<Packet> children;
   for (const auto& record : records_->evaluate_node_set(document)) {
@@ -636,46 +660,109 @@ void append_collapsed(std::string_view text, std::string& out) {
   }
 }
 
-// Visible text of a subtree (block boundaries become spaces).
-void collect_text(const GumboNode* node, std::string& out) {
-  if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA) {
-    append_collapsed(node->v.text.text, out);
-    return;
-  }
-  if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) return;
-  if (invisible(node->v.element.tag)) return;
-  const bool block = !is_inline(node->v.element.tag);
-  if (block && !out.empty() && out.back() != ' ') out += ' ';
+// The walks below keep their own stack of nodes: HTML may nest to any depth, and recursing once
+// per level could take a fiber beyond its stack.
+
+// Pushes an element's children so that they are taken in document order.
+template <class Pending>
+void push_children(const GumboNode* node, Pending& pending) {
   const GumboVector& children = node->v.element.children;
-  for (unsigned i = 0; i < children.length; ++i)
-    collect_text(static_cast<const GumboNode*>(children.data[i]), out);
-  if (block && !out.empty() && out.back() != ' ') out += ' ';
+  for (unsigned i = children.length; i-- > 0;) pending.push_back({static_cast<const GumboNode*>(children.data[i])});
 }
 
-void collect_page(const GumboNode* node, std::string& title, Array& links) {
-  if (node->type != GUMBO_NODE_ELEMENT) return;
-  const GumboElement& element = node->v.element;
-  if (element.tag == GUMBO_TAG_TITLE && title.empty()) {
-    collect_text(node, title);
-    title = trimmed(title);
-  } else if (element.tag == GUMBO_TAG_A) {
-    if (const GumboAttribute* href = gumbo_get_attribute(&element.attributes, "href")) {
-      std::string text;
-      collect_text(node, text);
-      links.push_back(Object{{"href", href->value}, {"text", trimmed(text)}});
+// Visible text of a subtree (block boundaries become spaces).
+void collect_text(const GumboNode* root, std::string& out) {
+  struct Step {
+    const GumboNode* node;
+    bool block_end = false;  // after a block's children: the space that ends it
+  };
+  auto space = [&] {
+    if (!out.empty() && out.back() != ' ') out += ' ';
+  };
+  std::vector<Step> pending{{root}};
+  while (!pending.empty()) {
+    const Step step = pending.back();
+    pending.pop_back();
+    const GumboNode* node = step.node;
+    if (step.block_end) {
+      space();
+    } else if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_CDATA) {
+      append_collapsed(node->v.text.text, out);
+    } else if ((node->type == GUMBO_NODE_ELEMENT || node->type == GUMBO_NODE_TEMPLATE) &&
+               !invisible(node->v.element.tag)) {
+      if (!is_inline(node->v.element.tag)) {
+        space();
+        pending.push_back({node, true});
+      }
+      push_children(node, pending);
     }
   }
-  for (unsigned i = 0; i < element.children.length; ++i)
-    collect_page(static_cast<const GumboNode*>(element.children.data[i]), title, links);
 }
+
+void collect_page(const GumboNode* root, std::string& title, Array& links) {
+  struct Step {
+    const GumboNode* node;
+  };
+  std::vector<Step> pending{{root}};
+  while (!pending.empty()) {
+    const GumboNode* node = pending.back().node;
+    pending.pop_back();
+    if (node->type != GUMBO_NODE_ELEMENT) continue;
+    const GumboElement& element = node->v.element;
+    if (element.tag == GUMBO_TAG_TITLE && title.empty()) {
+      collect_text(node, title);
+      title = trimmed(title);
+    } else if (element.tag == GUMBO_TAG_A) {
+      if (const GumboAttribute* href = gumbo_get_attribute(&element.attributes, "href")) {
+        std::string text;
+        collect_text(node, text);
+        links.push_back(Object{{"href", href->value}, {"text", trimmed(text)}});
+      }
+    }
+    push_children(node, pending);
+  }
+}
+
+// Gumbo's memory, tracked so that the tree can be freed without gumbo_destroy_output, which
+// recurses once per level of the tree.
+class GumboAllocations {
+ public:
+  GumboAllocations() = default;
+  GumboAllocations(const GumboAllocations&) = delete;
+  GumboAllocations& operator=(const GumboAllocations&) = delete;
+  ~GumboAllocations() {
+    for (void* block : live_) std::free(block);
+  }
+  GumboOptions options() {
+    GumboOptions options = kGumboDefaultOptions;
+    options.allocator = &allocate;
+    options.deallocator = &release;
+    options.userdata = this;
+    options.max_errors = 0;  // parse errors are not used: do not keep them
+    return options;
+  }
+
+ private:
+  static void* allocate(void* self, std::size_t size) {
+    void* block = std::malloc(size);
+    if (block) static_cast<GumboAllocations*>(self)->live_.insert(block);
+    return block;
+  }
+  static void release(void* self, void* block) {
+    if (!block) return;
+    static_cast<GumboAllocations*>(self)->live_.erase(block);
+    std::free(block);
+  }
+  std::unordered_set<void*> live_;
+};
 
 }  // namespace
 
 std::vector<Packet> HtmlAdapter::convert(std::string_view text) {
   // Gumbo follows the HTML5 parsing algorithm: any input gives a tree, so there is no error.
-  std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> output(
-      gumbo_parse_with_options(&kGumboDefaultOptions, text.data(), text.size()),
-      [](GumboOutput* o) { gumbo_destroy_output(&kGumboDefaultOptions, o); });
+  GumboAllocations allocations;  // frees the tree on the way out
+  const GumboOptions options = allocations.options();
+  const GumboOutput* output = gumbo_parse_with_options(&options, text.data(), text.size());
   std::string title;
   Array links;
   std::string body;

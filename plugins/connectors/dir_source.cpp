@@ -108,16 +108,17 @@ void DirSource::send_file(SourceContext& ctx, const fs::path& file, void* magic)
     if (done_.count(entry) || !in_flight_.insert(entry).second) return;
   }
   Packet packet;
+  std::string data;
   try {
-    packet.set("data", read_whole(file));
+    data = read_whole(file);
   } catch (const std::exception& e) {
     std::cerr << ctx.node_path() << ": " << e.what() << '\n';
     std::lock_guard lock(mutex_);
     in_flight_.erase(entry);
     return;
   }
-  const std::string& data = packet.get("data")->as_string();
   const char* type = magic_buffer(static_cast<magic_t>(magic), data.data(), data.size());
+  packet.set_bytes("data", std::move(data));
   packet.set_meta(meta::filename, file.string());
   packet.set_meta(meta::mimetype, type ? type : "application/octet-stream");
   packet.set_meta(meta::contentlength, static_cast<std::int64_t>(size));

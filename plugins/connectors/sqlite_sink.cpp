@@ -190,7 +190,7 @@ void SqliteSink::write_batch(const std::vector<Packet>& batch) {
           sqlite3_bind_text(insert_, index, v->as_string().data(), static_cast<int>(v->as_string().size()), SQLITE_TRANSIENT);
         else if (v->is_int())
           sqlite3_bind_int64(insert_, index, v->as_int());
-        else if (v->is_number())
+        else if (v->is_double())
           sqlite3_bind_double(insert_, index, v->as_double());
         else if (v->is_bool())
           sqlite3_bind_int(insert_, index, v->as_bool() ? 1 : 0);

@@ -70,8 +70,8 @@ ComponentDescriptor NatsSource::descriptor() {
       {.name = "format",
        .type = ParamType::string,
        .description = "json: a JSON object body becomes the fields, any other JSON value the field `data`, "
-                      "a body that is not JSON the raw text in `data` with meta `raw: true`; raw: always the "
-                      "raw text in `data`; envelope: the body is {\"fields\",\"meta\",\"field_meta\"} (nats_publish "
+                      "a body that is not JSON the raw bytes in `data` (base64 when not UTF-8) with meta `raw: true`; "
+                      "raw: always the raw bytes in `data`; envelope: the body is {\"fields\",\"meta\",\"field_meta\"} (nats_publish "
                       "with format: envelope)",
        .default_value = "json",
        .allowed = {"json", "raw", "envelope"}},
@@ -202,7 +202,7 @@ Packet NatsSource::to_packet(natsMsg* msg) const {
   }
   if (raw) {
     packet = Packet();
-    packet.set("data", std::string(body));
+    packet.set_bytes("data", std::string(body));  // base64 when it is not UTF-8
     packet.set_meta("raw", true);
   }
   packet.set_meta("subject", std::string(natsMsg_GetSubject(msg)));

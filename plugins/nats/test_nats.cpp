@@ -108,8 +108,10 @@ TEST_CASE("nats_source: one packet per message, JSON or raw, headers and subject
   client.publish("in.a", R"({"key": "k1", "n": 1})");
   client.publish("in.b", "[1, 2]");
   client.publish("in.c", "not json");
+  const std::string binary("\xff\xfe\x00 bytes", 9);  // not UTF-8, with a NUL
+  client.publish("in.d", binary);
   SourceHarness h(describe<NatsSource>(), {{"servers", server.url()}, {"stream", "IN"}, {"durable", "reader"}});
-  REQUIRE(h.wait_for_packets(3));
+  REQUIRE(h.wait_for_packets(4));
   const auto packets = h.take_packets();
   CHECK(json::to_string(packets[0]) == R"({"key":"k1","n":1})");
   CHECK(packets[0].get_meta("subject")->as_string() == "in.a");
@@ -118,6 +120,10 @@ TEST_CASE("nats_source: one packet per message, JSON or raw, headers and subject
   CHECK(json::to_string(packets[1]) == R"({"data":[1,2]})");
   CHECK(packets[2].get("data")->as_string() == "not json");
   CHECK(packets[2].get_meta("raw")->as_bool());
+  // Bytes that are not UTF-8 travel base64, and come back byte for byte.
+  std::string scratch;
+  CHECK(packets[3].get_meta("data", "encoding")->as_string() == "base64");
+  CHECK(packets[3].bytes("data", scratch) == binary);
   CHECK(h.error().empty());
 }
 

@@ -3,8 +3,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -49,6 +51,7 @@ bool truthy(const Value* v) {
     case ValueType::null: return false;
     case ValueType::boolean: return v->as_bool();
     case ValueType::integer: return v->as_int() != 0;
+    case ValueType::big_integer: return true;
     case ValueType::number: return v->as_double() != 0.0;
     case ValueType::string: return !v->as_string().empty();
     case ValueType::array: return !v->as_array().empty();
@@ -69,6 +72,13 @@ std::optional<int> order(const Value* a, const Value* b) {
   if (!a || !b) return std::nullopt;
   if (a->is_int() && b->is_int()) {
     const auto x = a->as_int(), y = b->as_int();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  // Exact when one is above INT64_MAX and the other an integer too: a negative one is smaller.
+  if ((a->is_big_int() || a->is_int()) && (b->is_big_int() || b->is_int())) {
+    if (!a->is_uint()) return -1;
+    if (!b->is_uint()) return 1;
+    const auto x = a->as_uint(), y = b->as_uint();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
   if (a->is_number() && b->is_number()) {
@@ -146,16 +156,21 @@ struct Not final : Node {
   bool test(const Packet& packet) const override { return !inner->test(packet); }
 };
 
+// `a && b && c` is one node of three terms, not a chain: testing it does not recurse once per term.
 struct And final : Node {
-  NodePtr left, right;
-  And(NodePtr l, NodePtr r) : left(std::move(l)), right(std::move(r)) {}
-  bool test(const Packet& packet) const override { return left->test(packet) && right->test(packet); }
+  std::vector<NodePtr> terms;
+  explicit And(std::vector<NodePtr> t) : terms(std::move(t)) {}
+  bool test(const Packet& packet) const override {
+    return std::all_of(terms.begin(), terms.end(), [&](const NodePtr& term) { return term->test(packet); });
+  }
 };
 
 struct Or final : Node {
-  NodePtr left, right;
-  Or(NodePtr l, NodePtr r) : left(std::move(l)), right(std::move(r)) {}
-  bool test(const Packet& packet) const override { return left->test(packet) || right->test(packet); }
+  std::vector<NodePtr> terms;
+  explicit Or(std::vector<NodePtr> t) : terms(std::move(t)) {}
+  bool test(const Packet& packet) const override {
+    return std::any_of(terms.begin(), terms.end(), [&](const NodePtr& term) { return term->test(packet); });
+  }
 };
 
 struct CodeDeleter {
@@ -227,30 +242,43 @@ class Parser {
   }
 
   NodePtr parse_or() {
-    NodePtr left = parse_and();
-    while (accept("||")) left = std::make_unique<Or>(std::move(left), parse_and());
-    return left;
+    std::vector<NodePtr> terms;
+    terms.push_back(parse_and());
+    while (accept("||")) terms.push_back(parse_and());
+    if (terms.size() == 1) return std::move(terms.front());
+    return std::make_unique<Or>(std::move(terms));
   }
 
   NodePtr parse_and() {
-    NodePtr left = parse_unary();
-    while (accept("&&")) left = std::make_unique<And>(std::move(left), parse_unary());
-    return left;
+    std::vector<NodePtr> terms;
+    terms.push_back(parse_unary());
+    while (accept("&&")) terms.push_back(parse_unary());
+    if (terms.size() == 1) return std::move(terms.front());
+    return std::make_unique<And>(std::move(terms));
   }
+
+  // Parsing and testing recurse once per `(` or `!`: bounded, so that no condition can exhaust
+  // the stack of the fiber that tests it.
+  static constexpr std::size_t max_nesting = 64;
 
   NodePtr parse_unary() {
     skip_space();
     // `!` but not the start of `!=` (which cannot begin an expression anyway).
-    if (pos_ < text_.size() && text_[pos_] == '!' && text_.compare(pos_, 2, "!=") != 0) {
-      ++pos_;
-      return std::make_unique<Not>(parse_unary());
-    }
-    if (accept("(")) {
-      NodePtr inner = parse_or();
+    const bool negation = pos_ < text_.size() && text_[pos_] == '!' && text_.compare(pos_, 2, "!=") != 0;
+    const bool group = !negation && pos_ < text_.size() && text_[pos_] == '(';
+    if (!negation && !group) return parse_primary();
+    if (nesting_ == max_nesting) error("nested deeper than " + std::to_string(max_nesting) + " levels of ( and !");
+    ++pos_;
+    ++nesting_;
+    NodePtr node;
+    if (negation) {
+      node = std::make_unique<Not>(parse_unary());
+    } else {
+      node = parse_or();
       expect(")");
-      return inner;
     }
-    return parse_primary();
+    --nesting_;
+    return node;
   }
 
   // A word followed by '(' is a function call.
@@ -444,7 +472,10 @@ class Parser {
       std::int64_t i = 0;
       const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
       if (ec == std::errc() && end == digits.data() + digits.size()) return Value(i);
-      // Too large for int64: fall through to double, as JSON parsers do.
+      std::uint64_t u = 0;  // above INT64_MAX: a big integer, as in JSON
+      const auto [big_end, big_ec] = std::from_chars(digits.data(), digits.data() + digits.size(), u);
+      if (big_ec == std::errc() && big_end == digits.data() + digits.size()) return Value(u);
+      // Beyond 64 bits: a double.
     }
     double d = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
@@ -498,6 +529,7 @@ class Parser {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  std::size_t nesting_ = 0;  // parse_unary calls open
 };
 
 }  // namespace

@@ -301,8 +301,8 @@ Value convert_scalar(simdjson::dom::element element) {
   switch (element.type()) {
     case element_type::STRING: return Value(std::string(element.get_string().value_unsafe()));
     case element_type::INT64: return Value(element.get_int64().value_unsafe());
-    case element_type::UINT64:  // above INT64_MAX: kept as the nearest double
-      return Value(static_cast<double>(element.get_uint64().value_unsafe()));
+    case element_type::UINT64:  // above INT64_MAX: a big integer
+      return Value(element.get_uint64().value_unsafe());
     case element_type::DOUBLE: return Value(element.get_double().value_unsafe());
     case element_type::BOOL: return Value(element.get_bool().value_unsafe());
     default: return Value();
@@ -426,9 +426,7 @@ inline simdjson::error_code Builder::read(od::value value, std::size_t depth, Pu
       if (auto error = value.get_number().get(number)) return error;
       switch (number.get_number_type()) {
         case od::number_type::signed_integer: put(number.get_int64()); break;
-        case od::number_type::unsigned_integer:  // above INT64_MAX: kept as the nearest double
-          put(static_cast<double>(number.get_uint64()));
-          break;
+        case od::number_type::unsigned_integer: put(number.get_uint64()); break;  // above INT64_MAX
         case od::number_type::floating_point_number: {
           const double d = number.get_double();
           put(d == 0 ? long_double_token(token) : d);
@@ -702,7 +700,8 @@ void write_double(double d, std::string& out) {
   if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
 }
 
-void write_int(std::int64_t i, std::string& out) {
+template <class Integer>
+void write_integer(Integer i, std::string& out) {
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, i);
   out.append(buffer, result.ptr - buffer);
@@ -739,7 +738,8 @@ void newline(std::string& out, int indent, int depth) {
   switch (v.type()) {
     case ValueType::null: out += "null"; return;
     case ValueType::boolean: out += v.as_bool() ? "true" : "false"; return;
-    case ValueType::integer: write_int(v.as_int(), out); return;
+    case ValueType::integer: write_integer(v.as_int(), out); return;
+    case ValueType::big_integer: write_integer(v.as_uint(), out); return;
     case ValueType::number: write_double(v.as_double(), out); return;
     case ValueType::string: write_string(v.as_string(), out); return;
     case ValueType::array: {

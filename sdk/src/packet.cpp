@@ -1,5 +1,11 @@
 #include "sluice/packet.hpp"
 
+#include <simdjson.h>
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
 namespace sluice {
 
 namespace detail {  // value.cpp
@@ -124,6 +130,81 @@ bool Packet::erase_meta(std::string_view field, std::string_view name) {
   const bool erased = m->as_object().erase(name);
   if (m->as_object().empty()) field_meta_.erase(field);
   return erased;
+}
+
+namespace {
+
+constexpr char base64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encoded(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                       static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += base64_digits[(group >> shift) & 63];
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    std::uint32_t group = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) group |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out += base64_digits[(group >> 18) & 63];
+    out += base64_digits[(group >> 12) & 63];
+    out += rest == 2 ? base64_digits[(group >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string base64_decoded(std::string_view text, std::string_view field) {
+  static const auto values = [] {
+    std::array<std::int8_t, 256> table;
+    table.fill(-1);
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(base64_digits[i])] = static_cast<std::int8_t>(i);
+    return table;
+  }();
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  std::uint32_t group = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int value = values[static_cast<unsigned char>(c)];
+    if (value < 0)
+      throw std::runtime_error("field '" + std::string(field) + "' is marked base64 but holds '" +
+                               std::string(1, c) + "'");
+    group = group << 6 | static_cast<std::uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((group >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Packet::set_bytes(std::string_view field, std::string bytes) {
+  if (simdjson::validate_utf8(bytes.data(), bytes.size())) {
+    erase_meta(field, meta::encoding);
+    set(field, Value(std::move(bytes)));
+    return;
+  }
+  set(field, Value(base64_encoded(bytes)));
+  set_meta(field, meta::encoding, Value("base64"));
+}
+
+std::string_view Packet::bytes(std::string_view field, std::string& scratch) const {
+  const Value* value = get(field);
+  if (!value) throw std::runtime_error("field '" + std::string(field) + "' is missing");
+  if (!value->is_string())
+    throw std::runtime_error("field '" + std::string(field) + "' is " + value->type_name() + ", not bytes");
+  const Value* encoding = get_meta(field, meta::encoding);
+  if (!encoding || !encoding->is_string() || encoding->as_string() != "base64") return value->as_string();
+  scratch = base64_decoded(value->as_string(), field);
+  return scratch;
 }
 
 void Packet::merge(const Packet& other) {

@@ -91,6 +91,7 @@ const char* to_string(ValueType type) {
     case ValueType::string: return "string";
     case ValueType::array: return "array";
     case ValueType::object: return "object";
+    case ValueType::big_integer: return "integer";
   }
   return "?";
 }
@@ -111,8 +112,15 @@ std::int64_t Value::as_int() const {
   return std::get<std::int64_t>(data_);
 }
 
+std::uint64_t Value::as_uint() const {
+  if (!is_uint()) type_mismatch("integer of at least 0", *this);
+  if (is_big_int()) return std::get<std::uint64_t>(data_);
+  return static_cast<std::uint64_t>(std::get<std::int64_t>(data_));
+}
+
 double Value::as_double() const {
   if (is_int()) return static_cast<double>(std::get<std::int64_t>(data_));
+  if (is_big_int()) return static_cast<double>(std::get<std::uint64_t>(data_));
   if (!is_double()) type_mismatch("number", *this);
   return std::get<double>(data_);
 }
@@ -242,8 +250,12 @@ std::string Value::to_display_string() const {
 }
 
 bool operator==(const Value& a, const Value& b) {
-  // 1 == 1.0, as JSON has a single number type.
-  if (a.is_number() && b.is_number() && a.type() != b.type()) return a.as_double() == b.as_double();
+  // 1 == 1.0, as JSON has a single number type. An integer and a big integer are never equal
+  // (the kinds do not overlap), and comparing them as doubles could make them so.
+  if (a.is_number() && b.is_number() && a.type() != b.type()) {
+    if (a.is_double() || b.is_double()) return a.as_double() == b.as_double();
+    return false;
+  }
   return a.data_ == b.data_;
 }
 

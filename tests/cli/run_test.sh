@@ -89,6 +89,32 @@ status=0
 "$sluice" run csv.yaml --plugins "$plugins" --per-line < people.csv > /dev/null 2>err.txt || status=$?
 [ "$status" = 2 ] || fail "--per-line without --content-type: exit $status"
 
+# Deep input parsed on a node's fiber: JSON and XML 512 levels deep go through, deeper XML is
+# refused with a reason, HTML nested 20000 deep is walked (no recursion per level).
+adapter_graph() { printf 'name: deep\npipeline: [parse, out]\nnodes:\n  parse: {component: %s%s}\n  out: {component: collect}\n' "$1" "$2" > deep.yaml; }
+repeat() { printf "$1%.0s" $(seq "$2"); }
+adapter_graph json_adapter ''
+{ repeat '{"a":' 512; printf 0; repeat '}' 512; } > deep.json
+"$sluice" run deep.yaml --plugins "$plugins" --content-type application/json --input deep.json > out.ndjson 2>err.txt ||
+  fail "depth-512 JSON: $(cat err.txt)"
+[ "$(cat out.ndjson)" = "$(cat deep.json)" ] || fail "depth-512 JSON came out as $(head -c 200 out.ndjson)"
+adapter_graph xml_adapter ', params: {records: "/e"}'
+{ repeat '<e>' 512; printf x; repeat '</e>' 512; } > deep.xml
+"$sluice" run deep.yaml --plugins "$plugins" --content-type application/xml --input deep.xml > out.ndjson 2>err.txt ||
+  fail "depth-512 XML: $(cat err.txt)"
+grep -q "1 packets in, 1 out, 0 failed" err.txt || fail "depth-512 XML: $(cat err.txt)"
+{ repeat '<e>' 100000; printf x; repeat '</e>' 100000; } > deeper.xml
+status=0
+"$sluice" run deep.yaml --plugins "$plugins" --content-type application/xml --input deeper.xml > out.ndjson 2>err.txt ||
+  status=$?
+[ "$status" = 1 ] || fail "XML 100000 deep: exit $status ($(tail -c 300 err.txt))"
+grep -q "deep/parse: XML nested deeper than 512 elements" err.txt || fail "XML 100000 deep: $(tail -c 300 err.txt)"
+adapter_graph html_adapter ''
+{ repeat '<div>' 20000; printf deep; } > deep.html
+"$sluice" run deep.yaml --plugins "$plugins" --content-type text/html --input deep.html > out.ndjson 2>err.txt ||
+  fail "HTML 20000 deep: $(tail -c 300 err.txt)"
+grep -q '"text":"deep"' out.ndjson || fail "HTML 20000 deep: $(head -c 300 out.ndjson)"
+
 # What components reach beyond their packets, and which params are file paths or secrets.
 "$sluice" plugins --plugins "$plugins" > plugins.txt
 grep -q "capabilities: fs_write" plugins.txt || fail "sluice plugins shows no capabilities"

@@ -67,6 +67,22 @@ TEST_CASE("packets: JSON object, JSON array, NDJSON, raw bytes and gzip, with th
     CHECK(meta.get("filename")->as_string() == "table.csv");
   }
 
+  SUBCASE("a body that is not UTF-8 arrives byte for byte, base64-encoded") {
+    std::string bytes;
+    for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+    const auto r = http(server.port(), "POST", target, bytes, {{"Content-Type", "application/octet-stream"}});
+    REQUIRE(r.status == 200);
+    const sluice::Value document = r.json();
+    const auto& packet = document.get("results")->as_array().at(0);
+    // The bytes 00 01 … ff in base64 (RFC 4648).
+    CHECK(packet.get("data")->as_string() ==
+          "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9Q"
+          "UVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6Ch"
+          "oqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy"
+          "8/T19vf4+fr7/P3+/w==");
+    CHECK(packet.get("meta")->get("contentlength")->as_int() == 256);
+  }
+
   SUBCASE("Content-Encoding: gzip") {
     const auto r = http(server.port(), "POST", target, gzip("{\"z\": 1}\n{\"z\": 2}\n"),
                         {{"Content-Type", "application/x-ndjson"}, {"Content-Encoding", "gzip"}});

@@ -50,6 +50,8 @@ struct CrashSetup {
     CHECK_MESSAGE(contains(reason, "quarantined: crashed the server (SIG"), reason);
     CHECK_MESSAGE(contains(reason, std::string(sigabbrev_np(signal))), reason);
     CHECK_MESSAGE(contains(reason, "sluice plugins release"), reason);
+    // The submission that crashed it is replayed from the write-ahead log first (503 until then).
+    CHECK(wait_until([&] { return http(server.port(), "GET", "/readyz").status == 200; }, 15s));
     const auto echoed = http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", "{}", json_type);
     CHECK(echoed.status == 200);
     if (!release) return;
@@ -96,4 +98,40 @@ TEST_CASE("a plugin that aborts from its own thread after loading is quarantined
   }
   // Not released: loaded again, it would abort the server again.
   setup.check_quarantined_at_restart(SIGABRT, false);
+}
+
+TEST_CASE("a component that overflows its fiber's stack stops the server with a message naming its node") {
+  CrashSetup setup(FIXTURE_RECURSE, "libfixture_recurse.so");
+  write_file(setup.dir.path / "graphs/deep.yaml",
+             "name: deep\nnodes:\n  r: { component: fixture_recurse }\n  out: { component: rest_collect }\n"
+             "pipeline: [r, out]\n");
+  ServerProcess server(setup.dir, setup.args());
+  // 200 levels of 1 KiB fit in the default stack.
+  const auto shallow = http(server.port(), "POST", "/v1/graphs/deep/packets?wait=true", R"({"depth": 200})", json_type);
+  REQUIRE(shallow.status == 200);
+  try {
+    http(server.port(), "POST", "/v1/graphs/deep/packets?wait=true", R"({"depth": 100000})", json_type);
+  } catch (const std::exception&) {
+    // The connection dies with the server.
+  }
+  CHECK(server.stop(0, 20s) == 128 + SIGSEGV);
+  const std::string log = server.stderr_text();
+  CHECK_MESSAGE(contains(log, "sluice: fatal: fiber stack overflow in node deep/r (its stack is 1024 KiB; raise "
+                              "--fiber-stack-kib"),
+                log);
+  CHECK_MESSAGE(contains(log, "in plugin " + setup.crashing.string()), log);
+}
+
+TEST_CASE("--fiber-stack-kib gives every node's fiber a larger stack") {
+  CrashSetup setup(FIXTURE_RECURSE, "libfixture_recurse.so");
+  write_file(setup.dir.path / "graphs/deep.yaml",
+             "name: deep\nnodes:\n  r: { component: fixture_recurse }\n  out: { component: rest_collect }\n"
+             "pipeline: [r, out]\n");
+  auto args = setup.args();
+  args.insert(args.end(), {"--fiber-stack-kib", "16384"});
+  ServerProcess server(setup.dir, args);
+  // 8 MiB of frames: past the default stack, inside this one.
+  const auto deep = http(server.port(), "POST", "/v1/graphs/deep/packets?wait=true", R"({"depth": 8000})", json_type);
+  CHECK(deep.status == 200);
+  CHECK(server.stop() == 0);
 }

@@ -161,3 +161,36 @@ TEST_CASE("condition: one parsed condition is shared by threads") {
   for (auto& t : threads) t.join();
   for (int h : hits) CHECK(h == 5000);
 }
+
+TEST_CASE("condition: nesting is bounded with a clear error, and long chains of && and || do not nest") {
+  // 64 levels of parentheses and of `!` parse; one more is refused where it starts.
+  CHECK(eval(std::string(64, '(') + "count == 0" + std::string(64, ')')));
+  CHECK(error_column(std::string(65, '(') + "count == 0" + std::string(65, ')')) == 65);
+  CHECK(eval(std::string(64, '!') + "count == 0"));  // an even number of negations
+  try {
+    Condition::parse(std::string(100000, '!') + "count == 0");
+    FAIL("100000 negations parsed");
+  } catch (const ConditionError& e) {
+    CHECK(std::string(e.what()).find("nested deeper than 64 levels") != std::string::npos);
+  }
+  // 100000 terms: one node of terms, tested and destroyed without recursing per term (on a
+  // left-deep chain of binary nodes this took 100000 frames, beyond a fiber's stack).
+  std::string all = "count == 0";
+  std::string any = "count == 1";
+  for (int i = 0; i < 100000; ++i) {
+    all += " && count == 0";
+    any += " || count == 1";
+  }
+  any += " || count == 0";
+  CHECK(eval(all));
+  CHECK(eval(any));
+}
+
+TEST_CASE("condition: integers above INT64_MAX compare exactly") {
+  const sluice::Packet p(sluice::json::parse(R"({"big": 18446744073709551615, "next": 18446744073709551614, "n": -1})").as_object());
+  CHECK(Condition::parse("big > next").matches(p));
+  CHECK_FALSE(Condition::parse("big == next").matches(p));
+  CHECK(Condition::parse("big == 18446744073709551615").matches(p));
+  CHECK(Condition::parse("n < big").matches(p));
+  CHECK(Condition::parse("big > 9223372036854775807").matches(p));
+}

@@ -121,7 +121,7 @@ TEST_CASE("lone surrogates are rejected, with the position of the escape") {
   }
 }
 
-TEST_CASE("integers: the int64 range is exact; above it, up to 2^64-1, a double") {
+TEST_CASE("integers: exact up to 2^64-1; above INT64_MAX a big integer, equal only to itself") {
   const auto min = std::numeric_limits<std::int64_t>::min();
   const auto max = std::numeric_limits<std::int64_t>::max();
   CHECK(json::parse("9223372036854775807").as_int() == max);
@@ -132,11 +132,23 @@ TEST_CASE("integers: the int64 range is exact; above it, up to 2^64-1, a double"
   check_round_trip(Value(min));
 
   const Value above = json::parse("9223372036854775808");
-  CHECK(above.is_double());
-  CHECK(above.as_double() == 9223372036854775808.0);
+  CHECK(above.is_big_int());
+  CHECK_FALSE(above.is_int());
+  CHECK(above.is_number());
+  CHECK(above.as_uint() == 9223372036854775808u);
+  CHECK(std::string(above.type_name()) == "integer");
   const Value top = json::parse("18446744073709551615");
-  CHECK(top.is_double());
-  CHECK(top.as_double() == 18446744073709551615.0);
+  CHECK(top.as_uint() == std::numeric_limits<std::uint64_t>::max());
+  CHECK(json::to_string(top) == "18446744073709551615");
+  CHECK(json::to_string(json::parse(R"({"id":18446744073709551614})")) == R"({"id":18446744073709551614})");
+  check_round_trip(top);
+  CHECK(Value(std::numeric_limits<std::uint64_t>::max()) == top);
+  // Neighbours differ, though they are one double.
+  CHECK(json::parse("18446744073709551614") != top);
+  CHECK(Value(max) != above);
+  CHECK(above == Value(9223372036854775808.0));  // 1 == 1.0 holds here too
+  CHECK(Value(7).as_uint() == 7u);
+  CHECK_THROWS(Value(-1).as_uint());
 }
 
 TEST_CASE("integers beyond 64 bits are an error at the number, as simdjson has no big numbers") {

@@ -338,3 +338,33 @@ TEST_CASE("to_packet moves the parsed document's strings into the packet") {
   const Packet p = sluice::json::to_packet(std::move(doc));
   CHECK(p.get("body")->as_string().data() == data);
 }
+
+TEST_CASE("bytes: UTF-8 stays text; other bytes travel as base64 and come back byte for byte") {
+  Packet text;
+  text.set_bytes("data", "caf\xc3\xa9 ok");
+  CHECK(text.get("data")->as_string() == "caf\xc3\xa9 ok");
+  CHECK_FALSE(text.has_meta("data", sluice::meta::encoding));
+  std::string scratch;
+  CHECK(text.bytes("data", scratch) == "caf\xc3\xa9 ok");
+
+  for (std::size_t length : {1u, 2u, 3u, 4u, 255u, 256u, 257u}) {
+    CAPTURE(length);
+    std::string bytes;
+    for (std::size_t i = 0; i < length; ++i) bytes += static_cast<char>(0xff - i % 256);
+    Packet binary;
+    binary.set_bytes("data", bytes);
+    CHECK(binary.get_meta("data", sluice::meta::encoding)->as_string() == "base64");
+    CHECK(binary.get("data")->as_string().size() == (length + 2) / 3 * 4);
+    CHECK(binary.bytes("data", scratch) == bytes);
+    // Through the envelope the write-ahead log keeps: still the same bytes.
+    std::string envelope;
+    sluice::json::write_envelope(binary, envelope);
+    const Packet back = sluice::json::parse_envelope(envelope);
+    CHECK(back.bytes("data", scratch) == bytes);
+  }
+  Packet broken;
+  broken.set("data", "not*base64");
+  broken.set_meta("data", sluice::meta::encoding, "base64");
+  CHECK_THROWS_WITH(broken.bytes("data", scratch), "field 'data' is marked base64 but holds '*'");
+  CHECK_THROWS_WITH(broken.bytes("absent", scratch), "field 'absent' is missing");
+}

@@ -17,8 +17,7 @@
 #include <sluice/json.hpp>
 
 #include "generate.hpp"
-#include "graph/graph_spec.hpp"
-#include "runtime/runtime.hpp"
+#include "bench_catalog.hpp"
 #include "sqlite_sink.hpp"
 
 using namespace sluice;
@@ -26,19 +25,6 @@ namespace fs = std::filesystem;
 using Seconds = std::chrono::duration<double>;
 
 namespace {
-
-struct BenchCatalog : ComponentCatalog {
-  std::map<std::string, std::shared_ptr<const ComponentDescriptor>, std::less<>> components;
-  BenchCatalog() {
-    for (auto d : {describe<connectors::Generate>(), describe<connectors::SqliteSink>()})
-      components.emplace(d.name, std::make_shared<const ComponentDescriptor>(d));
-  }
-  std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
-    auto it = components.find(name);
-    return it == components.end() ? nullptr : it->second;
-  }
-  std::vector<std::string> names() const override { return {"generate", "sqlite_sink"}; }
-};
 
 const char* title = "A document of about the size of a news title";
 const char* body = "and a body of a few dozen words that the index has to tokenise, like most posted text is";
@@ -50,18 +36,9 @@ double through_runtime(const fs::path& db, std::size_t packets, std::size_t work
       ", payload: {url: 'k{seq}', title: '" + title + "', body: '" + body + "'}}}\n"
       "  index: {component: sqlite_sink, params: {path: " + db.string() +
       ", key: url, columns: [title, body], batch_size: 500" + (fts ? ", fts: [title, body]" : "") + "}}\n";
-  BenchCatalog catalog;
-  std::vector<Diagnostic> errors;
-  auto plan = plan_graph(parse_graph(yaml, "bench.yaml", errors), catalog, errors);
-  for (const auto& e : errors) std::fprintf(stderr, "%s\n", format(e).c_str());
-  if (!plan) std::exit(2);
-  Runtime runtime({.workers = workers});
-  const auto start = std::chrono::steady_clock::now();
-  runtime.deploy(std::move(*plan));
-  // A bench, not a test: polling the sink's count is fine here.
-  while (runtime.stats("bench")->nodes[1].in < packets) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  runtime.undeploy("bench");  // drains: the last batch is committed
-  return packets / Seconds(std::chrono::steady_clock::now() - start).count();
+  return bench::packets_per_second(
+      bench::DescriptorCatalog({describe<connectors::Generate>(), describe<connectors::SqliteSink>()}), yaml, packets,
+      workers);
 }
 
 void check(int rc, sqlite3* db) {
@@ -108,15 +85,7 @@ double bare_sqlite(const fs::path& file, std::size_t packets) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t packets = 200000, workers = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--packets")) packets = std::stoul(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--workers")) workers = std::stoul(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: bench_sqlite [--packets N] [--workers W]\n");
-      return 2;
-    }
-  }
+  const auto [packets, workers] = bench::parse_options(argc, argv, "bench_sqlite");
   const fs::path dir = fs::temp_directory_path() / ("sluice-bench-sqlite-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);

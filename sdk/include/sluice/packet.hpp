@@ -34,6 +34,8 @@ inline constexpr std::string_view filename = "filename";
 inline constexpr std::string_view stream = "stream";
 inline constexpr std::string_view error = "error";
 inline constexpr std::string_view error_node = "error_node";
+// Field metadata of a field that holds bytes as base64 (Packet::set_bytes).
+inline constexpr std::string_view encoding = "encoding";
 }  // namespace meta
 
 class Packet {
@@ -96,6 +98,14 @@ class Packet {
   // Field name → object of that field's metadata.
   const Object& field_meta() const { return field_meta_; }
   Object& field_meta() { return field_meta_; }
+
+  // --- raw bytes ----------------------------------------------------------------------
+  // A field holding bytes as they arrived (a request body, a file). JSON strings hold text
+  // only, so bytes that are not valid UTF-8 are kept base64-encoded, with the field meta
+  // `encoding: "base64"`; bytes() gives them back byte for byte either way, into `scratch`
+  // when they had to be decoded. bytes() throws when the field is absent or not a string.
+  void set_bytes(std::string_view field, std::string bytes);
+  std::string_view bytes(std::string_view field, std::string& scratch) const;
 
   // Copies `other`'s fields over this packet's (other wins), then metadata the same way.
   void merge(const Packet& other);

@@ -23,7 +23,7 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 3
+#define SLUICE_SDK_ABI_VERSION 4
 
 namespace sluice {
 

@@ -1,4 +1,5 @@
-// sluice::Value — a JSON value: null, bool, int64, double, string, array, object.
+// sluice::Value — a JSON value: null, bool, int64, double, string, array, object, and uint64
+// for integers above INT64_MAX (kept exact, as JSON allows).
 //
 //   sluice::Value v = sluice::Object{{"name", "ada"}, {"tags", sluice::Array{"a", "b"}}};
 //   v["age"] = 36;                        // insert or replace, keeps insertion order
@@ -63,7 +64,9 @@ class Object {
   std::vector<Member> members_;
 };
 
-enum class ValueType { null, boolean, integer, number, string, array, object };
+// `big_integer`: an integer above INT64_MAX, up to UINT64_MAX (last, so that the others keep
+// their index in the value's storage).
+enum class ValueType { null, boolean, integer, number, string, array, object, big_integer };
 const char* to_string(ValueType type);
 
 class Value {
@@ -75,13 +78,13 @@ class Value {
   Value(unsigned i) : data_(static_cast<std::int64_t>(i)) {}
   Value(long i) : data_(static_cast<std::int64_t>(i)) {}
   Value(long long i) : data_(static_cast<std::int64_t>(i)) {}
-  // Above INT64_MAX an unsigned becomes the nearest double, as JSON numbers that large do.
+  // Above INT64_MAX an unsigned is a big_integer: is_int() is false for it, as_uint() reads it.
   Value(unsigned long i) : Value(static_cast<unsigned long long>(i)) {}
   Value(unsigned long long i) {
     if (i <= static_cast<unsigned long long>(INT64_MAX))
       data_ = static_cast<std::int64_t>(i);
     else
-      data_ = static_cast<double>(i);
+      data_ = static_cast<std::uint64_t>(i);
   }
   Value(double d) : data_(d) {}
   Value(const char* s) : data_(std::string(s)) {}
@@ -96,7 +99,10 @@ class Value {
   bool is_bool() const { return type() == ValueType::boolean; }
   bool is_int() const { return type() == ValueType::integer; }
   bool is_double() const { return type() == ValueType::number; }
-  bool is_number() const { return is_int() || is_double(); }
+  bool is_big_int() const { return type() == ValueType::big_integer; }
+  bool is_number() const { return is_int() || is_double() || is_big_int(); }
+  // An integer of either kind that is not negative (what as_uint() reads).
+  bool is_uint() const { return is_big_int() || (is_int() && std::get<std::int64_t>(data_) >= 0); }
   bool is_string() const { return type() == ValueType::string; }
   bool is_array() const { return type() == ValueType::array; }
   bool is_object() const { return type() == ValueType::object; }
@@ -104,7 +110,8 @@ class Value {
   // Typed access; throws std::runtime_error naming both types on a mismatch.
   bool as_bool() const;
   std::int64_t as_int() const;
-  double as_double() const;  // int or double
+  std::uint64_t as_uint() const;  // is_uint()
+  double as_double() const;  // any number (a big_integer rounded to the nearest double)
   const std::string& as_string() const;
   std::string& as_string();
   const Array& as_array() const;
@@ -134,7 +141,7 @@ class Value {
   friend bool operator==(const Value& a, const Value& b);
 
  private:
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Object> data_;
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Array, Object, std::uint64_t> data_;
 };
 
 inline std::size_t Object::size() const { return members_.size(); }
