@@ -1,0 +1,153 @@
+#include "nats_connection.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+
+namespace sluice::nats {
+
+namespace {
+
+// Reconnect attempts wait 100 ms, doubling up to reconnect_max_ms: a restarted server is found
+// again quickly, a dead one is not hammered.
+int64_t reconnect_delay(natsConnection*, int attempts, void* max_ms) {
+  return std::min<int64_t>(*static_cast<const std::int64_t*>(max_ms), int64_t{100} << std::min(attempts, 10));
+}
+
+// With a callback, libnats keeps trying in the background; without one, a connect with no
+// server up would block the deploy, trying forever. Nothing to do once connected.
+void on_connected(natsConnection*, void*) {}
+
+void check(natsStatus status, const std::string& what) {
+  if (status != NATS_OK) throw std::invalid_argument(what + ": " + status_text(status));
+}
+
+// The `tls` param, as the SDK's TlsOptions names it; the files are read here, at deploy, so
+// that one that cannot be read is a 422 naming it rather than a connection that never comes.
+void apply_tls(natsOptions* options, const Value& tls) {
+  static const std::vector<std::string> keys = {"ca_file", "verify", "client_cert", "client_key", "server_name"};
+  std::string ca_file, client_cert, client_key, server_name;
+  bool verify = true;
+  for (const auto& [key, value] : tls.as_object()) {
+    const std::string name = "param 'tls." + std::string(key) + "'";
+    if (key == "verify") {
+      if (!value.is_bool()) throw std::invalid_argument(name + ": must be true or false, got " + value.type_name());
+      verify = value.as_bool();
+      continue;
+    }
+    std::string* text = key == "ca_file"       ? &ca_file
+                        : key == "client_cert" ? &client_cert
+                        : key == "client_key"  ? &client_key
+                        : key == "server_name" ? &server_name
+                                               : nullptr;
+    if (!text) {
+      const std::string near = closest_match(key, keys);
+      throw std::invalid_argument("param 'tls': unknown key '" + std::string(key) + "'" +
+                                  (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+    if (!value.is_string()) throw std::invalid_argument(name + ": must be a string, got " + value.type_name());
+    *text = value.as_string();
+    if (key != "server_name" && !std::ifstream(*text))
+      throw std::invalid_argument(name + ": cannot read " + *text);
+  }
+  if (client_cert.empty() != client_key.empty())
+    throw std::invalid_argument("param 'tls': client_cert and client_key go together");
+  check(natsOptions_SetSecure(options, true), "param 'tls'");
+  if (!ca_file.empty()) check(natsOptions_LoadCATrustedCertificates(options, ca_file.c_str()), "param 'tls.ca_file'");
+  if (!client_cert.empty())
+    check(natsOptions_LoadCertificatesChain(options, client_cert.c_str(), client_key.c_str()), "param 'tls.client_cert'");
+  if (!server_name.empty())
+    check(natsOptions_SetExpectedHostname(options, server_name.c_str()), "param 'tls.server_name'");
+  if (!verify) check(natsOptions_SkipServerVerification(options, true), "param 'tls.verify'");
+}
+
+}  // namespace
+
+std::vector<ParamSpec> connection_params() {
+  return {{.name = "servers",
+           .type = ParamType::string_list,
+           .description = "NATS server URLs (nats://host:port); the client moves to another one, and to the "
+                          "servers the cluster announces, when one goes away",
+           .required = true},
+          {.name = "user", .type = ParamType::string, .description = "user name, with password"},
+          {.name = "password",
+           .type = ParamType::string,
+           .description = "password of user (write ${env:NAME} or ${file:PATH})",
+           .secret = true},
+          {.name = "token",
+           .type = ParamType::string,
+           .description = "authentication token instead of user and password (${env:NAME} or ${file:PATH})",
+           .secret = true},
+          {.name = "tls",
+           .type = ParamType::object,
+           .description = "TLS to the servers, as the http publisher's: {ca_file (PEM CAs to trust), verify "
+                          "(false: any certificate, for tests only), client_cert + client_key (PEM, to present), "
+                          "server_name (to verify, when not the URL's host)}; files are read at deploy, as given "
+                          "(not in the data directory)"},
+          {.name = "reconnect_max_ms",
+           .type = ParamType::integer,
+           .description = "longest wait between reconnect attempts (they start at 100 ms and double); the "
+                          "client never gives up",
+           .default_value = 2000,
+           .minimum = 100}};
+}
+
+std::string status_text(natsStatus status) {
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail && *detail && last == status) return detail;
+  return natsStatus_GetText(status);
+}
+
+Connection::Connection(const Params& params, const std::string& client_name, const jsOptions* jetstream_options)
+    : reconnect_max_ms_(params.get_int("reconnect_max_ms")) {
+  const std::vector<std::string> servers = params.get_string_list("servers");
+  if (servers.empty()) throw std::invalid_argument("param 'servers': give at least one nats://host:port");
+  std::vector<const char*> urls;
+  for (const auto& url : servers) {
+    servers_ += (servers_.empty() ? "" : ",") + url;
+    urls.push_back(url.c_str());
+  }
+  natsOptions* options = nullptr;
+  check(natsOptions_Create(&options), "NATS options");
+  options_.reset(options);
+  check(natsOptions_SetServers(options, urls.data(), static_cast<int>(urls.size())), "param 'servers'");
+  natsOptions_SetName(options, client_name.c_str());
+  if (params.has("user"))
+    check(natsOptions_SetUserInfo(options, params.get_string("user").c_str(), params.get_string("password", "").c_str()),
+          "param 'user'");
+  if (params.has("token")) check(natsOptions_SetToken(options, params.get_string("token").c_str()), "param 'token'");
+  if (params.has("tls")) apply_tls(options, params.get("tls"));
+  natsOptions_SetMaxReconnect(options, -1);
+  natsOptions_SetCustomReconnectDelay(options, reconnect_delay, &reconnect_max_ms_);
+  natsOptions_SetRetryOnFailedConnect(options, true, on_connected, nullptr);
+  const natsStatus connected = natsConnection_Connect(&connection_, options);
+  if (connected != NATS_OK && connected != NATS_NOT_YET_CONNECTED)
+    throw std::invalid_argument("cannot connect to " + servers_ + ": " + status_text(connected));
+  const natsStatus jetstream =
+      natsConnection_JetStream(&jetstream_, connection_, const_cast<jsOptions*>(jetstream_options));
+  if (jetstream != NATS_OK) {
+    const std::string error = status_text(jetstream);
+    natsConnection_Destroy(connection_);
+    throw std::runtime_error("JetStream context on " + servers_ + ": " + error);
+  }
+}
+
+Connection::~Connection() {
+  jsCtx_Destroy(jetstream_);
+  // Close flushes what is still buffered (acks) first.
+  natsConnection_Close(connection_);
+  natsConnection_Destroy(connection_);
+}
+
+std::string Connection::server() const {
+  char url[256];
+  if (natsConnection_GetConnectedUrl(connection_, url, sizeof url) == NATS_OK && url[0]) return url;
+  // Not connected: why the last attempt failed (a refused connection, a TLS handshake).
+  const char* reason = nullptr;
+  if (natsConnection_GetLastError(connection_, &reason) != NATS_OK && reason && *reason)
+    return servers_ + " (not connected: " + reason + ")";
+  return servers_ + " (not connected)";
+}
+
+}  // namespace sluice::nats
