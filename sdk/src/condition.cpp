@@ -399,7 +399,7 @@ class Parser {
       if (pos_ >= text_.size() || !is_word_start(text_[pos_])) error("expected " + what);
       while (pos_ < text_.size() && is_word_char(text_[pos_])) ++pos_;
     };
-    if (text_[pos_] != '[') word();
+    if (pos_ >= text_.size() || text_[pos_] != '[') word();
     for (;;) {
       if (pos_ < text_.size() && text_[pos_] == '.') {
         ++pos_;

@@ -194,3 +194,11 @@ TEST_CASE("condition: integers above INT64_MAX compare exactly") {
   CHECK(Condition::parse("n < big").matches(p));
   CHECK(Condition::parse("big > 9223372036854775807").matches(p));
 }
+
+TEST_CASE("condition: a path that ends in '.' is an error at its end, not a read past the text") {
+  // Found by fuzzing: `@s2.` read the byte after the text.
+  CHECK(error_column("@s2.") == 5);
+  CHECK(error_column("a.") == 3);
+  // The text is the first 4 bytes: what follows them ('[') must not be taken for a bracket.
+  CHECK(error_column(std::string_view("@s2.[", 4)) == 5);
+}
