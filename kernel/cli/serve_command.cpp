@@ -36,6 +36,7 @@ struct ServeSettings {
   std::string token_file;
   std::vector<std::string> open_routes;
   std::size_t max_body = std::size_t{64} << 20;
+  std::size_t stream_history_bytes = RuntimeOptions{}.finished_stream_bytes;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
   std::string editor_dir;
   HttpServerOptions http;  // the connection limits; listen address and body limit come from above
@@ -169,7 +170,7 @@ int serve(const ServeSettings& settings) {
 
   const fs::path state_dir = state_directory(settings);
   Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued,
-                   .fiber_stack_bytes = settings.fiber_stack_bytes, .state_dir = state_dir.string()});
+                   .finished_stream_bytes = settings.stream_history_bytes, .fiber_stack_bytes = settings.fiber_stack_bytes, .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   log_graph_reload(report);
@@ -298,6 +299,11 @@ void add_serve_command(CLI::App& app) {
                       "a probe route that stays open without a token, for scrapers and health checks (repeatable)")
       ->check(CLI::IsMember({"healthz", "readyz", "metrics"}));
   command->add_option("--max-body", settings->max_body, "largest request body, e.g. 1048576, 64MiB")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  command->add_option("--stream-history-bytes", settings->stream_history_bytes,
+                      "packets (results, failed packets) finished streams keep for GET /v1/streams/{id}; beyond "
+                      "it the oldest keep only their counts and error messages")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   command->add_option("--max-queued", settings->max_queued,

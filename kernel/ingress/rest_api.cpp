@@ -136,8 +136,9 @@ std::string stream_json(const StreamResult& result, bool with_results, bool dura
     out += "], \"results_truncated\": ";
     out += result.results_truncated ? "true" : "false";
   } else {
-    out += ", \"results_count\": " + std::to_string(result.results.size());
+    out += ", \"results_count\": " + std::to_string(result.results.size() + result.results_released);
   }
+  if (result.packets_released) out += ", \"packets_released\": true";
   out += '}';
   return out;
 }

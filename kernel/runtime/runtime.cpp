@@ -70,7 +70,7 @@ struct Runtime::Impl {
   bool stopped = false;
 
   explicit Impl(RuntimeOptions o)
-      : options(o), streams(o.finished_stream_history), io_pool(std::max<std::size_t>(1, o.io_threads)) {}
+      : options(o), streams(o.finished_stream_history, o.finished_stream_bytes), io_pool(std::max<std::size_t>(1, o.io_threads)) {}
 
   std::shared_ptr<DeployedGraph> find(std::string_view name) const {
     std::shared_lock lock(graphs_mutex);

@@ -45,6 +45,9 @@ struct RuntimeOptions {
   std::size_t dead_letter_capacity = 10000;  // per graph; the oldest are dropped (and counted)
   std::size_t io_threads = 4;                // for blocking components and io::run_blocking
   std::size_t finished_stream_history = 10000;
+  // Bytes of packets (results, failed packets) that finished streams may keep for later
+  // lookups; beyond it the oldest keep only their counts and error messages.
+  std::size_t finished_stream_bytes = 64 << 20;
   std::size_t max_results_per_stream = 100000;  // delivered packets kept for a waiting caller
   // Packets one source may have in the graph before its send() waits (SourceRunner).
   std::size_t max_source_in_flight = 4096;
@@ -72,6 +75,11 @@ struct StreamResult {
   std::vector<StreamError> errors;               // the first max_results_per_stream
   std::vector<Packet> results;                   // what deliver() handed back, in order
   bool results_truncated = false;
+  // A finished stream whose packets were let go to keep the history within its byte bound:
+  // counts and error messages remain, `results` and the errors' packets are empty
+  // (`results_released` says how many results there were).
+  bool packets_released = false;
+  std::size_t results_released = 0;
   std::chrono::system_clock::time_point submitted, finished;
 
   // A deep copy (packets are move-only and copied explicitly).

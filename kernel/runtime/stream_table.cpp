@@ -18,6 +18,56 @@ std::string random_stream_id() {
   for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(id + 2 * i, 3, "%02x", bytes[i]);
   return id;
 }
+// What a value takes in memory, near enough to bound a table by it.
+std::size_t value_bytes(const Value& value) {
+  std::size_t bytes = sizeof(Value);
+  if (value.is_string()) {
+    bytes += value.as_string().capacity();
+  } else if (value.is_array()) {
+    for (const Value& item : value.as_array()) bytes += value_bytes(item);
+  } else if (value.is_object()) {
+    for (const auto& [key, member] : value.as_object()) bytes += key.capacity() + value_bytes(member);
+  }
+  return bytes;
+}
+
+std::size_t object_bytes(const Object& object) {
+  std::size_t bytes = 0;
+  for (const auto& [key, member] : object) bytes += key.capacity() + value_bytes(member);
+  return bytes;
+}
+
+std::size_t packet_bytes(const Packet& packet) {
+  return sizeof(Packet) + object_bytes(packet.fields()) + object_bytes(packet.meta()) +
+         object_bytes(packet.field_meta());
+}
+
+std::size_t packet_bytes(const StreamResult& result) {
+  std::size_t bytes = 0;
+  for (const Packet& p : result.results) bytes += packet_bytes(p);
+  for (const StreamError& e : result.errors) bytes += packet_bytes(e.packet);
+  return bytes;
+}
+
+// The stream as it is kept once its packets are let go.
+std::shared_ptr<const StreamResult> without_packets(const StreamResult& result) {
+  StreamResult kept;
+  kept.id = result.id;
+  kept.graph = result.graph;
+  kept.state = result.state;
+  kept.accepted = result.accepted;
+  kept.sinks = result.sinks;
+  kept.dropped = result.dropped;
+  kept.error_count = result.error_count;
+  for (const auto& e : result.errors) kept.errors.push_back({e.node, e.message, Packet()});
+  kept.results_truncated = result.results_truncated;
+  kept.packets_released = true;
+  kept.results_released = result.results.size();
+  kept.submitted = result.submitted;
+  kept.finished = result.finished;
+  return std::make_shared<const StreamResult>(std::move(kept));
+}
+
 }  // namespace
 
 std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
@@ -33,12 +83,27 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
 }
 
 void StreamTable::close(std::shared_ptr<const StreamResult> result) {
+  // Measured outside the lock: the result is immutable.
+  const std::size_t bytes = history_ == 0 ? 0 : packet_bytes(*result);
   std::lock_guard lock(mutex_);
-  finished_order_.push_back(result->id);
+  finished_order_.push_back({result->id, bytes});
+  packet_bytes_ += bytes;
   streams_.insert_or_assign(result->id, std::move(result));
   while (finished_order_.size() > history_) {
-    streams_.erase(finished_order_.front());
+    streams_.erase(finished_order_.front().id);
+    packet_bytes_ -= finished_order_.front().packet_bytes;
     finished_order_.pop_front();
+    if (first_unreleased_ > 0) --first_unreleased_;
+  }
+  // The oldest let their packets go first; the newest keeps its own whatever its size, for
+  // the caller polling it right after a timed-out wait.
+  while (packet_bytes_ > max_packet_bytes_ && first_unreleased_ + 1 < finished_order_.size()) {
+    Finished& oldest = finished_order_[first_unreleased_++];
+    if (oldest.packet_bytes == 0) continue;
+    auto& kept = streams_.at(oldest.id);
+    kept = without_packets(*kept);
+    packet_bytes_ -= oldest.packet_bytes;
+    oldest.packet_bytes = 0;
   }
 }
 
@@ -70,6 +135,8 @@ StreamResult StreamResult::clone() const {
   for (const auto& e : errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
   for (const auto& p : results) copy.results.push_back(p.clone());
   copy.results_truncated = results_truncated;
+  copy.packets_released = packets_released;
+  copy.results_released = results_released;
   copy.submitted = submitted;
   copy.finished = finished;
   return copy;

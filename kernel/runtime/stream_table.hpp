@@ -1,7 +1,8 @@
 // StreamTable — every submission's status, for GET /v1/streams/{id} and `?wait=true`.
 //
 // A stream is opened (pending) when the runtime admits a submission and closed (done) by the
-// worker that ran it. Finished streams are kept for lookups, the oldest forgotten first.
+// worker that ran it. Finished streams are kept for lookups, the oldest forgotten first; the
+// packets they hold (results, failed packets) are bounded in bytes, the oldest let go first.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,8 @@ namespace sluice {
 
 class StreamTable {
  public:
-  explicit StreamTable(std::size_t history) : history_(history) {}
+  StreamTable(std::size_t history, std::size_t max_packet_bytes)
+      : history_(history), max_packet_bytes_(max_packet_bytes) {}
 
   // Registers a pending stream and returns its id (unique across processes in practice:
   // a random per-process prefix and a counter).
@@ -32,9 +34,16 @@ class StreamTable {
  private:
   mutable std::mutex mutex_;
   std::size_t history_;
+  std::size_t max_packet_bytes_;
   // Pending streams hold a result with no packets yet; results are immutable once done.
   std::unordered_map<std::string, std::shared_ptr<const StreamResult>> streams_;
-  std::deque<std::string> finished_order_;
+  struct Finished {
+    std::string id;
+    std::size_t packet_bytes;  // 0 once released
+  };
+  std::deque<Finished> finished_order_;
+  std::size_t packet_bytes_ = 0;      // held by the finished streams
+  std::size_t first_unreleased_ = 0;  // index into finished_order_: those before hold no packets
 };
 
 }  // namespace sluice

@@ -1,4 +1,5 @@
 // POST /v1/graphs/{g}/packets: every body kind, packet metadata, async and waiting callers.
+#include <fstream>
 #include <set>
 
 #include "test_support.hpp"
@@ -196,4 +197,43 @@ TEST_CASE("query parameters: unknown names and yes/no values that are neither ar
   const std::string stream = not_waited.json().get("stream")->as_string();
   CHECK(http(port, "GET", "/v1/streams/" + stream + "?results=false").status == 200);
   CHECK(server.stop() == 0);
+}
+
+namespace {
+std::size_t resident_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("finished streams keep their packets within --stream-history-bytes: the oldest keep only counts") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  ServerProcess server(dir, {"--stream-history-bytes", "1MiB"});
+  const std::string body = R"({"text": ")" + std::string(100 << 10, 'x') + R"("})";
+  const std::size_t before = resident_kib(server.pid());
+  std::vector<std::string> streams;
+  for (int i = 0; i < 400; ++i) {  // 40 MB of results, none waited for
+    const auto accepted = http(server.port(), "POST", "/v1/graphs/echo/packets", body, json_type);
+    REQUIRE(accepted.status == 202);
+    streams.push_back(accepted.json().get("stream")->as_string());
+  }
+  auto stream = [&](const std::string& id, const char* query = "") {
+    return http(server.port(), "GET", "/v1/streams/" + id + query).json();
+  };
+  REQUIRE(wait_until([&] { return stream(streams.back()).get("status")->as_string() == "done"; }, 60s));
+  const sluice::Value oldest = stream(streams.front(), "?results=true");
+  CHECK(oldest.get("status")->as_string() == "done");
+  CHECK(oldest.get("packets_released")->as_bool());
+  CHECK(oldest.get("results")->as_array().empty());
+  CHECK(stream(streams.front()).get("results_count")->as_int() == 1);
+  const sluice::Value newest = stream(streams.back(), "?results=true");
+  CHECK(newest.get("packets_released") == nullptr);
+  REQUIRE(newest.get("results")->as_array().size() == 1);
+  CHECK(newest.get("results")->as_array()[0].get("text")->as_string().size() == 100u << 10);
+  // Holding all of them would take 40 MB more.
+  const std::size_t after = resident_kib(server.pid());
+  CHECK_MESSAGE(after < before + 20 * 1024, "resident " << before << " KiB before, " << after << " KiB after");
 }
