@@ -10,6 +10,8 @@
 #include <sluice/io.hpp>
 #include <sluice/json.hpp>
 
+#include "batched_receive.hpp"
+
 namespace sluice::connectors {
 
 namespace {
@@ -212,11 +214,8 @@ void SqliteSink::write_batch(const std::vector<Packet>& batch) {
 }
 
 void SqliteSink::run(RunContext& ctx) {
-  std::vector<Packet> batch;
-  Clock::time_point deadline = Clock::time_point::max();
   // Held packets complete (their streams may finish) only once their transaction committed.
-  auto commit = [&] {
-    if (batch.empty()) return;
+  plugins::receive_in_batches(ctx, batch_size_, batch_wait_, [&](std::vector<Packet>& batch) {
     std::string error;
     io::run_blocking([&] {
       try {
@@ -240,24 +239,7 @@ void SqliteSink::run(RunContext& ctx) {
         });
         if (!error.empty()) ctx.fail(std::move(one.front()), error);
       }
-    batch.clear();
-    ctx.release_held();
-    deadline = Clock::time_point::max();
-  };
-  Received received;
-  for (;;) {
-    const ReceiveStatus status = ctx.receive(received, deadline);
-    if (status == ReceiveStatus::closed) break;
-    if (status == ReceiveStatus::timeout) {
-      commit();
-      continue;
-    }
-    batch.push_back(std::move(received.packet));
-    ctx.hold();
-    if (batch.size() == 1) deadline = ctx.now() + batch_wait_;
-    if (batch.size() >= batch_size_) commit();
-  }
-  commit();
+  });
 }
 
 }  // namespace sluice::connectors

@@ -10,6 +10,8 @@
 #include <sluice/io.hpp>
 #include <sluice/json.hpp>
 
+#include "batched_receive.hpp"
+
 namespace sluice::postgres {
 
 namespace {
@@ -274,11 +276,8 @@ void PostgresSink::write(RunContext& ctx, std::vector<Packet*> rows) {
 
 void PostgresSink::run(RunContext& ctx) {
   node_path_ = ctx.node_path();
-  std::vector<Packet> batch;
-  Clock::time_point deadline = Clock::time_point::max();
   // Held packets complete (their streams may finish) only once their INSERT committed.
-  auto commit = [&] {
-    if (batch.empty()) return;
+  plugins::receive_in_batches(ctx, batch_size_, batch_wait_, [&](std::vector<Packet>& batch) {
     // One INSERT … ON CONFLICT cannot touch a row twice: a key seen again starts the next
     // statement. Each statement's rows go in key order, so that the graph's instances (one
     // per worker) lock the rows they share in the same order instead of deadlocking.
@@ -300,24 +299,7 @@ void PostgresSink::run(RunContext& ctx) {
       by_key.emplace(key, &packet);
     }
     write_statement();
-    batch.clear();
-    ctx.release_held();
-    deadline = Clock::time_point::max();
-  };
-  Received received;
-  for (;;) {
-    const ReceiveStatus status = ctx.receive(received, deadline);
-    if (status == ReceiveStatus::closed) break;
-    if (status == ReceiveStatus::timeout) {
-      commit();
-      continue;
-    }
-    batch.push_back(std::move(received.packet));
-    ctx.hold();
-    if (batch.size() == 1) deadline = ctx.now() + batch_wait_;
-    if (batch.size() >= batch_size_) commit();
-  }
-  commit();
+  });
 }
 
 }  // namespace sluice::postgres
