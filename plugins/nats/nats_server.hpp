@@ -31,21 +31,11 @@
 #include <utility>
 #include <vector>
 
+#include "loopback_ports.hpp"
+
 namespace nats_test {
 
-// A port nothing listens on now (the kernel's pick for port 0), for a server to take next.
-inline std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error("no free port");
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using plugin_test::free_loopback_port;
 
 inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -64,7 +54,7 @@ class NatsServer {
   // port to answer.
   explicit NatsServer(std::filesystem::path dir, std::uint16_t port = 0, std::uint16_t cluster_port = 0,
                       std::vector<std::uint16_t> routes = {}, const std::string& extra_config = "")
-      : dir_(std::move(dir)), port_(port ? port : free_port()) {
+      : dir_(std::move(dir)), port_(port ? port : free_loopback_port()) {
     std::filesystem::create_directories(dir_ / "store");
     std::ofstream config(dir_ / "server.conf");
     config << "listen: 127.0.0.1:" << port_ << "\n"
@@ -92,7 +82,7 @@ class NatsServer {
       ::_exit(127);
     }
     if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (!eventually([&] { return answers(); }, std::chrono::seconds(20)))
+    if (!eventually([&] { return plugin_test::accepts_connections(port_); }, std::chrono::seconds(20)))
       throw std::runtime_error("nats-server on port " + std::to_string(port_) + " did not answer; see " + log);
   }
   // Sends `signal` and waits for the exit; nothing when it is not running.
@@ -106,17 +96,6 @@ class NatsServer {
   std::uint16_t port() const { return port_; }
 
  private:
-  bool answers() const {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port_);
-    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    ::close(fd);
-    return connected;
-  }
-
   std::filesystem::path dir_;
   std::uint16_t port_;
   pid_t pid_ = -1;
@@ -125,7 +104,7 @@ class NatsServer {
 // A 3-server JetStream cluster on loopback.
 struct NatsCluster {
   explicit NatsCluster(const std::filesystem::path& dir) {
-    const std::vector<std::uint16_t> routes = {free_port(), free_port(), free_port()};
+    const std::vector<std::uint16_t> routes = {free_loopback_port(), free_loopback_port(), free_loopback_port()};
     for (std::size_t i = 0; i < routes.size(); ++i)
       servers.push_back(std::make_unique<NatsServer>(dir / ("n" + std::to_string(i + 1)), 0, routes[i], routes));
   }

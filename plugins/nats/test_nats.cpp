@@ -186,7 +186,7 @@ TEST_CASE("nats_source with create_stream makes its stream; format envelope read
 
 TEST_CASE("nats_source and nats_publish deploy while no server is up, and work once one is") {
   ScratchDir dir;
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = free_loopback_port();
   const std::string url = "nats://127.0.0.1:" + std::to_string(port);
   // Neither constructor waits for a server: they return, and the client keeps trying.
   SourceHarness source(describe<NatsSource>(), {{"servers", url},

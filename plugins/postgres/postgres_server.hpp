@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_ports.hpp"
+
 class PostgresServer {
  public:
   static constexpr const char* password = "sluice-test-password";
@@ -67,7 +69,7 @@ class PostgresServer {
     if (!hba.empty()) write(dir_ / "data/pg_hba.conf", hba + read(dir_ / "data/pg_hba.conf"));
     // The port is free when picked; another process may take it before the server binds: retry.
     for (int attempt = 0;; ++attempt) {
-      port_ = free_port();
+      port_ = plugin_test::free_loopback_port();
       try {
         start();
         return;
@@ -162,21 +164,6 @@ class PostgresServer {
   long count(const std::string& sql) const { return std::stol(rows(sql).at(0)); }
 
  private:
-  static std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      ::close(fd);
-      throw std::runtime_error(std::string("no free loopback port: ") + std::strerror(errno));
-    }
-    ::close(fd);
-    return ntohs(address.sin_port);
-  }
-
   static void write(const std::filesystem::path& file, const std::string& text) { std::ofstream(file) << text; }
   static std::string read(const std::filesystem::path& file) {
     std::ifstream in(file);
