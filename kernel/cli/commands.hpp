@@ -26,6 +26,9 @@ void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NOD
 void add_plugin_dirs_option(CLI::App& command, std::vector<std::string>& dirs);
 // --fiber-stack-kib: the stack of every node's fiber (runtime/fiber_stacks.hpp), in bytes.
 void add_fiber_stack_option(CLI::App& command, std::size_t& bytes);
+// For counts and sizes that must not be 0: says so in those words (CLI::PositiveNumber
+// answers with a range up to the largest double).
+extern const CLI::Validator at_least_one;
 
 // The plugins this binary ships: <build>/plugins when it runs from its build tree, else
 // PluginRegistry::installed_dir(). No flag or variable is needed to find them.

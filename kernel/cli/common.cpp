@@ -48,6 +48,14 @@ std::optional<BuildTree> build_tree() {
 
 }  // namespace
 
+const CLI::Validator at_least_one(
+    [](const std::string& value) {
+      const bool whole = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+      return whole && value.find_first_not_of('0') != std::string::npos ? std::string()
+                                                                          : "must be a whole number of at least 1";
+    },
+    "AT LEAST 1");
+
 void add_fiber_stack_option(CLI::App& command, std::size_t& bytes) {
   command
       .add_option_function<std::size_t>(

@@ -203,7 +203,7 @@ void add_deploy_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   command->add_option("--timeout", options->timeout_seconds,
                       "seconds to wait for each node (a deploy drains the graph's previous version)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one)
       ->capture_default_str();
   command->add_option("--tls-ca-file", options->tls.ca_file, "https nodes: PEM bundle of the CAs to trust instead of the system's")
       ->check(CLI::ExistingFile);

@@ -38,6 +38,8 @@ struct ServeSettings {
   std::size_t max_body = std::size_t{64} << 20;
   std::size_t stream_history_bytes = RuntimeOptions{}.finished_stream_bytes;
   std::size_t max_queued = RuntimeOptions{}.max_queued_packets;
+  std::size_t max_queued_bytes = RuntimeOptions{}.max_queued_bytes;
+  std::size_t dead_letter_bytes = RuntimeOptions{}.dead_letter_bytes;
   std::string editor_dir;
   HttpServerOptions http;  // the connection limits; listen address and body limit come from above
   std::string state_dir;  // "": var/ beside the graphs directory
@@ -169,8 +171,13 @@ int serve(const ServeSettings& settings) {
   warn_if_no_components(registry, "serve");
 
   const fs::path state_dir = state_directory(settings);
-  Runtime runtime({.workers = settings.workers, .max_queued_packets = settings.max_queued,
-                   .finished_stream_bytes = settings.stream_history_bytes, .fiber_stack_bytes = settings.fiber_stack_bytes, .state_dir = state_dir.string()});
+  Runtime runtime({.workers = settings.workers,
+                   .max_queued_packets = settings.max_queued,
+                   .max_queued_bytes = settings.max_queued_bytes,
+                   .dead_letter_bytes = settings.dead_letter_bytes,
+                   .finished_stream_bytes = settings.stream_history_bytes,
+                   .fiber_stack_bytes = settings.fiber_stack_bytes,
+                   .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
   const auto report = graphs.deploy_directory();
   log_graph_reload(report);
@@ -308,11 +315,21 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--max-queued", settings->max_queued,
                       "packets a graph may hold not yet taken in; beyond it POST answers 429")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one)
+      ->capture_default_str();
+  command->add_option("--max-queued-bytes", settings->max_queued_bytes,
+                      "memory the packets a graph instance holds not yet taken in may take, e.g. 64MiB; beyond it "
+                      "POST answers 429 (edges have their own bound: capacity_bytes in the graph)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(at_least_one)
+      ->capture_default_str();
+  command->add_option("--dead-letter-bytes", settings->dead_letter_bytes,
+                      "memory a graph's dead letters may take; beyond it (or 10000 letters) the oldest are dropped")
+      ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   command->add_option("--max-connections", settings->http.max_connections,
                       "open connections beyond this are answered 503 (an idle one gives way first)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least_one)
       ->capture_default_str();
   const auto duration_option = [&](const char* name, std::chrono::milliseconds& target, const char* help) {
     command->add_option_function<std::string>(name, [&target, name](const std::string& text) {

@@ -41,8 +41,11 @@ std::string to_dot(const GraphSpec& spec) {
     // Default ports (out → in) go unlabelled to keep the common picture clean.
     if (!edge.from_port.empty()) attributes.push_back("taillabel=" + dot_string(edge.from_port));
     if (!edge.to_port.empty()) attributes.push_back("headlabel=" + dot_string(edge.to_port));
-    if (edge.capacity)
-      attributes.push_back("label=" + dot_string("capacity " + std::to_string(*edge.capacity)));
+    std::string capacity;
+    if (edge.capacity) capacity = "capacity " + std::to_string(*edge.capacity);
+    if (edge.capacity_bytes)
+      capacity += (capacity.empty() ? "capacity " : ", ") + std::to_string(*edge.capacity_bytes) + " bytes";
+    if (!capacity.empty()) attributes.push_back("label=" + dot_string(capacity));
     if (edge.from_port == error_port) attributes.push_back("style=dashed, color=red");
     out += "  " + dot_string(edge.from_node) + " -> " + dot_string(edge.to_node);
     if (!attributes.empty()) {

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -63,11 +64,15 @@ constexpr std::size_t max_param_bytes = std::size_t{16} << 20;
 const std::vector<std::string> top_level_keys = {"name",  "description", "workers",
                                                  "nodes", "edges",       "pipeline"};
 const std::vector<std::string> node_keys = {"component", "params", "ui"};
-const std::vector<std::string> edge_keys = {"from", "to", "capacity"};
+const std::vector<std::string> edge_keys = {"from", "to", "capacity", "capacity_bytes"};
 
 struct Endpoint {
   std::string node, port;
   SourceLocation where;
+};
+
+struct EdgeCapacity {
+  std::optional<std::size_t> packets, bytes;
 };
 
 // Where each document of the stream starts. Not YAML::LoadAll: yaml-cpp 0.7 loops forever
@@ -260,6 +265,31 @@ class GraphReader {
     if (errors_.size() != errors_before) return std::nullopt;  // a bad tag or overflow, said
     if (number.is_int() && number.as_int() >= 1) return static_cast<std::size_t>(number.as_int());
     error(at(value), what + " must be a whole number of at least 1, got " + describe(value));
+    return std::nullopt;
+  }
+
+  // A byte count: a whole number, or one with a unit as the command line takes them (K, KB,
+  // KiB, M, MB, MiB, G, GB, GiB; all powers of 1024), such as 16MiB.
+  std::optional<std::size_t> byte_size(const YAML::Node& value, const std::string& what) {
+    if (value.IsScalar()) {
+      const std::string& text = value.Scalar();
+      std::size_t digits = 0;
+      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+      std::string unit;
+      for (char c : trimmed(std::string_view(text).substr(digits))) unit += static_cast<char>(std::tolower(c));
+      const std::size_t scale = unit.empty() || unit == "b"                        ? 1
+                                : unit == "k" || unit == "kb" || unit == "kib"     ? std::size_t{1} << 10
+                                : unit == "m" || unit == "mb" || unit == "mib"     ? std::size_t{1} << 20
+                                : unit == "g" || unit == "gb" || unit == "gib"     ? std::size_t{1} << 30
+                                                                                   : 0;
+      std::size_t count = 0;
+      const auto [end, failed] = std::from_chars(text.data(), text.data() + digits, count);
+      if (digits > 0 && failed == std::errc() && scale != 0 && count >= 1 &&
+          count <= std::numeric_limits<std::size_t>::max() / scale)
+        return count * scale;
+    }
+    error(at(value), what + " must be a number of bytes of at least 1, such as 1048576 or 16MiB, got " +
+                         describe(value));
     return std::nullopt;
   }
 
@@ -514,8 +544,7 @@ class GraphReader {
     return end;
   }
 
-  void add_edge(GraphSpec& spec, Endpoint from, Endpoint to, SourceLocation where,
-                std::optional<std::size_t> capacity) {
+  void add_edge(GraphSpec& spec, Endpoint from, Endpoint to, SourceLocation where, EdgeCapacity capacity = {}) {
     EdgeSpec edge;
     edge.from_node = std::move(from.node);
     edge.from_port = std::move(from.port);
@@ -524,14 +553,15 @@ class GraphReader {
     edge.from_where = std::move(from.where);
     edge.to_where = std::move(to.where);
     edge.where = std::move(where);
-    edge.capacity = capacity;
+    edge.capacity = capacity.packets;
+    edge.capacity_bytes = capacity.bytes;
     spec.edges.push_back(std::move(edge));
   }
 
   void read_edges(const YAML::Node& edges, GraphSpec& spec) {
     if (edges.IsNull()) return;
     if (!edges.IsSequence()) {
-      error(at(edges), "'edges' must be a list of 'from -> to' strings or {from, to, capacity} maps");
+      error(at(edges), "'edges' must be a list of 'from -> to' strings or {from, to, capacity, capacity_bytes} maps");
       return;
     }
     for (const auto& item : edges) {
@@ -540,7 +570,7 @@ class GraphReader {
       else if (item.IsMap())
         read_edge_map(item, spec);
       else
-        error(at(item), "an edge must be a 'from -> to' string or a {from, to, capacity} map");
+        error(at(item), "an edge must be a 'from -> to' string or a {from, to, capacity, capacity_bytes} map");
     }
   }
 
@@ -560,7 +590,7 @@ class GraphReader {
     };
     auto from = endpoint(left, inside(item, offset_of(left)), text);
     auto to = endpoint(right, inside(item, offset_of(right)), text);
-    if (from && to) add_edge(spec, std::move(*from), std::move(*to), at(item), std::nullopt);
+    if (from && to) add_edge(spec, std::move(*from), std::move(*to), at(item));
   }
 
   void read_edge_map(const YAML::Node& item, GraphSpec& spec) {
@@ -576,7 +606,7 @@ class GraphReader {
 
     std::optional<Endpoint> from, to;  // empty when absent or wrong (and reported)
     bool has_from = false, has_to = false, capacity_ok = true;
-    std::optional<std::size_t> capacity;
+    std::optional<std::size_t> capacity, capacity_bytes;
     for_each_member(item, owner, [&](const std::string& key, const YAML::Node& key_node,
                                      const YAML::Node& value) {
       if (key == "from" || key == "to") {
@@ -585,7 +615,10 @@ class GraphReader {
         if (name) (key == "from" ? from : to) = endpoint(*name, value_at(key_node, value), text);
       } else if (key == "capacity") {
         capacity = positive_integer(value, owner + ": 'capacity'");
-        capacity_ok = capacity.has_value();
+        capacity_ok = capacity_ok && capacity.has_value();
+      } else if (key == "capacity_bytes") {
+        capacity_bytes = byte_size(value, owner + ": 'capacity_bytes'");
+        capacity_ok = capacity_ok && capacity_bytes.has_value();
       } else {
         error(at(key_node), owner + ": unknown key " + in_quotes(key) + hint(key, edge_keys) +
                                 "; an edge has: " + joined(edge_keys));
@@ -594,7 +627,7 @@ class GraphReader {
     if (!has_from) error(at(item), owner + " has no 'from'");
     if (!has_to) error(at(item), owner + " has no 'to'");
     if (from && to && capacity_ok)
-      add_edge(spec, std::move(*from), std::move(*to), at(item), capacity);
+      add_edge(spec, std::move(*from), std::move(*to), at(item), {capacity, capacity_bytes});
   }
 
   void read_pipeline(const YAML::Node& pipeline, GraphSpec& spec) {
@@ -613,7 +646,7 @@ class GraphReader {
         current = Endpoint{item.Scalar(), "", at(item)};
       }
       if (previous && current) {
-        add_edge(spec, *previous, *current, previous->where, std::nullopt);
+        add_edge(spec, *previous, *current, previous->where);
       }
       previous = std::move(current);
     }

@@ -386,8 +386,10 @@ class GraphPlanner {
       plan.nodes.push_back({spec_.nodes[i].id, components_[i], Params(params_[i])});
     }
     for (const auto& edge : edges_) {
+      const EdgeSpec& written = spec_.edges[edge.spec_index];
       plan.edges.push_back({position[edge.from], edge.from_port, position[edge.to], edge.to_port,
-                            spec_.edges[edge.spec_index].capacity.value_or(default_edge_capacity)});
+                            written.capacity.value_or(default_edge_capacity),
+                            written.capacity_bytes.value_or(default_edge_capacity_bytes)});
     }
     for (std::size_t i : sources_) plan.sources.push_back(position[i]);
     std::sort(plan.sources.begin(), plan.sources.end());

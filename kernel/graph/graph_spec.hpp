@@ -50,7 +50,8 @@ struct NodeSpec {
 struct EdgeSpec {
   std::string from_node, from_port;  // port "" = the default (`out`)
   std::string to_node, to_port;      // port "" = the default (`in`)
-  std::optional<std::size_t> capacity;
+  std::optional<std::size_t> capacity;        // packets
+  std::optional<std::size_t> capacity_bytes;  // the memory those may take
   SourceLocation where;
   // Each endpoint's own text, so that "unknown node" points at the name that is wrong.
   SourceLocation from_where, to_where;
@@ -75,7 +76,10 @@ GraphSpec parse_graph(std::string_view yaml_text, std::string_view file_name,
                       std::vector<Diagnostic>& errors);
 GraphSpec load_graph_file(const std::filesystem::path& file, std::vector<Diagnostic>& errors);
 
+// An edge (or a source node's ingress queue) holds this many packets, and packets of this many
+// bytes, at most; a packet larger than the byte bound passes alone.
 inline constexpr std::size_t default_edge_capacity = 1024;
+inline constexpr std::size_t default_edge_capacity_bytes = 8 << 20;
 
 struct PlannedNode {
   std::string id;
@@ -89,6 +93,7 @@ struct PlannedEdge {
   std::size_t to_node = 0;
   std::size_t to_port = 0;    // index into inputs
   std::size_t capacity = default_edge_capacity;
+  std::size_t capacity_bytes = default_edge_capacity_bytes;
 };
 
 struct GraphPlan {

@@ -86,6 +86,7 @@ std::string spec_to_json(const GraphSpec& spec) {
     Object entry{{"from", endpoint_text(edge.from_node, edge.from_port)},
                  {"to", endpoint_text(edge.to_node, edge.to_port)}};
     if (edge.capacity) entry.set("capacity", *edge.capacity);
+    if (edge.capacity_bytes) entry.set("capacity_bytes", *edge.capacity_bytes);
     edges.push_back(std::move(entry));
   }
   Object document{{"name", spec.name}};

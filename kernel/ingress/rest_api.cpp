@@ -476,12 +476,16 @@ void RestApi::metrics(Call& call) {
               [](N n) { return std::to_string(n.dropped); });
   node_family("sluice_node_queue_depth", "gauge", "Packets waiting on a node's inputs, all instances.",
               [](N n) { return std::to_string(n.queue_depth); });
+  node_family("sluice_node_queue_bytes", "gauge", "Memory taken by the packets waiting on a node's inputs.",
+              [](N n) { return std::to_string(n.queue_bytes); });
   node_family("sluice_node_busy_seconds_total", "counter", "Time spent inside the component.",
               [](N n) { return number(static_cast<double>(n.busy_ns) / 1e9); });
   graph_family("sluice_graph_instances", "gauge", "Parallel instances of a graph.",
                [](G g) { return std::to_string(g.instances); });
   graph_family("sluice_graph_queued_packets", "gauge", "Packets admitted to a graph, not yet taken in.",
                [](G g) { return std::to_string(g.queued); });
+  graph_family("sluice_graph_queued_bytes", "gauge", "Memory taken by the packets admitted, not yet taken in.",
+               [](G g) { return std::to_string(g.queued_bytes); });
   graph_family("sluice_dead_letters", "gauge", "Failed packets held in a graph's dead-letter store.",
                [](G g) { return std::to_string(g.dead_letters); });
   graph_family("sluice_dead_letters_dropped_total", "counter",
@@ -794,10 +798,12 @@ void RestApi::graph_stats(Call& call) {
                            {"errors", node.errors},
                            {"dropped", node.dropped},
                            {"queue_depth", node.queue_depth},
+                           {"queue_bytes", node.queue_bytes},
                            {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9}});
   Object document{{"graph", stats->graph},
                   {"instances", stats->instances},
                   {"queued", stats->queued},
+                  {"queued_bytes", stats->queued_bytes},
                   {"dead_letters", stats->dead_letters},
                   {"dead_letters_dropped", stats->dead_letters_dropped},
                   {"nodes", std::move(nodes)}};

@@ -2,13 +2,24 @@
 
 #include <algorithm>
 
+#include "runtime/packet_bytes.hpp"
+
 namespace sluice {
+
+namespace {
+std::size_t letter_bytes(const DeadLetter& letter) {
+  return packet_bytes(letter.packet) + letter.node.capacity() + letter.error.capacity();
+}
+}  // namespace
 
 void DeadLetterStore::add(std::string node, std::string error, Packet&& packet) {
   std::lock_guard lock(mutex_);
   letters_.push_back({next_id_++, std::move(node), std::move(error),
                       std::chrono::system_clock::now(), std::move(packet)});
-  while (letters_.size() > capacity_) {
+  bytes_ += letter_bytes(letters_.back());
+  // The newest letter stays even when it alone is over the byte bound.
+  while (letters_.size() > capacity_ || (bytes_ > capacity_bytes_ && letters_.size() > 1)) {
+    bytes_ -= letter_bytes(letters_.front());
     letters_.pop_front();
     ++dropped_;
   }
@@ -29,7 +40,10 @@ std::vector<DeadLetter> DeadLetterStore::take(const std::vector<std::uint64_t>& 
     return ids.empty() || std::find(ids.begin(), ids.end(), l.id) != ids.end();
   };
   for (auto& l : letters_)
-    if (wanted(l)) out.push_back(std::move(l));
+    if (wanted(l)) {
+      bytes_ -= letter_bytes(l);
+      out.push_back(std::move(l));
+    }
   std::erase_if(letters_, wanted);
   return out;
 }

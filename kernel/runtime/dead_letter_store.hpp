@@ -1,5 +1,6 @@
 // DeadLetterStore — packets that failed in a node with no `error` edge, per graph.
-// Bounded: past capacity the oldest letter is dropped and counted, never memory without end.
+// Bounded in letters and in bytes: past either bound the oldest letters are dropped and
+// counted, never memory without end.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,8 @@ namespace sluice {
 
 class DeadLetterStore {
  public:
-  explicit DeadLetterStore(std::size_t capacity) : capacity_(capacity) {}
+  DeadLetterStore(std::size_t capacity, std::size_t capacity_bytes)
+      : capacity_(capacity), capacity_bytes_(capacity_bytes) {}
 
   void add(std::string node, std::string error, Packet&& packet);
   std::vector<DeadLetter> list() const;  // copies
@@ -25,7 +27,8 @@ class DeadLetterStore {
 
  private:
   mutable std::mutex mutex_;
-  std::size_t capacity_;
+  std::size_t capacity_, capacity_bytes_;
+  std::size_t bytes_ = 0;  // packet_bytes of the letters held
   std::uint64_t next_id_ = 1;
   std::uint64_t dropped_ = 0;
   std::deque<DeadLetter> letters_;

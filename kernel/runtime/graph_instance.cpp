@@ -8,6 +8,7 @@
 #include <sluice/io.hpp>
 
 #include "runtime/fiber_stacks.hpp"
+#include "runtime/packet_bytes.hpp"
 #include "runtime/topological_scheduler.hpp"
 #include "support/log.hpp"
 
@@ -21,15 +22,17 @@ PacketQueue::~PacketQueue() {
   std::allocator<Envelope>().deallocate(slots_, capacity_);
 }
 
-void PacketQueue::put(Packet&& packet, StreamState* stream) {
-  while (full()) space.wait();
+void PacketQueue::put(Packet&& packet, StreamState* stream, std::size_t bytes) {
+  while (full(bytes)) space.wait();
   if (!slots_) slots_ = std::allocator<Envelope>().allocate(capacity_);
   if (stream) ++stream->pending;
   std::size_t tail = head_ + count_;
   if (tail >= capacity_) tail -= capacity_;  // cheaper than %, on the hot path
-  std::construct_at(slots_ + tail, Envelope{std::move(packet), stream});
+  std::construct_at(slots_ + tail, Envelope{std::move(packet), stream, bytes});
   ++count_;
+  bytes_ += bytes;
   consumer_.depth.add();
+  consumer_.depth_bytes.add(bytes);
   consumer_.data.notify();
 }
 
@@ -37,6 +40,8 @@ StreamState* PacketQueue::take(Packet& packet) {
   Envelope& slot = slots_[head_];
   packet = std::move(slot.packet);
   StreamState* stream = slot.stream;
+  bytes_ -= slot.bytes;
+  consumer_.depth_bytes.sub(slot.bytes);
   std::destroy_at(&slot);
   if (++head_ == capacity_) head_ = 0;
   --count_;
@@ -131,11 +136,11 @@ ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
   }
 }
 
-void NodeRuntime::push(PacketQueue& queue, Packet&& packet) {
+void NodeRuntime::push(PacketQueue& queue, Packet&& packet, std::size_t bytes) {
   // Time spent waiting for room downstream is not this component's processing time.
-  const bool will_wait = queue.full();
+  const bool will_wait = queue.full(bytes);
   if (will_wait) suspend_timer_stop();
-  queue.put(std::move(packet), current_);
+  queue.put(std::move(packet), current_, bytes);
   if (will_wait) suspend_timer_start();
   ++emitted_;
   if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
@@ -154,8 +159,9 @@ void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
   }
   // One packet out, however many edges it is copied to; what goes to `error` counts in errors.
   if (out_port + 1 < outputs.size()) out.add();
-  for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone());
-  push(*targets.back(), std::move(packet));
+  const std::size_t bytes = packet_bytes(packet);
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone(), bytes);
+  push(*targets.back(), std::move(packet), bytes);
 }
 
 std::size_t NodeRuntime::out_port_index(std::string_view name) const {
@@ -303,11 +309,12 @@ GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t wo
     node->outputs.resize(node->planned_.component->outputs.size() + 1);  // + `error`
   for (const PlannedEdge& edge : plan.edges) {
     auto& target = *nodes_[edge.to_node];
-    target.inputs.push_back(std::make_unique<PacketQueue>(target, edge.capacity, edge.to_port));
+    target.inputs.push_back(std::make_unique<PacketQueue>(target, edge.capacity, edge.capacity_bytes, edge.to_port));
     nodes_[edge.from_node]->outputs[edge.from_port].push_back(target.inputs.back().get());
   }
   for (auto& node : nodes_) {
-    node->inputs.push_back(std::make_unique<PacketQueue>(*node, default_edge_capacity, 0));
+    node->inputs.push_back(
+        std::make_unique<PacketQueue>(*node, default_edge_capacity, default_edge_capacity_bytes, 0));
     node->ingress = node->inputs.back().get();
     const std::size_t data_ports = node->outputs.size() - 1;
     node->is_sink = true;
@@ -342,9 +349,12 @@ GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission) {
   queued += n;
   outstanding += n;
   // try_push leaves its argument as it was unless it succeeds.
+  const std::size_t bytes = submission.bytes;
+  queued_bytes += bytes;
   const auto status = ingress_.try_push(std::move(submission));
   if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;
   queued -= n;
+  queued_bytes -= bytes;
   outstanding -= n;
   return status == boost::fibers::channel_op_status::closed ? SubmitOutcome::closed : SubmitOutcome::full;
 }
@@ -366,26 +376,37 @@ void GraphInstance::admit(Submission& submission) {
     targets.push_back(*submission.node);
   else
     targets = plan().sources;
-  std::size_t taken = 0;  // `queued` is shared with submitting threads: update it per batch
+  // `queued` and `queued_bytes` are shared with submitting threads: they are updated per
+  // batch, and in bytes by the submission's own count (a packet grows by its `stream` meta).
+  std::size_t taken = 0, taken_bytes = 0, bytes_left = submission.bytes;
+  const auto release_taken = [&] {
+    queued -= std::exchange(taken, 0);
+    const std::size_t bytes = std::min(bytes_left, std::exchange(taken_bytes, 0));
+    queued_bytes -= bytes;
+    bytes_left -= bytes;
+  };
   // The `stream` meta is set here, on the worker: the memory it takes is then allocated and
   // freed by the same thread, which glibc's allocator does far faster than across threads.
   const Value stream_id(stream->result.id);
   for (Packet& packet : submission.packets) {
     packet.set_meta(meta::stream, stream_id);
+    const std::size_t bytes = packet_bytes(packet);
     for (std::size_t t = 0; t < targets.size(); ++t) {
       PacketQueue& queue = *nodes_[targets[t]]->ingress;
       if (t + 1 == targets.size())
-        queue.put(std::move(packet), stream);
+        queue.put(std::move(packet), stream, bytes);
       else
-        queue.put(packet.clone(), stream);
+        queue.put(packet.clone(), stream, bytes);
       if (queue.size() % hop_batch == 0) {
-        queued -= std::exchange(taken, 0);
+        release_taken();
         boost::this_fiber::yield();
       }
     }
     ++taken;
+    taken_bytes += bytes;
   }
-  queued -= taken;
+  release_taken();
+  queued_bytes -= bytes_left;
   submission.packets.clear();
   stream->admitted = true;
   complete_if_done(stream);

@@ -51,6 +51,7 @@ struct StreamState {
 struct Submission {
   std::unique_ptr<StreamState> stream;
   std::vector<Packet> packets;
+  std::size_t bytes = 0;            // packet_bytes of them all
   std::optional<std::size_t> node;  // enter here instead of at the sources
 };
 
@@ -74,24 +75,30 @@ inline constexpr std::size_t hop_batch = 32;
 struct Envelope {
   Packet packet;
   StreamState* stream = nullptr;
+  std::size_t bytes = 0;  // packet_bytes(packet) when it was queued
 };
 
 class NodeRuntime;
 
-// A bounded FIFO of packets into one input of a node (one per edge, plus one for ingress).
+// A FIFO of packets into one input of a node (one per edge, plus one for ingress), bounded in
+// packets and in bytes; a packet larger than the byte bound enters only an empty queue.
 class PacketQueue {
  public:
-  PacketQueue(NodeRuntime& consumer, std::size_t capacity, std::size_t in_port)
-      : consumer_(consumer), capacity_(capacity), in_port_(in_port) {}
+  PacketQueue(NodeRuntime& consumer, std::size_t capacity, std::size_t capacity_bytes, std::size_t in_port)
+      : consumer_(consumer), capacity_(capacity), capacity_bytes_(capacity_bytes), in_port_(in_port) {}
   ~PacketQueue();
   PacketQueue(const PacketQueue&) = delete;
   PacketQueue& operator=(const PacketQueue&) = delete;
   bool empty() const { return count_ == 0; }
-  bool full() const { return count_ == capacity_; }
+  // Whether a packet of `bytes` would have to wait.
+  bool full(std::size_t bytes) const {
+    return count_ == capacity_ || (count_ != 0 && bytes > capacity_bytes_ - std::min(bytes_, capacity_bytes_));
+  }
   std::size_t size() const { return count_; }
   std::size_t in_port() const { return in_port_; }
-  // Waits (this fiber only) while full, then queues and wakes the consumer.
-  void put(Packet&& packet, StreamState* stream);
+  // Waits (this fiber only) while full, then queues and wakes the consumer; `bytes` is
+  // packet_bytes(packet).
+  void put(Packet&& packet, StreamState* stream, std::size_t bytes);
   // Moves the oldest packet into `packet` and returns its stream; the queue must not be empty.
   StreamState* take(Packet& packet);
   // A producer is done: the consumer sees the end once every producer closed.
@@ -105,9 +112,10 @@ class PacketQueue {
   // Raw storage, allocated on first put: slots are constructed by put and destroyed by take,
   // which saves a move-assignment per hop over a vector of live envelopes.
   Envelope* slots_ = nullptr;
-  std::size_t head_ = 0, count_ = 0;
+  std::size_t head_ = 0, count_ = 0, bytes_ = 0;
   int writers_ = 1;
   std::size_t capacity_;
+  std::size_t capacity_bytes_;
   std::size_t in_port_;
 };
 
@@ -139,8 +147,9 @@ class NodeRuntime final : public RunContext {
   bool is_sink = false;                                   // no edge leaves a data port
 
   // out: packets emitted to a data port (once, however many edges take a copy); dropped:
-  // emitted to an unwired port, or taken in and filtered out (nothing emitted, no error).
-  Counter in, out, errors, dropped, depth, busy_ns;
+  // emitted to an unwired port, or taken in and filtered out (nothing emitted, no error);
+  // depth and depth_bytes: what waits on the node's inputs.
+  Counter in, out, errors, dropped, depth, depth_bytes, busy_ns;
   FiberSignal data;  // this node waits here for input
 
  private:
@@ -150,7 +159,7 @@ class NodeRuntime final : public RunContext {
     if (taps_.watched(index_, out_port)) [[unlikely]] taps_.offer(index_, out_port, packet);
   }
   void finish(StreamState* stream, bool failed, std::size_t emitted);
-  void push(PacketQueue& queue, Packet&& packet);
+  void push(PacketQueue& queue, Packet&& packet, std::size_t bytes);
   void run_blocking_component();
   void relay_source();
   void suspend_timer_stop();
@@ -199,8 +208,10 @@ class GraphInstance {
   GraphShared& shared() { return *shared_; }
   const std::vector<std::unique_ptr<NodeRuntime>>& nodes() const { return nodes_; }
 
-  // Packets submitted but not yet taken in by the sources; and packets in the graph.
+  // Packets submitted but not yet taken in by the sources (and their bytes); and packets in
+  // the graph.
   std::atomic<std::uint64_t> queued{0};
+  std::atomic<std::uint64_t> queued_bytes{0};
   std::atomic<std::uint64_t> outstanding{0};
 
   // Called by nodes.

@@ -14,6 +14,7 @@
 #include <sluice/io.hpp>
 
 #include "runtime/graph_instance.hpp"
+#include "runtime/packet_bytes.hpp"
 #include "runtime/source_runner.hpp"
 #include "runtime/stream_table.hpp"
 #include "runtime/worker.hpp"
@@ -129,9 +130,12 @@ struct Runtime::Impl {
     GraphInstance* least = nullptr;
     for (const auto& instance : graph.instances)
       if (!least || instance->outstanding < least->outstanding) least = instance.get();
-    // A submission larger than the limit is still taken by an idle instance: the request size
+    std::size_t bytes = 0;
+    for (const Packet& packet : packets) bytes += packet_bytes(packet);
+    // A submission larger than a limit is still taken by an idle instance: the request size
     // limit bounds it, and refusing it would refuse it forever.
-    if (!least || (least->queued > 0 && least->queued + packets.size() > options.max_queued_packets)) {
+    if (!least || (least->queued > 0 && (least->queued + packets.size() > options.max_queued_packets ||
+                                         least->queued_bytes + bytes > options.max_queued_bytes))) {
       admission.status = Admission::Status::overloaded;
       return admission;
     }
@@ -143,7 +147,7 @@ struct Runtime::Impl {
     stream->on_done = std::move(on_done);
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
-    Submission submission{std::move(stream), std::move(packets), node};
+    Submission submission{std::move(stream), std::move(packets), bytes, node};
     const auto outcome = least->try_submit(submission);
     if (outcome != GraphInstance::SubmitOutcome::accepted) {
       packets = std::move(submission.packets);
@@ -177,7 +181,8 @@ void Runtime::deploy(GraphPlan plan) {
   auto graph = std::make_shared<DeployedGraph>();
   // Dead letters outlive a redeploy: they may be replayed into the new version.
   auto dead_letters = previous ? previous->shared->dead_letters
-                               : std::make_shared<DeadLetterStore>(impl_->options.dead_letter_capacity);
+                               : std::make_shared<DeadLetterStore>(impl_->options.dead_letter_capacity,
+                                                                   impl_->options.dead_letter_bytes);
   std::vector<std::size_t> out_ports;  // per node, `error` included
   for (const PlannedNode& node : plan.nodes) out_ports.push_back(node.component->outputs.size() + 1);
   graph->shared = std::make_shared<GraphShared>(GraphShared{
@@ -303,6 +308,7 @@ std::optional<GraphStats> Runtime::stats(std::string_view name) const {
   for (const auto& node : nodes) stats.nodes.push_back({node.id, node.component->name});
   for (const auto& instance : graph->instances) {
     stats.queued += instance->queued;
+    stats.queued_bytes += instance->queued_bytes;
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       const NodeRuntime& n = *instance->nodes()[i];
       NodeStats& s = stats.nodes[i];
@@ -311,6 +317,7 @@ std::optional<GraphStats> Runtime::stats(std::string_view name) const {
       s.errors += n.errors.get();
       s.dropped += n.dropped.get();
       s.queue_depth += n.depth.get();
+      s.queue_bytes += n.depth_bytes.get();
       s.busy_ns += n.busy_ns.get();
     }
   }
@@ -321,10 +328,13 @@ double Runtime::load() const {
   std::shared_lock lock(impl_->graphs_mutex);
   double highest = 0;
   for (const auto& [name, graph] : impl_->graphs) {
-    std::uint64_t least = UINT64_MAX;
-    for (const auto& instance : graph->instances) least = std::min<std::uint64_t>(least, instance->queued);
-    if (least != UINT64_MAX)
-      highest = std::max(highest, static_cast<double>(least) / impl_->options.max_queued_packets);
+    // A graph is as full as its least full instance (the next submission goes there), and an
+    // instance as full as the nearer of its two bounds.
+    double least = 1e300;
+    for (const auto& instance : graph->instances)
+      least = std::min(least, std::max(static_cast<double>(instance->queued) / impl_->options.max_queued_packets,
+                                        static_cast<double>(instance->queued_bytes) / impl_->options.max_queued_bytes));
+    if (!graph->instances.empty()) highest = std::max(highest, least);
   }
   return highest;
 }

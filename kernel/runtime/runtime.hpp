@@ -38,11 +38,14 @@ namespace sluice {
 
 struct RuntimeOptions {
   std::size_t workers = 0;  // 0: one per core
-  // Packets admitted to an instance but not yet taken in by its source nodes; above this the
-  // runtime refuses new submissions (the REST layer answers 429/503). A larger submission is
-  // taken only when nothing waits.
+  // Packets admitted to an instance but not yet taken in by its source nodes, and the memory
+  // they take; above either bound the runtime refuses new submissions (the REST layer answers
+  // 429/503). A larger submission is taken only when nothing waits.
   std::size_t max_queued_packets = 1 << 16;
-  std::size_t dead_letter_capacity = 10000;  // per graph; the oldest are dropped (and counted)
+  std::size_t max_queued_bytes = 64 << 20;
+  // Per graph; beyond either bound the oldest letters are dropped (and counted).
+  std::size_t dead_letter_capacity = 10000;
+  std::size_t dead_letter_bytes = 64 << 20;
   std::size_t io_threads = 4;                // for blocking components and io::run_blocking
   std::size_t finished_stream_history = 10000;
   // Bytes of packets (results, failed packets) that finished streams may keep for later
@@ -101,6 +104,7 @@ struct NodeStats {
   std::string component;
   std::uint64_t in = 0, out = 0, errors = 0, dropped = 0;
   std::uint64_t queue_depth = 0;  // packets waiting on the node's inputs, all instances
+  std::uint64_t queue_bytes = 0;  // the memory those take
   std::uint64_t busy_ns = 0;      // time spent in the component
 };
 
@@ -108,6 +112,7 @@ struct GraphStats {
   std::string graph;
   std::size_t instances = 0;
   std::uint64_t queued = 0;       // admitted, not yet taken in
+  std::uint64_t queued_bytes = 0; // the memory those take
   std::uint64_t dead_letters = 0; // held now
   std::uint64_t dead_letters_dropped = 0;
   std::vector<NodeStats> nodes;

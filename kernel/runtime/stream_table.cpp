@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <system_error>
 
+#include "runtime/packet_bytes.hpp"
+
 namespace sluice {
 
 namespace {
@@ -18,31 +20,9 @@ std::string random_stream_id() {
   for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(id + 2 * i, 3, "%02x", bytes[i]);
   return id;
 }
-// What a value takes in memory, near enough to bound a table by it.
-std::size_t value_bytes(const Value& value) {
-  std::size_t bytes = sizeof(Value);
-  if (value.is_string()) {
-    bytes += value.as_string().capacity();
-  } else if (value.is_array()) {
-    for (const Value& item : value.as_array()) bytes += value_bytes(item);
-  } else if (value.is_object()) {
-    for (const auto& [key, member] : value.as_object()) bytes += key.capacity() + value_bytes(member);
-  }
-  return bytes;
-}
 
-std::size_t object_bytes(const Object& object) {
-  std::size_t bytes = 0;
-  for (const auto& [key, member] : object) bytes += key.capacity() + value_bytes(member);
-  return bytes;
-}
-
-std::size_t packet_bytes(const Packet& packet) {
-  return sizeof(Packet) + object_bytes(packet.fields()) + object_bytes(packet.meta()) +
-         object_bytes(packet.field_meta());
-}
-
-std::size_t packet_bytes(const StreamResult& result) {
+// The packets a finished stream keeps.
+std::size_t kept_bytes(const StreamResult& result) {
   std::size_t bytes = 0;
   for (const Packet& p : result.results) bytes += packet_bytes(p);
   for (const StreamError& e : result.errors) bytes += packet_bytes(e.packet);
@@ -84,7 +64,7 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
 
 void StreamTable::close(std::shared_ptr<const StreamResult> result) {
   // Measured outside the lock: the result is immutable.
-  const std::size_t bytes = history_ == 0 ? 0 : packet_bytes(*result);
+  const std::size_t bytes = history_ == 0 ? 0 : kept_bytes(*result);
   std::lock_guard lock(mutex_);
   finished_order_.push_back({result->id, bytes});
   packet_bytes_ += bytes;

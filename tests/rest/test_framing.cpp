@@ -252,13 +252,6 @@ std::chrono::milliseconds cpu_time(pid_t pid) {
   return std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK));
 }
 
-// The peak resident memory of the process (VmHWM), in bytes.
-std::size_t peak_resident_bytes(pid_t pid) {
-  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  const auto at = status.find("VmHWM:");
-  return at == std::string::npos ? 0 : std::stoull(status.substr(at + 6)) * 1024;
-}
-
 }  // namespace
 
 TEST_CASE_FIXTURE(EchoServer, "at the file descriptor limit idle connections give way and accepting does not spin") {
@@ -335,7 +328,7 @@ TEST_CASE_FIXTURE(EchoServer, "a 63 KiB gzip body of 22 M tiny lines is refused 
   const auto r = http(server.port(), "POST", "/v1/graphs/echo/packets", body,
                       {{"Content-Type", "application/x-ndjson"}, {"Content-Encoding", "gzip"}}, std::chrono::seconds(60));
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  const std::size_t peak = peak_resident_bytes(server.pid());
+  const std::size_t peak = process_memory_bytes(server.pid(), "VmHWM");
   MESSAGE(body.size() << " bytes of gzip: answered in " << took.count() << " ms, server peak RSS " << (peak >> 20) << " MiB");
   CHECK(r.status == 413);
   CHECK(error_of(r).find("more than 65536 packets") != std::string::npos);

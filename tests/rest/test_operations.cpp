@@ -108,6 +108,40 @@ TEST_CASE("a full graph answers 429 with Retry-After; readiness turns false") {
   CHECK(server.stop() == 0);
 }
 
+TEST_CASE("1 MB and 4 MB packets under overload: 429 from the byte bounds, resident memory bounded") {
+  for (const std::size_t size : {std::size_t{1} << 20, std::size_t{4} << 20}) {
+    CAPTURE(size);
+    TempDir dir;
+    write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 500));
+    // The memory bounds are the defaults: --max-queued-bytes 64MiB per instance, edges of
+    // 8 MiB. Without the write-ahead log, which would refuse with 503 at its own bound (of
+    // disk: refused submissions are logged too, with their completion).
+    ServerProcess server(dir, {"--workers", "1", "--durability", "none"});
+    const std::uint16_t port = server.port();
+    const std::string body = R"({"blob": ")" + std::string(size, 'x') + R"("})";
+    std::size_t offered = 0, accepted = 0, refused = 0;
+    bool unready = false;
+    while (offered < (std::size_t{1} << 30)) {  // 1 GB, of which the slow node takes little
+      const auto answer = http(port, "POST", "/v1/graphs/slow/packets", body, json_type);
+      INFO(answer.status << " " << answer.body);
+      REQUIRE((answer.status == 202 || answer.status == 429));
+      if (answer.status == 202) ++accepted;
+      if (answer.status == 429 && ++refused && !unready) unready = http(port, "GET", "/readyz").status == 503;
+      offered += size;
+    }
+    const std::size_t peak = process_memory_bytes(server.pid(), "VmHWM");
+    MESSAGE((size >> 20) << " MB packets: " << accepted << " accepted, " << refused << " refused (429), peak RSS "
+                         << (peak >> 20) << " MiB");
+    CHECK(refused > 0);
+    CHECK(unready);
+    const auto stats = http(port, "GET", "/v1/graphs/slow/stats").json();
+    CHECK(stats.get("queued_bytes")->as_int() <= 64 << 20);
+    // Queued 64 MiB, two edges of 8 MiB, the stream history's 64 MiB, the bodies being read.
+    CHECK(peak < std::size_t{400} << 20);
+    server.stop(SIGKILL);  // not the minute a drain of the slow node would take
+  }
+}
+
 TEST_CASE("SIGTERM: stop admitting (503), drain what was admitted, exit 0") {
   TempDir dir;
   write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 800));

@@ -199,21 +199,12 @@ TEST_CASE("query parameters: unknown names and yes/no values that are neither ar
   CHECK(server.stop() == 0);
 }
 
-namespace {
-std::size_t resident_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
-  return 0;
-}
-}  // namespace
-
 TEST_CASE("finished streams keep their packets within --stream-history-bytes: the oldest keep only counts") {
   TempDir dir;
   write_file(dir.path / "graphs/echo.yaml", echo_graph);
   ServerProcess server(dir, {"--stream-history-bytes", "1MiB"});
   const std::string body = R"({"text": ")" + std::string(100 << 10, 'x') + R"("})";
-  const std::size_t before = resident_kib(server.pid());
+  const std::size_t before = process_memory_bytes(server.pid(), "VmRSS");
   std::vector<std::string> streams;
   for (int i = 0; i < 400; ++i) {  // 40 MB of results, none waited for
     const auto accepted = http(server.port(), "POST", "/v1/graphs/echo/packets", body, json_type);
@@ -225,8 +216,9 @@ TEST_CASE("finished streams keep their packets within --stream-history-bytes: th
   };
   REQUIRE(wait_until([&] { return stream(streams.back()).get("status")->as_string() == "done"; }, 60s));
   // Holding all of them would take 40 MB more.
-  const std::size_t after = resident_kib(server.pid());
-  CHECK_MESSAGE(after < before + 20 * 1024, "resident " << before << " KiB before, " << after << " KiB after");
+  const std::size_t after = process_memory_bytes(server.pid(), "VmRSS");
+  CHECK_MESSAGE(after < before + (20 << 20),
+                "resident " << (before >> 10) << " KiB before, " << (after >> 10) << " KiB after");
   const sluice::Value oldest = stream(streams.front(), "?results=true");
   CHECK(oldest.get("status")->as_string() == "done");
   REQUIRE(oldest.get("packets_released") != nullptr);

@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
+#include <sys/types.h>
 
 #include <sluice/json.hpp>
 
@@ -45,6 +47,15 @@ inline std::string stream_status(std::uint16_t port, const std::string& stream) 
   const sluice::Value document = r.json();
   const sluice::Value* status = document.get("status");
   return status && status->is_string() ? status->as_string() : "";
+}
+
+// A memory figure of a process from /proc/PID/status, in bytes: "VmRSS" (resident now) or
+// "VmHWM" (its peak).
+inline std::size_t process_memory_bytes(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1)) * 1024;
+  return 0;
 }
 
 }  // namespace rest_test

@@ -15,7 +15,7 @@ nodes:
   w: {component: jsonl_writer}
 edges:
   - a -> r.left
-  - {from: r.matched, to: w, capacity: 4}
+  - {from: r.matched, to: w, capacity: 4, capacity_bytes: 1KiB}
   - r.error -> w
 )",
                                "g.yaml", errors);
@@ -28,7 +28,7 @@ edges:
   "r" [label="r\nrouter"];
   "w" [label="w\njsonl_writer"];
   "a" -> "r" [headlabel="left"];
-  "r" -> "w" [taillabel="matched", label="capacity 4"];
+  "r" -> "w" [taillabel="matched", label="capacity 4, 1024 bytes"];
   "r" -> "w" [taillabel="error", style=dashed, color=red];
 }
 )");

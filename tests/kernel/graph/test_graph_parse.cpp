@@ -208,7 +208,7 @@ TEST_CASE("unknown keys are reported with a did-you-mean") {
   CHECK(parse_errors("name: g\nnodes: {a: {component: c}}\nedges:\n  - {from: a, too: a}\n") ==
         std::vector<std::string>{
             "g.yaml:4:15: error: edge 'a -> ?': unknown key 'too' (did you mean 'to'?); an edge "
-            "has: from, to, capacity",
+            "has: from, to, capacity, capacity_bytes",
             "g.yaml:4:5: error: edge 'a -> ?' has no 'to'"});
 }
 
@@ -275,7 +275,7 @@ TEST_CASE("shapes: nodes, params, edges and workers") {
   CHECK(parse_errors("name: g\nnodes: {a: {component: c}}\nedges: a -> b\n") ==
         std::vector<std::string>{
             "g.yaml:3:8: error: 'edges' must be a list of 'from -> to' strings or {from, to, "
-            "capacity} maps"});
+            "capacity, capacity_bytes} maps"});
 }
 
 TEST_CASE("edge strings: 'a -> b', ports optional on either side") {
@@ -310,7 +310,7 @@ edges:
             "'node.port'"});
 }
 
-TEST_CASE("map-form edges carry a capacity") {
+TEST_CASE("map-form edges carry a capacity in packets and in bytes") {
   std::vector<Diagnostic> errors;
   GraphSpec spec = parse_graph(R"(name: g
 nodes: {}
@@ -318,14 +318,34 @@ edges:
   - {from: a.unmatched, to: b, capacity: 64}
   - from: b
     to: c.left
+  - {from: c, to: d, capacity_bytes: 16MiB}
+  - {from: d, to: e, capacity: 8, capacity_bytes: 4096}
+  - {from: e, to: f, capacity_bytes: 2 k}
 )",
                                "g.yaml", errors);
   REQUIRE(errors.empty());
-  REQUIRE(spec.edges.size() == 2);
+  REQUIRE(spec.edges.size() == 5);
   CHECK(spec.edges[0].from_port == "unmatched");
   CHECK(spec.edges[0].capacity == std::optional<std::size_t>(64));
+  CHECK_FALSE(spec.edges[0].capacity_bytes);
   CHECK(spec.edges[1].to_port == "left");
   CHECK_FALSE(spec.edges[1].capacity);
+  CHECK(spec.edges[2].capacity_bytes == std::optional<std::size_t>(16 << 20));
+  CHECK_FALSE(spec.edges[2].capacity);
+  CHECK(spec.edges[3].capacity == std::optional<std::size_t>(8));
+  CHECK(spec.edges[3].capacity_bytes == std::optional<std::size_t>(4096));
+  CHECK(spec.edges[4].capacity_bytes == std::optional<std::size_t>(2048));
+
+  CHECK(parse_errors("name: g\nnodes: {}\nedges:\n  - {from: a, to: b, capacity_bytes: 0}\n"
+                     "  - {from: a, to: b, capacity_bytes: 3 parsecs}\n"
+                     "  - {from: a, to: b, capacity_bytes: 99999999999999999999G}\n") ==
+        std::vector<std::string>{
+            "g.yaml:4:38: error: edge 'a -> b': 'capacity_bytes' must be a number of bytes of at least 1, "
+            "such as 1048576 or 16MiB, got '0'",
+            "g.yaml:5:38: error: edge 'a -> b': 'capacity_bytes' must be a number of bytes of at least 1, "
+            "such as 1048576 or 16MiB, got '3 parsecs'",
+            "g.yaml:6:38: error: edge 'a -> b': 'capacity_bytes' must be a number of bytes of at least 1, "
+            "such as 1048576 or 16MiB, got '99999999999999999999G'"});
 
   CHECK(parse_errors("name: g\nnodes: {}\nedges:\n  - {from: a, to: b, capacity: 0}\n"
                      "  - {from: a, to: b, capacity: lots}\n  - {from: a, to: b, capacity: 1.5}\n") ==

@@ -40,7 +40,7 @@ nodes:
   src: {component: json_adapter}
 edges:
   - join.matched -> out
-  - {from: join.unmatched, to: out, capacity: 8}
+  - {from: join.unmatched, to: out, capacity: 8, capacity_bytes: 1KiB}
   - join.error -> failed
   - out.error -> failed
   - left -> join.left
@@ -71,6 +71,8 @@ edges:
   REQUIRE(plan.edges.size() == 7);
   CHECK(edge(plan.edges[0]) == std::vector<std::size_t>{3, 0, 4, 0, default_edge_capacity});
   CHECK(edge(plan.edges[1]) == std::vector<std::size_t>{3, 1, 4, 0, 8});
+  CHECK(plan.edges[1].capacity_bytes == 1024);
+  CHECK(plan.edges[0].capacity_bytes == default_edge_capacity_bytes);
   // The implicit error port comes after the declared outputs (a publisher has none).
   CHECK(edge(plan.edges[2]) == std::vector<std::size_t>{3, 2, 5, 0, default_edge_capacity});
   CHECK(edge(plan.edges[3]) == std::vector<std::size_t>{4, 0, 5, 0, default_edge_capacity});
