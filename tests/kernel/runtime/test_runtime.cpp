@@ -16,6 +16,7 @@
 #include <sluice/json.hpp>
 
 #include "graph/graph_spec.hpp"
+#include "runtime/dead_letter_store.hpp"
 #include "runtime/runtime.hpp"
 
 using namespace sluice;
@@ -399,6 +400,28 @@ edges:
     CHECK(letters[0].packet.get_meta("error_node")->as_string() == "unwired/check");
     CHECK(runtime.stats("unwired")->nodes[0].errors == 2);
   }
+}
+
+TEST_CASE("dead letters are bounded in bytes: the oldest go first, the newest stays even when alone too large") {
+  DeadLetterStore store(10000, 1 << 20);
+  const auto blob = [](int n, std::size_t bytes) {
+    Packet p;
+    p.set("n", n);
+    p.set("blob", std::string(bytes, 'x'));
+    return p;
+  };
+  for (int i = 0; i < 30; ++i) store.add("g/a", "failed", blob(i, 100 << 10));
+  // 1 MiB holds ten of 100 KiB and their bookkeeping, not eleven.
+  CHECK(store.size() == 10);
+  CHECK(store.dropped() == 20);
+  CHECK(store.list().front().packet.get("n")->as_int() == 20);
+  CHECK(store.take({}).size() == 10);  // taking them frees their bytes
+  for (int i = 0; i < 10; ++i) store.add("g/a", "failed", blob(i, 100 << 10));
+  CHECK(store.size() == 10);
+  CHECK(store.dropped() == 20);
+  store.add("g/a", "failed", blob(99, 2 << 20));
+  REQUIRE(store.size() == 1);
+  CHECK(store.list().front().packet.get("n")->as_int() == 99);
 }
 
 TEST_CASE("dead letters can be replayed into a node") {
