@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -175,6 +176,21 @@ TEST_CASE("kill -9 while posting into sqlite_sink: after the restart every ackno
   CHECK(restarted.stop() == 0);
 }
 
+namespace {
+
+std::size_t document_rows(const fs::path& db) {
+  return fs::exists(db) ? std::stoul(sqlite_rows(db, "SELECT count(*) FROM documents").at(0)) : 0;
+}
+
+// Serves `dir` until sqlite_sink has committed `rows` rows into `db`, then kill -9: mid-stream.
+void kill_once_rows(const TempDir& dir, const fs::path& db, std::size_t rows) {
+  ServerProcess server(dir);
+  REQUIRE_MESSAGE(wait_until([&] { return document_rows(db) >= rows; }, 30s), server.stderr_text());
+  server.stop(SIGKILL);
+}
+
+}  // namespace
+
 TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every file has exactly one row") {
   TempDir dir;
   const fs::path inbox = dir.path / "var/data/inbox";
@@ -186,12 +202,8 @@ TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every f
              "  crawl: {component: dir_source, params: {path: inbox}}\n"
              "  index: {component: sqlite_sink, params: {path: files.db, key: data, batch_size: 10, batch_ms: 20}}\n");
   const fs::path db = dir.path / "var/data/files.db";
-  auto rows = [&] { return fs::exists(db) ? std::stoul(sqlite_rows(db, "SELECT count(*) FROM documents").at(0)) : 0ul; };
-  {
-    ServerProcess server(dir);
-    REQUIRE_MESSAGE(wait_until([&] { return rows() >= 20; }, 30s), server.stderr_text());
-    server.stop(SIGKILL);
-  }
+  auto rows = [&] { return document_rows(db); };
+  kill_once_rows(dir, db, 20);
   const auto before_restart = rows();
   CHECK(before_restart < static_cast<unsigned long>(files));
   ServerProcess restarted(dir);
@@ -206,4 +218,66 @@ TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every f
   CHECK(metrics.find("sluice_node_packets_out_total{graph=\"files\",node=\"crawl\",component=\"dir_source\"} 0") !=
         std::string::npos);
   CHECK(third.stop() == 0);
+}
+
+namespace {
+
+void append_lines(const fs::path& file, int from, int to) {
+  std::string text;
+  for (int i = from; i < to; ++i) text += "line " + std::to_string(i) + "\n";
+  std::ofstream(file, std::ios::binary | std::ios::app) << text;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 while file_tail feeds sqlite_sink: after the restart every line has exactly one row") {
+  TempDir dir;
+  const fs::path log = dir.path / "var/data/logs/app.log";
+  fs::create_directories(log.parent_path());
+  append_lines(log, 0, 2000);
+  // Slow commits (a batch of 10 at most every 20 ms) so that the kill lands mid-file; the line
+  // is the key, so a line sent again after the restart is upserted, not added.
+  write_file(dir.path / "graphs/tail.yaml",
+             "name: tail\npipeline: [follow, index]\nnodes:\n"
+             "  follow: {component: file_tail, params: {path: logs/app.log, start: beginning}}\n"
+             "  index: {component: sqlite_sink, params: {path: lines.db, key: data, batch_size: 10, batch_ms: 20}}\n");
+  const fs::path db = dir.path / "var/data/lines.db";
+  auto rows = [&] { return document_rows(db); };
+  kill_once_rows(dir, db, 50);
+  CHECK(rows() < 2000);
+  append_lines(log, 2000, 2500);  // written while the server is down
+  ServerProcess restarted(dir);
+  REQUIRE_MESSAGE(wait_until([&] { return rows() == 2500; }, 60s), rows() << " rows; " << restarted.stderr_text());
+  // Followed on: lines appended now come too, and the rotated file's last lines before them.
+  append_lines(log, 2500, 2600);
+  fs::rename(log, log.string() + ".1");
+  append_lines(log, 2600, 2700);
+  CHECK_MESSAGE(wait_until([&] { return rows() == 2700; }, 60s), rows() << " rows; " << restarted.stderr_text());
+  CHECK(sqlite_rows(db, "SELECT count(*) FROM documents WHERE data IN ('line 0', 'line 1999', 'line 2699')") ==
+        std::vector<std::string>{"3"});
+  CHECK(restarted.stop() == 0);
+  CHECK(fs::exists(dir.path / "var/sources/tail/follow/offsets"));
+}
+
+TEST_CASE("file_tail: a line longer than max_line_bytes reaches the wired error port, the rest goes on") {
+  TempDir dir;
+  const fs::path log = dir.path / "var/data/app.log";
+  write_file(log, "short\n" + std::string(100, 'x') + "\nafter\n");
+  write_file(dir.path / "graphs/tail.yaml",
+             "name: tail\nnodes:\n"
+             "  follow: {component: file_tail, params: {path: app.log, start: beginning, max_line_bytes: 10}}\n"
+             "  out: {component: jsonl_file, params: {path: lines.jsonl}}\n"
+             "  failed: {component: log, params: {meta: true, pretty: false}}\n"
+             "edges:\n  - follow -> out\n  - follow.error -> failed\n");
+  ServerProcess server(dir);
+  const fs::path lines = dir.path / "var/data/lines.jsonl";
+  const std::string expected_error =
+      "tail/follow: the line at offset 6 of " + log.string() + " is longer than max_line_bytes (10)";
+  REQUIRE_MESSAGE(wait_until([&] {
+                    return line_count(lines) == 2 && server.stderr_text().find(expected_error) != std::string::npos;
+                  }, 20s),
+                  server.stderr_text());
+  CHECK(read_file(lines) == "{\"data\":\"short\"}\n{\"data\":\"after\"}\n");
+  CHECK(server.stderr_text().find("\"data\":\"xxxxxxxxxx\"") != std::string::npos);
+  CHECK(server.stop() == 0);
 }
