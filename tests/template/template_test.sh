@@ -86,6 +86,10 @@ run_source_graph() {
     server_pid=$!
     wait_for_listening "$work/serve-$kind.log"
     local deadline=$((SECONDS + 60))
+    until grep -qF "deployed graph '$name'" "$work/serve-$kind.log"; do
+      [ "$SECONDS" -lt "$deadline" ] || { cat "$work/serve-$kind.log"; fail "source: the graph was not deployed"; }
+      sleep 0.1
+    done
     until [ -f served/var/sources/$name/$name/position ] && [ "$(cat served/var/sources/$name/$name/position)" = 5 ]; do
       [ "$SECONDS" -lt "$deadline" ] || { cat "$work/serve-$kind.log"; fail "source: the batches were not all done"; }
       sleep 0.1
