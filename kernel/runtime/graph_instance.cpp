@@ -246,9 +246,19 @@ void NodeRuntime::run_blocking_component() {
 }
 
 void NodeRuntime::relay_source() {
-  // The source's packets arrive on the ingress queue, each batch a stream (SourceRunner).
+  // The source's packets arrive on the ingress queue, each batch a stream (SourceRunner). One
+  // that carries meta `error` is what the source could not make a packet of (an oversized line,
+  // an unreadable record): it goes to the error port, and counts in the stream's errors.
   Received received;
-  while (receive(received)) emit(0, std::move(received.packet));
+  while (receive(received)) {
+    const Value* error = received.packet.get_meta(meta::error);
+    if (error && error->is_string()) {
+      const std::string message = error->as_string();
+      fail(std::move(received.packet), message);
+    } else {
+      emit(0, std::move(received.packet));
+    }
+  }
 }
 
 void NodeRuntime::run() {

@@ -1,8 +1,9 @@
 #include "nats_connection.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <stdexcept>
+
+#include "tls_param.hpp"
 
 namespace sluice::nats {
 
@@ -22,36 +23,9 @@ void check(natsStatus status, const std::string& what) {
   if (status != NATS_OK) throw std::invalid_argument(what + ": " + status_text(status));
 }
 
-// The `tls` param, as the SDK's TlsOptions names it; the files are read here, at deploy, so
-// that one that cannot be read is a 422 naming it rather than a connection that never comes.
+// The `tls` param (tls_param.hpp: its files checked at deploy), given to libnats.
 void apply_tls(natsOptions* options, const Value& tls) {
-  static const std::vector<std::string> keys = {"ca_file", "verify", "client_cert", "client_key", "server_name"};
-  std::string ca_file, client_cert, client_key, server_name;
-  bool verify = true;
-  for (const auto& [key, value] : tls.as_object()) {
-    const std::string name = "param 'tls." + std::string(key) + "'";
-    if (key == "verify") {
-      if (!value.is_bool()) throw std::invalid_argument(name + ": must be true or false, got " + value.type_name());
-      verify = value.as_bool();
-      continue;
-    }
-    std::string* text = key == "ca_file"       ? &ca_file
-                        : key == "client_cert" ? &client_cert
-                        : key == "client_key"  ? &client_key
-                        : key == "server_name" ? &server_name
-                                               : nullptr;
-    if (!text) {
-      const std::string near = closest_match(key, keys);
-      throw std::invalid_argument("param 'tls': unknown key '" + std::string(key) + "'" +
-                                  (near.empty() ? "" : " (did you mean '" + near + "'?)"));
-    }
-    if (!value.is_string()) throw std::invalid_argument(name + ": must be a string, got " + value.type_name());
-    *text = value.as_string();
-    if (key != "server_name" && !std::ifstream(*text))
-      throw std::invalid_argument(name + ": cannot read " + *text);
-  }
-  if (client_cert.empty() != client_key.empty())
-    throw std::invalid_argument("param 'tls': client_cert and client_key go together");
+  const auto [verify, ca_file, client_cert, client_key, server_name] = parse_tls_param(tls);
   check(natsOptions_SetSecure(options, true), "param 'tls'");
   if (!ca_file.empty()) check(natsOptions_LoadCATrustedCertificates(options, ca_file.c_str()), "param 'tls.ca_file'");
   if (!client_cert.empty())

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "../durable/durable_support.hpp"
 #include "../../plugins/connectors/sqlite_rows.hpp"
+#include "../../plugins/http_test_server.hpp"
 
 using namespace rest_test;
 using namespace std::chrono_literals;
@@ -175,6 +177,21 @@ TEST_CASE("kill -9 while posting into sqlite_sink: after the restart every ackno
   CHECK(restarted.stop() == 0);
 }
 
+namespace {
+
+std::size_t document_rows(const fs::path& db) {
+  return fs::exists(db) ? std::stoul(sqlite_rows(db, "SELECT count(*) FROM documents").at(0)) : 0;
+}
+
+// Serves `dir` until sqlite_sink has committed `rows` rows into `db`, then kill -9: mid-stream.
+void kill_once_rows(const TempDir& dir, const fs::path& db, std::size_t rows) {
+  ServerProcess server(dir);
+  REQUIRE_MESSAGE(wait_until([&] { return document_rows(db) >= rows; }, 30s), server.stderr_text());
+  server.stop(SIGKILL);
+}
+
+}  // namespace
+
 TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every file has exactly one row") {
   TempDir dir;
   const fs::path inbox = dir.path / "var/data/inbox";
@@ -186,12 +203,8 @@ TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every f
              "  crawl: {component: dir_source, params: {path: inbox}}\n"
              "  index: {component: sqlite_sink, params: {path: files.db, key: data, batch_size: 10, batch_ms: 20}}\n");
   const fs::path db = dir.path / "var/data/files.db";
-  auto rows = [&] { return fs::exists(db) ? std::stoul(sqlite_rows(db, "SELECT count(*) FROM documents").at(0)) : 0ul; };
-  {
-    ServerProcess server(dir);
-    REQUIRE_MESSAGE(wait_until([&] { return rows() >= 20; }, 30s), server.stderr_text());
-    server.stop(SIGKILL);
-  }
+  auto rows = [&] { return document_rows(db); };
+  kill_once_rows(dir, db, 20);
   const auto before_restart = rows();
   CHECK(before_restart < static_cast<unsigned long>(files));
   ServerProcess restarted(dir);
@@ -206,4 +219,109 @@ TEST_CASE("kill -9 while dir_source feeds sqlite_sink: after the restart every f
   CHECK(metrics.find("sluice_node_packets_out_total{graph=\"files\",node=\"crawl\",component=\"dir_source\"} 0") !=
         std::string::npos);
   CHECK(third.stop() == 0);
+}
+
+namespace {
+
+void append_lines(const fs::path& file, int from, int to) {
+  std::string text;
+  for (int i = from; i < to; ++i) text += "line " + std::to_string(i) + "\n";
+  std::ofstream(file, std::ios::binary | std::ios::app) << text;
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 while file_tail feeds sqlite_sink: after the restart every line has exactly one row") {
+  TempDir dir;
+  const fs::path log = dir.path / "var/data/logs/app.log";
+  fs::create_directories(log.parent_path());
+  append_lines(log, 0, 100000);  // enough that the kill lands mid-file
+  // The line is the key, so a line sent again after the restart is upserted, not added.
+  write_file(dir.path / "graphs/tail.yaml",
+             "name: tail\npipeline: [follow, index]\nnodes:\n"
+             "  follow: {component: file_tail, params: {path: logs/app.log, start: beginning}}\n"
+             "  index: {component: sqlite_sink, params: {path: lines.db, key: data}}\n");
+  const fs::path db = dir.path / "var/data/lines.db";
+  auto rows = [&] { return document_rows(db); };
+  kill_once_rows(dir, db, 50);
+  CHECK(rows() < 100000);
+  append_lines(log, 100000, 100500);  // written while the server is down
+  ServerProcess restarted(dir);
+  REQUIRE_MESSAGE(wait_until([&] { return rows() == 100500; }, 60s), rows() << " rows; " << restarted.stderr_text());
+  // Followed on: lines appended now come too, and the rotated file's last lines before them.
+  append_lines(log, 100500, 100600);
+  fs::rename(log, log.string() + ".1");
+  append_lines(log, 100600, 100700);
+  CHECK_MESSAGE(wait_until([&] { return rows() == 100700; }, 60s), rows() << " rows; " << restarted.stderr_text());
+  CHECK(sqlite_rows(db, "SELECT count(*) FROM documents WHERE data IN ('line 0', 'line 99999', 'line 100699')") ==
+        std::vector<std::string>{"3"});
+  CHECK(restarted.stop() == 0);
+  CHECK(fs::exists(dir.path / "var/sources/tail/follow/offsets"));
+}
+
+TEST_CASE("file_tail: a line longer than max_line_bytes reaches the wired error port, the rest goes on") {
+  TempDir dir;
+  const fs::path log = dir.path / "var/data/app.log";
+  write_file(log, "short\n" + std::string(100, 'x') + "\nafter\n");
+  write_file(dir.path / "graphs/tail.yaml",
+             "name: tail\nnodes:\n"
+             "  follow: {component: file_tail, params: {path: app.log, start: beginning, max_line_bytes: 10}}\n"
+             "  out: {component: jsonl_file, params: {path: lines.jsonl}}\n"
+             "  failed: {component: log, params: {meta: true, pretty: false}}\n"
+             "edges:\n  - follow -> out\n  - follow.error -> failed\n");
+  ServerProcess server(dir);
+  const fs::path lines = dir.path / "var/data/lines.jsonl";
+  const std::string expected_error =
+      "tail/follow: the line at offset 6 of " + log.string() + " is longer than max_line_bytes (10)";
+  REQUIRE_MESSAGE(wait_until([&] {
+                    return line_count(lines) == 2 && server.stderr_text().find(expected_error) != std::string::npos;
+                  }, 20s),
+                  server.stderr_text());
+  CHECK(read_file(lines) == "{\"data\":\"short\"}\n{\"data\":\"after\"}\n");
+  CHECK(server.stderr_text().find("\"data\":\"xxxxxxxxxx\"") != std::string::npos);
+  CHECK(server.stop() == 0);
+}
+
+TEST_CASE("http_poll in a served graph: each new body once, none again after a restart, and on after the origin was gone") {
+  auto origin = std::make_unique<HttpTestServer>();
+  const std::uint16_t origin_port = origin->port();
+  origin->serve(R"({"v": 1})", "application/json", "\"1\"");
+  TempDir dir;
+  write_file(dir.path / "graphs/poll.yaml",
+             "name: poll\npipeline: [poll, out]\nnodes:\n"
+             "  poll: {component: http_poll, params: {url: '" + origin->url("/feed") +
+                 "', interval_ms: 20, max_backoff_ms: 200}}\n"
+             "  out: {component: jsonl_file, params: {path: polled.jsonl}}\n"
+             "  failed: {component: log, params: {meta: true, pretty: false}}\n"
+             "edges:\n  - poll.error -> failed\n");
+  const fs::path output = dir.path / "var/data/polled.jsonl";
+  auto asked_with = [&](const std::string& etag, std::size_t from) {
+    const auto requests = origin->requests();
+    return std::any_of(requests.begin() + std::min(from, requests.size()), requests.end(),
+                       [&](const auto& r) { return r.if_none_match == etag; });
+  };
+  {
+    ServerProcess server(dir);
+    REQUIRE_MESSAGE(wait_until([&] { return line_count(output) == 1; }, 20s), server.stderr_text());
+    origin->serve(R"({"v": 2})", "application/json", "\"2\"");
+    REQUIRE(wait_until([&] { return line_count(output) == 2; }, 20s));
+    REQUIRE(wait_until([&] { return asked_with("\"2\"", 0); }, 20s));
+    CHECK(server.stop() == 0);
+  }
+  const std::size_t before_restart = origin->requests().size();
+  ServerProcess restarted(dir);
+  // The ETag was kept: the restarted node asks with it, gets 304s, sends nothing.
+  REQUIRE_MESSAGE(wait_until([&] { return asked_with("\"2\"", before_restart + 2); }, 20s), restarted.stderr_text());
+  CHECK(origin->requests()[before_restart].if_none_match == "\"2\"");
+  CHECK(line_count(output) == 2);
+
+  origin.reset();  // the origin goes away: one error packet, on the wired error port
+  const std::string gone = "poll/poll: GET http://127.0.0.1:" + std::to_string(origin_port) + "/feed: ";
+  REQUIRE_MESSAGE(wait_until([&] { return restarted.stderr_text().find(gone) != std::string::npos; }, 20s),
+                  restarted.stderr_text());
+  origin = std::make_unique<HttpTestServer>(std::deque<unsigned>{}, nullptr, origin_port);  // back on its port
+  origin->serve(R"({"v": 3})", "application/json", "\"3\"");
+  CHECK_MESSAGE(wait_until([&] { return line_count(output) == 3; }, 20s), restarted.stderr_text());
+  CHECK(read_file(output) == "{\"v\":1}\n{\"v\":2}\n{\"v\":3}\n");
+  CHECK(restarted.stop() == 0);
 }

@@ -42,7 +42,7 @@ export HOME=$work/home
 mkdir -p "$HOME"
 unset SLUICE_TEMPLATE_DIR
 
-kinds=(transformer filter adapter publisher operator)
+kinds=(transformer filter adapter publisher operator source)
 
 # Runs a command that must fail; its exit code and output go to $status and $output.
 expect_failure() {
@@ -68,7 +68,37 @@ expected_run_output() {
                            '{"line":"third line","line_number":4}' ;;
     publisher) printf '%s\n' '{"event":"signup","user":"ada"}' '{"event":"login","user":"ada"}' ;;
     operator) printf '%s\n' '{"key":1,"left":{"side":"left","id":1,"name":"ada"},"right":{"side":"right","id":1,"total":7}}' ;;
+    source) printf '%s\n' '{"n":1}' '{"n":2}' '{"n":3}' '{"n":4}' '{"n":5}' ;;
   esac
+}
+
+# A source's graph takes no input: served, its packets reach the file of its jsonl_file node.
+# Then served again on the same state directory: every batch was done, so none is sent again.
+run_source_graph() {
+  mkdir -p served/graphs
+  cp graph.yaml served/graphs/
+  local output=served/var/data/$name.jsonl round
+  trap '[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null' EXIT  # a subshell does not inherit the trap
+  for round in first second; do
+    : >"$work/serve-$kind.log"
+    "$sluice" serve --listen 127.0.0.1:0 --graphs served/graphs --plugins build \
+      </dev/null >>"$work/serve-$kind.log" 2>&1 &
+    server_pid=$!
+    wait_for_listening "$work/serve-$kind.log"
+    local deadline=$((SECONDS + 60))
+    until grep -qF "deployed graph '$name'" "$work/serve-$kind.log"; do
+      [ "$SECONDS" -lt "$deadline" ] || { cat "$work/serve-$kind.log"; fail "source: the graph was not deployed"; }
+      sleep 0.1
+    done
+    until [ -f served/var/sources/$name/$name/position ] && [ "$(cat served/var/sources/$name/$name/position)" = 5 ]; do
+      [ "$SECONDS" -lt "$deadline" ] || { cat "$work/serve-$kind.log"; fail "source: the batches were not all done"; }
+      sleep 0.1
+    done
+    kill "$server_pid"
+    wait "$server_pid" || true
+    server_pid=
+    diff -u <(expected_run_output "$kind") "$output" || fail "source: unexpected file after the $round run"
+  done
 }
 
 test_kinds() {
@@ -90,6 +120,10 @@ test_kinds() {
       grep -qE "^ *1/2 .*OK" test.log && grep -qE "^ *2/2 .*loads in sluice +OK" test.log ||
         { cat test.log; fail "$kind: expected 2 passing tests"; }
       [ -f "build/lib$name.so" ] || fail "$kind: build/lib$name.so is missing"
+      if [ "$kind" = source ]; then
+        run_source_graph
+        exit
+      fi
       "$sluice" run graph.yaml --plugins build <sample.ndjson >run.ndjson 2>run.log ||
         { cat run.log; fail "$kind: sluice run graph.yaml"; }
       diff -u <(expected_run_output "$kind") run.ndjson || fail "$kind: unexpected output of the sample graph"
@@ -157,7 +191,7 @@ test_errors() {
   expect_failure "$sluice" new component
   expect_output "NAME is missing"
   expect_failure "$sluice" new component ok_name --kind sink
-  expect_output "kind: 'sink' is not one of: transformer, filter, adapter, publisher, operator"
+  expect_output "kind: 'sink' is not one of: transformer, filter, adapter, publisher, operator, source"
   expect_failure "$sluice" new component ok_name --set sumary=x
   expect_output "--set sumary: the template has no variable 'sumary' (did you mean 'summary'?)"
   expect_failure "$sluice" new component ok_name --set version=1.0

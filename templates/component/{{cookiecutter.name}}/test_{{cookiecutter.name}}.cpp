@@ -10,6 +10,13 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+{%- elif cookiecutter.kind == 'source' %}
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
 {%- endif %}
 
 #include <sluice/harness.hpp>
@@ -161,6 +168,55 @@ TEST_CASE("field writes only that field's text; a packet without it goes to the 
   h.close();
   CHECK(h.errors().size() == 1);
   CHECK(file.text() == "hello\n");
+}
+{%- elif cookiecutter.kind == 'source' %}
+
+namespace {
+
+std::vector<std::int64_t> numbers(const std::vector<sluice::Packet>& packets) {
+  std::vector<std::int64_t> n;
+  for (const auto& p : packets) n.push_back(p.get("n")->as_int());
+  return n;
+}
+
+}  // namespace
+
+// The source runs on a thread of its own, as in a graph; the harness collects what it sends
+// and completes its streams when the test says so (ack_all).
+TEST_CASE("sends count packets in batches, then stops by itself") {
+  sluice::SourceHarness h(sluice::describe<{{cookiecutter.class_name}}>(), { {"count", 5}, {"batch", 2}, {"interval_ms", 0}});
+  REQUIRE(h.wait_finished());
+  CHECK(numbers(h.take_packets()) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  CHECK(h.streams_sent() == 3);
+}
+
+TEST_CASE("is held back while its packets are not done (backpressure)") {
+  // send() waits while 2 packets are in flight.
+  sluice::SourceHarness h(sluice::describe<{{cookiecutter.class_name}}>(), { {"count", 0}, {"interval_ms", 0}}, "", 2);
+  REQUIRE(h.wait_for_packets(2));
+  CHECK_FALSE(h.wait_for_packets(3, std::chrono::milliseconds(200)));
+  h.ack_all();
+  CHECK(h.wait_for_packets(3));
+}
+
+TEST_CASE("after a restart it goes on after the last batch done, sending again what was not") {
+  const auto state = std::filesystem::temp_directory_path() / ("{{cookiecutter.name}}-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(state);
+  std::filesystem::create_directories(state);
+  {
+    sluice::SourceHarness h(sluice::describe<{{cookiecutter.class_name}}>(), { {"count", 3}, {"interval_ms", 0}}, state.string());
+    REQUIRE(h.wait_finished());
+    CHECK(numbers(h.take_packets()) == std::vector<std::int64_t>{1, 2, 3});
+  }  // none done
+  {
+    sluice::SourceHarness h(sluice::describe<{{cookiecutter.class_name}}>(), { {"count", 2}, {"interval_ms", 0}}, state.string());
+    REQUIRE(h.wait_finished());
+    CHECK(h.ack_all() == 2);
+  }  // 1 and 2 done
+  sluice::SourceHarness h(sluice::describe<{{cookiecutter.class_name}}>(), { {"count", 3}, {"interval_ms", 0}}, state.string());
+  REQUIRE(h.wait_finished());
+  CHECK(numbers(h.take_packets()) == std::vector<std::int64_t>{3});
+  std::filesystem::remove_all(state);
 }
 {%- else %}
 

@@ -179,14 +179,14 @@ struct CountingSink : Component {
 
 // A source: `batches` streams (0: until stopped) of `batch` packets numbered from 0, with the
 // acks counted. `ack_before_sink` records an ack that came before its packets were counted.
-std::atomic<long> source_sent{0}, source_acked{0}, source_streams_acked{0};
+std::atomic<long> source_sent{0}, source_acked{0}, source_streams_acked{0}, source_errors{0};
 std::atomic<int> sources_running{0}, sources_overlapping{0}, source_starts{0};
 std::atomic<bool> ack_before_sink{false};
 std::atomic<long> acked_when_last_source_started{-1}, sent_when_last_source_started{-1};
 
 void reset_source_counters() {
   counted = 0;
-  source_sent = source_acked = source_streams_acked = 0;
+  source_sent = source_acked = source_streams_acked = source_errors = 0;
   sources_running = sources_overlapping = source_starts = 0;
   ack_before_sink = false;
   acked_when_last_source_started = sent_when_last_source_started = -1;
@@ -208,9 +208,12 @@ struct NumberSource : Component {
             .summary = "sends numbered batches",
             .kind = ComponentKind::source,
             .params = {{.name = "batches", .type = ParamType::integer, .description = "0: no end", .default_value = 0},
-                       {.name = "batch", .type = ParamType::integer, .description = "per stream", .default_value = 10}}};
+                       {.name = "batch", .type = ParamType::integer, .description = "per stream", .default_value = 10},
+                       {.name = "failing", .type = ParamType::integer,
+                        .description = "the first packets of each stream carry meta error", .default_value = 0}}};
   }
-  explicit NumberSource(const Params& p) : batches_(p.get_int("batches")), batch_(p.get_int("batch")) {}
+  explicit NumberSource(const Params& p)
+      : batches_(p.get_int("batches")), batch_(p.get_int("batch")), failing_(p.get_int("failing")) {}
   void produce(SourceContext& ctx) override {
     if (++sources_running > 1) ++sources_overlapping;
     ++source_starts;
@@ -218,8 +221,11 @@ struct NumberSource : Component {
     sent_when_last_source_started = source_sent.load();
     for (long b = 0; batches_ == 0 || b < batches_; ++b) {
       source_sent += batch_;
-      const bool sent = ctx.send(numbered(static_cast<int>(batch_), static_cast<int>(b * batch_)),
+      std::vector<Packet> packets = numbered(static_cast<int>(batch_), static_cast<int>(b * batch_));
+      for (long i = 0; i < failing_; ++i) packets[i].set_meta(meta::error, "unreadable record");
+      const bool sent = ctx.send(std::move(packets),
                                  [](const StreamOutcome& outcome) {
+                                   source_errors += outcome.errors;
                                    const long acked = source_acked += outcome.packets;
                                    if (counted.load() < acked) ack_before_sink = true;
                                    ++source_streams_acked;
@@ -233,7 +239,7 @@ struct NumberSource : Component {
   }
 
  private:
-  long batches_, batch_;
+  long batches_, batch_, failing_;
 };
 
 struct TestCatalog : ComponentCatalog {
@@ -845,6 +851,18 @@ TEST_CASE("a source's packets go through the graph, one stream per send, acked o
     CHECK(stats->nodes[0].in == 1000);
     CHECK(stats->nodes[0].out == 1000);
   }
+}
+
+TEST_CASE("a source's packet with meta error goes to the error port, counted in its stream's outcome") {
+  reset_source_counters();
+  Runtime runtime({.workers = 2});
+  runtime.deploy(plan("name: failing\npipeline: [numbers, sink]\nnodes:\n"
+                      "  numbers: {component: number_source, params: {batches: 10, batch: 5, failing: 2}}\n"
+                      "  sink: {component: counting_sink}\n"));
+  REQUIRE(eventually([] { return source_streams_acked.load() == 10; }));
+  CHECK(counted.load() == 30);
+  CHECK(source_errors.load() == 20);
+  CHECK(source_acked.load() == 50);
 }
 
 TEST_CASE("a source is held back by a stuck sink: its packets in the graph stay bounded") {
