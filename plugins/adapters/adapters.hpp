@@ -17,35 +17,15 @@
 
 #include <sluice/component.hpp>
 
+#include "raw_adapter.hpp"
+
 namespace pugi {
 class xpath_query;
 }
 
 namespace sluice::adapters {
 
-// The shared part: mimetype check, reading the raw text, meta on children, ports.
-class Adapter : public Component {
- public:
-  void process(Packet& packet, Emitter& emit) override;
-
- protected:
-  explicit Adapter(const Params& params);
-  // A descriptor with the common ports and params (`mimetypes` defaulting to `mimetypes`,
-  // `field`) after the adapter's own params.
-  static ComponentDescriptor adapter_descriptor(std::string name, std::string summary,
-                                                std::vector<std::string> mimetypes,
-                                                std::vector<ParamSpec> own);
-  // Turns the raw text into children; throws (before anything is emitted) when it cannot.
-  virtual std::vector<Packet> convert(std::string_view text) = 0;
-  // False: text in the charset the mimetype names (`; charset=iso-8859-1`) is decoded to UTF-8
-  // before convert. XML declares its encoding itself, and its parser reads that.
-  virtual bool decodes_itself() const { return false; }
-
- private:
-  bool accepts(const Packet& packet) const;
-  std::vector<std::string> mimetypes_;
-  std::string field_;
-};
+using plugins::Adapter;
 
 class JsonAdapter : public Adapter {
  public:

@@ -10,4 +10,4 @@ SLUICE_PLUGIN("transform", "1.0.0", "Transformers and extractors for fields",
               sluice::describe<Case>(), sluice::describe<Trim>(), sluice::describe<Template>(),
               sluice::describe<Hash>(), sluice::describe<JsonParse>(),
               sluice::describe<DateNormalize>(), sluice::describe<RegexExtract>(),
-              sluice::describe<Email>(), sluice::describe<Url>())
+              sluice::describe<Email>(), sluice::describe<Url>(), sluice::describe<Address>())

@@ -37,7 +37,7 @@ Value fields(const Packet& p) { return Value(p.fields()); }
 TEST_CASE("the module exports the transformers and extractors") {
   check_plugin_module({"set_field", "copy_field", "rename_field", "delete_field", "case", "trim",
                        "template", "hash", "json_parse", "date_normalize", "regex_extract",
-                       "email", "url"});
+                       "email", "url", "address"});
 }
 
 TEST_CASE("set_field sets a value, creating objects; overwrite false only fills in") {
@@ -226,4 +226,31 @@ TEST_CASE("url keeps balanced parentheses; email wants a dot-atom and ignores do
              .get("emails") == json::parse(R"(["ok.name@x.com"])"));
   CHECK(*through<Email>({{"field", "t"}}, R"({"t": "Ada@Example.ORG, ada@example.org; ADA@example.org"})")
              .get("emails") == json::parse(R"(["Ada@example.org", "ada@example.org", "ADA@example.org"])"));
+}
+
+TEST_CASE("address: e-mail addresses, URLs and telephone numbers of a text field, each into a list") {
+  auto h = ComponentHarness::of<Address>({{"field", "body"}});
+  Packet p;
+  p.set("body",
+        "Write to Ada@Example.ORG or see https://example.org/contact. Call +44 20 7946 0958, "
+        "(020) 7946 0958 or 555-123-4567; fax 06 12 34 56 78. Not numbers: 2024-03-01, 12:30, "
+        "version 1.2.3, 42. Again: ada@example.org, +44 20 7946 0958.");
+  h.push(std::move(p));
+  REQUIRE(h.output().size() == 1);
+  const Packet& found = h.output()[0];
+  CHECK(json::to_string(*found.get("emails")) == R"(["Ada@example.org","ada@example.org"])");
+  CHECK(json::to_string(*found.get("urls")) == R"(["https://example.org/contact"])");
+  CHECK(json::to_string(*found.get("phones")) ==
+        R"(["+442079460958","02079460958","5551234567","0612345678"])");
+}
+
+TEST_CASE("address: kinds and field names are params; a missing field passes, a wrong kind is refused") {
+  auto h = ComponentHarness::of<Address>({{"field", "text"}, {"kinds", Array{"phone"}}, {"phones", "contact.tel"}});
+  h.push_json(R"({"text": "+1 212 555 0100 or mail@example.org"})");
+  h.push_json(R"({"other": 1})");
+  REQUIRE(h.output().size() == 2);
+  CHECK(json::to_string(h.output()[0]) == R"({"text":"+1 212 555 0100 or mail@example.org","contact":{"tel":["+12125550100"]}})");
+  CHECK(json::to_string(h.output()[1]) == R"({"other":1})");
+  CHECK_THROWS_WITH(ComponentHarness::of<Address>({{"field", "t"}, {"kinds", Array{"postal"}}}),
+                    doctest::Contains("param 'kinds': unknown kind 'postal'"));
 }

@@ -10,11 +10,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include <sluice/json.hpp>
 
+#include "iso_dates.hpp"
 #include "packet_key.hpp"
 
 namespace sluice::transform {
@@ -527,13 +529,7 @@ ComponentDescriptor DateNormalize::descriptor() {
                                      "%Ez …); a trailing literal Z means UTC; %Z reads a zone "
                                      "abbreviation (UT, UTC, GMT, Z, the US zones of RFC 5322 "
                                      "such as EST and PDT) or an IANA zone name",
-                      .default_value = Array{"%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M:%S%z",
-                                             "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S",
-                                             "%Y-%m-%dT%H:%M%Ez", "%Y-%m-%dT%H:%MZ",
-                                             "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%Ez",
-                                             "%Y-%m-%d %H:%M:%S", "%Y-%m-%d",
-                                             "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
-                                             "%a, %d %b %Y %H:%M:%S %Z", "%d %b %Y %H:%M:%S %Z"}},
+                      .default_value = Array(plugins::default_date_formats.begin(), plugins::default_date_formats.end())},
                      {.name = "timezone",
                       .type = ParamType::string,
                       .description = "IANA zone of inputs without an offset (e.g. Europe/Berlin); "
@@ -549,21 +545,8 @@ ComponentDescriptor DateNormalize::descriptor() {
 
 namespace {
 
-using Nanos = std::chrono::nanoseconds;
-
-// GCC 12 reports a false "may be used uninitialized" inside date.h's parser (a long double it
-// sets before use on every path that reads it) wherever the parser is inlined; the pragma keeps
-// -Werror builds working without hiding warnings in our own code elsewhere.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Parses all of `text` with `format`; false when it does not fit. `abbreviation` receives %Z.
-bool parse_local(std::string_view text, const std::string& format, date::local_time<Nanos>& local,
-                 std::string& abbreviation, std::chrono::minutes& offset) {
-  std::istringstream in{std::string(text)};
-  in >> date::parse(format, local, abbreviation, offset);
-  return !in.fail() && in.peek() == std::char_traits<char>::eof();
-}
-#pragma GCC diagnostic pop
+// Seconds below this magnitude are years before 5138; milliseconds above it are after 1973.
+constexpr double epoch_milliseconds_from = 1e11;
 
 const date::time_zone* zone_param(const Params& params, std::string_view name) {
   const std::string zone = params.get_string(name);
@@ -573,66 +556,6 @@ const date::time_zone* zone_param(const Params& params, std::string_view name) {
     throw std::invalid_argument("param '" + std::string(name) + "': unknown time zone '" + zone +
                                 "'");
   }
-}
-
-// A local time in `zone` as an instant. In a gap (spring forward) the offset before the gap
-// applies, so 02:30 becomes 03:30 summer time, as in java.time and JavaScript's Temporal; in an
-// overlap (fall back) the first of the two instants. Both are `first` of date's local_info.
-date::sys_time<Nanos> local_to_sys(const date::time_zone& zone, date::local_time<Nanos> local) {
-  const date::local_info info = zone.get_info(date::floor<std::chrono::seconds>(local));
-  return date::sys_time<Nanos>(local.time_since_epoch() - info.first.offset);
-}
-
-// What a %Z abbreviation means: a fixed offset (the zones RFC 5322 names), or an IANA zone.
-date::sys_time<Nanos> with_abbreviation(date::local_time<Nanos> local,
-                                        const std::string& abbreviation) {
-  static const std::pair<std::string_view, int> offsets[] = {
-      {"UT", 0},   {"UTC", 0},  {"GMT", 0},  {"Z", 0},    {"EST", -5}, {"EDT", -4},
-      {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
-  for (const auto& [name, hours] : offsets)
-    if (abbreviation == name)
-      return date::sys_time<Nanos>(local.time_since_epoch() - std::chrono::hours(hours));
-  try {
-    return local_to_sys(*date::locate_zone(abbreviation), local);
-  } catch (const std::runtime_error&) {
-    throw std::runtime_error("unknown time zone '" + abbreviation + "'");
-  }
-}
-
-// RFC 3339 allows a lowercase `t` and `z` in ISO 8601 timestamps; the formats use capitals.
-std::string capitalize_iso_letters(std::string_view text) {
-  std::string out(text);
-  const bool iso_date = out.size() > 10 && out[4] == '-' && out[7] == '-';
-  if (iso_date && out[10] == 't') out[10] = 'T';
-  if (iso_date && out.back() == 'z') out.back() = 'Z';
-  return out;
-}
-
-// Seconds below this magnitude are years before 5138; milliseconds above it are after 1973.
-constexpr double epoch_milliseconds_from = 1e11;
-
-// The instant `text` stands for by the first of `formats` that reads all of it; none: nullopt.
-// Throws std::runtime_error for a zone that a format reads but that does not exist.
-std::optional<date::sys_time<Nanos>> read_date(std::string_view text,
-                                               const std::vector<std::string>& formats,
-                                               const date::time_zone& input_zone) {
-  text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
-  text.remove_suffix(text.size() - (text.find_last_not_of(" \t\r\n") + 1));
-  const std::string normalized = capitalize_iso_letters(text);
-  for (const auto& format : formats) {
-    date::local_time<Nanos> local;
-    std::string abbreviation;
-    std::chrono::minutes offset{0};
-    if (!parse_local(normalized, format, local, abbreviation, offset)) continue;
-    const bool reads_zone = format.find("%Z") != std::string::npos;
-    const bool literal_z = format.ends_with('Z') && !format.ends_with("%Z");
-    if (format.find("%z") != std::string::npos || format.find("%Ez") != std::string::npos ||
-        literal_z)
-      return date::sys_time<Nanos>(local.time_since_epoch()) - offset;
-    if (reads_zone) return with_abbreviation(local, abbreviation);
-    return local_to_sys(input_zone, local);
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -649,16 +572,16 @@ void DateNormalize::process(Packet& packet, Emitter& emit) {
   for (const auto& field : fields_) {
     Value* value = packet.find_path(field);
     if (!value || value->is_null()) continue;
-    std::optional<date::sys_time<Nanos>> instant;
+    std::optional<plugins::DateTime> instant;
     try {
       if (value->is_number()) {
         const double number = value->as_double();
         const double seconds =
             std::abs(number) >= epoch_milliseconds_from ? number / 1000 : number;
-        instant = date::sys_time<Nanos>(
+        instant = plugins::DateTime(
             std::chrono::round<std::chrono::microseconds>(std::chrono::duration<double>(seconds)));
       } else if (value->is_string()) {
-        instant = read_date(value->as_string(), formats_, *input_zone_);
+        instant = plugins::read_date(value->as_string(), formats_, *input_zone_);
       }
     } catch (const std::runtime_error& e) {
       throw std::runtime_error("date_normalize: field '" + field + "' (" +
@@ -667,15 +590,7 @@ void DateNormalize::process(Packet& packet, Emitter& emit) {
     if (!instant)
       throw std::runtime_error("date_normalize: field '" + field + "' (" +
                                value->to_display_string() + ") matches none of the formats");
-    const bool utc = output_zone_->name() == "UTC" || output_zone_->name() == "Etc/UTC";
-    const char* format = utc ? "%FT%TZ" : "%FT%T%Ez";
-    // Whole seconds print without a fraction, others with microseconds, or nanoseconds when
-    // the input had them.
-    const auto seconds = date::floor<std::chrono::seconds>(*instant);
-    const auto micros = date::floor<std::chrono::microseconds>(*instant);
-    *value = seconds == *instant  ? date::format(format, date::make_zoned(output_zone_, seconds))
-             : micros == *instant ? date::format(format, date::make_zoned(output_zone_, micros))
-                                  : date::format(format, date::make_zoned(output_zone_, *instant));
+    *value = plugins::format_instant(*instant, output_zone_);
   }
   emit(std::move(packet));
 }
@@ -809,5 +724,93 @@ ComponentDescriptor Url::descriptor() {
 
 Url::Url(const Params& params)
     : PatternExtractor(params, R"(\b(?:(?:https?|ftp)://|www\.)[^\s<>"'`]+)") {}
+
+// ---- address -------------------------------------------------------------------------------
+
+namespace {
+
+// Takes back the packet an extractor emits, so that the next one works on it.
+class Passback : public Emitter {
+ public:
+  std::optional<Packet> packet;
+  void emit(std::size_t, Packet&& emitted) override { packet = std::move(emitted); }
+  std::size_t out_port_index(std::string_view) const override { return 0; }
+  void deliver(Packet&&) override {}
+};
+
+// The params of one of the three extractors: the same field, its own list field.
+Params kind_params(const Params& params, std::string_view kind) {
+  return Params(Object{{"field", params.get_string("field")}, {"into", params.get_string(kind)}});
+}
+
+}  // namespace
+
+Phone::Phone(const Params& params)
+    : PatternExtractor(params,
+                       // + and a country code, then groups of digits; or a national number:
+                       // an area code (bracketed or not) and two to four groups. An ISO date
+                       // (2024-03-01) has the shape of the latter but is none.
+                       R"((?<![\w+])(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){1,4})"
+                       R"(|(?!\d{4}-\d\d-\d\d\b)(?:\(\d{2,5}\) ?|\d{2,5}[ .-])\d{2,4}(?:[ .-]\d{2,4}){1,3})(?!\w))") {}
+
+std::string Phone::canonical(std::string_view match) const {
+  std::string digits;
+  if (match.starts_with('+')) digits += '+';
+  for (const char c : match)
+    if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
+  return digits;
+}
+
+ComponentDescriptor Address::descriptor() {
+  return {.name = "address",
+          .version = "1.0.0",
+          .summary = "Extracts the contact addresses of a text field: e-mail addresses, URLs "
+                     "and telephone numbers, each kind into a list field",
+          .kind = ComponentKind::extractor,
+          .params = {{.name = "field",
+                      .type = ParamType::string,
+                      .description = "path of the text field to search",
+                      .required = true},
+                     {.name = "kinds",
+                      .type = ParamType::string_list,
+                      .description = "which kinds to extract",
+                      .default_value = Array{"email", "url", "phone"}},
+                     {.name = "emails",
+                      .type = ParamType::string,
+                      .description = "path that receives the distinct e-mail addresses (domain "
+                                     "lowercased), in order of appearance",
+                      .default_value = "emails"},
+                     {.name = "urls",
+                      .type = ParamType::string,
+                      .description = "path that receives the distinct URLs",
+                      .default_value = "urls"},
+                     {.name = "phones",
+                      .type = ParamType::string,
+                      .description = "path that receives the distinct telephone numbers, digits "
+                                     "only (+ kept)",
+                      .default_value = "phones"}}};
+}
+
+Address::Address(const Params& params) {
+  for (const std::string& kind : params.get_string_list("kinds")) {
+    if (kind == "email")
+      extractors_.push_back(std::make_unique<Email>(kind_params(params, "emails")));
+    else if (kind == "url")
+      extractors_.push_back(std::make_unique<Url>(kind_params(params, "urls")));
+    else if (kind == "phone")
+      extractors_.push_back(std::make_unique<Phone>(kind_params(params, "phones")));
+    else
+      throw std::invalid_argument("param 'kinds': unknown kind '" + kind + "' (email, url or phone)");
+  }
+}
+
+void Address::process(Packet& packet, Emitter& emit) {
+  for (const auto& extractor : extractors_) {
+    Passback passback;
+    extractor->process(packet, passback);
+    packet = std::move(*passback.packet);
+  }
+  emit(std::move(packet));
+}
 
 }  // namespace sluice::transform

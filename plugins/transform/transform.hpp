@@ -1,7 +1,7 @@
 // The transform package: transformers change fields, extractors pull values out of text.
 //   set_field, copy_field, rename_field, delete_field (wildcards), case, trim, template,
 //   hash (stable id), json_parse, date_normalize (→ ISO 8601)
-//   regex_extract (named groups), email, url
+//   regex_extract (named groups), email, url, address (e-mails, URLs, phone numbers)
 // Field names are paths (`user.name`); a transformer whose source field is absent passes the
 // packet on unchanged, so optional fields need no guard in front.
 #pragma once
@@ -182,6 +182,29 @@ class Url : public PatternExtractor {
  public:
   static ComponentDescriptor descriptor();
   explicit Url(const Params& params);
+};
+
+// address: the contact addresses in a text field, each kind into a list field of its own:
+// e-mail addresses and URLs by the rules of `email` and `url`, and telephone numbers (digits
+// only, a leading + kept).
+// International numbers (+ and a country code) and the common national forms: (020) 7946
+// 0958, 555-123-4567, 06 12 34 56 78.
+class Phone : public PatternExtractor {
+ public:
+  explicit Phone(const Params& params);
+
+ private:
+  std::string canonical(std::string_view match) const override;
+};
+
+class Address : public Component {
+ public:
+  static ComponentDescriptor descriptor();
+  explicit Address(const Params& params);
+  void process(Packet& packet, Emitter& emit) override;
+
+ private:
+  std::vector<std::unique_ptr<PatternExtractor>> extractors_;
 };
 
 }  // namespace sluice::transform

@@ -485,7 +485,8 @@ test('the editor, against a real server in Chromium', async (t) => {
     const scratch = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-import-'));
     t.after(() => rmSync(scratch, { recursive: true, force: true }));
     const file = path.join(scratch, 'handwritten.yaml');
-    writeFileSync(file, 'name: imported\nnodes:\n  first: {component: trim}\n  last: {component: collect}\npipeline: [first, last]\n');
+    writeFileSync(file, 'name: imported\nnodes:\n  first: {component: trim}\n  last: {component: collect}\n' +
+                        'edges:\n  - {from: first, to: last, capacity: 4, capacity_bytes: 16MiB}\n');
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Import', exact: true }).click()]);
     await chooser.setFiles(file);
     await status(page, 'Imported handwritten.yaml: 2 nodes, 1 edges; not saved yet.');
@@ -493,6 +494,8 @@ test('the editor, against a real server in Chromium', async (t) => {
     assert.ok((await x('first')) < (await x('last')), 'no positions in the file: laid out left to right');
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await status(page, "Deployed new graph 'imported'");
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    assert.match(await page.getByTestId('yaml').innerText(), /capacity: 4\s+capacity_bytes: 16MiB/, "the edge's bounds are kept");
 
     await page.getByRole('tab', { name: 'YAML' }).click();
     await page.getByText('Import from text').click();

@@ -478,7 +478,7 @@ function Editor() {
     setEdges((current) =>
       current.map((e) =>
         e.source === from || e.target === from
-          ? makeEdge(e.source === from ? to : e.source, e.sourceHandle!, e.target === from ? to : e.target, e.targetHandle!, e.data?.capacity)
+          ? makeEdge(e.source === from ? to : e.source, e.sourceHandle!, e.target === from ? to : e.target, e.targetHandle!, e.data)
           : e,
       ),
     );
@@ -540,7 +540,7 @@ function Editor() {
     setEdges((current) => [
       ...current.map((e) => (e.selected ? { ...e, selected: false } : e)),
       ...copied.edges.map((e) =>
-        makeEdge(renamed.get(e.source)!, e.sourceHandle!, renamed.get(e.target)!, e.targetHandle!, e.data?.capacity),
+        makeEdge(renamed.get(e.source)!, e.sourceHandle!, renamed.get(e.target)!, e.targetHandle!, e.data),
       ),
     ]);
   };

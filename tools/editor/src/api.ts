@@ -53,7 +53,7 @@ export interface GraphDocument {
   workers?: number;
   // `ui`: the editor's layout ({x, y}), kept in the graph file and ignored by the runtime.
   nodes: Record<string, { component: string; params?: Record<string, Json>; ui?: { x?: Json; y?: Json } }>;
-  edges: { from: string; to: string; capacity?: number }[];
+  edges: { from: string; to: string; capacity?: number; capacity_bytes?: number | string }[];
 }
 
 export interface ValidationError {

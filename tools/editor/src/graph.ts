@@ -17,7 +17,12 @@ export type ComponentNodeData = {
   params: ParamDrafts;
 };
 export type EditorNode = Node<ComponentNodeData, 'component'>;
-export type EditorEdge = Edge<{ capacity?: number }>;
+// An edge's own bounds (docs/graphs.md): packets, and bytes as a number or text such as 16MiB.
+export type EdgeCapacity = {
+  capacity?: number;
+  capacity_bytes?: number | string;
+};
+export type EditorEdge = Edge<EdgeCapacity>;
 
 export interface GraphMeta {
   name: string;
@@ -66,7 +71,7 @@ export function makeEdge(
   sourceHandle: string,
   target: string,
   targetHandle: string,
-  capacity?: number,
+  capacity: EdgeCapacity = {},
 ): EditorEdge {
   return {
     id: edgeId(source, sourceHandle, target, targetHandle),
@@ -77,7 +82,7 @@ export function makeEdge(
     type: 'port',
     markerEnd: { type: MarkerType.ArrowClosed },
     className: sourceHandle === ERROR_PORT ? 'sl-error-edge' : undefined,
-    data: capacity === undefined ? {} : { capacity },
+    data: Object.fromEntries(Object.entries(capacity).filter(([, value]) => value !== undefined)),
   };
 }
 
@@ -111,9 +116,9 @@ export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[]
   graph.nodes = nodeMap;
   if (edges.length > 0)
     graph.edges = edges.map((edge) => {
-      if (edge.data?.capacity === undefined) return edgeText(edge);
+      if (edge.data?.capacity === undefined && edge.data?.capacity_bytes === undefined) return edgeText(edge);
       const [from, to] = edgeText(edge).split(' -> ');
-      return { from, to, capacity: edge.data.capacity };
+      return { from, to, ...edge.data };
     });
   document.contents = document.createNode(graph);
   return document.toString({ lineWidth: 0 });
@@ -175,7 +180,7 @@ export function fromDocument(document: GraphDocument, components: Components) {
   const edges = document.edges.map((edge) => {
     const [source, sourceHandle] = splitEndpoint(edge.from, DEFAULT_OUT);
     const [target, targetHandle] = splitEndpoint(edge.to, DEFAULT_IN);
-    return makeEdge(source, sourceHandle, target, targetHandle, edge.capacity);
+    return makeEdge(source, sourceHandle, target, targetHandle, { capacity: edge.capacity, capacity_bytes: edge.capacity_bytes });
   });
   // The layout the file keeps (each node's `ui`), or, when a node has none, dagre's for all.
   const kept = Object.values(document.nodes).every((node) => placed(node.ui));
@@ -183,7 +188,7 @@ export function fromDocument(document: GraphDocument, components: Components) {
 }
 
 // A graph file as written by hand or exported (docs/graphs.md: `nodes`, and `edges` as
-// "a -> b" or {from, to, capacity}, or a `pipeline` list) in the form GET /v1/graphs/{g}
+// "a -> b" or {from, to, capacity, capacity_bytes}, or a `pipeline` list) in the form GET /v1/graphs/{g}
 // serves, for fromDocument(). The server checks the rest when it is saved. Throws an Error
 // saying what is wrong.
 export function documentFromYaml(text: string): GraphDocument {
@@ -206,7 +211,13 @@ export function documentFromYaml(text: string): GraphDocument {
       const [from, to] = edge.split('->').map((end) => end.trim());
       edges.push({ from, to });
     } else if (isObject(edge) && typeof edge.from === 'string' && typeof edge.to === 'string') {
-      edges.push({ from: edge.from, to: edge.to, capacity: typeof edge.capacity === 'number' ? edge.capacity : undefined });
+      const bytes = edge.capacity_bytes;
+      edges.push({
+        from: edge.from,
+        to: edge.to,
+        capacity: typeof edge.capacity === 'number' ? edge.capacity : undefined,
+        capacity_bytes: typeof bytes === 'number' || typeof bytes === 'string' ? bytes : undefined,
+      });
     } else {
       throw new Error(`not an edge: ${JSON.stringify(edge)} (write "a -> b" or {from: a, to: b})`);
     }
