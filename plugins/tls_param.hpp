@@ -4,6 +4,8 @@
 // connection that never comes.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -46,7 +48,8 @@ inline http::TlsOptions parse_tls_param(const Value& tls) {
     }
     if (!value.is_string()) throw std::invalid_argument(name + ": must be a string, got " + value.type_name());
     *text = value.as_string();
-    if (key != "server_name" && !std::ifstream(*text)) throw std::invalid_argument(name + ": cannot read " + *text);
+    if (key != "server_name" && !std::ifstream(*text))
+      throw std::invalid_argument(name + ": cannot read " + *text + ": " + std::strerror(errno));
   }
   if (options.client_cert.empty() != options.client_key.empty())
     throw std::invalid_argument("param 'tls': client_cert and client_key go together");

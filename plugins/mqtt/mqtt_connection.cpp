@@ -3,11 +3,12 @@
 #include <mosquitto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <unistd.h>
 
 #include <iostream>
 #include <stdexcept>
 #include <utility>
+
+#include "tls_param.hpp"
 
 namespace sluice::mqtt {
 
@@ -17,11 +18,6 @@ namespace {
 void init_library_once() {
   static const int initialised = mosquitto_lib_init();
   (void)initialised;
-}
-
-void check_readable(const std::string& param, const std::string& file) {
-  if (::access(file.c_str(), R_OK) != 0)
-    throw std::invalid_argument("param '" + param + "': cannot read " + file);
 }
 
 }  // namespace
@@ -48,10 +44,7 @@ std::vector<ParamSpec> connection_params(std::string client_id_description) {
            .default_value = 30,
            .minimum = 5,
            .maximum = 65535},
-          {.name = "tls",
-           .type = ParamType::object,
-           .description = "TLS to the broker: {ca_file, verify (default true), client_cert, client_key, "
-                          "server_name (the name to verify instead of host)}; absent: plain TCP"}};
+          tls_param_spec("the broker (absent: plain TCP)")};
 }
 
 ConnectionSettings connection_settings(const Params& params) {
@@ -64,36 +57,7 @@ ConnectionSettings connection_settings(const Params& params) {
   s.password = params.get_string("password", "");
   if (!s.password.empty() && s.username.empty())
     throw std::invalid_argument("param 'password' needs param 'username'");
-  if (params.has("tls")) {
-    s.tls.enabled = true;
-    for (const auto& [key, value] : params.get("tls").as_object()) {
-      const std::string name = "tls." + std::string(key);
-      if (key == "verify") {
-        if (!value.is_bool()) throw std::invalid_argument("param '" + name + "': expected true or false");
-        s.tls.verify = value.as_bool();
-        continue;
-      }
-      if (key == "server_name") {
-        if (!value.is_string() || value.as_string().empty()) throw std::invalid_argument("param '" + name + "': expected a host name");
-        s.tls.server_name = value.as_string();
-        continue;
-      }
-      std::string* file = key == "ca_file" ? &s.tls.ca_file
-                          : key == "client_cert" ? &s.tls.client_cert
-                          : key == "client_key" ? &s.tls.client_key
-                                                : nullptr;
-      if (!file) {
-        const std::string hint = closest_match(key, {"ca_file", "verify", "client_cert", "client_key", "server_name"});
-        throw std::invalid_argument("param 'tls': unknown key '" + std::string(key) + "'" +
-                                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-      }
-      if (!value.is_string()) throw std::invalid_argument("param '" + name + "': expected a file name");
-      *file = value.as_string();
-      check_readable(name, *file);
-    }
-    if (s.tls.client_cert.empty() != s.tls.client_key.empty())
-      throw std::invalid_argument("param 'tls': client_cert and client_key go together");
-  }
+  if (params.has("tls")) s.tls = parse_tls_param(params.get("tls"));
   return s;
 }
 
@@ -119,8 +83,8 @@ MqttConnection::MqttConnection(ConnectionSettings settings) : settings_(std::mov
   if (!settings_.username.empty())
     mosquitto_username_pw_set(client_, settings_.username.c_str(),
                               settings_.password.empty() ? nullptr : settings_.password.c_str());
-  if (settings_.tls.enabled) {
-    const TlsSettings& tls = settings_.tls;
+  if (settings_.tls) {
+    const http::TlsOptions& tls = *settings_.tls;
     auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
     if (tls.ca_file.empty()) mosquitto_int_option(client_, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
     if (tls.verify && !tls.server_name.empty()) {

@@ -8,21 +8,18 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/http_client.hpp>
 
 struct mosquitto;
 struct mosquitto_message;
 
 namespace sluice::mqtt {
 
-struct TlsSettings {
-  bool enabled = false;  // a `tls` param was given
-  bool verify = true;
-  std::string ca_file, client_cert, client_key, server_name;
-};
 
 struct ConnectionSettings {
   std::string host;
@@ -31,7 +28,7 @@ struct ConnectionSettings {
   bool clean_session = true;
   int keepalive_s = 30;
   std::string username, password;
-  TlsSettings tls;
+  std::optional<http::TlsOptions> tls;  // absent: plain TCP
   std::string address() const { return host + ":" + std::to_string(port); }
 };
 

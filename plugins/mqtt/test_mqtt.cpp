@@ -51,7 +51,7 @@ TEST_CASE("bad params are refused naming the param") {
   CHECK(construction_error(publish, {{"topic", "a"}, {"password", "x"}}).find("param 'password' needs param 'username'") !=
         std::string::npos);
   CHECK(construction_error(publish, {{"topic", "a"}, {"tls", Object{{"ca_file", "/nonexistent/ca.pem"}}}}).ends_with(
-      "param 'tls.ca_file': cannot read /nonexistent/ca.pem"));
+      "param 'tls.ca_file': cannot read /nonexistent/ca.pem: No such file or directory"));
   CHECK(construction_error(publish, {{"topic", "a"}, {"tls", Object{{"ca_flie", "x"}}}}).ends_with(
       "param 'tls': unknown key 'ca_flie' (did you mean 'ca_file'?)"));
   CHECK(construction_error(publish, {{"topic", "a"}, {"qos", 3}}).find("qos") != std::string::npos);

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "tls_param.hpp"
+
 namespace sluice::postgres {
 
 std::vector<ParamSpec> connection_params() {
@@ -28,13 +30,8 @@ std::vector<ParamSpec> connection_params() {
            .description = "a libpq connection string (`host=… port=…` or `postgresql://…`); the params above, when "
                           "given, override its parts",
            .secret = true},
-          {.name = "tls",
-           .type = ParamType::object,
-           .description = "TLS to the server, as the SDK's TlsOptions: {verify: true (the certificate and the host "
-                          "name: sslmode verify-full; false: encrypted, unverified), ca_file (PEM bundle to trust; "
-                          "default the system's), client_cert and client_key (PEM, for `cert` authentication), "
-                          "server_name (the name to verify when `host` is an address)}; files are absolute paths, "
-                          "read at deploy; absent: libpq's default (TLS when the server offers it, unverified)"}};
+          tls_param_spec("the server (verify: libpq's sslmode verify-full; absent: libpq's default, TLS when the "
+                         "server offers it, unverified; server_name needs `host` to be an address)")};
 }
 
 namespace {
@@ -106,49 +103,28 @@ Connection::Connection(const Params& params) {
     if (keywords_.back() == "port") port = values_.back();
     if (keywords_.back() == "dbname") dbname = values_.back();
   }
-  if (params.has("tls")) add_tls(params.get("tls").as_object(), host);
+  if (params.has("tls")) add_tls(params.get("tls"), host);
   address_ = "postgres " + (host.empty() ? std::string("(default host)") : host) + ":" +
              (port.empty() ? std::string("5432") : port) + "/" + dbname;
 }
 
-void Connection::add_tls(const Object& tls, const std::string& host) {
-  const std::vector<std::string> known = {"verify", "ca_file", "client_cert", "client_key", "server_name"};
-  for (const auto& [name, value] : tls) {
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      const std::string hint = closest_match(name, known);
-      throw std::invalid_argument("param 'tls': unknown key '" + name + "'" +
-                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
-    if (name == "verify" ? !value.is_bool() : !value.is_string())
-      throw std::invalid_argument("param 'tls': '" + name + "' must be a " + (name == "verify" ? "boolean" : "string") +
-                                  ", got " + value.type_name());
-  }
-  auto text = [&](const char* name) { return tls.find(name) ? tls.find(name)->as_string() : std::string(); };
+void Connection::add_tls(const Value& param, const std::string& host) {
+  const http::TlsOptions tls = parse_tls_param(param);  // keys, types and readable files
   auto add = [&](const char* keyword, std::string value) {
     keywords_.emplace_back(keyword);
     values_.push_back(std::move(value));
   };
-  // libpq opens them at each connection: a path that cannot be read is refused now, at deploy.
-  auto add_file = [&](const char* name, const char* keyword) {
-    const std::string path = text(name);
-    if (path.empty()) return;
-    if (!std::filesystem::path(path).is_absolute())
-      throw std::invalid_argument("param 'tls': " + std::string(name) + " '" + path + "' is not an absolute path");
-    if (!std::ifstream(path))
-      throw std::invalid_argument("param 'tls': " + std::string(name) + " '" + path +
-                                  "' cannot be read: " + std::strerror(errno));
-    add(keyword, path);
+  // libpq opens the files at each connection, relative to the working directory then.
+  auto add_file = [&](const char* keyword, const std::string& path) {
+    if (!path.empty()) add(keyword, std::filesystem::absolute(path).string());
   };
-  const bool verify = !tls.find("verify") || tls.find("verify")->as_bool();
-  add("sslmode", verify ? "verify-full" : "require");
-  if (text("client_cert").empty() != text("client_key").empty())
-    throw std::invalid_argument("param 'tls': client_cert and client_key go together");
-  add_file("ca_file", "sslrootcert");
+  add("sslmode", tls.verify ? "verify-full" : "require");
+  add_file("sslrootcert", tls.ca_file);
   // libpq 15 knows no "system" root: Debian's bundle of the system's CAs (ca-certificates).
-  if (verify && text("ca_file").empty()) add("sslrootcert", "/etc/ssl/certs/ca-certificates.crt");
-  add_file("client_cert", "sslcert");
-  add_file("client_key", "sslkey");
-  if (const std::string name = text("server_name"); !name.empty()) {
+  if (tls.verify && tls.ca_file.empty()) add("sslrootcert", "/etc/ssl/certs/ca-certificates.crt");
+  add_file("sslcert", tls.client_cert);
+  add_file("sslkey", tls.client_key);
+  if (const std::string& name = tls.server_name; !name.empty()) {
     // libpq verifies (and sends as SNI) `host`; the address to reach then goes in `hostaddr`.
     in6_addr address;
     if (inet_pton(AF_INET, host.c_str(), &address) != 1 && inet_pton(AF_INET6, host.c_str(), &address) != 1)

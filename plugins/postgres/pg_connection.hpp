@@ -46,7 +46,7 @@ class Connection {
   const std::string& address() const { return address_; }
 
  private:
-  void add_tls(const Object& tls, const std::string& host);
+  void add_tls(const Value& tls, const std::string& host);
 
   std::vector<std::string> keywords_, values_;
   PGconn* connection_ = nullptr;

@@ -176,6 +176,8 @@ test('the editor, against a real server in Chromium', async (t) => {
     assert.match(await keep.innerText(), new RegExp(byName.get('keep').summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     const kinds = await page.locator('.sl-palette h3').allInnerTexts();
     assert.ok(kinds.map((k) => k.toLowerCase()).includes('filter'), `kinds shown: ${kinds}`);
+    // Sources (generate, dir_source, file_tail, ...) come first, as their own group.
+    assert.equal(kinds[0].toLowerCase(), 'source', `kinds shown: ${kinds}`);
     await page.getByLabel('search components').fill('collect');
     await page.getByTestId('palette-keep').waitFor({ state: 'detached', timeout: DEADLINE_MS });
     await page.getByTestId('palette-collect').waitFor({ timeout: DEADLINE_MS });

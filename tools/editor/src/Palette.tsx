@@ -4,7 +4,8 @@ import { useMemo, useState } from 'react';
 import type { ComponentDescriptor } from './api';
 
 export const DRAG_TYPE = 'application/x-sluice-component';
-const KIND_ORDER = ['adapter', 'transformer', 'filter', 'extractor', 'operator', 'publisher'];
+// In the order data flows: what makes packets first, what only takes them last.
+const KIND_ORDER = ['source', 'adapter', 'transformer', 'filter', 'extractor', 'operator', 'publisher'];
 
 interface Props {
   components: ComponentDescriptor[];
