@@ -359,7 +359,8 @@ GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission) {
   queued += n;
   outstanding += n;
   // try_push leaves its argument as it was unless it succeeds.
-  const std::size_t bytes = submission.bytes;
+  std::size_t bytes = 0;
+  for (std::size_t b : submission.packet_bytes) bytes += b;
   queued_bytes += bytes;
   const auto status = ingress_.try_push(std::move(submission));
   if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;
@@ -387,20 +388,19 @@ void GraphInstance::admit(Submission& submission) {
   else
     targets = plan().sources;
   // `queued` and `queued_bytes` are shared with submitting threads: they are updated per
-  // batch, and in bytes by the submission's own count (a packet grows by its `stream` meta).
-  std::size_t taken = 0, taken_bytes = 0, bytes_left = submission.bytes;
+  // batch. A packet's bytes are those counted at submission (its `stream` meta aside).
+  std::size_t taken = 0, taken_bytes = 0;
   const auto release_taken = [&] {
     queued -= std::exchange(taken, 0);
-    const std::size_t bytes = std::min(bytes_left, std::exchange(taken_bytes, 0));
-    queued_bytes -= bytes;
-    bytes_left -= bytes;
+    queued_bytes -= std::exchange(taken_bytes, 0);
   };
   // The `stream` meta is set here, on the worker: the memory it takes is then allocated and
   // freed by the same thread, which glibc's allocator does far faster than across threads.
   const Value stream_id(stream->result.id);
-  for (Packet& packet : submission.packets) {
+  for (std::size_t i = 0; i < submission.packets.size(); ++i) {
+    Packet& packet = submission.packets[i];
     packet.set_meta(meta::stream, stream_id);
-    const std::size_t bytes = packet_bytes(packet);
+    const std::size_t bytes = submission.packet_bytes[i];
     for (std::size_t t = 0; t < targets.size(); ++t) {
       PacketQueue& queue = *nodes_[targets[t]]->ingress;
       if (t + 1 == targets.size())
@@ -416,7 +416,6 @@ void GraphInstance::admit(Submission& submission) {
     taken_bytes += bytes;
   }
   release_taken();
-  queued_bytes -= bytes_left;
   submission.packets.clear();
   stream->admitted = true;
   complete_if_done(stream);

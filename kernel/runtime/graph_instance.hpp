@@ -51,7 +51,7 @@ struct StreamState {
 struct Submission {
   std::unique_ptr<StreamState> stream;
   std::vector<Packet> packets;
-  std::size_t bytes = 0;            // packet_bytes of them all
+  std::vector<std::size_t> packet_bytes;  // of each packet, counted once at submission
   std::optional<std::size_t> node;  // enter here instead of at the sources
 };
 

@@ -130,8 +130,10 @@ struct Runtime::Impl {
     GraphInstance* least = nullptr;
     for (const auto& instance : graph.instances)
       if (!least || instance->outstanding < least->outstanding) least = instance.get();
+    std::vector<std::size_t> sizes;
+    sizes.reserve(packets.size());
     std::size_t bytes = 0;
-    for (const Packet& packet : packets) bytes += packet_bytes(packet);
+    for (const Packet& packet : packets) bytes += sizes.emplace_back(packet_bytes(packet));
     // A submission larger than a limit is still taken by an idle instance: the request size
     // limit bounds it, and refusing it would refuse it forever.
     if (!least || (least->queued > 0 && (least->queued + packets.size() > options.max_queued_packets ||
@@ -147,7 +149,7 @@ struct Runtime::Impl {
     stream->on_done = std::move(on_done);
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
-    Submission submission{std::move(stream), std::move(packets), bytes, node};
+    Submission submission{std::move(stream), std::move(packets), std::move(sizes), node};
     const auto outcome = least->try_submit(submission);
     if (outcome != GraphInstance::SubmitOutcome::accepted) {
       packets = std::move(submission.packets);
