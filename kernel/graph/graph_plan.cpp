@@ -175,7 +175,10 @@ class GraphPlanner {
       error(where, who + " is a source and has no input ports: it makes its own packets");
       return none;
     }
-    const std::string_view wanted = name.empty() ? (output ? "out" : "in") : name;
+    // Both arms string_view: with a `const char*` arm and a `std::string` arm the result would
+    // be a temporary string, and the view would outlive it.
+    const std::string_view wanted =
+        name.empty() ? std::string_view(output ? "out" : "in") : std::string_view(name);
     for (std::size_t p = 0; p < ports.size(); ++p)
       if (ports[p].name == wanted) return p;
     if (name.empty() && ports.size() == 1) return 0;

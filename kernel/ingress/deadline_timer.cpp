@@ -40,8 +40,11 @@ void DeadlineTimer::run() {
       continue;
     }
     const auto first = pending_.begin();
-    if (Clock::now() < first->first.first) {
-      wake_.wait_until(lock, first->first.first);
+    // A copy: wait_until reads the deadline again after waking, when cancel() may have erased
+    // the entry that holds it.
+    const Clock::time_point deadline = first->first.first;
+    if (Clock::now() < deadline) {
+      wake_.wait_until(lock, deadline);
       continue;  // woken early (new earlier deadline, cancel, stop) or on time: look again
     }
     auto callback = std::move(first->second);

@@ -320,8 +320,10 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
   Call call{std::move(request), std::move(responder), {}};
   try {
     const std::vector<std::string> segments = split_path(call.request.path);
-    // HEAD is GET without the body (the HTTP layer leaves the body out).
-    const std::string_view method = call.request.method == "HEAD" ? "GET" : call.request.method;
+    // HEAD is GET without the body (the HTTP layer leaves the body out). Both arms string_view,
+    // else the result is a temporary string that the view would outlive.
+    const std::string_view method =
+        call.request.method == "HEAD" ? std::string_view("GET") : std::string_view(call.request.method);
     std::vector<std::string_view> allowed;
     for (const Route& route : routes) {
       if (route.pattern.size() != segments.size()) continue;

@@ -320,9 +320,11 @@ TEST_CASE("tap: a client that goes away frees its tap; the graph under load with
     REQUIRE(event);
     if (event->json().get("seen")->as_int() == 20000) stats = event;
   }
-  const sluice::Value* dropped = stats->json().get("dropped");
+  // json() parses anew each call: `dropped` points into this document, which must outlive it.
+  const sluice::Value document = stats->json();
+  const sluice::Value* dropped = document.get("dropped");
   MESSAGE("tap stats: " << stats->data);
-  CHECK(stats->json().get("sent")->as_int() + dropped->get("rate")->as_int() + dropped->get("buffer")->as_int() +
+  CHECK(document.get("sent")->as_int() + dropped->get("rate")->as_int() + dropped->get("buffer")->as_int() +
             dropped->get("slow_client")->as_int() ==
         20000);
 }
