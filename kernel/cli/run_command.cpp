@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <sluice/json.hpp>
 
@@ -65,6 +66,13 @@ class OrderedOutput {
     changed_.notify_all();
   }
 
+  // Text with no place in the input order (the results of a source node's streams).
+  void write_now(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    out_ << text;
+    out_.flush();
+  }
+
   void wait_all() {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return next_to_write_ == next_batch_; });
@@ -111,17 +119,6 @@ int run_graph(const RunOptions& options) {
     std::cerr << "sluice run: warning: graph '" << name
               << "' has no collect node, so nothing is written to the output\n";
 
-  // No stream history: each batch's results are written as it finishes, and nobody looks a
-  // stream up afterwards, so keeping finished ones would grow memory with the input.
-  Runtime runtime({.workers = options.workers, .finished_stream_history = 0,
-                   .fiber_stack_bytes = options.fiber_stack_bytes});
-  try {
-    runtime.deploy(std::move(*plan));
-  } catch (const DeployError& e) {
-    std::cerr << "sluice run: " << e.what() << '\n';
-    return 2;
-  }
-
   std::ifstream input_file;
   if (!options.input.empty() && options.input != "-") {
     input_file.open(options.input, std::ios::binary);
@@ -142,34 +139,55 @@ int run_graph(const RunOptions& options) {
   std::ostream& out = output_file.is_open() ? output_file : std::cout;
   const std::string input_name = options.input.empty() ? "<stdin>" : options.input;
 
-  OrderedOutput ordered(out, 4 * runtime.worker_count() + 2);
   Summary summary;
+  // A finished stream's results as NDJSON text; its counts go to the summary.
+  auto results_of = [&](const StreamResult& r) {
+    std::string text;
+    for (const auto& p : r.results) {
+      json::write_fields(p, text);
+      text += '\n';
+    }
+    std::lock_guard lock(summary.mutex);
+    summary.out += r.results.size();
+    summary.errors += r.error_count;
+    summary.dropped += r.dropped;
+    for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
+    return text;
+  };
+  std::optional<OrderedOutput> ordered;
+  // No stream history: each batch's results are written as it finishes, and nobody looks a
+  // stream up afterwards, so keeping finished ones would grow memory with the input. What a
+  // source node makes is written as its streams finish.
+  Runtime runtime({.workers = options.workers,
+                   .finished_stream_history = 0,
+                   .fiber_stack_bytes = options.fiber_stack_bytes,
+                   .on_source_stream = [&](const StreamResult& r) {
+                     {
+                       std::lock_guard lock(summary.mutex);
+                       summary.in += r.accepted;
+                     }
+                     ordered->write_now(results_of(r));
+                   }});
+  ordered.emplace(out, 4 * runtime.worker_count() + 2);
+  const bool takes_input = !plan->sources.empty();
+  try {
+    runtime.deploy(std::move(*plan));
+  } catch (const DeployError& e) {
+    std::cerr << "sluice run: " << e.what() << '\n';
+    return 2;
+  }
 
   auto submit = [&](std::vector<Packet> packets) {
-    const std::size_t batch = ordered.begin_batch();
-    auto on_done = [&, batch](const StreamResult& r) {
-      std::string text;
-      for (const auto& p : r.results) {
-        json::write_fields(p, text);
-        text += '\n';
-      }
-      {
-        std::lock_guard lock(summary.mutex);
-        summary.out += r.results.size();
-        summary.errors += r.error_count;
-        summary.dropped += r.dropped;
-        for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
-      }
-      ordered.complete(batch, std::move(text));
-    };
+    const std::size_t batch = ordered->begin_batch();
+    auto on_done = [&, batch](const StreamResult& r) { ordered->complete(batch, results_of(r)); };
     for (;;) {
       auto admission = runtime.submit(name, std::move(packets), on_done);
       if (admission.status == Admission::Status::accepted) return;
       if (admission.status != Admission::Status::overloaded) {
-        ordered.abandon_batch(batch);
+        ordered->abandon_batch(batch);
         throw std::runtime_error("the runtime refused the input");
       }
-      ordered.wait_for_progress();
+      ordered->wait_for_progress();
     }
   };
 
@@ -178,13 +196,18 @@ int run_graph(const RunOptions& options) {
   std::size_t line_number = 0;
   const std::string filename =
       input_file.is_open() ? std::filesystem::path(options.input).filename().string() : std::string();
-  const bool whole_input = !options.content_type.empty() && !options.per_line;
+  // A graph made only of source nodes and what follows them takes no input: it runs until its
+  // sources have finished.
+  const bool whole_input = takes_input && !options.content_type.empty() && !options.per_line;
+  if (!takes_input && !options.input.empty())
+    std::cerr << "sluice run: warning: graph '" << name << "' takes no input (its data comes from its source nodes); "
+              << options.input << " is not read\n";
   if (whole_input) {
     batch.push_back(raw_packet({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()},
                                options.content_type, filename));
     ++summary.in;
   }
-  while (!whole_input && std::getline(in, line)) {
+  while (takes_input && !whole_input && std::getline(in, line)) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (!options.content_type.empty()) {
@@ -211,7 +234,8 @@ int run_graph(const RunOptions& options) {
     if (batch.size() == options.batch) submit(std::exchange(batch, {}));
   }
   if (!batch.empty()) submit(std::move(batch));
-  ordered.wait_all();
+  ordered->wait_all();
+  runtime.wait_for_sources(name);
   runtime.shutdown();
 
   for (const auto& m : summary.messages) std::cerr << "error: " << m << '\n';

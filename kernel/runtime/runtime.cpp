@@ -117,7 +117,8 @@ struct Runtime::Impl {
         return admission;
       };
       graph.sources.push_back(std::make_unique<SourceRunner>(path, std::move(component), std::move(state_dir),
-                                                             options.max_source_in_flight, std::move(submit_here)));
+                                                             options.max_source_in_flight, std::move(submit_here),
+                                                             options.on_source_stream));
     }
   }
 
@@ -213,6 +214,13 @@ void Runtime::deploy(GraphPlan plan) {
     Impl::drain(*previous);
   }
   for (auto& source : graph->sources) source->start();
+}
+
+std::size_t Runtime::wait_for_sources(std::string_view name) {
+  auto graph = impl_->find(name);  // held: a redeploy meanwhile cannot destroy its runners
+  if (!graph) return 0;
+  for (auto& source : graph->sources) source->wait_finished();
+  return graph->sources.size();
 }
 
 bool Runtime::undeploy(std::string_view name) {

@@ -36,6 +36,8 @@
 
 namespace sluice {
 
+struct StreamResult;
+
 struct RuntimeOptions {
   std::size_t workers = 0;  // 0: one per core
   // Packets admitted to an instance but not yet taken in by its source nodes, and the memory
@@ -58,6 +60,9 @@ struct RuntimeOptions {
   std::size_t fiber_stack_bytes = fiber_stacks::default_stack_bytes;
   // Where sources keep their ledgers: <state_dir>/sources/<graph>/<node>/; "": nowhere.
   std::string state_dir = {};
+  // Sees every stream a source node sent as it completes, on a worker thread (`sluice run`
+  // writes their results); empty: nobody but the source.
+  std::function<void(const StreamResult&)> on_source_stream = {};
 };
 
 struct StreamError {
@@ -159,6 +164,9 @@ class Runtime {
   void deploy(GraphPlan plan);
   // Drains and removes; false when there was no such graph.
   bool undeploy(std::string_view graph);
+  // Waits until every source node of the graph's current version has finished by itself and
+  // its streams are done (a source with no end never finishes); returns how many it has.
+  std::size_t wait_for_sources(std::string_view graph);
   std::vector<std::string> graph_names() const;
   std::shared_ptr<const GraphPlan> graph(std::string_view name) const;
   // Graphs that use any of these components (for redeploy after a plugin reload).

@@ -12,12 +12,13 @@ constexpr auto full_graph_retry = std::chrono::milliseconds(10);
 }  // namespace
 
 SourceRunner::SourceRunner(std::string path, std::unique_ptr<Component> component, std::string state_dir,
-                           std::size_t max_in_flight, Submit submit)
+                           std::size_t max_in_flight, Submit submit, StreamCallback observe)
     : path_(std::move(path)),
       component_(std::move(component)),
       state_dir_(std::move(state_dir)),
       max_in_flight_(max_in_flight),
-      submit_(std::move(submit)) {}
+      submit_(std::move(submit)),
+      observe_(std::move(observe)) {}
 
 SourceRunner::~SourceRunner() { stop(); }
 
@@ -32,6 +33,11 @@ void SourceRunner::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void SourceRunner::wait_finished() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return produced_ && in_flight_ == 0; });
+}
+
 void SourceRunner::run() {
   try {
     component_->produce(*this);
@@ -40,6 +46,11 @@ void SourceRunner::run() {
   } catch (...) {
     std::cerr << path_ << ": produce() threw an unknown exception; the source has stopped\n";
   }
+  {
+    std::lock_guard lock(mutex_);
+    produced_ = true;
+  }
+  changed_.notify_all();
 }
 
 bool SourceRunner::stopping() const {
@@ -56,6 +67,7 @@ bool SourceRunner::sleep_until(Clock::time_point deadline) {
 bool SourceRunner::send(std::vector<Packet>&& packets, StreamDoneCallback on_done) {
   const std::size_t count = packets.size();
   StreamCallback when_done = [this, count, notify = std::move(on_done)](const StreamResult& result) {
+    if (observe_) observe_(result);
     if (notify) {
       try {
         notify(StreamOutcome{result.id, result.accepted, result.error_count});

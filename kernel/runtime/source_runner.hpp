@@ -29,8 +29,10 @@ class SourceRunner final : public SourceContext {
   // version no longer takes input.
   using Submit = std::function<Admission(std::vector<Packet>& packets, StreamCallback& on_done)>;
 
+  // `observe`, when given, sees each of its streams as it completes (before the source's own
+  // completion callback): `sluice run` writes their results.
   SourceRunner(std::string path, std::unique_ptr<Component> component, std::string state_dir,
-               std::size_t max_in_flight, Submit submit);
+               std::size_t max_in_flight, Submit submit, StreamCallback observe = {});
   ~SourceRunner();  // stop()
   SourceRunner(const SourceRunner&) = delete;
   SourceRunner& operator=(const SourceRunner&) = delete;
@@ -39,6 +41,9 @@ class SourceRunner final : public SourceContext {
   // Tells produce() to stop, wakes a send() or sleep_until() that waits, and joins the thread.
   // Streams already sent go on to completion. Idempotent.
   void stop();
+  // Waits until produce() has returned by itself (a source with an end: a count, a file read
+  // through) and every stream it sent is done.
+  void wait_finished();
 
   // SourceContext
   bool send(std::vector<Packet>&& packets, StreamDoneCallback on_done) override;
@@ -56,9 +61,11 @@ class SourceRunner final : public SourceContext {
   std::string state_dir_;
   std::size_t max_in_flight_;
   Submit submit_;
+  StreamCallback observe_;
   mutable std::mutex mutex_;
-  std::condition_variable changed_;  // stop asked, or a stream of ours completed
+  std::condition_variable changed_;  // stop asked, a stream of ours completed, produce() returned
   bool stop_ = false;
+  bool produced_ = false;  // produce() returned
   std::size_t in_flight_ = 0;  // packets sent whose streams are not done
   std::thread thread_;
 };

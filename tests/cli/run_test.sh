@@ -131,6 +131,22 @@ adapter_graph html_adapter ''
   fail "HTML 20000 deep: $(tail -c 300 err.txt)"
 grep -q '"text":"deep"' out.ndjson || fail "HTML 20000 deep: $(head -c 300 out.ndjson)"
 
+# A graph whose data comes from a source node takes no input and runs until the source has
+# finished: what it made is written, and counted.
+cat > generated.yaml <<'YAML'
+name: generated
+nodes:
+  tick: {component: generate, params: {count: 250, batch: 50, interval_ms: 0, payload: {n: "{seq}"}}}
+  out:  {component: collect}
+edges: [tick -> out]
+YAML
+"$sluice" run generated.yaml --plugins "$plugins" --input in.ndjson > out.ndjson 2>err.txt ||
+  fail "source graph: exit $? ($(cat err.txt))"
+[ "$(sort -u out.ndjson | wc -l)" = 250 ] || fail "source graph: $(wc -l < out.ndjson) lines, $(head -3 out.ndjson)"
+grep -q '"n":"250"' out.ndjson || fail "source graph: no packet 250"
+grep -q "250 packets in, 250 out, 0 failed" err.txt || fail "source graph summary: $(cat err.txt)"
+grep -q "takes no input" err.txt || fail "source graph: --input not said to be unread: $(cat err.txt)"
+
 # What components reach beyond their packets, and which params are file paths or secrets.
 "$sluice" plugins --plugins "$plugins" > plugins.txt
 grep -q "capabilities: fs_write" plugins.txt || fail "sluice plugins shows no capabilities"
