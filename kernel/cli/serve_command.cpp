@@ -3,8 +3,10 @@
 #include <signal.h>
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,7 @@ struct ServeSettings {
   bool insecure = false;
   std::string log_level = "info";
   std::string log_format = "text";
+  std::chrono::milliseconds drain_timeout{30000};
 };
 
 namespace fs = std::filesystem;
@@ -274,7 +277,21 @@ int serve(const ServeSettings& settings) {
     relay->graphs = nullptr;
   }
   graphs.stop();       // deploys already asked for finish; later ones answer 503
+  // The drain has a deadline: what is not done by then stays in the write-ahead log and is
+  // replayed by the next start, as after a crash (which the log survives).
+  std::promise<void> drained;
+  std::thread drain_deadline([&, done = drained.get_future()] {
+    if (done.wait_for(settings.drain_timeout) == std::future_status::ready) return;
+    const bool kept = ingest && ingest->sync();
+    log::warn("the graphs did not drain within --drain-timeout {} ms: exiting; {}", settings.drain_timeout.count(),
+              kept ? "what is not done stays in the write-ahead log for the next start"
+                   : "what is not done is lost (no write-ahead log: --durability none)");
+    std::cout.flush();
+    std::_Exit(0);
+  });
   runtime.shutdown();  // drains: waiting callers get their results over the still-open server
+  drained.set_value();
+  drain_deadline.join();
   api.end_taps();      // the taps, closed by the shutdown, say so
   server.stop();
   ingest.reset();  // before the api goes: answers waiting for the log's last sync go through it
@@ -341,6 +358,9 @@ void add_serve_command(CLI::App& app) {
   };
   duration_option("--header-timeout", settings->http.header_timeout,
                   "time a client has to send a request's head, from its first byte (408 beyond; default 30s)");
+  duration_option("--drain-timeout", settings->drain_timeout,
+                  "on SIGTERM, the longest wait for the graphs to drain; then the server exits, what is not done "
+                  "left in the write-ahead log for the next start (default 30s)");
   duration_option("--idle-timeout", settings->http.idle_timeout,
                   "longest silence of a client: between requests, or inside a body (default 5m)");
   command->add_option("--editor", settings->editor_dir,

@@ -68,6 +68,7 @@ class DurableIngest {
   // The log's bytes are above `fraction` of its limit (never without a limit).
   bool above(double fraction) const;
   WalStats stats() const { return log_.stats(); }
+  bool sync() { return log_.sync(); }
 
  private:
   // Submits a logged submission and writes its completion record when the stream is done,

@@ -413,6 +413,11 @@ void WriteAheadLog::sync_loop() {
   }
 }
 
+bool WriteAheadLog::sync() {
+  std::lock_guard lock(mutex_);
+  return ::fdatasync(current_->fd) == 0;
+}
+
 WalStats WriteAheadLog::stats() const {
   std::lock_guard lock(mutex_);
   WalStats stats = counters_;

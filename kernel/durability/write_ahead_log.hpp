@@ -113,6 +113,9 @@ class WriteAheadLog {
                          OnDurable on_durable);
   // Records that a submission is done (also one refused downstream after it was logged).
   void append_completion(std::uint64_t id);
+  // fdatasyncs what is written now (earlier segments were synced when they were left); false
+  // when that failed.
+  bool sync();
 
   WalStats stats() const;
   const WriteAheadLogOptions& options() const { return options_; }

@@ -171,6 +171,35 @@ TEST_CASE("SIGTERM: stop admitting (503), drain what was admitted, exit 0") {
   CHECK(refused);
 }
 
+TEST_CASE("SIGTERM drains for at most --drain-timeout, exits 0, and the next start replays what was not done") {
+  TempDir dir;
+  write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 2000));
+  std::string batch;
+  for (int i = 0; i < 10; ++i) batch += "{\"n\": " + std::to_string(i) + "}\n";
+  const Headers ndjson = {{"Content-Type", "application/x-ndjson"}};
+  const auto node_in = [](std::uint16_t port, std::size_t node) {
+    return http(port, "GET", "/v1/graphs/slow/stats").json().get("nodes")->as_array().at(node).get("in")->as_int();
+  };
+  {
+    ServerProcess server(dir, {"--workers", "1", "--drain-timeout", "1s"});
+    REQUIRE(http(server.port(), "POST", "/v1/graphs/slow/packets", batch, ndjson).status == 202);
+    REQUIRE(wait_until([&] { return node_in(server.port(), 0) >= 1; }, 10s));
+    const auto signalled = std::chrono::steady_clock::now();
+    CHECK(server.stop(SIGTERM) == 0);
+    // Draining all of it would take 20 s.
+    CHECK(std::chrono::steady_clock::now() - signalled < 10s);
+    CHECK_MESSAGE(server.stderr_text().find("did not drain within --drain-timeout 1000 ms") != std::string::npos,
+                  server.stderr_text());
+  }
+  write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 1));
+  ServerProcess again(dir, {"--workers", "1"});
+  REQUIRE_MESSAGE(wait_until([&] { return again.stdout_text().find("replayed 1 submissions (10 packets)") != std::string::npos; },
+                             30s),
+                  again.stdout_text());
+  REQUIRE(wait_until([&] { return node_in(again.port(), 1) == 10; }, 30s));
+  CHECK(again.stop() == 0);
+}
+
 namespace {
 
 std::vector<std::string> lines_of(const std::string& text) {
