@@ -354,13 +354,11 @@ void GraphInstance::start() {
       .detach();
 }
 
-GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission) {
+GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission, std::size_t bytes) {
   const std::size_t n = submission.packets.size();
   queued += n;
   outstanding += n;
   // try_push leaves its argument as it was unless it succeeds.
-  std::size_t bytes = 0;
-  for (std::size_t b : submission.packet_bytes) bytes += b;
   queued_bytes += bytes;
   const auto status = ingress_.try_push(std::move(submission));
   if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;

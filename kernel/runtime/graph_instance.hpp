@@ -92,7 +92,7 @@ class PacketQueue {
   bool empty() const { return count_ == 0; }
   // Whether a packet of `bytes` would have to wait.
   bool full(std::size_t bytes) const {
-    return count_ == capacity_ || (count_ != 0 && bytes > capacity_bytes_ - std::min(bytes_, capacity_bytes_));
+    return count_ == capacity_ || (count_ != 0 && bytes_ + bytes > capacity_bytes_);
   }
   std::size_t size() const { return count_; }
   std::size_t in_port() const { return in_port_; }
@@ -196,9 +196,10 @@ class GraphInstance {
 
   // On the worker thread: launches the fibers.
   void start();
-  // Any thread. Unless accepted, the submission is untouched.
+  // Any thread; `bytes` is the sum of submission.packet_bytes. Unless accepted, the
+  // submission is untouched.
   enum class SubmitOutcome { accepted, full, closed };
-  SubmitOutcome try_submit(Submission& submission);
+  SubmitOutcome try_submit(Submission& submission, std::size_t bytes);
   // Any thread: no more submissions; the graph drains, then done() becomes ready.
   void close_ingress();
   std::shared_future<void> done() const { return done_future_; }

@@ -151,7 +151,7 @@ struct Runtime::Impl {
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), std::move(sizes), node};
-    const auto outcome = least->try_submit(submission);
+    const auto outcome = least->try_submit(submission, bytes);
     if (outcome != GraphInstance::SubmitOutcome::accepted) {
       packets = std::move(submission.packets);
       on_done = std::move(submission.stream->on_done);
