@@ -1,7 +1,9 @@
 // The `tls` param of components that reach a server over TLS, with the names of the SDK's
-// http::TlsOptions: {ca_file, verify, client_cert, client_key, server_name}. The files are
-// checked at deploy, so one that cannot be read is a 422 naming `tls.<key>` rather than a
-// connection that never comes.
+// http::TlsOptions: {ca_file, verify, client_cert, client_key, server_name}. The kernel resolves
+// the three files as it does file_path params (file_keys: `sluice serve` keeps them inside its
+// data root and --allow-path directories); they are read at deploy, so one that cannot be read
+// is a 422 naming `tls.<key>` rather than a connection that never comes. A component with this
+// param declares capability fs_read.
 #pragma once
 
 #include <cerrno>
@@ -22,8 +24,9 @@ inline ParamSpec tls_param_spec(const std::string& to_what) {
           .description = "TLS to " + to_what +
                          ": {ca_file (PEM CAs to trust instead of the system's), verify (false: any certificate, for "
                          "tests only), client_cert + client_key (PEM, to present), server_name (to verify and send "
-                         "as SNI, when not the URL's host)}; files are read at deploy, as given (not in the data "
-                         "directory)"};
+                         "as SNI, when not the URL's host)}; the files resolve like file paths (in the data "
+                         "directory under sluice serve) and are read at deploy",
+          .file_keys = {"ca_file", "client_cert", "client_key"}};
 }
 
 inline http::TlsOptions parse_tls_param(const Value& tls) {

@@ -53,6 +53,7 @@ std::string param_facts(const ParamSpec& param) {
       facts += (i ? ", " : "") + json::to_string(param.allowed[i]);
   }
   if (param.file_path) facts += ", file path";
+  for (const auto& key : param.file_keys) facts += ", " + key + ": file path";
   if (param.secret) facts += ", secret";
   return facts;
 }

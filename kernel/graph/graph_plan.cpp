@@ -130,18 +130,30 @@ class GraphPlanner {
     return located != node.param_locations.end() ? located->second : node.where;
   }
 
-  // File paths and secret references, in the validated values (a param that failed
-  // validation is not among them).
+  // File paths (file_path params and the file_keys of object params) and secret references,
+  // in the validated values (a param that failed validation is not among them).
   void resolve_param_values(const ComponentDescriptor& component, const NodeSpec& node, Object& values) {
     for (const ParamSpec& param : component.params) {
       Value* value = values.find(param.name);
-      if (!value || value->is_null() || !(param.file_path || param.secret)) continue;
+      if (!value || value->is_null()) continue;
+      const auto refused = [&](const std::string& name, const std::invalid_argument& e) {
+        error(param_where(node, param.name), "node " + in_quotes(node.id) + ": param " + in_quotes(name) + ": " + e.what());
+      };
       try {
         if (param.file_path) *value = resolve_file_path(value->as_string(), paths_).string();
         if (param.secret) *value = resolve_secret(*value, paths_);
       } catch (const std::invalid_argument& e) {
-        error(param_where(node, param.name),
-              "node " + in_quotes(node.id) + ": param " + in_quotes(param.name) + ": " + e.what());
+        refused(param.name, e);
+      }
+      if (!value->is_object()) continue;
+      for (const std::string& key : param.file_keys) {
+        Value* file = value->as_object().find(key);
+        if (!file || !file->is_string()) continue;  // the component says what it expects there
+        try {
+          *file = resolve_file_path(file->as_string(), paths_).string();
+        } catch (const std::invalid_argument& e) {
+          refused(param.name + "." + key, e);
+        }
       }
     }
   }

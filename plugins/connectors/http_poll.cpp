@@ -84,7 +84,7 @@ ComponentDescriptor HttpPoll::descriptor() {
                       .default_value = 300000,
                       .minimum = 1},
                      tls_param_spec("the server (https:// URLs)")},
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 HttpPoll::HttpPoll(const Params& params)

@@ -78,7 +78,7 @@ ComponentDescriptor MqttPublish::descriptor() {
           .summary = "Publishes each packet to an MQTT broker (QoS 0/1/2, retain, topics from fields)",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 MqttPublish::MqttPublish(const Params& params)

@@ -154,7 +154,7 @@ ComponentDescriptor MqttSource::descriptor() {
           .kind = ComponentKind::source,
           .outputs = {{"out", "one packet per message; topic, qos and retain meta"}},
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 MqttSource::MqttSource(const Params& params)

@@ -52,12 +52,7 @@ std::vector<ParamSpec> connection_params() {
            .type = ParamType::string,
            .description = "authentication token instead of user and password (${env:NAME} or ${file:PATH})",
            .secret = true},
-          {.name = "tls",
-           .type = ParamType::object,
-           .description = "TLS to the servers, as the http publisher's: {ca_file (PEM CAs to trust), verify "
-                          "(false: any certificate, for tests only), client_cert + client_key (PEM, to present), "
-                          "server_name (to verify, when not the URL's host)}; files are read at deploy, as given "
-                          "(not in the data directory)"},
+          tls_param_spec("the servers"),
           {.name = "reconnect_max_ms",
            .type = ParamType::integer,
            .description = "longest wait between reconnect attempts (they start at 100 ms and double); the "

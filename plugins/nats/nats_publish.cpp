@@ -110,7 +110,7 @@ ComponentDescriptor NatsPublish::descriptor() {
           .summary = "Publishes each packet to NATS JetStream; its stream completes once JetStream acked it",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 namespace {

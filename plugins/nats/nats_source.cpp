@@ -93,7 +93,7 @@ ComponentDescriptor NatsSource::descriptor() {
           .kind = ComponentKind::source,
           .outputs = {{"out", "one packet per message; meta subject, headers, stream_seq, delivered, id"}},
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 NatsSource::NatsSource(const Params& params)

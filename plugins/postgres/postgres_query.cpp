@@ -120,7 +120,7 @@ ComponentDescriptor PostgresQuery::descriptor() {
                        "a double would round it), bool, json/jsonb as values, timestamps as ISO 8601 in UTC, NULL as "
                        "null, other types as PostgreSQL prints them"}},
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 PostgresQuery::PostgresQuery(const Params& params)

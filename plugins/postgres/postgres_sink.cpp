@@ -90,7 +90,7 @@ ComponentDescriptor PostgresSink::descriptor() {
           .summary = "Writes packets into a PostgreSQL table: batched INSERTs, upsert by key, weighted full-text column",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"net"}};
+          .capabilities = {"fs_read", "net"}};
 }
 
 PostgresSink::PostgresSink(const Params& params)

@@ -238,6 +238,10 @@ std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
       problems.push_back(where + "a file_path param has type string");
     if (p.file_path && !has_capability(d, "fs_read") && !has_capability(d, "fs_write"))
       problems.push_back(where + "is a file_path, but the component declares neither capability fs_read nor fs_write");
+    if (!p.file_keys.empty() && p.type != ParamType::object)
+      problems.push_back(where + "file_keys need type object");
+    if (!p.file_keys.empty() && !has_capability(d, "fs_read") && !has_capability(d, "fs_write"))
+      problems.push_back(where + "has file_keys, but the component declares neither capability fs_read nor fs_write");
     if (!p.default_value.is_null()) {
       if (p.required) problems.push_back(where + "is required but has a default");
       if (auto problem = param_problem(p, p.default_value); !problem.empty())
@@ -342,6 +346,7 @@ Value descriptor_to_json(const ComponentDescriptor& d) {
     if (p.minimum) param.set("minimum", *p.minimum);
     if (p.maximum) param.set("maximum", *p.maximum);
     if (p.file_path) param.set("file_path", true);
+    if (!p.file_keys.empty()) param.set("file_keys", Array(p.file_keys.begin(), p.file_keys.end()));
     if (p.secret) param.set("secret", true);
     params.push_back(std::move(param));
   }

@@ -237,16 +237,33 @@ TEST_CASE("mqtt_source is held back by a slow sink: the broker keeps the backlog
   CHECK(server.stop() == 0);
 }
 
-TEST_CASE("a graph whose TLS files cannot be read is refused at deploy, naming the node and the param") {
+TEST_CASE("a graph whose TLS files cannot be read, or lie outside the data root, is refused at deploy, naming the node and the param") {
   TempDir dir;
   fs::create_directories(dir.path / "graphs");
   ServerProcess server(dir);
-  const HttpResult put = http(server.port(), "PUT", "/v1/graphs/secure",
-                              "name: secure\nnodes:\n"
-                              "  out: {component: mqtt_publish, params: {topic: t, tls: {ca_file: /nonexistent/ca.pem}}}\n",
-                              {{"Content-Type", "application/yaml"}});
+  const auto put_tls = [&](const std::string& tls) {
+    return http(server.port(), "PUT", "/v1/graphs/secure",
+                "name: secure\nnodes:\n  out: {component: mqtt_publish, params: {topic: t, tls: " + tls + "}}\n",
+                {{"Content-Type", "application/yaml"}});
+  };
+  // A relative path resolves in the data root (the state directory's data/), where there is no
+  // such file.
+  HttpResult put = put_tls("{ca_file: ca.pem}");
   CHECK(put.status == 422);
   CHECK_MESSAGE(put.body.find("secure/out") != std::string::npos, put.body);
-  CHECK_MESSAGE(put.body.find("param 'tls.ca_file': cannot read /nonexistent/ca.pem") != std::string::npos, put.body);
+  const fs::path data_root = fs::canonical(dir.path / "var" / "data");
+  CHECK_MESSAGE(put.body.find("param 'tls.ca_file': cannot read " + (data_root / "ca.pem").string()) != std::string::npos,
+                put.body);
+  // A key file elsewhere (it exists and can be read, but the operator did not allow its
+  // directory), and `..` out of the data root.
+  std::ofstream(dir.path / "outside.pem") << "-----BEGIN CERTIFICATE-----\n";
+  put = put_tls("{ca_file: " + (dir.path / "outside.pem").string() + "}");
+  CHECK(put.status == 422);
+  CHECK_MESSAGE(put.body.find("param 'tls.ca_file': '" + (dir.path / "outside.pem").string() + "' resolves to") != std::string::npos,
+                put.body);
+  CHECK_MESSAGE(put.body.find("outside the directories files may be in") != std::string::npos, put.body);
+  put = put_tls("{client_cert: ../../c.pem, client_key: k.pem}");
+  CHECK(put.status == 422);
+  CHECK_MESSAGE(put.body.find("param 'tls.client_cert': '../../c.pem' resolves to") != std::string::npos, put.body);
   CHECK(server.stop() == 0);
 }

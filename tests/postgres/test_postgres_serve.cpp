@@ -152,11 +152,11 @@ TEST_CASE("REST into postgres_sink: ?wait=true answers once committed and search
   // Params the sink cannot use are refused at deploy, naming the node and the param.
   const HttpResult refused = http(server.port(), "PUT", "/v1/graphs/bad",
                                   "name: bad\nnodes:\n  index: {component: postgres_sink, params: {table: t, "
-                                  "columns: [id], tls: {ca_file: /nonexistent/ca.pem}}}\n",
+                                  "columns: [id], tls: {ca_file: ca.pem}}}\n",
                                   {{"Content-Type", "application/yaml"}});
   CHECK(refused.status == 422);
   CHECK_MESSAGE(refused.body.find("index") != std::string::npos, refused.body);
-  CHECK_MESSAGE(refused.body.find("param 'tls.ca_file': cannot read /nonexistent/ca.pem: No such file or directory") != std::string::npos,
+  CHECK_MESSAGE(refused.body.find("param 'tls.ca_file': cannot read " + (fs::canonical(dir.path / "var" / "data") / "ca.pem").string() + ": No such file or directory") != std::string::npos,
                 refused.body);
   // The password never shows: the graph as served keeps the reference.
   const std::string shown = http(server.port(), "GET", "/v1/graphs/docs").body;

@@ -151,6 +151,23 @@ TEST_CASE("capabilities are known names, and a file_path param needs fs_read or 
   d.capabilities = {"fs_write"};
   d.params.pop_back();
   CHECK(check_descriptor(d).empty());
+
+  // Files inside an object param: file_keys, on an object, with a file capability.
+  d.capabilities = {"net"};
+  d.params = {{.name = "tls", .type = ParamType::object, .description = "tls", .file_keys = {"ca_file"}},
+              {.name = "ca", .type = ParamType::string, .description = "ca", .file_keys = {"x"}}};
+  CHECK(check_descriptor(d) ==
+        std::vector<std::string>{
+            "component 'regex_extract': param 'tls': has file_keys, but the component declares neither capability "
+            "fs_read nor fs_write",
+            "component 'regex_extract': param 'ca': file_keys need type object",
+            "component 'regex_extract': param 'ca': has file_keys, but the component declares neither capability "
+            "fs_read nor fs_write",
+        });
+  d.capabilities = {"fs_read", "net"};
+  d.params.pop_back();
+  CHECK(check_descriptor(d).empty());
+  CHECK(descriptor_to_json(d).get("params")->as_array()[0].get("file_keys")->as_array() == Array{"ca_file"});
 }
 
 TEST_CASE("a secret's value is not repeated in its param errors") {

@@ -85,6 +85,9 @@ struct ParamSpec {
   // lead out of it (docs/security.md); `sluice run` against the working directory. The
   // component gets the resolved absolute path. Needs capability fs_read or fs_write.
   bool file_path = false;
+  // An object param: the keys whose (string) values are files, each resolved as a file_path
+  // param is (e.g. {"ca_file", "client_key"} of a `tls` object). Needs fs_read or fs_write.
+  std::vector<std::string> file_keys = {};
   // Never shown back (GET /v1/graphs/{g}, logs, error messages): a literal shows as "***".
   // Its strings may hold ${env:NAME} and ${file:PATH} references, replaced at deploy (see
   // docs/graphs.md), so that the graph itself need not hold the secret.

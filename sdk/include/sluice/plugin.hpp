@@ -23,7 +23,7 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 4
+#define SLUICE_SDK_ABI_VERSION 5
 
 namespace sluice {
 

@@ -53,14 +53,18 @@ class FakeCatalog : public ComponentCatalog {
                      .required = true,
                      .file_path = true}},
          .capabilities = {"fs_write"}});
-    // A publisher with secrets: a map of headers and a single token.
+    // A publisher with secrets (a map of headers and a single token) and files in an object.
     add({.name = "webhook",
          .summary = "Posts packets",
          .kind = ComponentKind::publisher,
          .params = {{.name = "headers", .type = ParamType::object, .description = "headers", .secret = true},
                     {.name = "token", .type = ParamType::string, .description = "token", .secret = true},
-                    {.name = "url", .type = ParamType::string, .description = "where to"}},
-         .capabilities = {"net"}});
+                    {.name = "url", .type = ParamType::string, .description = "where to"},
+                    {.name = "tls",
+                     .type = ParamType::object,
+                     .description = "certificates",
+                     .file_keys = {"ca_file", "client_key"}}},
+         .capabilities = {"fs_read", "net"}});
   }
 
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {

@@ -72,6 +72,35 @@ TEST_CASE("file paths resolve inside the data root; `..`, absolute paths and sym
   CHECK(plan(writer("../x.jsonl"), PathPolicy{.base = data, .roots = {}}).param("path") == (scratch.path / "x.jsonl").string());
 }
 
+TEST_CASE("the file_keys of an object param resolve as file paths do; the other keys are left as they are") {
+  ScratchDir scratch;
+  const fs::path data = scratch.path / "data";
+  fs::create_directories(data);
+  const PathPolicy policy{.base = data, .roots = {data}};
+  const auto webhook = [](std::string_view tls) {
+    return "name: g\nnodes:\n  out: {component: webhook, params: {tls: " + std::string(tls) + "}}\n";
+  };
+
+  const Planned inside = plan(webhook("{ca_file: certs/ca.pem, client_key: /x/../" + data.string() + "/k.pem, server_name: ca.pem}"), policy);
+  REQUIRE(inside.errors.empty());
+  const Object& tls = inside.plan->nodes.at(0).params.get("tls").as_object();
+  CHECK(tls.find("ca_file")->as_string() == (data / "certs/ca.pem").string());
+  CHECK(tls.find("client_key")->as_string() == (data / "k.pem").string());
+  CHECK(tls.find("server_name")->as_string() == "ca.pem");  // not a file key
+
+  const Planned out = plan(webhook("{ca_file: ../ca.pem, client_key: /etc/ssl/private/k.pem}"), policy);
+  CHECK_FALSE(out.plan);
+  REQUIRE(out.errors.size() == 2);
+  CHECK(out.errors[0] == "g.yaml:3:43: error: node 'out': param 'tls.ca_file': '../ca.pem' resolves to " +
+                             (scratch.path / "ca.pem").string() + ", outside the directories files may be in (" +
+                             data.string() + "); an operator allows another with `sluice serve --allow-path DIR`");
+  CHECK(out.errors[1].find("param 'tls.client_key': '/etc/ssl/private/k.pem' resolves to") != std::string::npos);
+  // A file key that is not a string is the component's to refuse.
+  const Planned odd = plan(webhook("{ca_file: 7}"), policy);
+  REQUIRE(odd.errors.empty());
+  CHECK(odd.plan->nodes.at(0).params.get("tls").as_object().find("ca_file")->as_int() == 7);
+}
+
 TEST_CASE("secret params take ${env:NAME} and ${file:PATH} references, resolved at plan time") {
   ScratchDir scratch;
   std::ofstream(scratch.path / "token") << "from-a-file\n";
