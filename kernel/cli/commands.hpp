@@ -29,6 +29,9 @@ void add_fiber_stack_option(CLI::App& command, std::size_t& bytes);
 // For counts and sizes that must not be 0: says so in those words (CLI::PositiveNumber
 // answers with a range up to the largest double).
 extern const CLI::Validator at_least_one;
+// For sizes in bytes (a transform: 64MiB becomes 67108864), read as a graph's capacity_bytes is
+// (support/byte_size.hpp).
+extern const CLI::Validator byte_size;
 
 // The plugins this binary ships: <build>/plugins when it runs from its build tree, else
 // PluginRegistry::installed_dir(). No flag or variable is needed to find them.

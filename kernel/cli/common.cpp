@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "runtime/fiber_stacks.hpp"
+#include "support/byte_size.hpp"
 
 #ifndef SLUICE_INSTALLED_EDITOR_DIR
 #error "SLUICE_INSTALLED_EDITOR_DIR is defined by kernel/cli/meson.build"
@@ -55,6 +56,15 @@ const CLI::Validator at_least_one(
                                                                           : "must be a whole number of at least 1";
     },
     "AT LEAST 1");
+
+const CLI::Validator byte_size(
+    [](std::string& value) {
+      const auto bytes = parse_byte_size(value);
+      if (!bytes) return std::string("must be a number of bytes, such as 1048576 or 64MiB");
+      value = std::to_string(*bytes);
+      return std::string();
+    },
+    "SIZE");
 
 void add_fiber_stack_option(CLI::App& command, std::size_t& bytes) {
   command

@@ -323,12 +323,12 @@ void add_serve_command(CLI::App& app) {
                       "a probe route that stays open without a token, for scrapers and health checks (repeatable)")
       ->check(CLI::IsMember({"healthz", "readyz", "metrics"}));
   command->add_option("--max-body", settings->max_body, "largest request body, e.g. 1048576, 64MiB")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(byte_size)
       ->capture_default_str();
   command->add_option("--stream-history-bytes", settings->stream_history_bytes,
                       "packets (results, failed packets) finished streams keep for GET /v1/streams/{id}; beyond "
                       "it the oldest keep only their counts and error messages")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(byte_size)
       ->capture_default_str();
   command->add_option("--max-queued", settings->max_queued,
                       "packets a graph may hold not yet taken in; beyond it POST answers 429")
@@ -337,12 +337,12 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--max-queued-bytes", settings->max_queued_bytes,
                       "memory the packets a graph instance holds not yet taken in may take, e.g. 64MiB; beyond it "
                       "POST answers 429 (edges have their own bound: capacity_bytes in the graph)")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(byte_size)
       ->check(at_least_one)
       ->capture_default_str();
   command->add_option("--dead-letter-bytes", settings->dead_letter_bytes,
                       "memory a graph's dead letters may take; beyond it (or 10000 letters) the oldest are dropped")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(byte_size)
       ->capture_default_str();
   command->add_option("--max-connections", settings->http.max_connections,
                       "open connections beyond this are answered 503 (an idle one gives way first)")
@@ -380,7 +380,7 @@ void add_serve_command(CLI::App& app) {
                     "submissions share a sync); default: written to the kernel, synced every second");
   command->add_option("--max-wal-bytes", settings->max_wal_bytes,
                       "bytes the write-ahead log may hold, e.g. 1GiB; beyond it POST answers 503")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(byte_size)
       ->capture_default_str();
   command->add_option("--data-dir", settings->data_dir,
                       "where graphs' file params (jsonl_file path, …) resolve and must stay (default: "

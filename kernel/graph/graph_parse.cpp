@@ -16,6 +16,7 @@
 #include <iterator>
 
 #include "graph/graph_spec.hpp"
+#include "support/byte_size.hpp"
 
 namespace sluice {
 
@@ -268,26 +269,10 @@ class GraphReader {
     return std::nullopt;
   }
 
-  // A byte count: a whole number, or one with a unit as the command line takes them (K, KB,
-  // KiB, M, MB, MiB, G, GB, GiB; all powers of 1024), such as 16MiB.
+  // A byte count, as the command line takes them (support/byte_size.hpp), such as 16MiB.
   std::optional<std::size_t> byte_size(const YAML::Node& value, const std::string& what) {
-    if (value.IsScalar()) {
-      const std::string& text = value.Scalar();
-      std::size_t digits = 0;
-      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-      std::string unit;
-      for (char c : trimmed(std::string_view(text).substr(digits))) unit += static_cast<char>(std::tolower(c));
-      const std::size_t scale = unit.empty() || unit == "b"                        ? 1
-                                : unit == "k" || unit == "kb" || unit == "kib"     ? std::size_t{1} << 10
-                                : unit == "m" || unit == "mb" || unit == "mib"     ? std::size_t{1} << 20
-                                : unit == "g" || unit == "gb" || unit == "gib"     ? std::size_t{1} << 30
-                                                                                   : 0;
-      std::size_t count = 0;
-      const auto [end, failed] = std::from_chars(text.data(), text.data() + digits, count);
-      if (digits > 0 && failed == std::errc() && scale != 0 && count >= 1 &&
-          count <= std::numeric_limits<std::size_t>::max() / scale)
-        return count * scale;
-    }
+    if (value.IsScalar())
+      if (const auto bytes = parse_byte_size(value.Scalar()); bytes && *bytes >= 1) return bytes;
     error(at(value), what + " must be a number of bytes of at least 1, such as 1048576 or 16MiB, got " +
                          describe(value));
     return std::nullopt;

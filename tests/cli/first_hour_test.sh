@@ -81,4 +81,20 @@ run 1 "$sluice" deploy --nodes http://127.0.0.1:9,http://127.0.0.1:10 g.yaml --p
 grep -q "g.yaml: 1 error; nothing deployed" err.txt || fail "deploy after --nodes: $(cat err.txt)"
 run 1 "$sluice" check --plugins "$plugins" g.yaml
 grep -q "g.yaml:4:" err.txt || fail "check after --plugins: $(cat err.txt)"
+# Sizes read as a graph's capacity_bytes reads them: a unit in any case, a space before it; a
+# size that is not one says what a size looks like.
+run 2 "$sluice" serve --listen 127.0.0.1:0 --graphs "$work/graphs" --max-body 3parsecs
+grep -q -- "--max-body: must be a number of bytes, such as 1048576 or 64MiB" err.txt || fail "--max-body 3parsecs: $(cat err.txt)"
+run 2 "$sluice" serve --listen 127.0.0.1:0 --graphs "$work/graphs" --max-queued-bytes 0
+grep -q -- "--max-queued-bytes: must be a whole number of at least 1" err.txt || fail "--max-queued-bytes 0: $(cat err.txt)"
+"$sluice" serve --listen 127.0.0.1:0 --graphs "$work/graphs" --max-body "2 kib" --max-queued-bytes 1mb > sized.txt 2>&1 &
+server=$!
+for _ in $(seq 1 300); do grep -q "listening on" sized.txt && break; kill -0 $server || break; sleep 0.1; done
+url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' sized.txt)
+[ -n "$url" ] || fail "serve with sizes did not start: $(cat sized.txt)"
+head -c 3000 /dev/zero | tr '\0' 'x' > big.txt
+status=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @big.txt -H 'Content-Type: text/plain' "$url/v1/graphs/none/packets")
+[ "$status" = 413 ] || fail "--max-body '2 kib': a 3000-byte body got $status"
+kill -TERM $server
+wait $server || fail "serve with sizes exited $?: $(cat sized.txt)"
 echo "first hour: ok"
