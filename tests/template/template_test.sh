@@ -6,8 +6,6 @@
 #   errors           what the generator refuses, and the reasons it gives
 #   cookiecutter     cookiecutter renders the template to the very same files (skipped, exit 77,
 #                    when cookiecutter is not installed)
-#   first-component  docs/first-component.md, every ```sh block as written, against a live
-#                    `sluice serve`
 # Nothing here sleeps for a fixed time: waits poll a condition until a deadline.
 set -euo pipefail
 
@@ -29,8 +27,8 @@ fail() {
 }
 
 # The generated projects find this build's SDK, its `sluice` and its bundled plugins (the
-# exports docs/first-component.md gives for a build tree); the plugin registry's cache, the
-# doc's ~/sluice and anything else under HOME stay inside the test's directory.
+# exports docs/first-component.md gives for a build tree); the plugin registry's cache and
+# anything else under HOME stay inside the test's directory.
 export PKG_CONFIG_PATH=$build_root/meson-uninstalled
 export PATH=$(dirname "$sluice"):$PATH
 export SLUICE_PLUGIN_PATH=$build_root/plugins
@@ -70,6 +68,18 @@ expected_run_output() {
     operator) printf '%s\n' '{"key":1,"left":{"side":"left","id":1,"name":"ada"},"right":{"side":"right","id":1,"total":7}}' ;;
     source) printf '%s\n' '{"n":1}' '{"n":2}' '{"n":3}' '{"n":4}' '{"n":5}' ;;
   esac
+}
+
+# Waits until `sluice serve` (started with its log in $1) says where it listens; sets $port.
+wait_for_listening() {
+  local deadline=$((SECONDS + 60))
+  port=
+  while [ -z "$port" ]; do
+    kill -0 "$server_pid" 2>/dev/null || { cat "$1"; fail "sluice serve exited"; }
+    [ "$SECONDS" -lt "$deadline" ] || { cat "$1"; fail "sluice serve did not listen within 60 s"; }
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$1" | head -n1)
+    [ -n "$port" ] || sleep 0.2  # poll interval; the deadline bounds the wait
+  done
 }
 
 # A source's graph takes no input: served, its packets reach the file of its jsonl_file node.
@@ -247,96 +257,11 @@ test_cookiecutter() {
   compare name=x class_name=Special_Name kind=operator
 }
 
-# ---- docs/first-component.md ----------------------------------------------------------------
-
-# The doc's ```sh blocks, one file per block (block-1.sh, block-2.sh, ...).
-extract_blocks() {
-  awk -v dir="$1" '
-    /^```sh *$/ { n++; inside = 1; next }
-    /^```/ { inside = 0; next }
-    inside { print > (dir "/block-" n ".sh") }
-  ' "$source_root/docs/first-component.md"
-}
-
-# Waits until `sluice serve` (started with its log in $1) says where it listens; sets $port.
-wait_for_listening() {
-  local deadline=$((SECONDS + 60))
-  port=
-  while [ -z "$port" ]; do
-    kill -0 "$server_pid" 2>/dev/null || { cat "$1"; fail "sluice serve exited"; }
-    [ "$SECONDS" -lt "$deadline" ] || { cat "$1"; fail "sluice serve did not listen within 60 s"; }
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$1" | head -n1)
-    [ -n "$port" ] || sleep 0.2  # poll interval; the deadline bounds the wait
-  done
-}
-
-# Waits until the server lists component $1 (the plugin watcher picked the file up).
-wait_for_component() {
-  local deadline=$((SECONDS + 30))
-  until curl -sf "http://127.0.0.1:$port/v1/components" | grep -q "\"$1\""; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "component $1 did not appear in GET /v1/components"
-    sleep 0.2  # poll interval, bounded by the deadline above
-  done
-}
-
-test_first_component() {
-  mkdir -p "$work/blocks" "$work/user"
-  extract_blocks "$work/blocks"
-  local count
-  count=$(find "$work/blocks" -name 'block-*.sh' | wc -l)
-  [ "$count" -ge 5 ] || fail "docs/first-component.md has only $count sh blocks"
-  local cwd=$work/user log=$work/doc-output.txt
-  : >"$log"
-  for ((i = 1; i <= count; i++)); do
-    local block=$work/blocks/block-$i.sh
-    echo "== block $i" | tee -a "$log"
-    cat "$block"
-    if grep -q '^sluice serve ' "$block"; then
-      # The server runs in the background, on a free port instead of 8080; the block's other
-      # lines run as written.
-      grep -v '^sluice serve ' "$block" >"$block.rest"
-      (cd "$cwd" && bash -euo pipefail "$block.rest") </dev/null >>"$log" 2>&1 || { cat "$log"; fail "block $i"; }
-      local serve_line
-      serve_line=$(grep '^sluice serve ' "$block" | sed 's/127\.0\.0\.1:8080/127.0.0.1:0/')
-      : >"$work/serve.log"  # exists before the server's shell opens it, for the wait below
-      (cd "$cwd" && exec bash -c "exec $serve_line") </dev/null >>"$work/serve.log" 2>&1 &
-      server_pid=$!
-      wait_for_listening "$work/serve.log"
-      continue
-    fi
-    # Later blocks talk to the port the server got.
-    [ -z "${port:-}" ] || sed -i "s/127\.0\.0\.1:8080/127.0.0.1:$port/g" "$block"
-    # Each block runs in the directory the previous one ended in (the doc's `cd`s).
-    (cd "$cwd" && bash -euo pipefail -c "trap 'pwd > $work/cwd' EXIT; source $block") </dev/null \
-      >"$block.out" 2>"$block.err" || { cat "$log" "$block.out" "$block.err"; fail "block $i failed"; }
-    cat "$block.out" "$block.err" >>"$log"
-    cwd=$(cat "$work/cwd")
-    # The doc's "within a second" is a wait here, on the condition, before the next block.
-    if grep -q '^cp build/lib' "$block"; then
-      wait_for_component word_count
-    fi
-  done
-  cat "$log"
-  # What the doc says the reader sees: the sample data counted by `sluice run`, and by the
-  # server in its answer to the POST.
-  local run_block post_block
-  run_block=$(grep -l '^sluice run ' "$work"/blocks/block-*.sh)
-  post_block=$(grep -l 'packets?wait=true' "$work"/blocks/block-*.sh)
-  local counted='{"text":"the quick brown fox","words":4}
-{"text":"jumps over the lazy dog","words":5}'
-  [ "$(cat "$run_block.out")" = "$counted" ] ||
-    fail "sluice run printed something else than the doc says: $(cat "$run_block.out")"
-  grep -qF '"status": "done"' "$post_block.out" || fail "the submission did not finish"
-  grep -qF '"results": [{"text":"the quick brown fox","words":4}, {"text":"jumps over the lazy dog","words":5}]' \
-    "$post_block.out" || fail "the server's answer does not hold the counted packets"
-}
-
 case $case_name in
   kinds) test_kinds ;;
   install) test_install ;;
   errors) test_errors ;;
   cookiecutter) test_cookiecutter ;;
-  first-component) test_first_component ;;
   *) fail "unknown case '$case_name'" ;;
 esac
 echo "PASS: $case_name"
