@@ -40,7 +40,7 @@ export HOME=$work/home
 mkdir -p "$HOME"
 unset SLUICE_TEMPLATE_DIR
 
-kinds=(transformer filter adapter publisher operator source)
+kinds=(transformer filter adapter extractor publisher operator source)
 
 # Runs a command that must fail; its exit code and output go to $status and $output.
 expect_failure() {
@@ -64,6 +64,8 @@ expected_run_output() {
     adapter) printf '%s\n' '{"line":"first line","line_number":1}' \
                            '{"line":"second line","line_number":2}' \
                            '{"line":"third line","line_number":4}' ;;
+    extractor) printf '%s\n' '{"text":"#sluice moves #data, #sluice","hashtags":["sluice","data"]}' \
+                             '{"text":"no tags here","hashtags":[]}' '{"title":"no text"}' ;;
     publisher) printf '%s\n' '{"event":"signup","user":"ada"}' '{"event":"login","user":"ada"}' ;;
     operator) printf '%s\n' '{"key":1,"left":{"side":"left","id":1,"name":"ada"},"right":{"side":"right","id":1,"total":7}}' ;;
     source) printf '%s\n' '{"n":1}' '{"n":2}' '{"n":3}' '{"n":4}' '{"n":5}' ;;
@@ -134,8 +136,10 @@ test_kinds() {
         run_source_graph
         exit
       fi
-      "$sluice" run graph.yaml --plugins build <sample.ndjson >run.ndjson 2>run.log ||
-        { cat run.log; fail "$kind: sluice run graph.yaml"; }
+      # The sluice run command the project's README gives (an adapter's reads a raw text file).
+      local run_command
+      run_command=$(grep '^sluice run graph.yaml ' README.md) || fail "$kind: README.md has no sluice run"
+      bash -c "$run_command" >run.ndjson 2>run.log || { cat run.log; fail "$kind: $run_command"; }
       diff -u <(expected_run_output "$kind") run.ndjson || fail "$kind: unexpected output of the sample graph"
       if [ "$kind" = publisher ]; then
         diff -u <(expected_run_output "$kind") "var/$name.jsonl" || fail "publisher: unexpected file"
@@ -201,7 +205,7 @@ test_errors() {
   expect_failure "$sluice" new component
   expect_output "NAME is missing"
   expect_failure "$sluice" new component ok_name --kind sink
-  expect_output "kind: 'sink' is not one of: transformer, filter, adapter, publisher, operator, source"
+  expect_output "kind: 'sink' is not one of: transformer, filter, adapter, extractor, publisher, operator, source"
   expect_failure "$sluice" new component ok_name --set sumary=x
   expect_output "--set sumary: the template has no variable 'sumary' (did you mean 'summary'?)"
   expect_failure "$sluice" new component ok_name --set version=1.0
