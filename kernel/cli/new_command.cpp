@@ -923,23 +923,21 @@ void print_next_steps(const fs::path& target, const Variables& values, std::size
   const std::string& name = values.at("name");
   std::cout << "created " << target.string() << "/: " << values.at("kind") << " '" << name
             << "' (" << file_count << " files)\n\nnext:\n";
-  // A sluice run from its build tree has an SDK there that pkg-config does not know about, and
-  // its bundled plugins (collect, route) are not on the default plugin path.
-  std::string sluice = "sluice";
-  std::string pkg_config_path, plugin_path;
+  // A sluice run from its build tree has an SDK there that pkg-config does not know about.
+  std::string pkg_config_path;
   const fs::path exe = own_executable();
   if (auto build = exe.empty() ? std::nullopt : enclosing_build_dir(exe.parent_path())) {
-    sluice = shell_word(exe.string());
     std::error_code ec;
     if (fs::exists(*build / "meson-uninstalled" / "sluice-sdk-uninstalled.pc", ec))
       pkg_config_path = "PKG_CONFIG_PATH=" + shell_word((*build / "meson-uninstalled").string()) + " ";
-    plugin_path = "SLUICE_PLUGIN_PATH=" + shell_word((*build / "plugins").string()) + " ";
   }
+  // How the sample graph runs depends on the kind (over a file, a raw body, in a server): the
+  // project's README says it, so the generator does not repeat the template's knowledge.
   std::cout << "  cd " << shell_word(target.string()) << '\n'
             << "  " << pkg_config_path << "meson setup build\n"
             << "  meson test -C build            # builds build/lib" << name
             << ".so and runs its tests\n"
-            << "  " << plugin_path << sluice << " run graph.yaml --plugins build < sample.ndjson\n"
+            << "  then README.md, \"Run it\": the sample graph over the sample data\n"
             << "  cp build/lib" << name
             << ".so PLUGINS_DIR/    # a running `sluice serve --plugins PLUGINS_DIR` picks it up\n";
 }
@@ -985,7 +983,8 @@ void add_new_command(CLI::App& app) {
                         "component name: lowercase letters, digits and '_', e.g. word_count "
                         "(asked for on a terminal when left out)");
   component->add_option("--kind", options->kind,
-                        "transformer (default), filter, adapter, publisher or operator");
+                        "the example to start from, one of the template's kinds: transformer "
+                        "(default), filter, adapter, extractor, publisher, operator, source");
   component->add_option("--dir", options->dir, "where to create the project directory")
       ->capture_default_str();
   component->add_option("--set", options->sets, "set a template variable (repeatable): VAR=VALUE")

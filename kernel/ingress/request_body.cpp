@@ -15,7 +15,7 @@ namespace sluice {
 
 namespace {
 
-enum class BodyKind { json, ndjson, sniff, raw };
+enum class BodyKind { json, ndjson, json_seq, sniff, raw };
 
 BodyKind kind_of(std::string_view media_type) {
   if (media_type == "application/json" || media_type.ends_with("+json")) return BodyKind::json;
@@ -23,6 +23,7 @@ BodyKind kind_of(std::string_view media_type) {
       media_type == "application/jsonl" || media_type == "application/x-jsonlines" ||
       media_type == "application/jsonlines")
     return BodyKind::ndjson;
+  if (media_type == "application/json-seq") return BodyKind::json_seq;
   if (media_type.empty() || media_type == "application/x-www-form-urlencoded") return BodyKind::sniff;
   return BodyKind::raw;
 }
@@ -74,6 +75,34 @@ std::vector<Packet> json_packets(std::string_view body, std::size_t max_packets)
   for (std::size_t i = 0; i < documents.size(); ++i)
     packets.push_back(object_packet(std::move(documents[i]),
                                     documents.size() == 1 ? "the body" : "element " + std::to_string(i)));
+  return packets;
+}
+
+// RFC 7464: every record begins with RS (0x1E) and holds one JSON text, which may span lines.
+// Records of whitespace only (two RS in a row) are skipped; record numbers count the others.
+std::vector<Packet> json_seq_packets(std::string_view body, std::size_t max_packets) {
+  constexpr char record_separator = '\x1e';
+  std::size_t start = body.find(record_separator);
+  if (!trim(body.substr(0, start)).empty())
+    throw RequestError(400, "invalid JSON text sequence: the body does not begin with RS (0x1E), "
+                            "which begins every record (RFC 7464)");
+  std::vector<Packet> packets;
+  while (start != std::string_view::npos) {
+    const std::size_t end = body.find(record_separator, start + 1);
+    const std::string_view text =
+        trim(body.substr(start + 1, end == std::string_view::npos ? end : end - start - 1));
+    start = end;
+    if (text.empty()) continue;
+    if (packets.size() == max_packets) throw too_many_packets(max_packets);
+    const std::string where = "record " + std::to_string(packets.size() + 1);
+    Value record;
+    try {
+      record = json::parse(text);
+    } catch (const json::ParseError& e) {
+      throw bad_json(e, "JSON in " + where);
+    }
+    packets.push_back(object_packet(std::move(record), where));
+  }
   return packets;
 }
 
@@ -229,6 +258,7 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std
   switch (kind) {
     case BodyKind::json: return json_packets(request.body, max_packets);
     case BodyKind::ndjson: return ndjson_packets(request.body, max_packets);
+    case BodyKind::json_seq: return json_seq_packets(request.body, max_packets);
     default: break;
   }
   std::vector<Packet> packets;

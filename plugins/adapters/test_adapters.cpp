@@ -71,6 +71,17 @@ TEST_CASE("ndjson_adapter: one packet per line; a bad line fails the whole body,
   CHECK(h.errors()[0].get_meta("error")->as_string().find("line 2") != std::string::npos);
 }
 
+TEST_CASE("ndjson_adapter: a JSON text sequence (RFC 7464) gives one packet per record") {
+  auto h = ComponentHarness::of<NdjsonAdapter>();
+  h.push(raw("\x1e{\"n\": 1}\n\x1e{\n  \"n\": 2\n}\n\x1e\x1e{\"n\": 3}\n", "application/json-seq"));
+  REQUIRE(h.output().size() == 3);
+  for (std::int64_t n = 1; n <= 3; ++n) CHECK(h.output()[n - 1].get("n")->as_int() == n);
+  h.push(raw("\x1e{\"n\": 4}\n\x1e[5]\n", "application/json-seq"));
+  CHECK(h.output().size() == 3);
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("record 2") != std::string::npos);
+}
+
 TEST_CASE("csv_adapter: header names fields; quotes, doubled quotes and line breaks") {
   auto h = ComponentHarness::of<CsvAdapter>();
   h.push(raw("\xEF\xBB\xBFname,quote,n\r\n"

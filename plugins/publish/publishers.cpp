@@ -239,6 +239,11 @@ void append_csv_value(std::string_view text, char delimiter, std::string& out) {
   out += '"';
 }
 
+// RFC 4180 ends every row, the last one too, with CRLF; `line_ending: lf` is for Unix tools.
+std::string csv_line_end(const Params& params) {
+  return params.get_string("line_ending") == "lf" ? "\n" : "\r\n";
+}
+
 // Also validates the params the header depends on, before the file is opened.
 std::string csv_header(const Params& params) {
   if (params.get_string_list("columns").empty())
@@ -252,7 +257,7 @@ std::string csv_header(const Params& params) {
     first = false;
     append_csv_value(column, delimiter, line);
   }
-  return line + "\r\n";
+  return line + csv_line_end(params);
 }
 
 }  // namespace
@@ -281,14 +286,20 @@ ComponentDescriptor CsvFile::descriptor() {
                {.name = "header",
                 .type = ParamType::boolean,
                 .description = "write the column names as the first row of every new file",
-                .default_value = true}}),
+                .default_value = true},
+               {.name = "line_ending",
+                .type = ParamType::string,
+                .description = "what ends each row: crlf (RFC 4180) or lf",
+                .default_value = "crlf",
+                .allowed = {"crlf", "lf"}}}),
           .capabilities = {"fs_write"}};
 }
 
 CsvFile::CsvFile(const Params& params)
     : LineFileSink(params, csv_header(params)),
       columns_(params.get_string_list("columns")),
-      delimiter_(params.get_string("delimiter")[0]) {}
+      delimiter_(params.get_string("delimiter")[0]),
+      line_end_(csv_line_end(params)) {}
 
 void CsvFile::process(Packet& packet, Emitter&) {
   std::string& out = buffer();
@@ -300,7 +311,7 @@ void CsvFile::process(Packet& packet, Emitter&) {
     if (!value || value->is_null()) continue;
     append_csv_value(value->to_display_string(), delimiter_, out);
   }
-  out += "\r\n";
+  out += line_end_;
   add_line();
 }
 

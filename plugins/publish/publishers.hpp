@@ -102,6 +102,7 @@ class CsvFile : public LineFileSink {
  private:
   std::vector<std::string> columns_;
   char delimiter_;
+  std::string line_end_;
 };
 
 class Http : public Component {

@@ -204,6 +204,22 @@ TEST_CASE("csv_file writes a header once and quotes values per RFC 4180") {
         "2,\"say \"\"hi\"\"\",\r\n");
 }
 
+TEST_CASE("csv_file ends rows with CRLF, or with LF when line_ending says so") {
+  ScratchDir dir;
+  const auto written = [&](const std::string& name, Object params) {
+    params.set("path", dir.file(name));
+    params.set("columns", Array{"a", "b"});
+    {
+      auto h = ComponentHarness::of<CsvFile>(params);
+      h.push_json(R"({"a": "x", "b": "two\nlines"})");
+    }
+    return read_file(dir.file(name));
+  };
+  CHECK(written("default.csv", {}) == "a,b\r\nx,\"two\nlines\"\r\n");
+  CHECK(written("lf.csv", {{"line_ending", "lf"}}) == "a,b\nx,\"two\nlines\"\n");
+  CHECK_THROWS_WITH(written("bad.csv", {{"line_ending", "cr"}}), doctest::Contains("line_ending"));
+}
+
 TEST_CASE("csv_file repeats the header in every rotated file; delimiter is one character") {
   ScratchDir dir;
   const std::string path = dir.file("out.csv");

@@ -6,7 +6,7 @@
 
 using namespace rest_test;
 
-TEST_CASE("packets: JSON object, JSON array, NDJSON, raw bytes and gzip, with their metadata") {
+TEST_CASE("packets: JSON object, JSON array, NDJSON, JSON text sequences, raw bytes and gzip, with their metadata") {
   TempDir dir;
   write_file(dir.path / "graphs/echo.yaml", echo_graph);
   ServerProcess server(dir);
@@ -52,6 +52,33 @@ TEST_CASE("packets: JSON object, JSON array, NDJSON, raw bytes and gzip, with th
                               {{"Content-Type", "application/x-www-form-urlencoded"}});
     REQUIRE(untyped.status == 200);
     CHECK(untyped.json().get("results")->as_array().size() == 3);
+  }
+
+  SUBCASE("NDJSON by its other names, and RFC 7464 JSON text sequences") {
+    for (const std::string type : {"application/ndjson", "application/jsonl", "application/jsonlines",
+                                   "application/x-jsonlines", "application/jsonl; charset=utf-8"}) {
+      CAPTURE(type);
+      const auto r = http(server.port(), "POST", target, "{\"n\": 1}\n{\"n\": 2}\n", {{"Content-Type", type}});
+      REQUIRE(r.status == 200);
+      CHECK(r.json().get("results")->as_array().size() == 2);
+    }
+    // A record may span lines; two RS in a row are no record.
+    const std::string sequence = "\x1e{\"n\": 1}\n\x1e{\n  \"n\": 2\n}\n\x1e\x1e{\"n\": 3}\n";
+    const auto r = http(server.port(), "POST", target, sequence, {{"Content-Type", "application/json-seq"}});
+    REQUIRE(r.status == 200);
+    const sluice::Value document = r.json();
+    const auto& results = document.get("results")->as_array();
+    REQUIRE(results.size() == 3);
+    for (std::int64_t n = 1; n <= 3; ++n) CHECK(results[n - 1].get("n")->as_int() == n);
+
+    const auto bad = http(server.port(), "POST", target, "\x1e{\"n\": 1}\n\x1e{\"n\": oops}\n",
+                          {{"Content-Type", "application/json-seq"}});
+    CHECK(bad.status == 400);
+    CHECK(bad.json().get("error")->as_string().find("record 2") != std::string::npos);
+    const auto unseparated = http(server.port(), "POST", target, "{\"n\": 1}\n",
+                                  {{"Content-Type", "application/json-seq"}});
+    CHECK(unseparated.status == 400);
+    CHECK(unseparated.json().get("error")->as_string().find("RS (0x1E)") != std::string::npos);
   }
 
   SUBCASE("any other content type: one raw packet with mimetype, contentlength, filename") {

@@ -10,6 +10,11 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+{%- elif cookiecutter.kind == 'adapter' %}
+
+#include <fstream>
+#include <iterator>
+#include <string>
 {%- elif cookiecutter.kind == 'source' %}
 
 #include <unistd.h>
@@ -51,14 +56,17 @@ TEST_CASE("field and into are params") {
   CHECK(h.output()[0].find_path("stats.words")->as_int() == 2);
 }
 
-TEST_CASE("a packet without the text goes to the errors, the next one is counted") {
+TEST_CASE("a packet without the text passes unchanged; a text that is no string goes to the errors") {
   auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
   h.push_json(R"({"title": "no text"})");
+  h.push_json(R"({"text": 42})");
   h.push_json(R"({"text": "still running"})");
+  REQUIRE(h.output().size() == 2);
+  CHECK(h.output()[0].get("title")->as_string() == "no text");
+  CHECK_FALSE(h.output()[0].get("words"));
+  CHECK(h.output()[1].get("words")->as_int() == 2);
   REQUIRE(h.errors().size() == 1);
   CHECK(h.errors()[0].get_meta("error")->as_string().find("'text'") != std::string::npos);
-  REQUIRE(h.output().size() == 1);
-  CHECK(h.output()[0].get("words")->as_int() == 2);
 }
 {%- elif cookiecutter.kind == 'filter' %}
 
@@ -96,35 +104,103 @@ TEST_CASE("field and values are required") {
 }
 {%- elif cookiecutter.kind == 'adapter' %}
 
-TEST_CASE("one packet per line, blank lines skipped, metadata kept") {
-  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+namespace {
+
+// A raw packet as the server makes of a POST body: the text in `data`, its type in `mimetype`.
+sluice::Packet raw_packet(std::string text, std::string mimetype) {
   sluice::Packet raw;
-  raw.set("data", "first\r\n\n  \nsecond\n");
-  raw.set_meta("filename", "notes.txt");
-  h.push(std::move(raw));
-  REQUIRE(h.output().size() == 2);
-  CHECK(h.output()[0].get("line")->as_string() == "first");
-  CHECK(h.output()[0].get("line_number")->as_int() == 1);
-  CHECK(h.output()[1].get("line")->as_string() == "second");
-  CHECK(h.output()[1].get("line_number")->as_int() == 4);
-  CHECK(h.output()[1].get_meta("filename")->as_string() == "notes.txt");
+  raw.set("data", std::move(text));
+  raw.set_meta("mimetype", std::move(mimetype));
+  return raw;
 }
 
-TEST_CASE("skip_blank false keeps every line") {
+// A file of test data: TEST_DATA_DIR is the project's directory (meson.build), since
+// `meson test` runs the tests in the build directory.
+std::string test_data(const std::string& name) {
+  std::ifstream in(std::string(TEST_DATA_DIR) + "/" + name, std::ios::binary);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("splits the sample into one packet per line, blank lines skipped, metadata kept") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  sluice::Packet raw = raw_packet(test_data("sample.txt"), "text/plain; charset=utf-8");
+  raw.set_meta("filename", "sample.txt");
+  h.push(std::move(raw));
+  REQUIRE(h.output().size() == 3);
+  CHECK(h.output()[0].get("line")->as_string() == "first line");
+  CHECK(h.output()[0].get("line_number")->as_int() == 1);
+  CHECK(h.output()[2].get("line")->as_string() == "third line");
+  CHECK(h.output()[2].get("line_number")->as_int() == 4);
+  CHECK(h.output()[2].get_meta("filename")->as_string() == "sample.txt");
+}
+
+TEST_CASE("packets of another or no mimetype leave by unmatched, unchanged") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push(raw_packet("a,b\n1,2\n", "text/csv"));
+  h.push_json(R"({"data": "no mimetype"})");
+  CHECK(h.output().empty());
+  REQUIRE(h.output("unmatched").size() == 2);
+  CHECK(h.output("unmatched")[0].get("data")->as_string() == "a,b\n1,2\n");
+  CHECK(h.output("unmatched")[0].get_meta("mimetype")->as_string() == "text/csv");
+}
+
+TEST_CASE("mimetypes: type/* matches a whole type; skip_blank false keeps every line") {
   auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
-      {"field", "text"},
+      {"mimetypes", sluice::Array{"text/*"}},
       {"skip_blank", false},
   });
-  h.push_json(R"({"text": "a\n\nb"})");
+  h.push(raw_packet("a\r\n\r\nb", "Text/Markdown"));
   REQUIRE(h.output().size() == 3);
   CHECK(h.output()[1].get("line")->as_string().empty());
+  CHECK(h.output()[2].get("line")->as_string() == "b");
 }
 
-TEST_CASE("a packet without text goes to the errors") {
+TEST_CASE("a packet of the type without text goes to the errors") {
   auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
-  h.push_json(R"({"data": 42})");
+  sluice::Packet raw;
+  raw.set("data", 42);
+  raw.set_meta("mimetype", "text/plain");
+  h.push(std::move(raw));
   CHECK(h.output().empty());
   CHECK(h.errors().size() == 1);
+}
+{%- elif cookiecutter.kind == 'extractor' %}
+
+TEST_CASE("puts the distinct hashtags into a list, in the order they first appear") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"text": "#sluice is #fast, #sluice and #café!"})");
+  REQUIRE(h.output().size() == 1);
+  CHECK(sluice::json::to_string(*h.output()[0].get("hashtags")) == R"(["sluice","fast","café"])");
+}
+
+TEST_CASE("a '#' inside a word is no tag; a text without tags gets an empty list") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"text": "C# and a#b, # alone"})");
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].get("hashtags")->as_array().empty());
+}
+
+TEST_CASE("a packet without the text passes unchanged; a text that is no string goes to the errors") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>();
+  h.push_json(R"({"title": "no text"})");
+  h.push_json(R"({"text": ["#a"]})");
+  REQUIRE(h.output().size() == 1);
+  CHECK_FALSE(h.output()[0].get("hashtags"));
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string().find("'text'") != std::string::npos);
+}
+
+TEST_CASE("field and into are params") {
+  auto h = ComponentHarness::of<{{cookiecutter.class_name}}>({
+      {"field", "post.body"},
+      {"into", "meta.tags"},
+  });
+  h.push_json(R"({"post": {"body": "#one"}})");
+  REQUIRE(h.output().size() == 1);
+  CHECK(h.output()[0].find_path("meta.tags")->as_array().size() == 1);
 }
 {%- elif cookiecutter.kind == 'publisher' %}
 

@@ -20,10 +20,21 @@
 #include <string>
 {%- elif cookiecutter.kind == 'adapter' %}
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+{%- elif cookiecutter.kind == 'extractor' %}
+
+#include <cctype>
+#include <functional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 {%- elif cookiecutter.kind == 'publisher' %}
 
 #include <fcntl.h>
@@ -91,13 +102,16 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
       : field_(params.get_string("field")), into_(params.get_string("into")) {}
 
   void process(sluice::Packet& packet, sluice::Emitter& emit) override {
-    const sluice::Value* text = packet.find_path(field_);
-    // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
-    // the message in its metadata; the graph keeps running.
-    if (!text || !text->is_string())
-      throw std::invalid_argument("field '" + field_ + "' is missing or not a string");
-    if (!packet.set_path(into_, count_words(text->as_string())))
-      throw std::invalid_argument("cannot set '" + into_ + "': a step of the path is not an object");
+    // A packet without the text passes on unchanged, as the bundled transforms do: one graph
+    // often carries packets of several shapes.
+    if (const sluice::Value* text = packet.find_path(field_)) {
+      // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
+      // the message in its metadata; the graph keeps running.
+      if (!text->is_string())
+        throw std::invalid_argument("field '" + field_ + "' is " + text->type_name() + ", not a string");
+      if (!packet.set_path(into_, count_words(text->as_string())))
+        throw std::invalid_argument("cannot set '" + into_ + "': a step of the path is not an object");
+    }
     emit(std::move(packet));
   }
 
@@ -169,8 +183,11 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
 };
 {%- elif cookiecutter.kind == 'adapter' %}
 
-// Turns one packet holding text (a raw POST body arrives in field `data`) into one packet per
-// line: {"line": "...", "line_number": n}, with the input's packet metadata.
+// Turns a raw text packet (a POST body, or `sluice run --content-type`: its bytes in field
+// `data`, its type in the `mimetype` meta) into one packet per line: {"line": "...",
+// "line_number": n}, with the raw packet's metadata. As every adapter does, it converts only
+// the packets of its `mimetypes` and passes the others on unchanged by `unmatched`, where a
+// graph can hand them to another adapter.
 class {{cookiecutter.class_name}} final : public sluice::Component {
  public:
   static sluice::ComponentDescriptor descriptor() {
@@ -181,13 +198,20 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
         .kind = sluice::ComponentKind::adapter,
         .outputs = {
             {"out", "one packet per line: the line and its 1-based number"},
+            {"unmatched", "packets of another (or no) mimetype, unchanged"},
         },
         // Typed params: the kernel checks a graph's values against these before the graph
         // runs (unknown names get a did-you-mean), and fills in the defaults.
         .params = {
+            {.name = "mimetypes",
+             .type = sluice::ParamType::string_list,
+             .description = "packets whose `mimetype` meta is one of these are split (`type/*` "
+                            "matches a whole type; parameters such as charset are ignored); "
+                            "others go to unmatched",
+             .default_value = sluice::Array{"text/plain"}},
             {.name = "field",
              .type = sluice::ParamType::string,
-             .description = "field holding the text; raw (non-JSON) bodies arrive in data",
+             .description = "field holding the raw text",
              .default_value = "data"},
             {.name = "into",
              .type = sluice::ParamType::string,
@@ -204,15 +228,21 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
   explicit {{cookiecutter.class_name}}(const sluice::Params& params)
       : field_(params.get_string("field")),
         into_(params.get_string("into")),
-        skip_blank_(params.get_bool("skip_blank")) {}
+        skip_blank_(params.get_bool("skip_blank")) {
+    for (const std::string& mimetype : params.get_string_list("mimetypes"))
+      mimetypes_.push_back(base_mimetype(mimetype));
+  }
 
   void process(sluice::Packet& packet, sluice::Emitter& emit) override {
-    const sluice::Value* text = packet.find_path(field_);
-    // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
-    // the message in its metadata; the graph keeps running.
-    if (!text || !text->is_string())
-      throw std::invalid_argument("field '" + field_ + "' is missing or not a string");
-    std::string_view rest = text->as_string();
+    if (!accepts(packet)) {
+      emit("unmatched", std::move(packet));
+      return;
+    }
+    // A body that is not UTF-8 arrives base64-encoded; bytes() gives it back as it was. It
+    // throws when the field is missing or not text: a throw sends this packet to the node's
+    // `error` port (or the graph's dead letters), and the graph keeps running.
+    std::string scratch;
+    std::string_view rest = packet.bytes(field_, scratch);
     std::int64_t number = 0;
     while (!rest.empty()) {
       const auto end = rest.find('\n');
@@ -230,10 +260,103 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
     }
   }
 
+  // `Text/Plain; charset=utf-8` → `text/plain`.
+  static std::string base_mimetype(std::string_view mimetype) {
+    mimetype = mimetype.substr(0, mimetype.find(';'));
+    std::string base;
+    for (const char c : mimetype)
+      if (!std::isspace(static_cast<unsigned char>(c)))
+        base += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return base;
+  }
+
  private:
+  bool accepts(const sluice::Packet& packet) const {
+    const sluice::Value* mimetype = packet.get_meta("mimetype");
+    if (!mimetype || !mimetype->is_string()) return false;
+    const std::string type = base_mimetype(mimetype->as_string());
+    return std::any_of(mimetypes_.begin(), mimetypes_.end(), [&](const std::string& pattern) {
+      return pattern == type || pattern == "*/*" ||
+             (pattern.ends_with("/*") && type.starts_with(pattern.substr(0, pattern.size() - 1)));
+    });
+  }
+
+  std::vector<std::string> mimetypes_;
   std::string field_;
   std::string into_;
   bool skip_blank_;
+};
+{%- elif cookiecutter.kind == 'extractor' %}
+
+// Puts the distinct hashtags of the text at `field` into the list `into`, without the '#' and
+// in the order they first appear: "#sluice is #fast, #sluice" → ["sluice", "fast"]. Like the
+// bundled extractors (email, url, regex_extract), it adds what it finds and changes nothing
+// else; a text without tags gets an empty list, a packet without the text passes unchanged.
+class {{cookiecutter.class_name}} final : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {
+        .name = "{{cookiecutter.name}}",
+        .version = "{{cookiecutter.version}}",
+        .summary = "{{cookiecutter.summary}}",
+        .kind = sluice::ComponentKind::extractor,
+        // Typed params: the kernel checks a graph's values against these before the graph
+        // runs (unknown names get a did-you-mean), and fills in the defaults.
+        .params = {
+            {.name = "field",
+             .type = sluice::ParamType::string,
+             .description = "field path of the text to search, e.g. body or doc.text",
+             .default_value = "text"},
+            {.name = "into",
+             .type = sluice::ParamType::string,
+             .description = "field path that receives the list of tags",
+             .default_value = "hashtags"},
+        }};
+  }
+
+  // Runs once per graph instance, before any packet: expensive setup (compiling patterns,
+  // loading a word list) belongs here.
+  explicit {{cookiecutter.class_name}}(const sluice::Params& params)
+      : field_(params.get_string("field")), into_(params.get_string("into")) {}
+
+  void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+    if (const sluice::Value* text = packet.find_path(field_)) {
+      // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
+      // the message in its metadata; the graph keeps running.
+      if (!text->is_string())
+        throw std::invalid_argument("field '" + field_ + "' is " + text->type_name() + ", not a string");
+      sluice::Array tags;
+      for (std::string& tag : hashtags(text->as_string())) tags.emplace_back(std::move(tag));
+      if (!packet.set_path(into_, std::move(tags)))
+        throw std::invalid_argument("cannot set '" + into_ + "': a step of the path is not an object");
+    }
+    emit(std::move(packet));
+  }
+
+  // A tag is a '#' and the letters, digits and '_' after it. The bytes of UTF-8 sequences
+  // count as letters, so that "#café" stays whole; a '#' inside a word ("C#", "a#b") is none.
+  static std::vector<std::string> hashtags(std::string_view text) {
+    std::vector<std::string> tags;
+    std::set<std::string, std::less<>> seen;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '#' || (i > 0 && in_tag(text[i - 1]))) continue;
+      std::size_t end = i + 1;
+      while (end < text.size() && in_tag(text[end])) ++end;
+      const std::string_view tag = text.substr(i + 1, end - i - 1);
+      if (!tag.empty() && seen.emplace(tag).second) tags.emplace_back(tag);
+      i = end - 1;
+    }
+    return tags;
+  }
+
+ private:
+  static bool in_tag(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return std::isalnum(byte) || byte == '_' || byte >= 0x80;
+  }
+
+  std::string field_;
+  std::string into_;
 };
 {%- elif cookiecutter.kind == 'publisher' %}
 
