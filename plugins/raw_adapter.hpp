@@ -3,6 +3,12 @@
 // meta `encoding: base64` when they are not UTF-8, Packet::set_bytes) and its type in the
 // `mimetype` meta. An adapter converts the packets of its mimetypes, passes every other one
 // to its `unmatched` port, and gives its children the raw packet's metadata.
+//
+// A packet without a mimetype is structured already: the ingress parses JSON and NDJSON bodies
+// itself (over REST, from the editor's Send panel, each line of `sluice run`). The adapters of
+// JSON (whose mimetypes include application/json or application/x-ndjson) then have nothing
+// left to do and pass it on to `out` unchanged, so a graph that starts with json_adapter works
+// the same whether its input arrives raw or parsed; the other adapters leave it unmatched.
 #pragma once
 
 #include <unicode/ucnv.h>
@@ -91,6 +97,7 @@ class Adapter : public Component {
 
  private:
   bool accepts(const Packet& packet) const;
+  bool accepts_type(const std::string& type) const;
   std::vector<std::string> mimetypes_;
   std::string field_;
 };
@@ -128,8 +135,10 @@ inline ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::st
 
 inline bool Adapter::accepts(const Packet& packet) const {
   const Value* mimetype = packet.get_meta(meta::mimetype);
-  if (!mimetype || !mimetype->is_string()) return false;
-  const std::string type = raw_adapter_detail::base_mimetype(mimetype->as_string());
+  return mimetype && mimetype->is_string() && accepts_type(raw_adapter_detail::base_mimetype(mimetype->as_string()));
+}
+
+inline bool Adapter::accepts_type(const std::string& type) const {
   return std::any_of(mimetypes_.begin(), mimetypes_.end(), [&](const std::string& pattern) {
     if (pattern == "*/*" || pattern == type) return true;
     return pattern.size() > 2 && pattern.ends_with("/*") &&
@@ -138,6 +147,10 @@ inline bool Adapter::accepts(const Packet& packet) const {
 }
 
 inline void Adapter::process(Packet& packet, Emitter& emit) {
+  if (!packet.has_meta(meta::mimetype) && (accepts_type("application/json") || accepts_type("application/x-ndjson"))) {
+    emit("out", std::move(packet));  // parsed by the ingress (above)
+    return;
+  }
   if (!accepts(packet)) {
     emit("unmatched", std::move(packet));
     return;

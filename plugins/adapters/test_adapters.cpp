@@ -39,16 +39,38 @@ TEST_CASE("json_adapter: an object is one packet, an array one per element, meta
 TEST_CASE("adapters never drop: other mimetypes go to unmatched, bad input to errors") {
   auto h = ComponentHarness::of<JsonAdapter>();
   h.push(raw("a,b", "text/csv"));
-  Packet untyped;
-  untyped.set("data", "{}");
-  h.push(std::move(untyped));
   h.push(raw(R"([{"a": 1}, 2])", "application/json"));  // fails whole: nothing emitted
   h.push(raw(R"({"a": )", "application/json"));
   CHECK(h.output().empty());
-  CHECK(h.output("unmatched").size() == 2);
+  CHECK(h.output("unmatched").size() == 1);
   CHECK(h.output("unmatched")[0].get("data")->as_string() == "a,b");
   REQUIRE(h.errors().size() == 2);
   CHECK(h.errors()[0].get_meta("error")->as_string() == "element 1 is integer, not an object");
+}
+
+TEST_CASE("a packet without a mimetype is parsed already: the JSON adapters pass it on, the others leave it unmatched") {
+  // As the ingress makes it from a JSON or NDJSON body: fields, no mimetype.
+  const auto parsed = [] {
+    Packet p;
+    p.set("title", "hello");
+    p.set("data", "{}");  // a field like any other here
+    p.set_meta("stream", "s1");
+    return p;
+  };
+  const auto passes_on = [&](ComponentHarness h) {
+    h.push(parsed());
+    REQUIRE(h.output().size() == 1);
+    CHECK(h.output()[0].get("title")->as_string() == "hello");
+    CHECK(h.output()[0].get("data")->as_string() == "{}");
+    CHECK(h.output()[0].get_meta("stream")->as_string() == "s1");
+    CHECK(h.output("unmatched").empty());
+  };
+  passes_on(ComponentHarness::of<JsonAdapter>());
+  passes_on(ComponentHarness::of<NdjsonAdapter>());
+  auto csv = ComponentHarness::of<CsvAdapter>();
+  csv.push(parsed());
+  CHECK(csv.output().empty());
+  CHECK(csv.output("unmatched").size() == 1);
 }
 
 TEST_CASE("adapters: the mimetypes param takes whole types and another field") {

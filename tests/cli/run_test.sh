@@ -5,6 +5,7 @@
 set -euo pipefail
 sluice=$(realpath "$1")
 plugins=$(realpath "$2")
+graphs_doc=$(realpath "$3")  # docs/graphs.md
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -104,6 +105,16 @@ peak_rss_kib() {
 small=$(peak_rss_kib 200000)
 large=$(peak_rss_kib 1000000)
 [ "$large" -le $((small * 5 / 4 + 16384)) ] || fail "peak RSS grows with input: $small KiB at 200k, $large KiB at 1M"
+
+# The example graph of docs/graphs.md, as printed there, on NDJSON lines (parsed as they are
+# read, as the REST ingress parses JSON bodies): json_adapter passes them on, and every packet
+# reaches enrich.jsonl with its password gone and its e-mail addresses pulled out.
+awk '/^```yaml$/ { inside = 1; next } /^```$/ { if (inside) exit } inside' "$graphs_doc" > enrich.yaml
+printf '%s\n' '{"body":"write to ada@example.org","password":"x"}' '{"body":"no address here","ssn":"1"}' > docs.ndjson
+"$sluice" run enrich.yaml --plugins "$plugins" --input docs.ndjson > /dev/null 2>err.txt || fail "docs/graphs.md's graph: $(cat err.txt)"
+[ "$(wc -l < enrich.jsonl)" = 2 ] || fail "docs/graphs.md's graph wrote $(wc -l < enrich.jsonl) lines: $(cat err.txt)"
+grep -q '"emails":\["ada@example.org"\]' enrich.jsonl || fail "docs/graphs.md's graph: $(cat enrich.jsonl)"
+! grep -q 'password\|ssn' enrich.jsonl || fail "docs/graphs.md's graph kept the secrets: $(cat enrich.jsonl)"
 
 # Deep input parsed on a node's fiber: JSON and XML 512 levels deep go through, deeper XML is
 # refused with a reason, HTML nested 20000 deep is walked (no recursion per level).
