@@ -57,6 +57,7 @@ TEST_CASE("stats count dropped packets per node and by port, filtered ones under
   const auto& match = nodes.at(0);
   CHECK(match.get("node")->as_string() == "match");
   CHECK(match.get("dropped")->as_int() == 3);
+  REQUIRE(match.get("dropped_by_port") != nullptr);
   CHECK(sluice::json::to_string(*match.get("dropped_by_port")) == R"js({"(filtered)":3})js");
   CHECK(sluice::json::to_string(*nodes.at(1).get("dropped_by_port")) == "{}");
   CHECK(server.stop() == 0);
