@@ -40,13 +40,10 @@ void run_check(const CheckOptions& options) {
   for (const auto& file : options.files) {
     std::vector<Diagnostic> errors;
     const GraphSpec spec = load_graph_file(file, errors);
-    if (auto plan = plan_graph(spec, registry, errors)) {
-      try_construct(*plan, errors);
-      if (errors.empty()) {
-        std::cout << file << ": ok (" << count(plan->nodes.size(), "node") << ", "
-                  << count(plan->edges.size(), "edge") << ")\n";
-        continue;
-      }
+    if (const auto plan = check_graph(spec, registry, errors)) {
+      std::cout << file << ": ok (" << count(plan->nodes.size(), "node") << ", "
+                << count(plan->edges.size(), "edge") << ")\n";
+      continue;
     }
     failed = true;
     print_errors(errors);

@@ -1,6 +1,7 @@
 // GraphSpec → GraphPlan: resolves components, params and ports against the catalog, checks
 // the graph's shape (duplicates, cycles, sources, reachability) and orders the nodes
-// topologically. Every check runs even after others failed, so one run reports everything.
+// topologically. Every check runs even after others failed, so one run reports everything;
+// check_graph also constructs each component once.
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -48,10 +49,11 @@ struct LinkedEdge {
 class GraphPlanner {
  public:
   GraphPlanner(const GraphSpec& spec, const ComponentCatalog& catalog,
-               std::vector<Diagnostic>& errors, const PathPolicy& paths)
+               std::vector<Diagnostic>& errors, const PathPolicy& paths, bool construct)
       : spec_(spec),
         catalog_(catalog),
         paths_(paths),
+        construct_(construct),
         errors_(errors),
         components_(spec.nodes.size()),
         params_(spec.nodes.size()),
@@ -72,8 +74,8 @@ class GraphPlanner {
   }
 
  private:
-  void error(const SourceLocation& where, std::string message) {
-    errors_.push_back({where, std::move(message)});
+  void error(const SourceLocation& where, std::string message, std::string node = {}, std::string param = {}) {
+    errors_.push_back({where, std::move(message), std::move(node), std::move(param)});
   }
 
   std::string hint(std::string_view word, const std::vector<std::string>& candidates) const {
@@ -88,8 +90,9 @@ class GraphPlanner {
       const NodeSpec& node = spec_.nodes[i];
       auto [first, inserted] = index_.emplace(node.id, i);
       if (!inserted) {
-        error(node.where, "node " + in_quotes(node.id) + " is defined twice" +
-                              first_at(spec_.nodes[first->second].where));
+        error(node.where,
+              "node " + in_quotes(node.id) + " is defined twice" + first_at(spec_.nodes[first->second].where),
+              node.id);
         continue;
       }
       unique_.push_back(i);
@@ -102,8 +105,9 @@ class GraphPlanner {
     for (std::size_t i : unique_) {
       const NodeSpec& node = spec_.nodes[i];
       const std::string who = "node " + in_quotes(node.id);
+      const std::size_t errors_before = errors_.size();
       if (node.component.empty()) {
-        error(node.where, who + " has no component (write {component: NAME})");
+        error(node.where, who + " has no component (write {component: NAME})", node.id);
         continue;
       }
       components_[i] = catalog_.find(node.component);
@@ -114,13 +118,31 @@ class GraphPlanner {
               who + ": unknown component " + in_quotes(node.component) +
                   (match.empty() ? " (no loaded plugin provides it; `sluice plugins` lists the "
                                    "components there are)"
-                                 : match));
+                                 : match),
+              node.id);
         continue;
       }
       for (const ParamError& problem : validate_params(*components_[i], node.params, params_[i]))
-        error(param_where(node, problem.param), who + ": " + problem.message);
+        error(param_where(node, problem.param), who + ": " + problem.message, node.id, problem.param);
       resolve_param_values(*components_[i], node, params_[i]);
+      if (construct_ && errors_.size() == errors_before) try_construct(i);
     }
+  }
+
+  // Creates and destroys the node's component, as each instance of a deploy does.
+  void try_construct(std::size_t i) {
+    const NodeSpec& node = spec_.nodes[i];
+    std::string failure;
+    if (components_[i]->create(Params(params_[i]), failure)) return;
+    // "param 'NAME': …", as constructors word an error about one param.
+    constexpr std::string_view prefix = "param '";
+    std::string param;
+    if (failure.starts_with(prefix))
+      if (const auto end = failure.find('\'', prefix.size()); end != std::string::npos)
+        param = failure.substr(prefix.size(), end - prefix.size());
+    error(param.empty() ? node.where : param_where(node, param),
+          "node " + in_quotes(node.id) + ": " + components_[i]->name + " failed to start: " + failure, node.id,
+          param);
   }
 
   static const SourceLocation& param_where(const NodeSpec& node, std::string_view param) {
@@ -137,7 +159,8 @@ class GraphPlanner {
       Value* value = values.find(param.name);
       if (!value || value->is_null()) continue;
       const auto refused = [&](const std::string& name, const std::invalid_argument& e) {
-        error(param_where(node, param.name), "node " + in_quotes(node.id) + ": param " + in_quotes(name) + ": " + e.what());
+        error(param_where(node, param.name), "node " + in_quotes(node.id) + ": param " + in_quotes(name) + ": " + e.what(),
+              node.id, param.name);
       };
       try {
         if (param.file_path) *value = resolve_file_path(value->as_string(), paths_).string();
@@ -368,7 +391,8 @@ class GraphPlanner {
       if (!reached[i])
         error(spec_.nodes[i].where, "node " + in_quotes(spec_.nodes[i].id) +
                                         " is unreachable: no path leads to it from a source "
-                                        "node (" + joined(source_ids) + ")");
+                                        "node (" + joined(source_ids) + ")",
+              spec_.nodes[i].id);
   }
 
   // ---- the plan ----------------------------------------------------------------------------
@@ -417,6 +441,7 @@ class GraphPlanner {
   const GraphSpec& spec_;
   const ComponentCatalog& catalog_;
   const PathPolicy& paths_;
+  const bool construct_;  // check_graph: each valid node's component is constructed once
   std::vector<Diagnostic>& errors_;
 
   std::unordered_map<std::string, std::size_t> index_;  // node id → first node with it
@@ -434,18 +459,12 @@ class GraphPlanner {
 
 std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
                                     std::vector<Diagnostic>& errors, const PathPolicy& paths) {
-  return GraphPlanner(spec, catalog, errors, paths).plan();
+  return GraphPlanner(spec, catalog, errors, paths, false).plan();
 }
 
-void try_construct(const GraphPlan& plan, std::vector<Diagnostic>& errors) {
-  for (const PlannedNode& node : plan.nodes) {
-    std::string error;
-    if (node.component->create(node.params, error)) continue;
-    const auto spec = std::find_if(plan.spec.nodes.begin(), plan.spec.nodes.end(),
-                                   [&](const NodeSpec& n) { return n.id == node.id; });
-    errors.push_back({spec != plan.spec.nodes.end() ? spec->where : plan.spec.where,
-                      "node '" + node.id + "': " + node.component->name + " failed to start: " + error});
-  }
+std::optional<GraphPlan> check_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
+                                     std::vector<Diagnostic>& errors, const PathPolicy& paths) {
+  return GraphPlanner(spec, catalog, errors, paths, true).plan();
 }
 
 }  // namespace sluice

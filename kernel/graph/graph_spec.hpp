@@ -4,6 +4,7 @@
 //   std::vector<Diagnostic> errors;
 //   GraphSpec spec = load_graph_file("graphs/enrich.yaml", errors);   // YAML → spec
 //   std::optional<GraphPlan> plan = plan_graph(spec, registry, errors); // validate + resolve
+//   … or check_graph(spec, registry, errors): the same, and each component constructed once
 //   for (auto& e : errors) std::cerr << format(e) << '\n';             // file:line:col: error: …
 #pragma once
 
@@ -31,6 +32,10 @@ struct SourceLocation {
 struct Diagnostic {
   SourceLocation where;
   std::string message;  // one sentence, no location prefix
+  // The node the error is about, and its param, when it is about one ("" otherwise): for
+  // clients that show errors where they belong (the editor) without reading the message.
+  std::string node = {};
+  std::string param = {};
 };
 
 // "file:line:col: error: message" (like a compiler).
@@ -144,10 +149,14 @@ std::optional<GraphPlan> plan_graph(const GraphSpec& spec, const ComponentCatalo
 // empty), since it holds the secret.
 GraphSpec shown_spec(const GraphPlan& plan);
 
-// Constructs every node's component once, as a deploy would, and destroys it again, appending
-// an error at the node for each constructor that fails: what the param table alone cannot
-// catch (a regex or condition that does not compile, an unknown time zone, …).
-void try_construct(const GraphPlan& plan, std::vector<Diagnostic>& errors);
+// plan_graph, and also constructs each node whose component and params are valid once, as a
+// deploy would, and destroys it again, appending an error at the node (at the param, when the
+// constructor's message begins "param 'NAME'") for each constructor that fails: what the param
+// table alone cannot catch (a regex or condition that does not compile, an unknown time zone,
+// …). Nodes are constructed even when other parts of the graph have errors, so that one round
+// reports everything (`sluice check`, PUT /v1/graphs/{g}).
+std::optional<GraphPlan> check_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
+                                     std::vector<Diagnostic>& errors, const PathPolicy& paths = {});
 
 // Graphviz DOT of a spec (validation not required).
 std::string to_dot(const GraphSpec& spec);

@@ -24,8 +24,12 @@ namespace fs = std::filesystem;
 
 std::string diagnostics_json(const std::vector<Diagnostic>& errors) {
   Array list;
-  for (const auto& e : errors)
-    list.push_back(Object{{"line", e.where.line}, {"column", e.where.column}, {"message", e.message}});
+  for (const auto& e : errors) {
+    Object entry{{"line", e.where.line}, {"column", e.where.column}, {"message", e.message}};
+    if (!e.node.empty()) entry.set("node", e.node);
+    if (!e.param.empty()) entry.set("param", e.param);
+    list.push_back(std::move(entry));
+  }
   return "\"errors\": " + json::to_string(Value(std::move(list)));
 }
 
@@ -255,8 +259,9 @@ GraphService::PutOutcome GraphService::put(const std::string& name, std::string_
     mismatch.where.column = std::max<std::size_t>(mismatch.where.column, 1);
     errors.push_back(std::move(mismatch));
   }
+  // Every error in one answer: the spec's, and those of constructing each component.
   std::optional<GraphPlan> plan;
-  if (errors.empty()) plan = plan_graph(spec, catalog_, errors, paths_);
+  if (errors.empty()) plan = check_graph(spec, catalog_, errors, paths_);
   if (!plan) throw RequestError(422, "invalid graph", "\"graph\": " + json_quoted(name) + ", " + diagnostics_json(errors));
 
   outcome.created = runtime_.graph(name) == nullptr;

@@ -792,16 +792,20 @@ void RestApi::graph_stats(Call& call) {
   const auto stats = runtime_.stats(call.param(0));
   if (!stats) throw no_such_graph(call.param(0));
   Array nodes;
-  for (const auto& node : stats->nodes)
+  for (const auto& node : stats->nodes) {
+    Object dropped_by_port;
+    for (const auto& [cause, n] : node.dropped_by_port) dropped_by_port.set(cause, n);
     nodes.push_back(Object{{"node", node.node},
                            {"component", node.component},
                            {"in", node.in},
                            {"out", node.out},
                            {"errors", node.errors},
                            {"dropped", node.dropped},
+                           {"dropped_by_port", std::move(dropped_by_port)},
                            {"queue_depth", node.queue_depth},
                            {"queue_bytes", node.queue_bytes},
                            {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9}});
+  }
   Object document{{"graph", stats->graph},
                   {"instances", stats->instances},
                   {"queued", stats->queued},

@@ -59,7 +59,8 @@ void PacketQueue::close_writer() {
 
 NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
                          std::unique_ptr<Component> component)
-    : instance_(instance),
+    : dropped_at_port(instance.plan().nodes[index].component->outputs.size() + 1),
+      instance_(instance),
       index_(index),
       planned_(instance.plan().nodes[index]),
       taps_(*instance.shared().taps),
@@ -76,8 +77,8 @@ void NodeRuntime::finish_current() {
   if (!holding_) return;
   holding_ = false;
   // Taken in, not failed, nothing emitted, and not a sink: filtered out.
-  const bool filtered = !current_failed_ && !is_sink && emitted_ == 0;
-  if (filtered) dropped.add();
+  const bool passed_nothing = !current_failed_ && !is_sink && emitted_ == 0;
+  if (passed_nothing) filtered.add();
   StreamState* stream = std::exchange(current_, nullptr);
   if (stream) finish(stream, current_failed_, emitted_);
 }
@@ -152,7 +153,7 @@ void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
   show_taps(out_port, packet);
   const auto& targets = outputs[out_port];
   if (targets.empty()) {
-    dropped.add();
+    dropped_at_port[out_port].add();
     if (current_) ++current_->result.dropped;
     ++emitted_;  // counted as dropped here, not again when the input packet is finished
     return;

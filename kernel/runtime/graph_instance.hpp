@@ -146,10 +146,12 @@ class NodeRuntime final : public RunContext {
   PacketQueue* ingress = nullptr;                         // inputs.back()
   bool is_sink = false;                                   // no edge leaves a data port
 
-  // out: packets emitted to a data port (once, however many edges take a copy); dropped:
-  // emitted to an unwired port, or taken in and filtered out (nothing emitted, no error);
-  // depth and depth_bytes: what waits on the node's inputs.
-  Counter in, out, errors, dropped, depth, depth_bytes, busy_ns;
+  // out: packets emitted to a data port (once, however many edges take a copy); filtered:
+  // taken in and nothing emitted, no error; depth and depth_bytes: what waits on the node's
+  // inputs.
+  Counter in, out, errors, filtered, depth, depth_bytes, busy_ns;
+  // Per out port (`error` last): packets emitted to it while no edge leaves it.
+  std::vector<Counter> dropped_at_port;
   FiberSignal data;  // this node waits here for input
 
  private:

@@ -325,7 +325,15 @@ std::optional<GraphStats> Runtime::stats(std::string_view name) const {
       s.in += n.in.get();
       s.out += n.out.get();
       s.errors += n.errors.get();
-      s.dropped += n.dropped.get();
+      auto count_dropped = [&s](std::string_view cause, std::uint64_t n) {
+        if (n == 0) return;
+        s.dropped += n;
+        s.dropped_by_port[std::string(cause)] += n;
+      };
+      count_dropped(NodeStats::filtered_key, n.filtered.get());
+      const auto& ports = nodes[i].component->outputs;
+      for (std::size_t p = 0; p < ports.size(); ++p) count_dropped(ports[p].name, n.dropped_at_port[p].get());
+      count_dropped(error_port, n.dropped_at_port[ports.size()].get());
       s.queue_depth += n.depth.get();
       s.queue_bytes += n.depth_bytes.get();
       s.busy_ns += n.busy_ns.get();

@@ -108,6 +108,10 @@ struct NodeStats {
   std::string node;
   std::string component;
   std::uint64_t in = 0, out = 0, errors = 0, dropped = 0;
+  // `dropped` by cause: each unwired data out port by its name, and filtered_key for the
+  // packets taken in and not passed on. Causes that dropped nothing are left out.
+  std::map<std::string, std::uint64_t> dropped_by_port = {};
+  static constexpr std::string_view filtered_key = "(filtered)";  // in parentheses: no port's name
   std::uint64_t queue_depth = 0;  // packets waiting on the node's inputs, all instances
   std::uint64_t queue_bytes = 0;  // the memory those take
   std::uint64_t busy_ns = 0;      // time spent in the component

@@ -3,14 +3,17 @@
 // drag and drop, sets a parameter, saves, sends data, watches the counters move, gets an
 // invalid graph's error on the right node, taps an edge, gets the conflict when another page
 // saved first, keeps the layout across a reload, undoes and redoes, copies and pastes, exports
-// and imports, sends CSV through an adapter (typed in and from a file), reads a node's dead
-// letters, opens a 200-node graph, deletes a graph, starts a new one at zoom 1, follows Back
-// and Forward, warns before unsaved changes are left, keeps a failed save shown while the
-// server is down, and logs no console error other than the ones it provokes.
+// and imports, sends CSV through an adapter (typed in and from a file) and sees what an unwired
+// port dropped, reads a node's dead letters, opens a 200-node graph, deletes a graph, splices a
+// node into a wire, adds a wired node from a wire dropped on the canvas, collapses and resizes
+// the panels, starts a new graph at zoom 1, follows Back and Forward, warns before unsaved
+// changes are left, keeps a failed save shown while the server is down, and logs no console
+// error other than the ones it provokes.
 //
 // Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
 // optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
-// debug sidebar goes beside it as NAME-tap.png).
+// debug sidebar, a save's errors and the quick-add chooser go beside it as NAME-tap.png,
+// NAME-errors.png and NAME-quick-add.png).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -344,20 +347,33 @@ test('the editor, against a real server in Chromium', async (t) => {
     await other.close();
   });
 
-  await t.test("an invalid graph shows the server's error on the node it concerns", async () => {
-    // Two nodes wired in a loop: no path leads to them from the source.
+  await t.test("an invalid graph shows every error of one save, each on the node it concerns", async () => {
+    // Two nodes wired in a loop: no path leads to them from the source. And a condition that
+    // passes the form and the param table but not keep's constructor: the server finds both
+    // in one round.
     const first = await dropComponent(page, 'trim', 300, 520);
     const second = await dropComponent(page, 'trim', 620, 520);
     await connect(page, first, 'out', second, 'in');
     await connect(page, second, 'out', first, 'in');
+    await nodeBox(page, 'keep').locator('header').click();
+    const condition = page.locator('#param-keep-if');
+    const goodCondition = await condition.inputValue();
+    await condition.fill('hello ==');
     expected.refusal = true;
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await status(page, 'Not saved: the server found');
     expected.refusal = false;
     for (const id of [first, second])
       await page.getByTestId(`errors-${id}`).filter({ hasText: `node '${id}' is unreachable` }).waitFor({ timeout: DEADLINE_MS });
-    assert.equal(await page.getByTestId('errors-keep').count(), 0, 'the valid nodes show no error');
-    // A change to a node takes the server's now stale verdict off it (not off the other one).
+    await page.getByTestId('errors-keep').filter({ hasText: "node 'keep': keep failed to start: param 'if'" }).waitFor({ timeout: DEADLINE_MS });
+    // … and under the field it is about.
+    await page.getByTestId('param-if').locator('.sl-field-error').filter({ hasText: 'failed to start' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('errors-set_field').count(), 0, 'the valid nodes show no error');
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-errors.png') });
+    // A change to the field takes the server's now stale verdict off it at once.
+    await condition.fill(goodCondition);
+    await page.getByTestId('errors-keep').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    // A change to a node takes the server's verdict about the node off it (not off the other one).
     await nodeBox(page, first).locator('header').click();
     await page.locator(`#param-${first}-chars`).fill(' ');
     await page.getByTestId(`errors-${first}`).waitFor({ state: 'detached', timeout: DEADLINE_MS });
@@ -538,6 +554,16 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByRole('button', { name: 'Send and wait' }).click();
     await result.filter({ hasText: '"cy"' }).waitFor({ timeout: DEADLINE_MS });
     assert.deepEqual(JSON.parse(await result.innerText()).results, [{ name: 'cy', n: 3 }]);
+
+    // A packet the adapter does not read leaves by its unwired `unmatched` port: the counters
+    // say it was dropped there.
+    await page.locator('#send-type').selectOption({ label: 'JSON (application/json)' });
+    await page.locator('#send-body').fill('{"not": "csv"}');
+    await page.getByRole('button', { name: 'Send and wait' }).click();
+    await page.getByTestId('dropped-parse-unmatched').filter({ hasText: '1' }).waitFor({ timeout: DEADLINE_MS });
+    await page.getByTestId('counters-parse').filter({ hasText: 'drop 1' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('drop-parse').getAttribute('title'), "dropped: to unwired port 'unmatched' 1");
+    assert.equal(await page.getByTestId('dropped-parse-out').count(), 0, 'out is wired: nothing dropped there');
   });
 
   await t.test('a deployed graph opens from the list, and a packet it failed on shows as a dead letter of its node', async () => {
@@ -603,8 +629,130 @@ test('the editor, against a real server in Chromium', async (t) => {
     await eventually("GET /v1/graphs/big to answer 404", async () => (await getJson(`${server.url}/v1/graphs/big`)).status === 404);
   });
 
-  await t.test('New starts at zoom 1, keyboard adds do not stack, Back opens the graph before', async () => {
+  // The middle of an edge's drawn path, in the page.
+  const edgeMiddle = (testId) =>
+    page.evaluate((id) => {
+      const path = document.querySelector(`[data-testid="${id}"] path`);
+      const point = path.getPointAtLength(path.getTotalLength() / 2);
+      const matrix = path.getScreenCTM();
+      return { x: point.x * matrix.a + point.y * matrix.c + matrix.e, y: point.x * matrix.b + point.y * matrix.d + matrix.f };
+    }, testId);
+  const edgeShown = (testId, state = 'attached') => page.getByTestId(testId).waitFor({ state, timeout: DEADLINE_MS });
+  const nodeCount = (n) => page.waitForFunction((want) => document.querySelectorAll('.react-flow__node').length === want, n, { timeout: DEADLINE_MS });
+
+  await t.test('a node dropped on a wire is spliced into it (one undo step), and so is an unwired node moved onto one', async () => {
     page.once('dialog', (dialog) => void dialog.accept()); // 'big' is unsaved: discard it
+    await page.getByRole('button', { name: 'New', exact: true }).click();
+    await status(page, 'New graph');
+    assert.equal(await dropComponent(page, 'trim', 150, 200), 'trim');
+    assert.equal(await dropComponent(page, 'collect', 800, 200), 'collect');
+    await connect(page, 'trim', 'out', 'collect', 'in');
+    const pane = await page.locator('.react-flow__pane').boundingBox();
+    const middle = await edgeMiddle('rf__edge-trim.out->collect.in');
+    assert.equal(await dropComponent(page, 'set_field', middle.x - pane.x, middle.y - pane.y), 'set_field');
+    await edgeShown('rf__edge-trim.out->set_field.in');
+    await edgeShown('rf__edge-set_field.out->collect.in');
+    await edgeShown('rf__edge-trim.out->collect.in', 'detached');
+    // One step back: neither the node nor the splice; one forward: both.
+    await page.keyboard.press('Control+z');
+    await nodeCount(2);
+    await edgeShown('rf__edge-trim.out->collect.in');
+    await page.keyboard.press('Control+Shift+z');
+    await edgeShown('rf__edge-set_field.out->collect.in');
+    assert.equal(await page.locator('.react-flow__edge').count(), 2);
+
+    // Moved: a node with no wires, dragged by its header onto set_field → collect.
+    assert.equal(await dropComponent(page, 'trim', 480, 420), 'trim_2');
+    const header = await center(nodeBox(page, 'trim_2').locator('header'));
+    const target = await edgeMiddle('rf__edge-set_field.out->collect.in');
+    await page.mouse.move(header.x, header.y);
+    await page.mouse.down();
+    await page.mouse.move(target.x, target.y, { steps: 12 });
+    await page.mouse.up();
+    await edgeShown('rf__edge-set_field.out->trim_2.in');
+    await edgeShown('rf__edge-trim_2.out->collect.in');
+    await edgeShown('rf__edge-set_field.out->collect.in', 'detached');
+    assert.equal(await page.locator('.react-flow__edge').count(), 3);
+  });
+
+  await t.test('a wire dropped on empty canvas opens a chooser: typing filters, Enter adds the node there, wired; Escape cancels', async () => {
+    const pane = await page.locator('.react-flow__pane').boundingBox();
+    const dragWireToEmpty = async (from, port, spot) => {
+      const start = await center(handle(page, from, port, 'source'));
+      await page.mouse.move(start.x, start.y);
+      await page.mouse.down();
+      await page.mouse.move(spot.x, spot.y, { steps: 12 });
+      await page.mouse.up();
+    };
+    const before = await page.locator('.react-flow__node').count();
+    const spot = { x: pane.x + 620, y: pane.y + 560 };
+    await dragWireToEmpty('trim', 'error', spot);
+    const chooser = page.getByTestId('quick-add');
+    await chooser.waitFor({ timeout: DEADLINE_MS });
+    await page.keyboard.type('collect');
+    await page.getByTestId('quick-add-collect').filter({ hasText: 'collect' }).waitFor({ timeout: DEADLINE_MS });
+    // Only what can take a wire from an out port: no source.
+    assert.equal(await chooser.getByTestId('quick-add-generate').count(), 0);
+    if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-quick-add.png') });
+    await page.keyboard.press('Enter');
+    await chooser.waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await edgeShown('rf__edge-trim.error->collect_2.in');
+    await nodeCount(before + 1);
+    // Where the wire was dropped (the node is centred on that point).
+    const added = await center(nodeBox(page, 'collect_2'));
+    assert.ok(Math.abs(added.x - spot.x) < 5 && Math.abs(added.y - spot.y) < 5, `collect_2 at ${JSON.stringify(added)}, dropped at ${JSON.stringify(spot)}`);
+
+    await dragWireToEmpty('collect', 'error', { x: pane.x + 300, y: pane.y + 600 });
+    await chooser.waitFor({ timeout: DEADLINE_MS });
+    await page.keyboard.press('Escape');
+    await chooser.waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    assert.equal(await page.locator('.react-flow__node').count(), before + 1);
+    assert.equal(await page.locator('.react-flow__edge').count(), 4);
+  });
+
+  await t.test('the palette and the side panel collapse and resize by their borders, and stay so after a reload', async () => {
+    const width = async (selector) => (await page.locator(selector).boundingBox()).width;
+    const paletteBefore = await width('.sl-panel-palette');
+    const sideBefore = await width('.sl-side');
+    const drag = async (testId, dx) => {
+      const grip = await center(page.getByTestId(testId));
+      await page.mouse.move(grip.x, grip.y);
+      await page.mouse.down();
+      await page.mouse.move(grip.x + dx, grip.y, { steps: 6 });
+      await page.mouse.up();
+    };
+    await drag('resize-palette', 100);
+    assert.ok(Math.abs((await width('.sl-panel-palette')) - (paletteBefore + 100)) <= 2, 'the palette is 100 px wider');
+    await drag('resize-side', -60);
+    assert.ok(Math.abs((await width('.sl-side')) - (sideBefore + 60)) <= 2, 'the side panel is 60 px wider');
+    await page.getByRole('button', { name: 'hide the side panel' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).waitFor({ state: 'hidden', timeout: DEADLINE_MS });
+    assert.ok((await width('.sl-side')) < 40, 'collapsed to a strip');
+
+    page.once('dialog', (dialog) => void dialog.accept()); // the unsaved graph
+    await page.reload();
+    await status(page, 'components. Drag one onto the canvas');
+    assert.ok(Math.abs((await width('.sl-panel-palette')) - (paletteBefore + 100)) <= 2, 'the palette kept its width');
+    assert.ok((await width('.sl-side')) < 40, 'the side panel is still collapsed');
+    await page.getByRole('button', { name: 'show the side panel' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).waitFor({ timeout: DEADLINE_MS });
+    assert.ok(Math.abs((await width('.sl-side')) - (sideBefore + 60)) <= 2, 'expanded to the width it had');
+    await page.getByRole('button', { name: 'hide the components' }).click();
+    assert.ok((await width('.sl-panel-palette')) < 40);
+    await page.getByRole('button', { name: 'show the components' }).click();
+    // Back as they were, for what follows.
+    await drag('resize-palette', -100);
+    await drag('resize-side', 60);
+    assert.ok(Math.abs((await width('.sl-panel-palette')) - paletteBefore) <= 2);
+    assert.ok(Math.abs((await width('.sl-side')) - sideBefore) <= 2);
+    // Unsaved again, as the next test expects.
+    await page.getByTestId('palette-trim').focus();
+    await page.keyboard.press('Enter');
+    await nodeBox(page, 'trim').waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('New starts at zoom 1, keyboard adds do not stack, Back opens the graph before', async () => {
+    page.once('dialog', (dialog) => void dialog.accept()); // the graph is unsaved: discard it
     await page.getByRole('button', { name: 'New', exact: true }).click();
     await status(page, 'New graph');
     await page.waitForFunction(() => /scale\(1\)/.test(document.querySelector('.react-flow__viewport').getAttribute('style')), null, { timeout: DEADLINE_MS });

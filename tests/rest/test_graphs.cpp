@@ -3,6 +3,7 @@
 // files.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <tuple>
 
 #include "test_support.hpp"
@@ -66,6 +67,52 @@ TEST_CASE("PUT validates (422 with line and column), deploys, persists; data flo
   ServerProcess again(dir);
   CHECK(http(again.port(), "GET", "/v1/graphs/second").status == 200);
   CHECK(again.stop() == 0);
+}
+
+TEST_CASE("PUT answers every error in one 422, those only constructing finds too, each naming its node and param") {
+  TempDir dir;
+  ServerProcess server(dir);
+  // Two regexes that pass the param table but not the constructor, beside errors the table and
+  // the graph's shape find: none of them hides another.
+  const std::string graph =
+      "name: many\n"
+      "nodes:\n"
+      "  first: { component: rest_match, params: { pattern: \"(\" } }\n"
+      "  second: { component: rest_match, params: { pattern: \"[a\" } }\n"
+      "  slow: { component: rest_slow, params: { ms: -5 } }\n"
+      "  typo: { component: rest_pas }\n"
+      "  sink: { component: rest_collect }\n"
+      "edges:\n"
+      "  - first -> second\n"
+      "  - second -> slow\n"
+      "  - slow -> typo\n"
+      "  - typo -> sink\n"
+      "  - sink -> nowhere\n";
+  const auto answer = http(server.port(), "PUT", "/v1/graphs/many", graph, {{"Content-Type", "application/yaml"}});
+  REQUIRE(answer.status == 422);
+  const sluice::Value body = answer.json();
+  CHECK(body.get("graph")->as_string() == "many");
+  std::vector<std::tuple<std::string, std::string, std::size_t, std::string>> got;  // node, param, line, message
+  for (const auto& e : body.get("errors")->as_array())
+    got.emplace_back(e.get("node") ? e.get("node")->as_string() : "", e.get("param") ? e.get("param")->as_string() : "",
+                     e.get("line")->as_int(), e.get("message")->as_string());
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return std::get<2>(a) < std::get<2>(b); });
+  REQUIRE(got.size() == 5);
+  auto check = [&](std::size_t i, const std::string& node, const std::string& param, std::size_t line,
+                   const std::string& says) {
+    CAPTURE(std::get<3>(got[i]));
+    CHECK(std::get<0>(got[i]) == node);
+    CHECK(std::get<1>(got[i]) == param);
+    CHECK(std::get<2>(got[i]) == line);
+    CHECK(std::get<3>(got[i]).find(says) != std::string::npos);
+  };
+  check(0, "first", "pattern", 3, "node 'first': rest_match failed to start: param 'pattern': not a regular expression");
+  check(1, "second", "pattern", 4, "node 'second': rest_match failed to start: param 'pattern'");
+  check(2, "slow", "ms", 5, "node 'slow'");
+  check(3, "typo", "", 6, "unknown component 'rest_pas' (did you mean 'rest_pass'?)");
+  check(4, "", "", 13, "unknown node 'nowhere'");
+  CHECK(http(server.port(), "GET", "/v1/graphs/many").status == 404);
+  CHECK(server.stop() == 0);
 }
 
 TEST_CASE("a graph file with errors is reported with file:line:col and skipped; the server starts") {

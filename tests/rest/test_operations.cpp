@@ -42,6 +42,27 @@ TEST_CASE("/metrics has per-node counters, responses by status, dead letters and
   CHECK(server.stop() == 0);
 }
 
+TEST_CASE("stats count dropped packets per node and by port, filtered ones under (filtered)") {
+  TempDir dir;
+  write_file(dir.path / "graphs/picky.yaml",
+             "name: picky\nnodes:\n  match: { component: rest_match, params: { pattern: \"^a\" } }\n"
+             "  keep: { component: rest_collect }\nedges: [match -> keep]\n");
+  ServerProcess server(dir);
+  REQUIRE(http(server.port(), "POST", "/v1/graphs/picky/packets?wait=true",
+               R"([{"text": "apple"}, {"text": "pear"}, {"text": "plum"}, {"text": "avocado"}, {"text": "fig"}])", json_type)
+              .status == 200);
+  const auto stats = http(server.port(), "GET", "/v1/graphs/picky/stats").json();
+  const auto& nodes = stats.get("nodes")->as_array();
+  REQUIRE(nodes.size() == 2);
+  const auto& match = nodes.at(0);
+  CHECK(match.get("node")->as_string() == "match");
+  CHECK(match.get("dropped")->as_int() == 3);
+  REQUIRE(match.get("dropped_by_port") != nullptr);
+  CHECK(sluice::json::to_string(*match.get("dropped_by_port")) == R"js({"(filtered)":3})js");
+  CHECK(sluice::json::to_string(*nodes.at(1).get("dropped_by_port")) == "{}");
+  CHECK(server.stop() == 0);
+}
+
 TEST_CASE("failed packets: errors in the wait result, dead letters to inspect and replay") {
   TempDir dir;
   write_file(dir.path / "graphs/failing.yaml", failing_graph);

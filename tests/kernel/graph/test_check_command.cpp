@@ -114,14 +114,16 @@ TEST_CASE("sluice check: a good file says ok with its size; several files are ch
                        missing + ": 1 error\n");
 }
 
-TEST_CASE("sluice check constructs each component, as a deploy would") {
+TEST_CASE("sluice check constructs each component, as a deploy would, beside the graph's other errors") {
   Scratch scratch;
   const std::string file = data_dir + "/check_constructor.yaml";
   Run run = run_sluice(scratch, "check " + shell_quoted(file) + plugins_option(scratch));
   CHECK(run.status == 1);
   CHECK(run.out == "");
-  CHECK(run.err == file + ":4:3: error: node 'out': check_sink failed to start: param 'path' is empty\n" +
-                       file + ": 1 error\n");
+  // Each constructor's error at the param it names, and the edge's error too: one run.
+  CHECK(run.err == file + ":4:49: error: node 'out': check_sink failed to start: param 'path' is empty\n" +
+                       file + ":5:50: error: node 'also': check_sink failed to start: param 'path' is empty\n" +
+                       file + ":6:38: error: edge 'in -> nowhere': unknown node 'nowhere'\n" + file + ": 3 errors\n");
 }
 
 TEST_CASE("sluice dot prints DOT, or the file's errors") {

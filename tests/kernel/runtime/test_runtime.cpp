@@ -786,16 +786,17 @@ TEST_CASE("redeploys under concurrent submissions and stats lose nothing and ref
   }
 }
 
-TEST_CASE("node counters: out once per packet however many edges copy it, error-port packets in errors, filtered ones dropped") {
+TEST_CASE("node counters: out once per packet however many edges copy it, error-port packets in errors, filtered ones and those to an unwired port dropped, by port") {
   Runtime runtime({.workers = 1});
   runtime.deploy(plan(R"(name: counted
 nodes:
   split: {component: pass}
   left: {component: drop_odd}
   right: {component: fail_if_bad}
+  sorted: {component: parity}
   out: {component: collect}
   failed: {component: collect}
-edges: [split -> left, split -> right, left -> out, right -> out, right.error -> failed]
+edges: [split -> left, split -> right, split -> sorted, left -> out, right -> out, sorted.even -> out, right.error -> failed]
 )"));
   std::vector<Packet> packets;
   for (int n = 0; n < 10; ++n) {
@@ -817,9 +818,14 @@ edges: [split -> left, split -> right, left -> out, right -> out, right.error ->
   CHECK(node("left").in == 10);
   CHECK(node("left").out == 5);
   CHECK(node("left").dropped == 5);  // filtered
+  CHECK(node("left").dropped_by_port == std::map<std::string, std::uint64_t>{{"(filtered)", 5}});
   CHECK(node("right").out == 7);
   CHECK(node("right").errors == 3);  // to its error port: not in out, not dropped
   CHECK(node("right").dropped == 0);
+  CHECK(node("right").dropped_by_port.empty());
+  CHECK(node("sorted").out == 5);  // even, wired
+  CHECK(node("sorted").dropped == 5);
+  CHECK(node("sorted").dropped_by_port == std::map<std::string, std::uint64_t>{{"odd", 5}});
   CHECK(node("failed").in == 3);
 }
 

@@ -1,9 +1,11 @@
 // Components the REST end-to-end tests build graphs from: pass-through, collect (hands
-// results back to a waiting caller), slow (for timeouts and overload) and fail-on-demand (for
-// errors and dead letters). Their own package, so the tests do not depend on bundled plugins.
+// results back to a waiting caller), slow (for timeouts and overload), fail-on-demand (for
+// errors and dead letters) and match (a regex its constructor compiles: an error only
+// constructing finds). Their own package, so the tests do not depend on bundled plugins.
 #include <sluice/plugin.hpp>
 
 #include <chrono>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -85,8 +87,38 @@ class RestFail : public sluice::Component {
   }
 };
 
+class RestMatch : public sluice::Component {
+ public:
+  static sluice::ComponentDescriptor descriptor() {
+    return {.name = "rest_match",
+            .version = "1.0.0",
+            .summary = "Emits the packets whose field `text` matches a regular expression",
+            .kind = sluice::ComponentKind::filter,
+            .params = {{.name = "pattern",
+                        .type = sluice::ParamType::string,
+                        .description = "ECMAScript regular expression",
+                        .required = true}}};
+  }
+  explicit RestMatch(const sluice::Params& params) : pattern_(compiled(params.get_string("pattern"))) {}
+  void process(sluice::Packet& packet, sluice::Emitter& emit) override {
+    const auto* text = packet.get("text");
+    if (text && text->is_string() && std::regex_search(text->as_string(), pattern_)) emit(std::move(packet));
+  }
+
+ private:
+  static std::regex compiled(const std::string& pattern) {
+    try {
+      return std::regex(pattern);
+    } catch (const std::regex_error& e) {
+      throw std::invalid_argument("param 'pattern': not a regular expression: " + std::string(e.what()));
+    }
+  }
+  std::regex pattern_;
+};
+
 }  // namespace
 
 SLUICE_PLUGIN("rest_fixture", REST_FIXTURE_VERSION, "Components for the REST end-to-end tests",
               sluice::describe<RestPass>(), sluice::describe<RestCollect>(),
-              sluice::describe<RestSlow>(), sluice::describe<RestFail>())
+              sluice::describe<RestSlow>(), sluice::describe<RestFail>(),
+              sluice::describe<RestMatch>())

@@ -1,6 +1,7 @@
 // The editor: palette | canvas | side panel (inspect, send data, YAML), under a bar that opens,
 // creates, saves and deletes graphs. The graph being edited lives in React Flow's node and
-// edge state; its YAML (what a save sends) is derived from it.
+// edge state; its YAML (what a save sends) is derived from it. The two panels collapse and
+// resize (panels.tsx).
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import {
   Background,
@@ -13,6 +14,7 @@ import {
   useNodesState,
   useReactFlow,
   type Connection,
+  type FinalConnectionState,
   type IsValidConnection,
 } from '@xyflow/react';
 import { api, ApiError, auth, type ComponentDescriptor, type GraphListEntry } from './api';
@@ -30,6 +32,7 @@ import {
   locateErrors,
   makeEdge,
   nodeHeight,
+  portsOf,
   toYaml,
   type EditorEdge,
   type EditorNode,
@@ -41,7 +44,9 @@ import { GraphInspector, NodeInspector } from './Inspector';
 import { overlay } from './overlay';
 import { DRAG_TYPE, Palette } from './Palette';
 import { checkParams, type ParamDrafts } from './params';
+import { PanelBorder, usePanels } from './panels';
 import { PortEdge } from './PortEdge';
+import { QuickAdd, type QuickAddRequest } from './QuickAdd';
 import { SendPanel } from './SendPanel';
 import { TapPanel, type TappedEdge } from './TapPanel';
 
@@ -84,6 +89,11 @@ function useModel(nodes: EditorNode[], edges: EditorEdge[]) {
 // comes from (size, selection, drag): React Flow measures it afresh.
 function freshNode({ id, type, position, data }: EditorNode): EditorNode {
   return { id, type, position, data };
+}
+
+// Where a mouse or touch event happened, in the page.
+function pointOf(event: { clientX: number; clientY: number } | TouchEvent): { clientX: number; clientY: number } {
+  return 'changedTouches' in event ? event.changedTouches[0] : event;
 }
 
 function hashGraph(): string | null {
@@ -399,24 +409,46 @@ function Editor() {
     }
   };
 
+  // Adds a node of `component` centred on `center`, as the selection; returns its id.
   const addNode = useCallback(
     (component: string, center: { x: number; y: number }) => {
       const descriptor = componentMap.get(component);
-      setNodes((current) => {
-        const id = freeNodeId(component, (candidate) => current.some((n) => n.id === candidate));
-        const node: EditorNode = {
-          id,
-          type: 'component',
-          position: { x: center.x - NODE_WIDTH / 2, y: center.y - nodeHeight(descriptor) / 2 },
-          data: { component, params: {} },
-          selected: true,
-        };
-        return [...current.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
-      });
+      const id = freeNodeId(component, (candidate) => flow.getNodes().some((n) => n.id === candidate));
+      const node: EditorNode = {
+        id,
+        type: 'component',
+        position: { x: center.x - NODE_WIDTH / 2, y: center.y - nodeHeight(descriptor) / 2 },
+        data: { component, params: {} },
+        selected: true,
+      };
+      setNodes((current) => [...current.map((n) => (n.selected ? { ...n, selected: false } : n)), node]);
       setTab('inspect');
+      return id;
     },
-    [componentMap, setNodes],
+    [componentMap, setNodes, flow],
   );
+
+  // The edge drawn under a point of the page (its wide, invisible interaction path counts).
+  const edgeAt = (x: number, y: number) => {
+    const under = new Set(document.elementsFromPoint(x, y).map((el) => el.closest('.react-flow__edge')?.getAttribute('data-id')));
+    return edges.find((e) => under.has(e.id));
+  };
+
+  // Splice: edge A→B becomes A→N→B through N's first input and first output port. Only for a
+  // component that has both, and a node not wired yet (a wired one moved over an edge stays
+  // as it is). Runs in the same event as the add or move, so it is one undo step with it.
+  const spliceInto = (edge: EditorEdge, id: string, component: string) => {
+    const descriptor = componentMap.get(component);
+    if (!descriptor || descriptor.inputs.length === 0 || descriptor.outputs.length === 0) return;
+    if (edge.source === id || edge.target === id || edges.some((e) => e.source === id || e.target === id)) return;
+    const { inputs, outputs } = portsOf(descriptor);
+    setEdges((current) => [
+      ...current.filter((e) => e.id !== edge.id),
+      makeEdge(edge.source, edge.sourceHandle!, id, inputs[0]),
+      makeEdge(id, outputs[0], edge.target, edge.targetHandle!, edge.data),
+    ]);
+    setStatus({ kind: 'info', text: `Spliced '${id}' into ${edge.source}.${edge.sourceHandle} → ${edge.target}.${edge.targetHandle}.` });
+  };
 
   // Keyboard adds go to the middle of the view, each one a step down and right of a node
   // already there, so that they do not stack on one spot.
@@ -437,7 +469,34 @@ function Editor() {
     const component = event.dataTransfer.getData(DRAG_TYPE);
     if (!component) return;
     event.preventDefault();
-    addNode(component, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+    const onEdge = edgeAt(event.clientX, event.clientY);
+    const id = addNode(component, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+    if (onEdge) spliceInto(onEdge, id, component);
+  };
+
+  // A wire dropped on empty canvas: the chooser opens there (QuickAdd.tsx).
+  const [quickAdd, setQuickAdd] = useState<QuickAddRequest | null>(null);
+  const onConnectEnd = (event: MouseEvent | TouchEvent, connection: FinalConnectionState) => {
+    if (connection.isValid || connection.toNode || !connection.fromNode || !connection.fromHandle?.id) return;
+    if (!(event.target instanceof Element) || !event.target.classList.contains('react-flow__pane')) return;
+    const point = pointOf(event);
+    const box = canvas.current!.getBoundingClientRect();
+    setQuickAdd({
+      node: connection.fromNode.id,
+      port: connection.fromHandle.id,
+      fromOutput: connection.fromHandle.type === 'source',
+      at: { x: point.clientX - box.left, y: point.clientY - box.top },
+      position: flow.screenToFlowPosition({ x: point.clientX, y: point.clientY }),
+    });
+  };
+  const quickAddNode = (request: QuickAddRequest, component: ComponentDescriptor) => {
+    setQuickAdd(null);
+    const id = addNode(component.name, request.position);
+    const { inputs, outputs } = portsOf(component);
+    setEdges((current) => [
+      ...current,
+      request.fromOutput ? makeEdge(request.node, request.port, id, inputs[0]) : makeEdge(id, outputs[0], request.node, request.port),
+    ]);
   };
 
   const onConnect = useCallback(
@@ -452,12 +511,14 @@ function Editor() {
     [edges],
   );
 
-  // The server's verdict on a node is about the version it was sent: it goes once the node
-  // changes, instead of staying on it until the next save.
+  // The server's verdict on a node is about the version it was sent: it goes once what it is
+  // about changes (that param, or for an error about no param, anything of the node), instead
+  // of staying until the next save. The other params' errors stay.
   const forgetServerErrors = useCallback(
-    (id: string) => setErrors((current) => {
-      if (!current.some((e) => e.node === id)) return current;
-      const kept = current.filter((e) => e.node !== id);
+    (id: string, param?: string) => setErrors((current) => {
+      const stale = (e: LocatedError) => e.node === id && (param === undefined || !e.param || e.param === param);
+      if (!current.some(stale)) return current;
+      const kept = current.filter((e) => !stale(e));
       overlay.setErrors(kept);
       return kept;
     }),
@@ -465,9 +526,9 @@ function Editor() {
   );
 
   const setParams = useCallback(
-    (id: string, params: ParamDrafts) => {
+    (id: string, params: ParamDrafts, changed: string) => {
       setNodes((current) => current.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n)));
-      forgetServerErrors(id);
+      forgetServerErrors(id, changed);
     },
     [setNodes, forgetServerErrors],
   );
@@ -589,10 +650,11 @@ function Editor() {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
 
+  const panels = usePanels();
   const nodeIds = nodes.map((n) => n.id);
   return (
     <ComponentsContext.Provider value={componentMap}>
-      <div className="sl-app">
+      <div className="sl-app" style={{ gridTemplateColumns: panels.columns }}>
         <header className="sl-bar">
           <strong className="sl-logo">sluice</strong>
           <label htmlFor="open-graph" className="sl-visually-hidden">
@@ -685,7 +747,16 @@ function Editor() {
             {status.text}
           </p>
         </header>
-        <Palette components={components ?? []} onAdd={addAtViewCenter} />
+        <div className={`sl-panel sl-panel-palette${panels.panels.palette.collapsed ? ' collapsed' : ''}`}>
+          <Palette components={components ?? []} onAdd={addAtViewCenter} />
+          <PanelBorder
+            name="palette"
+            side="right"
+            state={panels.panels.palette}
+            onToggle={() => panels.toggle('palette')}
+            onResize={(width) => panels.resize('palette', width)}
+          />
+        </div>
         {(saveError || conflict) && (
           <div className="sl-notices">
             {saveError && (
@@ -733,7 +804,13 @@ function Editor() {
             onNodesChange={onNodesChange}
             onEdgesChange={onEdgesChange}
             onConnect={onConnect}
+            onConnectEnd={onConnectEnd}
             isValidConnection={isValidConnection}
+            onNodeDragStop={(event, node) => {
+              const point = pointOf(event);
+              const onEdge = edgeAt(point.clientX, point.clientY);
+              if (onEdge) spliceInto(onEdge, node.id, node.data.component);
+            }}
             onNodeClick={() => setTab('inspect')}
             onEdgeClick={(_, edge) => {
               setTapped({ source: edge.source, port: edge.sourceHandle ?? '', target: edge.target });
@@ -748,8 +825,23 @@ function Editor() {
             <Controls />
             <MiniMap pannable zoomable nodeClassName={(n) => `kind-${componentMap.get((n as EditorNode).data.component)?.kind ?? 'unknown'}`} />
           </ReactFlow>
+          {quickAdd && (
+            <QuickAdd
+              request={quickAdd}
+              components={components ?? []}
+              onPick={(component) => quickAddNode(quickAdd, component)}
+              onCancel={() => setQuickAdd(null)}
+            />
+          )}
         </main>
-        <aside className="sl-side">
+        <aside className={`sl-side sl-panel${panels.panels.side.collapsed ? ' collapsed' : ''}`}>
+          <PanelBorder
+            name="side"
+            side="left"
+            state={panels.panels.side}
+            onToggle={() => panels.toggle('side')}
+            onResize={(width) => panels.resize('side', width)}
+          />
           <nav className="sl-tabs" role="tablist">
             {(['inspect', 'send', 'debug', 'yaml'] as const).map((t) => (
               <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>

@@ -1,6 +1,7 @@
 // A node on the canvas: its id and component, a handle per port (inputs left; outputs right,
 // the implicit `error` port last), the live counters, and the problems found in it (the form's
-// own checks and the server's validation errors, with their messages).
+// own checks and the server's validation errors, with their messages). An out port that drops
+// packets (no edge leaves it) shows how many beside its name.
 import { memo, useContext } from 'react';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { ComponentsContext } from './context';
@@ -8,6 +9,8 @@ import { ERROR_PORT, HEADER_HEIGHT, NODE_WIDTH, PORT_ROW, nodeHeight, portsOf, t
 import { useNodeOverlay } from './overlay';
 import { checkParams } from './params';
 
+// The stats' cause for packets a node took in and passed on nowhere (no port's name).
+const FILTERED = '(filtered)';
 
 function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const components = useContext(ComponentsContext);
@@ -20,6 +23,10 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   ];
   const serverErrors = live?.errors ?? [];
   const stats = live?.stats;
+  const droppedBy = stats?.dropped_by_port ?? {};
+  const droppedText = Object.entries(droppedBy)
+    .map(([cause, n]) => `${cause === FILTERED ? 'filtered out' : `to unwired port '${cause}'`} ${n}`)
+    .join(', ');
   const classes = ['sl-node', `kind-${descriptor?.kind ?? 'unknown'}`];
   if (selected) classes.push('selected');
   if (problems.length > 0 || serverErrors.length > 0) classes.push('invalid');
@@ -42,6 +49,11 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
           className={`sl-port sl-port-out${port === ERROR_PORT ? ' sl-port-error' : ''}`}
           style={{ top: HEADER_HEIGHT + i * PORT_ROW }}
         >
+          {droppedBy[port] > 0 && (
+            <span className="sl-port-dropped" title={`${droppedBy[port]} dropped: no edge leaves '${port}'`} data-testid={`dropped-${id}-${port}`}>
+              −{droppedBy[port]}
+            </span>
+          )}
           {port}
           <Handle type="source" position={Position.Right} id={port} title={`out port '${port}'`} />
         </div>
@@ -51,7 +63,11 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
           <>
             <span title="packets in">in {stats.in}</span>
             <span title="packets out (once each, however many edges take a copy)">out {stats.out}</span>
-            <span title="dropped: filtered out, or sent to an unwired port" className={stats.dropped > 0 ? 'sl-warning' : undefined}>
+            <span
+              title={stats.dropped > 0 ? `dropped: ${droppedText}` : 'dropped: filtered out, or sent to an unwired port'}
+              className={stats.dropped > 0 ? 'sl-warning' : undefined}
+              data-testid={`drop-${id}`}
+            >
               drop {stats.dropped}
             </span>
             <span title="errors" className={stats.errors > 0 ? 'sl-bad' : undefined}>

@@ -12,7 +12,7 @@ interface NodeProps {
   descriptor: ComponentDescriptor | undefined;
   deployed: string | null;
   nodeIds: string[];
-  onParams: (id: string, drafts: ParamDrafts) => void;
+  onParams: (id: string, drafts: ParamDrafts, changed: string) => void;
   onRename: (from: string, to: string) => void;
   onDelete: (id: string) => void;
 }
@@ -77,7 +77,7 @@ export function NodeInspector({ node, descriptor, deployed, nodeIds, onParams, o
         </p>
       ))}
       <h3>Parameters</h3>
-      <ParamForm nodeId={node.id} descriptor={descriptor} drafts={node.data.params} serverErrors={serverErrors} onChange={(d) => onParams(node.id, d)} />
+      <ParamForm nodeId={node.id} descriptor={descriptor} drafts={node.data.params} serverErrors={serverErrors} onChange={(d, changed) => onParams(node.id, d, changed)} />
       {deployed && <DeadLetters graph={deployed} node={node.id} errorCount={live?.stats?.errors ?? 0} />}
       <button type="button" className="sl-danger" onClick={() => onDelete(node.id)}>
         Delete node

@@ -9,7 +9,7 @@ interface Props {
   descriptor: ComponentDescriptor | undefined;
   drafts: ParamDrafts;
   serverErrors: { param?: string; message: string }[];
-  onChange: (drafts: ParamDrafts) => void;
+  onChange: (drafts: ParamDrafts, changed: string) => void;
 }
 
 function placeholderOf(spec: ParamSpec): string {
@@ -94,7 +94,7 @@ export function ParamForm({ nodeId, descriptor, drafts, serverErrors, onChange }
     const next = { ...drafts };
     if (value === '') delete next[name];
     else next[name] = value;
-    onChange(next);
+    onChange(next, name);
   };
 
   if (specs.length === 0 && undeclared.length === 0) return <p className="sl-muted">{descriptor?.name ?? 'This component'} takes no parameters.</p>;

@@ -60,6 +60,8 @@ export interface ValidationError {
   line: number;
   column: number;
   message: string;
+  node?: string; // the node it is about, when it is about one
+  param?: string; // and its param, when known
 }
 
 export interface NodeStats {
@@ -69,6 +71,8 @@ export interface NodeStats {
   out: number;
   errors: number;
   dropped: number;
+  // `dropped` by cause: an unwired out port by its name, `(filtered)` for packets passed on nowhere.
+  dropped_by_port: Record<string, number>;
   queue_depth: number;
   busy_seconds: number;
 }

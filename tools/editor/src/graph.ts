@@ -241,9 +241,9 @@ export interface LocatedError extends ValidationError {
   param?: string;
 }
 
-// By line first (the editor wrote the YAML, so a line belongs to exactly one node or edge),
-// then by the edge or node the message names: validation says "edge 'a -> b'" and
-// "node 'a'", a failed deploy "graph/a: …".
+// By the node the server names first, then by line (the editor wrote the YAML, so a line
+// belongs to exactly one node or edge), then by the edge or node the message names:
+// validation says "edge 'a -> b'" and "node 'a'", a failed deploy "graph/a: …".
 export function locateErrors(
   errors: ValidationError[],
   lines: LineOwners,
@@ -253,7 +253,7 @@ export function locateErrors(
 ): LocatedError[] {
   const isNode = (id: string | undefined) => id !== undefined && nodes.some((n) => n.id === id);
   return errors.map((error) => {
-    const located: LocatedError = { ...error, ...lines.get(error.line) };
+    const located: LocatedError = isNode(error.node) ? { ...error } : { ...error, node: undefined, ...lines.get(error.line) };
     if (!located.node && !located.edge) {
       const edgeName = /edge '([^']+)'/.exec(error.message)?.[1];
       const edge = edgeName ? edges.find((e) => edgeText(e) === edgeName) : undefined;
@@ -262,7 +262,7 @@ export function locateErrors(
       if (edge) located.edge = edge.id;
       else located.node = named.find(isNode) ?? (isNode(path) ? path : undefined);
     }
-    const param = /param '([^']+)'/.exec(error.message)?.[1];
+    const param = error.param ?? /param '([^']+)'/.exec(error.message)?.[1];
     if (located.node && param) located.param = param;
     return located;
   });

@@ -68,7 +68,14 @@ class OverlayStore {
 
 function sameStats(a: NodeStats | undefined, b: NodeStats | undefined) {
   if (!a || !b) return a === b;
-  return a.in === b.in && a.out === b.out && a.errors === b.errors && a.queue_depth === b.queue_depth && a.dropped === b.dropped;
+  return (
+    a.in === b.in &&
+    a.out === b.out &&
+    a.errors === b.errors &&
+    a.queue_depth === b.queue_depth &&
+    a.dropped === b.dropped &&
+    JSON.stringify(a.dropped_by_port) === JSON.stringify(b.dropped_by_port)
+  );
 }
 
 export const overlay = new OverlayStore();
