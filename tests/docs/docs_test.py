@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The docs as tests: every shell block of README.md and docs/*.md runs as a reader would run it.
 
-Usage: docs_test.py SOURCE_ROOT BUILD_ROOT [--exclude DOC]... [DOC...]
+Usage: docs_test.py SOURCE_ROOT BUILD_ROOT [DOC...]
   (DOC relative to SOURCE_ROOT; default: README.md and docs/*.md)
 
 A block is a fenced block tagged ```sh, ```bash or ```shell; other fences (```text, ```yaml,
@@ -282,22 +282,13 @@ def run_doc(source_root, build_root, blocks, scratch):
 
 def main(argv):
     source_root, build_root = (os.path.abspath(p) for p in argv[1:3])
-    excluded, docs, args = set(), [], argv[3:]
-    while args:
-        if args[0] == "--exclude":
-            excluded.add(args[1])
-            args = args[2:]
-        else:
-            docs.append(args.pop(0))
+    docs = argv[3:]
     if not docs:
         docs = ["README.md"] + sorted("docs/" + name for name in os.listdir(
             os.path.join(source_root, "docs")) if name.endswith(".md"))
     failures, ran, skipped = [], 0, []
     with tempfile.TemporaryDirectory(prefix="sluice-docs-test.") as work:
         for doc in docs:
-            if doc in excluded:
-                print(f"==== {doc}: not run (--exclude)")
-                continue
             print(f"==== {doc}")
             try:
                 blocks = shell_blocks(source_root, doc)

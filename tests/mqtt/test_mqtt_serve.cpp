@@ -250,7 +250,7 @@ TEST_CASE("a graph whose TLS files cannot be read, or lie outside the data root,
   // such file.
   HttpResult put = put_tls("{ca_file: ca.pem}");
   CHECK(put.status == 422);
-  CHECK_MESSAGE(put.body.find("secure/out") != std::string::npos, put.body);
+  CHECK_MESSAGE(put.body.find("\"node\":\"out\"") != std::string::npos, put.body);
   const fs::path data_root = fs::canonical(dir.path / "var" / "data");
   CHECK_MESSAGE(put.body.find("param 'tls.ca_file': cannot read " + (data_root / "ca.pem").string()) != std::string::npos,
                 put.body);
