@@ -134,11 +134,12 @@ class GraphPlanner {
     const NodeSpec& node = spec_.nodes[i];
     std::string failure;
     if (components_[i]->create(Params(params_[i]), failure)) return;
-    // "param 'NAME': …", as constructors word an error about one param.
+    // "param 'NAME': …", as constructors word an error about one param; "param 'tls.ca_file'"
+    // is about the param tls (where the editor shows it, and whose value the error points at).
     constexpr std::string_view prefix = "param '";
     std::string param;
     if (failure.starts_with(prefix))
-      if (const auto end = failure.find('\'', prefix.size()); end != std::string::npos)
+      if (const auto end = failure.find_first_of("'.[", prefix.size()); end != std::string::npos)
         param = failure.substr(prefix.size(), end - prefix.size());
     error(param.empty() ? node.where : param_where(node, param),
           "node " + in_quotes(node.id) + ": " + components_[i]->name + " failed to start: " + failure, node.id,

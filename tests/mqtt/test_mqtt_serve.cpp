@@ -251,6 +251,8 @@ TEST_CASE("a graph whose TLS files cannot be read, or lie outside the data root,
   HttpResult put = put_tls("{ca_file: ca.pem}");
   CHECK(put.status == 422);
   CHECK_MESSAGE(put.body.find("\"node\":\"out\"") != std::string::npos, put.body);
+  // The error belongs to the param tls, whose field the editor shows it on.
+  CHECK_MESSAGE(put.body.find("\"param\":\"tls\"") != std::string::npos, put.body);
   const fs::path data_root = fs::canonical(dir.path / "var" / "data");
   CHECK_MESSAGE(put.body.find("param 'tls.ca_file': cannot read " + (data_root / "ca.pem").string()) != std::string::npos,
                 put.body);
