@@ -88,7 +88,7 @@ class Adapter : public Component {
   // `field`) after the adapter's own params.
   static ComponentDescriptor adapter_descriptor(std::string name, std::string summary,
                                                 std::vector<std::string> mimetypes,
-                                                std::vector<ParamSpec> own);
+                                                std::vector<ParamSpec> own, ComponentExample example);
   // Turns the raw text into children; throws (before anything is emitted) when it cannot.
   virtual std::vector<Packet> convert(std::string_view text) = 0;
   // False: text in the charset the mimetype names (`; charset=iso-8859-1`) is decoded to UTF-8
@@ -110,7 +110,7 @@ inline Adapter::Adapter(const Params& params)
 
 inline ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::string summary,
                                                 std::vector<std::string> mimetypes,
-                                                std::vector<ParamSpec> own) {
+                                                std::vector<ParamSpec> own, ComponentExample example) {
   Array defaults;
   for (auto& m : mimetypes) defaults.push_back(std::move(m));
   own.push_back({.name = "mimetypes",
@@ -130,7 +130,8 @@ inline ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::st
           .kind = ComponentKind::adapter,
           .outputs = {{"out", "structured packets, with the raw packet's metadata"},
                       {"unmatched", "packets of another (or no) mimetype, unchanged"}},
-          .params = std::move(own)};
+          .params = std::move(own),
+          .example = std::move(example)};
 }
 
 inline bool Adapter::accepts(const Packet& packet) const {

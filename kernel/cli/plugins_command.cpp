@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -117,6 +118,29 @@ void print_listing(std::ostream& out, const PluginRegistry& registry) {
       << "`sluice plugins describe NAME` shows one component in full.\n";
 }
 
+// Each line of `text` after `indent`, with no trailing newline left over.
+std::string indented(std::string_view text, std::string_view indent) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.append(indent).append(text.substr(start, end - start));
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
+// The example as a node of a graph file, the way a user would paste it.
+std::string example_node(const ComponentDescriptor& d) {
+  // A name YAML reads as something else than a string is quoted (null: the `null` component).
+  static const std::set<std::string_view> not_strings = {"null", "true", "false", "yes", "no", "on", "off", "~"};
+  const std::string component = not_strings.contains(d.name) ? "'" + d.name + "'" : d.name;
+  if (d.example.params.empty()) return "example: { component: " + component + " }\n";
+  return "example:\n  component: " + component + "\n  params:\n" + indented(d.example.params, "    ");
+}
+
 void print_ports(std::ostream& out, const char* title, const std::vector<PortSpec>& ports) {
   out << "  " << title << ":\n";
   if (ports.empty()) out << "    (none)\n";
@@ -142,6 +166,13 @@ void print_description(std::ostream& out, const ComponentDescriptor& d,
   for (const auto& param : d.params)
     out << "    " << param.name << " (" << param_facts(param) << ")\n        "
         << param.description << '\n';
+  if (!has_example(d)) return;
+  const auto& e = d.example;
+  out << "  example: " << e.description << '\n' << indented(example_node(d), "    ");
+  if (!e.input.empty())
+    out << "    in" << (e.content_type.empty() ? "" : " (" + e.content_type + ")") << ":\n"
+        << indented(e.input, "      ");
+  if (!e.output.empty()) out << "    out:\n" << indented(e.output, "      ");
 }
 
 // A table cell: `|` would end it, a newline the row.
@@ -155,6 +186,18 @@ std::string cell(std::string text) {
   return out;
 }
 
+void print_example_markdown(std::ostream& out, const ComponentDescriptor& d) {
+  const auto& e = d.example;
+  // The docs test leaves it to tests/cli, which gives it the directories and variables it names.
+  out << "\nExample: " << e.description
+      << "\n\n<!-- doc-test: skip: tests/cli/component_examples_test.py checks and runs it -->\n```yaml\n"
+      << example_node(d) << "```\n";
+  if (!e.input.empty())
+    out << "\nIn" << (e.content_type.empty() ? "" : " (`" + e.content_type + "`)") << ":\n\n```"
+        << (e.content_type.empty() ? "json" : "") << '\n' << indented(e.input, "") << "```\n";
+  if (!e.output.empty()) out << "\nOut:\n\n```json\n" << indented(e.output, "") << "```\n";
+}
+
 // Only what the descriptors say, in package order, and no paths: the same text on every
 // machine, so docs/components.md can be checked against it.
 void print_markdown(std::ostream& out, const PluginRegistry& registry) {
@@ -166,7 +209,9 @@ void print_markdown(std::ostream& out, const PluginRegistry& registry) {
          "not this file (tests/cli checks that it is current). -->\n\n"
       << component_count << " components in " << packages.size()
       << " packages. `sluice plugins describe NAME` shows one of them in a terminal; "
-         "`GET /v1/components` serves the same facts as JSON.\n";
+         "`GET /v1/components` serves the same facts as JSON. Every example is true: tests/cli "
+         "checks each one with `sluice check` and, where it shows what comes out, runs its input "
+         "through `sluice run` (`--content-type` for a raw input) and compares.\n";
   for (const auto& package : packages) {
     out << "\n## " << package.name << ' ' << package.version << "\n\n" << package.description << "\n";
     for (const auto& name : package.components) {
@@ -178,11 +223,12 @@ void print_markdown(std::ostream& out, const PluginRegistry& registry) {
       if (d->blocking) out << "- blocking: process() runs on the I/O pool\n";
       if (d->params.empty()) {
         out << "- params: none\n";
-        continue;
+      } else {
+        out << "\n| param | facts | description |\n|---|---|---|\n";
+        for (const auto& param : d->params)
+          out << "| `" << param.name << "` | " << cell(param_facts(param)) << " | " << cell(param.description) << " |\n";
       }
-      out << "\n| param | facts | description |\n|---|---|---|\n";
-      for (const auto& param : d->params)
-        out << "| `" << param.name << "` | " << cell(param_facts(param)) << " | " << cell(param.description) << " |\n";
+      if (has_example(*d)) print_example_markdown(out, *d);
     }
   }
 }

@@ -96,6 +96,7 @@ class OrderedOutput {
 struct Summary {
   std::mutex mutex;
   std::size_t in = 0, out = 0, errors = 0, dropped = 0, bad_lines = 0;
+  std::map<std::string, std::size_t> dropped_at;  // "node.port" (or "node (filtered)") → packets
   std::vector<std::string> messages;  // the first few, for stderr
   void add_error(std::string message) {
     if (messages.size() < 20) messages.push_back(std::move(message));
@@ -151,6 +152,9 @@ int run_graph(const RunOptions& options) {
     summary.out += r.results.size();
     summary.errors += r.error_count;
     summary.dropped += r.dropped;
+    for (const auto& [node, causes] : r.dropped_at)
+      for (const auto& [cause, n] : causes)
+        summary.dropped_at[cause == NodeStats::filtered_key ? node + ' ' + cause : node + '.' + cause] += n;
     for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
     return text;
   };
@@ -234,13 +238,19 @@ int run_graph(const RunOptions& options) {
     if (batch.size() == options.batch) submit(std::exchange(batch, {}));
   }
   if (!batch.empty()) submit(std::move(batch));
-  ordered->wait_all();
   runtime.wait_for_sources(name);
+  // Draining the graph completes the last streams: a component that keeps packets for more
+  // (batch, waiting to fill) hands them on when its input ends.
   runtime.shutdown();
+  ordered->wait_all();
 
   for (const auto& m : summary.messages) std::cerr << "error: " << m << '\n';
   std::cerr << "sluice run: " << summary.in << " packets in, " << summary.out << " out, "
             << summary.errors << " failed, " << summary.dropped << " dropped";
+  // Where they left, so that a graph that loses packets says at which node and port.
+  for (auto it = summary.dropped_at.begin(); it != summary.dropped_at.end(); ++it)
+    std::cerr << (it == summary.dropped_at.begin() ? " (" : ", ") << it->first << ": " << it->second;
+  if (!summary.dropped_at.empty()) std::cerr << ')';
   if (summary.bad_lines) std::cerr << ", " << summary.bad_lines << " bad input lines skipped";
   std::cerr << '\n';
   return summary.errors || summary.bad_lines ? 1 : 0;

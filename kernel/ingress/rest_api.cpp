@@ -123,6 +123,13 @@ std::string stream_json(const StreamResult& result, bool with_results, bool dura
   for (const auto& [node, count] : result.sinks) sinks.set(node, count);
   out += ", \"sinks\": " + json::to_string(Value(std::move(sinks)));
   out += ", \"dropped\": " + std::to_string(result.dropped);
+  Object dropped_at;
+  for (const auto& [node, causes] : result.dropped_at) {
+    Object by_cause;
+    for (const auto& [cause, count] : causes) by_cause.set(cause, count);
+    dropped_at.set(node, std::move(by_cause));
+  }
+  out += ", \"dropped_at\": " + json::to_string(Value(std::move(dropped_at)));
   out += ", \"error_count\": " + std::to_string(result.error_count) + ", ";
   append_errors(result, out);
   out += ", \"submitted\": " + json_quoted(iso8601(result.submitted));

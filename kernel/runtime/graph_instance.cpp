@@ -88,7 +88,7 @@ void NodeRuntime::finish(StreamState* stream, bool failed, std::size_t emitted) 
     if (is_sink)
       ++stream->result.sinks[planned_.id];
     else if (emitted == 0)
-      ++stream->result.dropped;
+      instance_.count_drop(*stream, index_, outputs.size());
   }
   --stream->pending;
   instance_.complete_if_done(stream);
@@ -101,7 +101,15 @@ void NodeRuntime::hold() {
 }
 
 void NodeRuntime::release_held() {
-  for (const Held& h : std::exchange(held_, {})) finish(h.stream, h.failed, h.emitted);
+  // Held packets the node emitted something for (a batch of them) were passed on, not dropped.
+  const std::size_t passed_on = std::exchange(held_passed_on_, false) ? 1 : 0;
+  for (const Held& h : std::exchange(held_, {})) finish(h.stream, h.failed, h.emitted + passed_on);
+}
+
+StreamState* NodeRuntime::emitting_stream() {
+  if (current_ || held_.empty()) return current_;
+  held_passed_on_ = true;
+  return held_.front().stream;
 }
 
 ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
@@ -137,11 +145,11 @@ ReceiveStatus NodeRuntime::receive(Received& into, Clock::time_point deadline) {
   }
 }
 
-void NodeRuntime::push(PacketQueue& queue, Packet&& packet, std::size_t bytes) {
+void NodeRuntime::push(PacketQueue& queue, Packet&& packet, StreamState* stream, std::size_t bytes) {
   // Time spent waiting for room downstream is not this component's processing time.
   const bool will_wait = queue.full(bytes);
   if (will_wait) suspend_timer_stop();
-  queue.put(std::move(packet), current_, bytes);
+  queue.put(std::move(packet), stream, bytes);
   if (will_wait) suspend_timer_start();
   ++emitted_;
   if (queue.size() % hop_batch == 0) boost::this_fiber::yield();
@@ -152,17 +160,18 @@ void NodeRuntime::emit(std::size_t out_port, Packet&& packet) {
     throw std::invalid_argument(path_ + ": no out port #" + std::to_string(out_port));
   show_taps(out_port, packet);
   const auto& targets = outputs[out_port];
+  StreamState* stream = emitting_stream();
   if (targets.empty()) {
     dropped_at_port[out_port].add();
-    if (current_) ++current_->result.dropped;
+    if (stream) instance_.count_drop(*stream, index_, out_port);
     ++emitted_;  // counted as dropped here, not again when the input packet is finished
     return;
   }
   // One packet out, however many edges it is copied to; what goes to `error` counts in errors.
   if (out_port + 1 < outputs.size()) out.add();
   const std::size_t bytes = packet_bytes(packet);
-  for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone(), bytes);
-  push(*targets.back(), std::move(packet), bytes);
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i) push(*targets[i], packet.clone(), stream, bytes);
+  push(*targets.back(), std::move(packet), stream, bytes);
 }
 
 std::size_t NodeRuntime::out_port_index(std::string_view name) const {
@@ -316,8 +325,11 @@ GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t wo
                         " failed to start: " + error);
     nodes_.push_back(std::make_unique<NodeRuntime>(*this, i, std::move(component)));
   }
-  for (auto& node : nodes_)
+  drop_slots_.push_back(0);
+  for (auto& node : nodes_) {
     node->outputs.resize(node->planned_.component->outputs.size() + 1);  // + `error`
+    drop_slots_.push_back(drop_slots_.back() + node->outputs.size() + 1);  // + filtered
+  }
   for (const PlannedEdge& edge : plan.edges) {
     auto& target = *nodes_[edge.to_node];
     target.inputs.push_back(std::make_unique<PacketQueue>(target, edge.capacity, edge.capacity_bytes, edge.to_port));
@@ -420,11 +432,31 @@ void GraphInstance::admit(Submission& submission) {
   complete_if_done(stream);
 }
 
+void GraphInstance::count_drop(StreamState& stream, std::size_t node, std::size_t cause) {
+  ++stream.result.dropped;
+  if (stream.dropped_at.empty()) stream.dropped_at.resize(drop_slots_.back());
+  ++stream.dropped_at[drop_slots_[node] + cause];
+}
+
 void GraphInstance::complete_if_done(StreamState* stream) {
   if (stream->pending != 0 || !stream->admitted) return;
   auto owned = std::move(live_streams_.at(stream));
   live_streams_.erase(stream);
   outstanding -= owned->result.accepted;
+  if (!owned->dropped_at.empty()) {
+    const GraphPlan& graph = plan();
+    for (std::size_t node = 0; node < nodes_.size(); ++node) {
+      const auto& ports = graph.nodes[node].component->outputs;
+      for (std::size_t cause = 0; cause <= ports.size() + 1; ++cause) {
+        const std::size_t n = owned->dropped_at[drop_slots_[node] + cause];
+        if (n == 0) continue;
+        const std::string_view name = cause < ports.size()    ? std::string_view(ports[cause].name)
+                                      : cause == ports.size() ? error_port
+                                                              : NodeStats::filtered_key;
+        owned->result.dropped_at[graph.nodes[node].id][std::string(name)] += n;
+      }
+    }
+  }
   owned->result.state = StreamResult::State::done;
   owned->result.finished = std::chrono::system_clock::now();
   // Recorded before the callback runs, so that whoever the callback wakes finds it done.

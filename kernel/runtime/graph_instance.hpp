@@ -46,6 +46,9 @@ struct StreamState {
   std::size_t pending = 0;
   bool admitted = false;
   StreamCallback on_done;
+  // The stream's dropped packets by GraphInstance::drop_slot (counted here, named once the
+  // stream completes); empty until the first drop.
+  std::vector<std::size_t> dropped_at;
 };
 
 struct Submission {
@@ -161,7 +164,10 @@ class NodeRuntime final : public RunContext {
     if (taps_.watched(index_, out_port)) [[unlikely]] taps_.offer(index_, out_port, packet);
   }
   void finish(StreamState* stream, bool failed, std::size_t emitted);
-  void push(PacketQueue& queue, Packet&& packet, std::size_t bytes);
+  void push(PacketQueue& queue, Packet&& packet, StreamState* stream, std::size_t bytes);
+  // The stream of what the node emits now: that of the packet it is processing, or with none
+  // (a batch emitted at a timeout or at the end) that of the oldest packet it holds.
+  StreamState* emitting_stream();
   void run_blocking_component();
   void relay_source();
   void suspend_timer_stop();
@@ -183,6 +189,7 @@ class NodeRuntime final : public RunContext {
     std::size_t emitted;
   };
   std::vector<Held> held_;  // received packets a batching component has not released
+  bool held_passed_on_ = false;  // something was emitted for the held packets
   std::size_t emitted_ = 0;          // emits since the last receive
   std::uint64_t received_ = 0;
   Clock::time_point running_since_{};
@@ -220,6 +227,9 @@ class GraphInstance {
   // Called by nodes.
   void complete_if_done(StreamState* stream);
   void node_finished();
+  // One packet of `stream` left the graph at `node`: `cause` is the out port it was emitted to
+  // while unwired (`error` last), or one past them for a packet filtered out.
+  void count_drop(StreamState& stream, std::size_t node, std::size_t cause);
 
  private:
   void ingress_loop();
@@ -228,6 +238,9 @@ class GraphInstance {
   std::shared_ptr<GraphShared> shared_;
   std::size_t worker_;
   std::vector<std::unique_ptr<NodeRuntime>> nodes_;
+  // Where each node's causes of drops start in StreamState::dropped_at: its out ports, `error`
+  // and "filtered"; the last entry is the total.
+  std::vector<std::size_t> drop_slots_;
   boost::fibers::buffered_channel<Submission> ingress_{256};
   std::unordered_map<StreamState*, std::unique_ptr<StreamState>> live_streams_;
   std::size_t running_nodes_ = 0;

@@ -58,7 +58,8 @@ struct RuntimeOptions {
   std::size_t max_source_in_flight = 4096;
   // Each node's fiber stack, above a guard region (runtime/fiber_stacks.hpp).
   std::size_t fiber_stack_bytes = fiber_stacks::default_stack_bytes;
-  // Where sources keep their ledgers: <state_dir>/sources/<graph>/<node>/; "": nowhere.
+  // Where sources keep their ledgers (<state_dir>/sources/<graph>/<node>/) and graphs their
+  // dead letters (<state_dir>/dead-letters/<graph>.jsonl); "": nowhere, all in memory.
   std::string state_dir = {};
   // Sees every stream a source node sent as it completes, on a worker thread (`sluice run`
   // writes their results); empty: nobody but the source.
@@ -79,6 +80,9 @@ struct StreamResult {
   std::size_t accepted = 0;                      // packets admitted
   std::map<std::string, std::size_t> sinks;      // node id → packets that ended there
   std::size_t dropped = 0;                       // emitted to unwired ports or filtered out
+  // `dropped` by where the packets left: node id → its unwired out port's name, or
+  // NodeStats::filtered_key for packets it took in and passed on nowhere.
+  std::map<std::string, std::map<std::string, std::size_t>> dropped_at;
   std::size_t error_count = 0;
   std::vector<StreamError> errors;               // the first max_results_per_stream
   std::vector<Packet> results;                   // what deliver() handed back, in order

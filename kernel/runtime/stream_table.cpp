@@ -38,6 +38,7 @@ std::shared_ptr<const StreamResult> without_packets(const StreamResult& result) 
   kept.accepted = result.accepted;
   kept.sinks = result.sinks;
   kept.dropped = result.dropped;
+  kept.dropped_at = result.dropped_at;
   kept.error_count = result.error_count;
   for (const auto& e : result.errors) kept.errors.push_back({e.node, e.message, Packet()});
   kept.results_truncated = result.results_truncated;
@@ -111,6 +112,7 @@ StreamResult StreamResult::clone() const {
   copy.accepted = accepted;
   copy.sinks = sinks;
   copy.dropped = dropped;
+  copy.dropped_at = dropped_at;
   copy.error_count = error_count;
   for (const auto& e : errors) copy.errors.push_back({e.node, e.message, e.packet.clone()});
   for (const auto& p : results) copy.results.push_back(p.clone());

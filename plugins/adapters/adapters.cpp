@@ -43,7 +43,12 @@ ComponentDescriptor JsonAdapter::descriptor() {
   return adapter_descriptor("json_adapter",
                             "Parses a JSON object (one packet) or an array of objects (one "
                             "packet each)",
-                            {"application/json", "text/json"}, {});
+                            {"application/json", "text/json"}, {},
+                            ComponentExample{.description = "Reads a posted JSON array, a packet per element",
+                                             .input = R"([{"name": "Ada"}, {"name": "Alan"}])",
+                                             .content_type = "application/json",
+                                             .output = R"({"name": "Ada"}
+{"name": "Alan"})"});
 }
 
 std::vector<Packet> JsonAdapter::convert(std::string_view text) {
@@ -64,7 +69,14 @@ ComponentDescriptor NdjsonAdapter::descriptor() {
                             "Parses newline-delimited JSON (one packet per non-blank line) and "
                             "JSON text sequences (RFC 7464: one per record)",
                             {"application/x-ndjson", "application/jsonl", "application/json-seq"},
-                            {});
+                            {},
+                            ComponentExample{.description = "Reads JSON lines, a packet per line",
+                                             .input = R"({"name": "Ada"}
+{"name": "Alan"}
+)",
+                                             .content_type = "application/x-ndjson",
+                                             .output = R"({"name": "Ada"}
+{"name": "Alan"})"});
 }
 
 std::vector<Packet> NdjsonAdapter::convert(std::string_view text) {
@@ -115,7 +127,16 @@ ComponentDescriptor CsvAdapter::descriptor() {
         .description = "unquoted values that read as integers, numbers, true or false become "
                        "those (not ones with a leading zero, such as 007); empty unquoted values "
                        "become null; false: every value is a string",
-        .default_value = false}});
+        .default_value = false}},
+      ComponentExample{.description = "Reads a CSV file with a header row, numbers as numbers",
+                       .params = "infer_types: true",
+                       .input = R"(name,born,active
+Ada,1815,true
+"Turing, Alan",1912,false
+)",
+                       .content_type = "text/csv",
+                       .output = R"({"name": "Ada", "born": 1815, "active": true}
+{"name": "Turing, Alan", "born": 1912, "active": false})"});
 }
 
 CsvAdapter::CsvAdapter(const Params& params)
@@ -265,7 +286,16 @@ ComponentDescriptor TextAdapter::descriptor() {
                               .type = ParamType::boolean,
                               .description = "with mode lines: skip lines that are empty or "
                                              "only whitespace",
-                              .default_value = true}});
+                              .default_value = true}},
+                            ComponentExample{.description = "A packet per line of a text, blank lines skipped",
+                                             .params = "into: line",
+                                             .input = R"(first line
+
+second line
+)",
+                                            .content_type = "text/plain",
+                                            .output = R"({"line": "first line"}
+{"line": "second line"})"});
 }
 
 TextAdapter::TextAdapter(const Params& params)
@@ -324,7 +354,14 @@ ComponentDescriptor XmlAdapter::descriptor() {
                        "namespace is matched by this prefix whatever prefix the document uses; "
                        "merged over the defaults dc (Dublin Core), content and media (RSS "
                        "modules)",
-        .default_value = Object{}}});
+        .default_value = Object{}}},
+      ComponentExample{.description = "A packet per <book> element, with its title and its id attribute",
+                       .params = R"(records: /catalog/book
+fields: { title: title, id: "@id" })",
+                       .input = R"(<catalog><book id="b1"><title>Emma</title></book><book id="b2"><title>Persuasion</title></book></catalog>)",
+                       .content_type = "application/xml",
+                       .output = R"({"title": "Emma", "id": "b1"}
+{"title": "Persuasion", "id": "b2"})"});
 }
 
 namespace {
@@ -507,7 +544,11 @@ ComponentDescriptor HtmlAdapter::descriptor() {
   return adapter_descriptor("html_adapter",
                             "Parses an HTML page into title, visible text and links "
                             "[{href, text}]",
-                            {"text/html", "application/xhtml+xml"}, {});
+                            {"text/html", "application/xhtml+xml"}, {},
+                            ComponentExample{.description = "A page's title, visible text and links",
+                                             .input = R"(<html><head><title>Welcome</title><script>var x;</script></head><body><h1>Hello</h1><p>Read <a href="/docs">the docs</a>.</p></body></html>)",
+                                             .content_type = "text/html",
+                                             .output = R"({"title": "Welcome", "text": "Hello Read the docs.", "links": [{"href": "/docs", "text": "the docs"}]})"});
 }
 
 namespace {

@@ -66,7 +66,11 @@ ComponentDescriptor DirSource::descriptor() {
                       .type = ParamType::string,
                       .description = "with after: move, the directory files are moved into",
                       .file_path = true}},
-          .capabilities = {"fs_read", "fs_write"}};
+          .capabilities = {"fs_read", "fs_write"},
+          .example = {.description = "Sends each file that lands in the data directory's inbox/ and moves it to done/ once its stream is through",
+                      .params = R"(path: inbox
+after: move
+move_to: done)"}};
 }
 
 DirSource::DirSource(const Params& params)

@@ -89,7 +89,9 @@ ComponentDescriptor FileTail::descriptor() {
                                      "skipped to its newline",
                       .default_value = 1024 * 1024,
                       .minimum = 1}},
-          .capabilities = {"fs_read"}};
+          .capabilities = {"fs_read"},
+          .example = {.description = "Follows the application logs from their current end, through rotation",
+                      .params = "path: logs/*.log"}};
 }
 
 FileTail::FileTail(const Params& params)

@@ -100,7 +100,13 @@ ComponentDescriptor Generate::descriptor() {
                       .description = "packets per interval, sent as one stream",
                       .default_value = 1,
                       .minimum = 1,
-                      .maximum = 100000}}};
+                      .maximum = 100000}},
+          .example = {.description = "Makes two numbered packets as fast as the graph takes them, then stops",
+                      .params = R"(payload: { message: "packet {seq}" }
+interval_ms: 0
+count: 2)",
+                      .output = R"({"message": "packet 1"}
+{"message": "packet 2"})"}};
 }
 
 Generate::Generate(const Params& params)

@@ -84,7 +84,10 @@ ComponentDescriptor HttpPoll::descriptor() {
                       .default_value = 300000,
                       .minimum = 1},
                      tls_param_spec("the server (https:// URLs)")},
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Fetches a status document every 30 s, a packet only when it changed",
+                      .params = R"(url: http://127.0.0.1:8080/status.json
+interval_ms: 30000)"}};
 }
 
 HttpPoll::HttpPoll(const Params& params)

@@ -78,7 +78,13 @@ ComponentDescriptor SqliteSink::descriptor() {
                       .description = "longest wait for a batch to fill before it is committed",
                       .default_value = 50,
                       .minimum = 0}},
-          .capabilities = {"fs_write"}};
+          .capabilities = {"fs_write"},
+          .example = {.description = "Keeps the latest version of each article in a SQLite file, searchable by title and body",
+                      .params = R"(path: articles.db
+table: articles
+columns: [id, title, body]
+key: id
+fts: [title, body])"}};
 }
 
 SqliteSink::SqliteSink(const Params& params)

@@ -21,7 +21,9 @@ ComponentDescriptor Collate::descriptor() {
                       .description = "at most this many packets of one side wait; beyond it "
                                      "the oldest leaves early (bounds memory)",
                       .default_value = 10000,
-                      .minimum = 1}}};
+                      .minimum = 1}},
+          .example = {.description = "Interleaves two feeds one packet at a time: wire one to example.left and the other to example.right",
+                      .params = "timeout_ms: 500"}};
 }
 
 Collate::Collate(const Params& params)

@@ -140,7 +140,9 @@ ComponentDescriptor DocxAdapter::descriptor() {
         .type = ParamType::integer,
         .description = "a document whose text is longer (UTF-8 bytes) fails",
         .default_value = 16 << 20,
-        .minimum = 1}});
+        .minimum = 1}},
+      ComponentExample{.description = R"(Reads Word documents posted as they are (curl --data-binary @report.docx -H "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document"), refusing ones whose text passes 4 MiB)",
+                       .params = "max_text_bytes: 4194304"});
 }
 
 DocxAdapter::DocxAdapter(const Params& params)

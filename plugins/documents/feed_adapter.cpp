@@ -140,7 +140,11 @@ ComponentDescriptor FeedAdapter::descriptor() {
         .type = ParamType::integer,
         .description = "a feed with more entries fails (to the error port)",
         .default_value = 10000,
-        .minimum = 1}});
+        .minimum = 1}},
+      ComponentExample{.description = "A packet per item of an RSS feed",
+                       .input = R"(<rss version="2.0"><channel><title>News</title><link>https://example.org/</link><item><title>First</title><link>https://example.org/1</link><guid>1</guid><pubDate>Fri, 01 Mar 2024 12:00:00 GMT</pubDate></item></channel></rss>)",
+                       .content_type = "application/rss+xml",
+                       .output = R"({"title": "First", "link": "https://example.org/1", "id": "1", "published": "2024-03-01T12:00:00Z", "feed_title": "News", "feed_link": "https://example.org/"})"});
 }
 
 FeedAdapter::FeedAdapter(const Params& params)

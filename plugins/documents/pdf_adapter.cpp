@@ -62,7 +62,10 @@ ComponentDescriptor PdfAdapter::descriptor() {
         .type = ParamType::integer,
         .description = "a PDF whose text is longer (UTF-8 bytes, all pages) fails",
         .default_value = 16 << 20,
-        .minimum = 1}});
+        .minimum = 1}},
+      ComponentExample{.description = R"(Reads PDFs posted as they are (curl --data-binary @paper.pdf -H "Content-Type: application/pdf"), a packet per page)",
+                       .params = R"(per: page
+max_pages: 500)"});
 }
 
 PdfAdapter::PdfAdapter(const Params& params)

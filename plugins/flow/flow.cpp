@@ -64,7 +64,12 @@ ComponentDescriptor Drop::descriptor() {
           .version = "1.0.0",
           .summary = "Drops the packets that match a condition, passes the others",
           .kind = ComponentKind::filter,
-          .params = {condition_param("packets matching this are dropped")}};
+          .params = {condition_param("packets matching this are dropped")},
+          .example = {.description = "Drops debug lines, passes the rest",
+                      .params = R"(if: "level == 'debug'")",
+                      .input = R"({"level": "debug", "msg": "tick"}
+{"level": "error", "msg": "disk full"})",
+                      .output = R"({"level": "error", "msg": "disk full"})"}};
 }
 
 Drop::Drop(const Params& params) : condition_(parse_condition(params, "if")) {}
@@ -78,7 +83,12 @@ ComponentDescriptor Keep::descriptor() {
           .version = "1.0.0",
           .summary = "Passes the packets that match a condition, drops the others",
           .kind = ComponentKind::filter,
-          .params = {condition_param("packets matching this are passed on")}};
+          .params = {condition_param("packets matching this are passed on")},
+          .example = {.description = "Keeps the orders of at least 100, drops the others",
+                      .params = R"(if: "total >= 100")",
+                      .input = R"({"order": 1, "total": 250}
+{"order": 2, "total": 12})",
+                      .output = R"({"order": 1, "total": 250})"}};
 }
 
 Keep::Keep(const Params& params) : condition_(parse_condition(params, "if")) {}
@@ -107,7 +117,15 @@ ComponentDescriptor Route::descriptor() {
                   .description = "first: only the first matching route gets the packet; all: "
                                  "every matching route gets a copy",
                   .default_value = "first",
-                  .allowed = {"first", "all"}}}};
+                  .allowed = {"first", "all"}}},
+      .example = {.description = "Sends errors to route1 and warnings to route2; the rest leaves on out (shown here), so wire example.route1 and example.route2 to where they belong",
+                  .params = R"(routes:
+  - "level == 'error'"
+  - "level == 'warning'")",
+                  .input = R"({"level": "error", "msg": "disk full"}
+{"level": "info", "msg": "started"}
+{"level": "warning", "msg": "slow"})",
+                  .output = R"({"level": "info", "msg": "started"})"}};
   for (std::size_t i = 1; i <= max_routes; ++i)
     d.outputs.push_back({"route" + std::to_string(i),
                          "packets matching routes[" + std::to_string(i - 1) + "]"});
@@ -169,7 +187,14 @@ ComponentDescriptor Dedupe::descriptor() {
                                      "(bounds memory; older keys can pass again)",
                       .default_value = 10000,
                       .minimum = 1,
-                      .maximum = 100000000}}};
+                      .maximum = 100000000}},
+          .example = {.description = "Passes the first packet of each order id; repeats leave on duplicate",
+                      .params = "key: [order]",
+                      .input = R"({"order": 7, "try": 1}
+{"order": 7, "try": 2}
+{"order": 8, "try": 1})",
+                      .output = R"({"order": 7, "try": 1}
+{"order": 8, "try": 1})"}};
 }
 
 Dedupe::Dedupe(const Params& params)
@@ -211,7 +236,20 @@ ComponentDescriptor Sample::descriptor() {
                      {.name = "seed",
                       .type = ParamType::integer,
                       .description = "seed for the random choice (without key), for repeatable "
-                                     "runs; unset: a random seed"}}};
+                                     "runs; unset: a random seed"}},
+          .example = {.description = "Passes about half of the users, always the same ones (by the hash of their name): eve each time she comes",
+                      .params = R"(rate: 0.5
+key: [user])",
+                      .input = R"({"user": "ada"}
+{"user": "eve"}
+{"user": "bob"}
+{"user": "lee"}
+{"user": "eve"}
+{"user": "tom"})",
+                      .output = R"({"user": "eve"}
+{"user": "lee"}
+{"user": "eve"}
+{"user": "tom"})"}};
 }
 
 Sample::Sample(const Params& params)
@@ -247,7 +285,14 @@ ComponentDescriptor Split::descriptor() {
                                      "split field itself)"},
                      {.name = "index",
                       .type = ParamType::string,
-                      .description = "optional field path for the element's 0-based position"}}};
+                      .description = "optional field path for the element's 0-based position"}},
+          .example = {.description = "One packet per tag, with its position",
+                      .params = R"(field: tags
+into: tag
+index: position)",
+                      .input = R"({"id": 1, "tags": ["red", "blue"]})",
+                      .output = R"({"id": 1, "tag": "red", "position": 0}
+{"id": 1, "tag": "blue", "position": 1})"}};
 }
 
 Split::Split(const Params& params)
@@ -289,7 +334,11 @@ ComponentDescriptor Unbatch::descriptor() {
                       .description = "elements are envelopes {fields, meta, field_meta} (as "
                                      "batch writes with envelopes: true); false: plain objects "
                                      "that take the batch packet's metadata",
-                      .default_value = false}}};
+                      .default_value = false}},
+          .example = {.description = "Unpacks a batch packet into the packets it holds",
+                      .input = R"({"packets": [{"n": 1}, {"n": 2}]})",
+                      .output = R"({"n": 1}
+{"n": 2})"}};
 }
 
 Unbatch::Unbatch(const Params& params)
@@ -337,7 +386,9 @@ ComponentDescriptor Batch::descriptor() {
                      {.name = "max_wait_ms",
                       .type = ParamType::integer,
                       .description = "emit a smaller batch this many ms after its first packet "
-                                     "arrived (0: only by size, and at the end)",
+                                     "arrived (0: only by size, and when the graph stops or "
+                                     "`sluice run`'s input ends); a packet's stream is done once "
+                                     "its batch is emitted",
                       .default_value = 1000,
                       .minimum = 0},
                      {.name = "field",
@@ -349,7 +400,14 @@ ComponentDescriptor Batch::descriptor() {
                       .description = "store each packet as {fields, meta, field_meta} to keep "
                                      "its metadata; false: its fields only (the batch packet "
                                      "takes the first packet's metadata)",
-                      .default_value = false}}};
+                      .default_value = false}},
+          .example = {.description = "Groups packets by two; the last, smaller batch leaves when the input ends",
+                      .params = "size: 2",
+                      .input = R"({"n": 1}
+{"n": 2}
+{"n": 3})",
+                      .output = R"({"packets": [{"n": 1}, {"n": 2}]}
+{"packets": [{"n": 3}]})"}};
 }
 
 Batch::Batch(const Params& params)
@@ -371,6 +429,7 @@ void Batch::run(RunContext& ctx) {
     first_meta = Object();
     deadline = Clock::time_point::max();
     ctx.emit(std::move(batch));
+    ctx.release_held();  // their streams complete now, with the batch on its way
   };
   Received received;
   for (;;) {
@@ -388,6 +447,7 @@ void Batch::run(RunContext& ctx) {
       held.push_back(envelope_of(std::move(received.packet)));
     else
       held.push_back(std::move(received.packet.fields()));
+    ctx.hold();  // its stream waits for the batch it is in
     if (held.size() >= size_) emit_batch();
   }
   emit_batch();
@@ -417,7 +477,10 @@ ComponentDescriptor Merge::descriptor() {
                       .description = "at most this many packets wait at once; beyond it the "
                                      "oldest leaves on unpaired early (bounds memory)",
                       .default_value = 100000,
-                      .minimum = 1}}};
+                      .minimum = 1}},
+          .example = {.description = "Pairs each order with its payment by order id: wire the orders to example.left and the payments to example.right; an order without a payment within a minute leaves on unpaired",
+                      .params = R"(key: [order]
+timeout_ms: 60000)"}};
 }
 
 Merge::Merge(const Params& params)

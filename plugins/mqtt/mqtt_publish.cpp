@@ -78,7 +78,11 @@ ComponentDescriptor MqttPublish::descriptor() {
           .summary = "Publishes each packet to an MQTT broker (QoS 0/1/2, retain, topics from fields)",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Publishes each reading to a topic per site and device, acknowledged by the broker (QoS 1)",
+                      .params = R"(topic: "sensors/{site}/{device.id}"
+host: 127.0.0.1
+port: 1883)"}};
 }
 
 MqttPublish::MqttPublish(const Params& params)

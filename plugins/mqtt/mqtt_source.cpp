@@ -154,7 +154,12 @@ ComponentDescriptor MqttSource::descriptor() {
           .kind = ComponentKind::source,
           .outputs = {{"out", "one packet per message; topic, qos and retain meta"}},
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Subscribes to every sensor's readings; the broker keeps what arrives while sluice is away",
+                      .params = R"(topics: ["sensors/+/reading"]
+client_id: sluice-sensors
+host: 127.0.0.1
+port: 1883)"}};
 }
 
 MqttSource::MqttSource(const Params& params)

@@ -110,7 +110,10 @@ ComponentDescriptor NatsPublish::descriptor() {
           .summary = "Publishes each packet to NATS JetStream; its stream completes once JetStream acked it",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Publishes each order to JetStream on a subject per region; the stream completes once JetStream acknowledged it",
+                      .params = R"(servers: ["nats://127.0.0.1:4222"]
+subject: "orders.{region}")"}};
 }
 
 namespace {

@@ -93,7 +93,12 @@ ComponentDescriptor NatsSource::descriptor() {
           .kind = ComponentKind::source,
           .outputs = {{"out", "one packet per message; meta subject, headers, stream_seq, delivered, id"}},
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Consumes the orders of every region with a durable consumer that all nodes of a cluster share",
+                      .params = R"(servers: ["nats://127.0.0.1:4222"]
+stream: ORDERS
+durable: sluice-orders
+subject: "orders.>")"}};
 }
 
 NatsSource::NatsSource(const Params& params)

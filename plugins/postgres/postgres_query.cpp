@@ -120,7 +120,14 @@ ComponentDescriptor PostgresQuery::descriptor() {
                        "a double would round it), bool, json/jsonb as values, timestamps as ISO 8601 in UTC, NULL as "
                        "null, other types as PostgreSQL prints them"}},
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Sends each new row of a table, in id order, 500 at a time",
+                      .params = R"(host: 127.0.0.1
+dbname: news
+user: sluice
+password: "${env:PGPASSWORD}"
+query: SELECT id, title FROM articles WHERE id > $1 ORDER BY id LIMIT 500
+cursor_column: id)"}};
 }
 
 PostgresQuery::PostgresQuery(const Params& params)

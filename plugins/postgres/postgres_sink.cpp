@@ -90,7 +90,16 @@ ComponentDescriptor PostgresSink::descriptor() {
           .summary = "Writes packets into a PostgreSQL table: batched INSERTs, upsert by key, weighted full-text column",
           .kind = ComponentKind::publisher,
           .params = std::move(params),
-          .capabilities = {"fs_read", "net"}};
+          .capabilities = {"fs_read", "net"},
+          .example = {.description = "Upserts articles by id into PostgreSQL, titles weighted above bodies in a full-text column",
+                      .params = R"(host: 127.0.0.1
+dbname: news
+user: sluice
+password: "${env:PGPASSWORD}"
+table: articles
+columns: [id, title, body]
+key: id
+fulltext: { title: A, body: B })"}};
 }
 
 PostgresSink::PostgresSink(const Params& params)

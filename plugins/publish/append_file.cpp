@@ -44,12 +44,30 @@ FsyncPolicy parse_fsync_policy(std::string_view text) {
 }
 
 AppendFile::AppendFile(Options options) : options_(std::move(options)) {
+  // Nothing is created yet: `sluice check`, and a deploy refused for another node, construct
+  // the component too and must leave no file behind. What would fail at the first append is
+  // refused here: the file exists and is not writable, or the directory it would be made in
+  // (its nearest existing ancestor) is not.
+  namespace fs = std::filesystem;
+  fs::path existing = options_.path;
+  while (!existing.empty() && ::access(existing.c_str(), F_OK) != 0) existing = existing.parent_path();
+  if (existing.empty()) existing = ".";
+  const bool is_file = existing == fs::path(options_.path);
+  std::error_code ec;
+  if (is_file && fs::is_directory(existing, ec))
+    throw std::runtime_error("cannot open '" + options_.path + "': it is a directory");
+  if (!is_file && !fs::is_directory(existing, ec))
+    throw std::runtime_error("cannot create '" + options_.path + "': '" + existing.string() + "' is not a directory");
+  if (::access(existing.c_str(), W_OK) != 0) fail(is_file ? "cannot open" : "cannot create a file in", existing.string());
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+void AppendFile::open_first() {
   const auto parent = std::filesystem::path(options_.path).parent_path();
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) throw std::system_error(ec, "cannot create directory '" + parent.string() + "'");
   open();
-  last_sync_ = std::chrono::steady_clock::now();
 }
 
 AppendFile::~AppendFile() { close(); }
@@ -99,6 +117,7 @@ void AppendFile::rotate() {
 }
 
 void AppendFile::append(std::string_view lines) {
+  if (fd_ < 0) open_first();
   if (options_.rotate_bytes > 0) {
     if (path_moved()) {
       close();
@@ -134,7 +153,7 @@ void AppendFile::write_all(std::string_view bytes) {
 }
 
 void AppendFile::sync() {
-  if (options_.fsync == FsyncPolicy::never) return;
+  if (options_.fsync == FsyncPolicy::never || fd_ < 0) return;
   if (::fdatasync(fd_) != 0) fail("cannot fsync", options_.path);
   last_sync_ = std::chrono::steady_clock::now();
 }

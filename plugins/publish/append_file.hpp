@@ -37,7 +37,9 @@ class AppendFile {
     std::string header = {};
   };
 
-  // Creates missing parent directories and opens the file; throws std::system_error naming it.
+  // Creates nothing: the file and its missing parent directories are made by the first
+  // append(). Throws std::system_error naming the path when it could not be written then (the
+  // file, or the directory it would be made in, is not writable).
   explicit AppendFile(Options options);
   AppendFile(const AppendFile&) = delete;
   AppendFile& operator=(const AppendFile&) = delete;
@@ -51,6 +53,7 @@ class AppendFile {
   const std::string& path() const { return options_.path; }
 
  private:
+  void open_first();  // the first append: makes the missing directories, then open()
   void open();
   void close();
   bool path_moved() const;  // the path no longer names our inode (another writer rotated it)

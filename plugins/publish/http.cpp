@@ -86,7 +86,11 @@ ComponentDescriptor Http::descriptor() {
                      {.name = "tls_server_name",
                       .type = ParamType::string,
                       .description = "https: the name to verify and send as SNI, when not the URL's host"}},
-          .capabilities = {"net", "fs_read"}};
+          .capabilities = {"net", "fs_read"},
+          .example = {.description = "Posts each packet to a search index's ingest endpoint with a token from the environment",
+                      .params = R"(url: http://127.0.0.1:9200/docs/_doc
+headers: { Authorization: "Bearer ${env:INDEX_TOKEN}" }
+retries: 5)"}};
 }
 
 Http::Http(const Params& params)

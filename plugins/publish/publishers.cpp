@@ -41,7 +41,12 @@ ComponentDescriptor Collect::descriptor() {
           .version = "1.0.0",
           .summary = "Hands each packet back to the submitter: the REST caller waiting with "
                      "?wait=true, or the output of `sluice run`",
-          .kind = ComponentKind::publisher};
+          .kind = ComponentKind::publisher,
+          .example = {.description = "Hands each packet back to whoever sent it (the ?wait=true caller, or the output of sluice run)",
+                      .input = R"({"n": 1}
+{"n": 2})",
+                      .output = R"({"n": 1}
+{"n": 2})"}};
 }
 
 void Collect::process(Packet& packet, Emitter& emit) { emit.deliver(std::move(packet)); }
@@ -61,7 +66,10 @@ ComponentDescriptor Counter::descriptor() {
                       .type = ParamType::integer,
                       .description = "log the count every this many packets (0: only at the end)",
                       .default_value = 0,
-                      .minimum = 0}}};
+                      .minimum = 0}},
+          .example = {.description = "Logs how many orders went through, every 10 000 and at the end",
+                      .params = R"(label: orders
+every: 10000)"}};
 }
 
 Counter::Counter(const Params& params)
@@ -84,7 +92,8 @@ ComponentDescriptor Null::descriptor() {
   return {.name = "null",
           .version = "1.0.0",
           .summary = "Discards every packet (a sink for graphs run for their side effects)",
-          .kind = ComponentKind::publisher};
+          .kind = ComponentKind::publisher,
+          .example = {.description = "Discards what reaches it, for a graph run for its side effects (or a benchmark)"}};
 }
 
 // ---- log -----------------------------------------------------------------------------------
@@ -106,7 +115,10 @@ ComponentDescriptor Log::descriptor() {
                      {.name = "pretty",
                       .type = ParamType::boolean,
                       .description = "indent the JSON over several lines; false prints one line",
-                      .default_value = true}}};
+                      .default_value = true}},
+          .example = {.description = "Prints each packet on one line of stderr, after a prefix",
+                      .params = R"(prefix: "rejected: "
+pretty: false)"}};
 }
 
 Log::Log(const Params& params)
@@ -208,7 +220,11 @@ ComponentDescriptor JsonlFile::descriptor() {
                                "{\"fields\",\"meta\",\"field_meta\"} (keeps metadata)",
                 .default_value = "fields",
                 .allowed = {"fields", "envelope"}}}),
-          .capabilities = {"fs_write"}};
+          .capabilities = {"fs_write"},
+          .example = {.description = "Appends each packet to a JSON-lines file of the data directory, a new file every 64 MiB, synced once a second",
+                      .params = R"(path: archive/events.jsonl
+rotate_bytes: 67108864
+fsync: interval)"}};
 }
 
 JsonlFile::JsonlFile(const Params& params)
@@ -292,7 +308,10 @@ ComponentDescriptor CsvFile::descriptor() {
                 .description = "what ends each row: crlf (RFC 4180) or lf",
                 .default_value = "crlf",
                 .allowed = {"crlf", "lf"}}}),
-          .capabilities = {"fs_write"}};
+          .capabilities = {"fs_write"},
+          .example = {.description = "Writes the id, name and e-mail address of each user as a CSV row",
+                      .params = R"(path: exports/users.csv
+columns: [id, name, contact.email])"}};
 }
 
 CsvFile::CsvFile(const Params& params)

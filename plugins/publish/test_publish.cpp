@@ -186,6 +186,27 @@ TEST_CASE("jsonl_file names the param when the file cannot be opened") {
                     doctest::Contains("param 'path'"));
   CHECK_THROWS_WITH(ComponentHarness::of<JsonlFile>({{"path", dir.file("x")}, {"fsync", "sometimes"}}),
                     doctest::Contains("fsync"));
+  std::ofstream(dir.file("a-file")) << "x";
+  CHECK_THROWS_WITH(ComponentHarness::of<JsonlFile>({{"path", dir.file("a-file/below/out.jsonl")}}),
+                    doctest::Contains("is not a directory"));
+}
+
+TEST_CASE("jsonl_file and csv_file create their file and its directories at the first packet, not when constructed") {
+  // `sluice check` and a deploy refused for another node construct components too.
+  ScratchDir dir;
+  const std::string jsonl = dir.file("new/dir/out.jsonl"), csv = dir.file("other/out.csv");
+  {
+    auto lines = ComponentHarness::of<JsonlFile>({{"path", jsonl}});
+    auto rows = ComponentHarness::of<CsvFile>({{"path", csv}, {"columns", Array{"id"}}});
+    CHECK_FALSE(std::filesystem::exists(dir.file("new")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("other")));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("new")));
+  {
+    auto lines = ComponentHarness::of<JsonlFile>({{"path", jsonl}});
+    lines.push_json(R"({"id": 1})");
+  }
+  CHECK(read_file(jsonl) == "{\"id\":1}\n");
 }
 
 TEST_CASE("csv_file writes a header once and quotes values per RFC 4180") {

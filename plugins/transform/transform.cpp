@@ -103,7 +103,14 @@ ComponentDescriptor SetField::descriptor() {
                       .type = ParamType::boolean,
                       .description = "replace a value that is already there; false: only set "
                                      "absent fields (a default)",
-                      .default_value = true}}};
+                      .default_value = true}},
+          .example = {.description = "Marks every packet as new, whatever its status was",
+                      .params = R"(field: status
+value: new)",
+                      .input = R"({"id": 1}
+{"id": 2, "status": "old"})",
+                      .output = R"({"id": 1, "status": "new"}
+{"id": 2, "status": "new"})"}};
 }
 
 SetField::SetField(const Params& params)
@@ -122,7 +129,12 @@ ComponentDescriptor CopyField::descriptor() {
           .summary = "Copies a field's value to another field",
           .kind = ComponentKind::transformer,
           .params = {path_param("from", "path of the field to copy"),
-                     path_param("to", "path of the copy (replaced if present)")}};
+                     path_param("to", "path of the copy (replaced if present)")},
+          .example = {.description = "Copies a nested e-mail address to a top-level field",
+                      .params = R"(from: user.email
+to: contact)",
+                      .input = R"({"user": {"name": "Ada", "email": "ada@example.org"}})",
+                      .output = R"({"user": {"name": "Ada", "email": "ada@example.org"}, "contact": "ada@example.org"})"}};
 }
 
 CopyField::CopyField(const Params& params)
@@ -142,7 +154,12 @@ ComponentDescriptor RenameField::descriptor() {
           .summary = "Renames (moves) a field, keeping its field metadata",
           .kind = ComponentKind::transformer,
           .params = {path_param("from", "path of the field to rename"),
-                     path_param("to", "its new path (replaced if present)")}};
+                     path_param("to", "its new path (replaced if present)")},
+          .example = {.description = "Renames msg to message",
+                      .params = R"(from: msg
+to: message)",
+                      .input = R"({"msg": "disk full", "level": "error"})",
+                      .output = R"({"level": "error", "message": "disk full"})"}};
 }
 
 RenameField::RenameField(const Params& params)
@@ -170,7 +187,11 @@ ComponentDescriptor DeleteField::descriptor() {
                       .type = ParamType::string_list,
                       .description = "field paths to delete; * and ? match within one level "
                                      "(e.g. [password, \"tmp_*\", \"user.*_token\"])",
-                      .required = true}}};
+                      .required = true}},
+          .example = {.description = "Removes a password and every scratch field before the packet is stored",
+                      .params = R"(fields: [password, "tmp_*"])",
+                      .input = R"({"user": "ada", "password": "s3cret", "tmp_a": 1, "tmp_b": 2})",
+                      .output = R"({"user": "ada"})"}};
 }
 
 DeleteField::DeleteField(const Params& params) {
@@ -229,7 +250,14 @@ ComponentDescriptor Case::descriptor() {
                                      "upper, the rest lower; words as Unicode word boundaries "
                                      "find them)",
                       .required = true,
-                      .allowed = {"upper", "lower", "title"}}}};
+                      .allowed = {"upper", "lower", "title"}}},
+          .example = {.description = "Upper-cases city names by Unicode rules (ß becomes SS)",
+                      .params = R"(fields: [city]
+to: upper)",
+                      .input = R"({"city": "Straße"}
+{"city": "Zürich"})",
+                      .output = R"({"city": "STRASSE"}
+{"city": "ZÜRICH"})"}};
 }
 
 namespace {
@@ -312,7 +340,11 @@ ComponentDescriptor Trim::descriptor() {
                      {.name = "chars",
                       .type = ParamType::string,
                       .description = "the characters to strip; unset: every Unicode White_Space "
-                                     "character (space, tab, line breaks, NBSP, U+3000 …)"}}};
+                                     "character (space, tab, line breaks, NBSP, U+3000 …)"}},
+          .example = {.description = "Strips the spaces, tabs and no-break spaces around a name",
+                      .params = "fields: [name]",
+                      .input = R"({"name": "  Ada Lovelace\t\u00a0"})",
+                      .output = R"({"name": "Ada Lovelace"})"}};
 }
 
 namespace {
@@ -389,7 +421,12 @@ ComponentDescriptor Template::descriptor() {
                      {.name = "strict",
                       .type = ParamType::boolean,
                       .description = "a missing field is an error; false: it becomes empty text",
-                      .default_value = false}}};
+                      .default_value = false}},
+          .example = {.description = R"(Builds a "Name <address>" sender line from two fields)",
+                      .params = R"(template: "{user.name} <{email}>"
+into: from)",
+                      .input = R"({"user": {"name": "Ada"}, "email": "ada@example.org"})",
+                      .output = R"({"user": {"name": "Ada"}, "email": "ada@example.org", "from": "Ada <ada@example.org>"})"}};
 }
 
 Template::Template(const Params& params)
@@ -458,7 +495,13 @@ ComponentDescriptor Hash::descriptor() {
                      {.name = "meta_id",
                       .type = ParamType::boolean,
                       .description = "also set the packet's `id` metadata to the digest",
-                      .default_value = false}}};
+                      .default_value = false}},
+          .example = {.description = "Gives each packet an id made from its e-mail address, the same for the same address",
+                      .params = "fields: [email]",
+                      .input = R"({"email": "ada@example.org"}
+{"email": "ada@example.org"})",
+                      .output = R"({"email": "ada@example.org", "id": "a29bd59d5aa0a7138857d840e2c0f6b7"}
+{"email": "ada@example.org", "id": "a29bd59d5aa0a7138857d840e2c0f6b7"})"}};
 }
 
 Hash::Hash(const Params& params)
@@ -488,7 +531,11 @@ ComponentDescriptor JsonParse::descriptor() {
           .params = {path_param("field", "path of the string field holding JSON"),
                      path_param("into", "path that receives the value (default: the field "
                                         "itself)",
-                                false)}};
+                                false)},
+          .example = {.description = "Turns a field that holds JSON text into the JSON value",
+                      .params = "field: payload",
+                      .input = R"({"payload": "{\"temperature\": 21.5, \"tags\": [\"a\", \"b\"]}"})",
+                      .output = R"({"payload": {"temperature": 21.5, "tags": ["a", "b"]}})"}};
 }
 
 JsonParse::JsonParse(const Params& params)
@@ -540,7 +587,16 @@ ComponentDescriptor DateNormalize::descriptor() {
                       .type = ParamType::string,
                       .description = "IANA zone the result is written in: UTC gives a Z suffix, "
                                      "others their offset (+01:00)",
-                      .default_value = "UTC"}}};
+                      .default_value = "UTC"}},
+          .example = {.description = "Rewrites local Berlin times, RFC 5322 dates and epoch seconds as UTC ISO 8601",
+                      .params = R"(fields: [when]
+timezone: Europe/Berlin)",
+                      .input = R"({"when": "2024-03-01 12:00:00"}
+{"when": "Fri, 01 Mar 2024 12:00:00 +0000"}
+{"when": 1709294400})",
+                      .output = R"({"when": "2024-03-01T11:00:00Z"}
+{"when": "2024-03-01T12:00:00Z"}
+{"when": "2024-03-01T12:00:00Z"})"}};
 }
 
 namespace {
@@ -618,7 +674,15 @@ ComponentDescriptor RegexExtract::descriptor() {
                      {.name = "caseless",
                       .type = ParamType::boolean,
                       .description = "match regardless of letter case",
-                      .default_value = false}}};
+                      .default_value = false}},
+          .example = {.description = "Splits the first e-mail address of a text into its user and host (named groups)",
+                      .params = R"(field: text
+pattern: '(?<user>[\w.]+)@(?<host>[\w.-]+\w)'
+into: address)",
+                      .input = R"({"text": "Write to ada.l@example.org today."}
+{"text": "No address here."})",
+                      .output = R"({"text": "Write to ada.l@example.org today.", "address": {"user": "ada.l", "host": "example.org"}}
+{"text": "No address here."})"}};
 }
 
 RegexExtract::RegexExtract(const Params& params)
@@ -698,7 +762,11 @@ ComponentDescriptor Email::descriptor() {
           .version = "1.0.0",
           .summary = "Extracts e-mail addresses from a text field (domains lowercased)",
           .kind = ComponentKind::extractor,
-          .params = extractor_params("emails")};
+          .params = extractor_params("emails"),
+          .example = {.description = "Collects the distinct e-mail addresses of a message body",
+                      .params = "field: body",
+                      .input = R"({"body": "Ask ada@Example.ORG or bob@example.org (cc ada@example.org)."})",
+                      .output = R"({"body": "Ask ada@Example.ORG or bob@example.org (cc ada@example.org).", "emails": ["ada@example.org", "bob@example.org"]})"}};
 }
 
 // The local part is a dot-atom (RFC 5322): dots only between other characters, so `user.@x.com`
@@ -719,7 +787,11 @@ ComponentDescriptor Url::descriptor() {
           .version = "1.0.0",
           .summary = "Extracts URLs (http, https, ftp, and www. addresses) from a text field",
           .kind = ComponentKind::extractor,
-          .params = extractor_params("urls")};
+          .params = extractor_params("urls"),
+          .example = {.description = "Collects the links of a text, www. addresses included",
+                      .params = "field: text",
+                      .input = R"({"text": "Docs at https://example.org/docs?page=2, mirror on www.example.com."})",
+                      .output = R"({"text": "Docs at https://example.org/docs?page=2, mirror on www.example.com.", "urls": ["https://example.org/docs?page=2", "www.example.com"]})"}};
 }
 
 Url::Url(const Params& params)
@@ -788,7 +860,11 @@ ComponentDescriptor Address::descriptor() {
                       .type = ParamType::string,
                       .description = "path that receives the distinct telephone numbers, digits "
                                      "only (+ kept)",
-                      .default_value = "phones"}}};
+                      .default_value = "phones"}},
+          .example = {.description = "Collects e-mail addresses, URLs and telephone numbers of a signature, each kind into its own field",
+                      .params = "field: signature",
+                      .input = R"({"signature": "Ada L., +44 20 7946 0958, ada@example.org, https://example.org"})",
+                      .output = R"({"signature": "Ada L., +44 20 7946 0958, ada@example.org, https://example.org", "emails": ["ada@example.org"], "urls": ["https://example.org"], "phones": ["+442079460958"]})"}};
 }
 
 Address::Address(const Params& params) {

@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "sluice/json.hpp"
+
 namespace sluice {
 
 // ---- kinds and types -----------------------------------------------------------------------
@@ -182,6 +184,45 @@ bool is_identifier(std::string_view s) {
 
 }  // namespace
 
+bool has_example(const ComponentDescriptor& d) {
+  const auto& e = d.example;
+  return !(e.description.empty() && e.params.empty() && e.input.empty() && e.content_type.empty() &&
+           e.output.empty());
+}
+
+namespace {
+
+// The example's JSON lines parse, one object each: a catalogue entry that cannot be pasted
+// would teach the wrong thing. (Its params are YAML, which the kernel checks: tests/cli.)
+void check_json_lines(std::string_view text, const std::string& where, std::vector<std::string>& problems) {
+  std::size_t line_number = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    ++line_number;
+    start = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    try {
+      if (!json::parse(line).is_object())
+        problems.push_back(where + " line " + std::to_string(line_number) + " is not a JSON object");
+    } catch (const json::ParseError& e) {
+      problems.push_back(where + " line " + std::to_string(line_number) + ": " + e.what());
+    }
+  }
+}
+
+void check_example(const ComponentDescriptor& d, const std::string& who, std::vector<std::string>& problems) {
+  if (!has_example(d)) return;
+  const auto& e = d.example;
+  if (e.description.empty()) problems.push_back(who + "example has no description");
+  if (!e.content_type.empty() && e.input.empty())
+    problems.push_back(who + "example has a content_type but no input");
+  if (e.content_type.empty()) check_json_lines(e.input, who + "example input", problems);
+  check_json_lines(e.output, who + "example output", problems);
+}
+
+}  // namespace
+
 std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
   std::vector<std::string> problems;
   if (!is_identifier(d.name))
@@ -248,6 +289,7 @@ std::vector<std::string> check_descriptor(const ComponentDescriptor& d) {
         problems.push_back(where + "default " + problem);
     }
   }
+  check_example(d, who, problems);
   return problems;
 }
 
@@ -350,15 +392,24 @@ Value descriptor_to_json(const ComponentDescriptor& d) {
     if (p.secret) param.set("secret", true);
     params.push_back(std::move(param));
   }
-  return Object{{"name", d.name},
-                {"version", d.version},
-                {"summary", d.summary},
-                {"kind", to_string(d.kind)},
-                {"inputs", ports(d.inputs)},
-                {"outputs", ports(d.outputs)},
-                {"params", std::move(params)},
-                {"blocking", d.blocking},
-                {"capabilities", Array(d.capabilities.begin(), d.capabilities.end())}};
+  Object out{{"name", d.name},
+             {"version", d.version},
+             {"summary", d.summary},
+             {"kind", to_string(d.kind)},
+             {"inputs", ports(d.inputs)},
+             {"outputs", ports(d.outputs)},
+             {"params", std::move(params)},
+             {"blocking", d.blocking},
+             {"capabilities", Array(d.capabilities.begin(), d.capabilities.end())}};
+  if (has_example(d)) {
+    const auto& e = d.example;
+    out.set("example", Object{{"description", e.description},
+                              {"params", e.params},
+                              {"input", e.input},
+                              {"content_type", e.content_type},
+                              {"output", e.output}});
+  }
+  return out;
 }
 
 // ---- Component defaults --------------------------------------------------------------------

@@ -158,6 +158,23 @@ grep -q '"n":"250"' out.ndjson || fail "source graph: no packet 250"
 grep -q "250 packets in, 250 out, 0 failed" err.txt || fail "source graph summary: $(cat err.txt)"
 grep -q "takes no input" err.txt || fail "source graph: --input not said to be unread: $(cat err.txt)"
 
+# Packets a batch keeps are passed on with it, not dropped, and its last, smaller batch is
+# written when the input ends (max_wait_ms 0: only then), in input order. A filter's drops are
+# named by node and cause.
+cat > batched.yaml <<'YAML'
+name: batched
+pipeline: [odd, pairs, out]
+nodes:
+  odd:   {component: keep, params: {if: "n != 2 && n != 4"}}
+  pairs: {component: batch, params: {size: 2, max_wait_ms: 0}}
+  out:   {component: collect}
+YAML
+printf '{"n": 1}\n{"n": 2}\n{"n": 3}\n{"n": 4}\n{"n": 5}\n' |
+  "$sluice" run batched.yaml --plugins "$plugins" --batch 2 --workers 1 > out.ndjson 2>err.txt || fail "batch: exit $? ($(cat err.txt))"
+[ "$(cat out.ndjson)" = '{"packets":[{"n":1},{"n":3}]}
+{"packets":[{"n":5}]}' ] || fail "batch: $(cat out.ndjson)"
+grep -q "5 packets in, 2 out, 0 failed, 2 dropped (odd (filtered): 2)" err.txt || fail "batch summary: $(cat err.txt)"
+
 # What components reach beyond their packets, and which params are file paths or secrets.
 "$sluice" plugins --plugins "$plugins" > plugins.txt
 grep -q "capabilities: fs_write" plugins.txt || fail "sluice plugins shows no capabilities"

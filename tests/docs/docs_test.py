@@ -4,8 +4,9 @@
 Usage: docs_test.py SOURCE_ROOT BUILD_ROOT [DOC...]
   (DOC relative to SOURCE_ROOT; default: README.md and docs/*.md)
 
-A block is a fenced block tagged ```sh, ```bash or ```shell; other fences (```text, ```yaml,
-untagged synopses and outputs) are not run. Each block runs in a fresh `bash -euo pipefail` with
+A block is a fenced block tagged ```sh, ```bash or ```shell; other fences (```text, untagged
+synopses and outputs) are not run, except ```yaml: a graph, or nodes of one (then checked inside
+a `nodes:` map), which must pass `sluice check` where the doc stands at that point. Each block runs in a fresh `bash -euo pipefail` with
 a clean environment: that of a user who installed sluice (its `sluice` on PATH, its SDK found by
 pkg-config) with HOME in a scratch directory. From one block to the next of the same doc only
 files, the working directory a block's `cd` leaves, and the variables a block `export`s pass on,
@@ -43,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 
 SHELL_TAGS = {"sh", "bash", "shell"}
+GRAPH_TAG = "yaml"
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*doc-test:(.*?)-->\s*$")
 OPTIONS = {"skip", "server", "instead", "why", "retry", "expect"}
@@ -64,6 +66,7 @@ class Block:
     text: str
     options: dict
     shown_output: str | None = None  # the next fenced block, for `expect`
+    is_graph: bool = False  # a ```yaml block: checked with `sluice check`, not run
 
     @property
     def place(self):
@@ -89,7 +92,7 @@ def parse_options(doc, line, comment):
 
 
 def shell_blocks(source_root, doc):
-    """The doc's shell blocks, each with the options of the marker before it."""
+    """The doc's shell and graph blocks, each with the options of the marker before it."""
     with open(os.path.join(source_root, doc), encoding="utf-8") as f:
         lines = f.read().split("\n")
     blocks = []
@@ -113,7 +116,7 @@ def shell_blocks(source_root, doc):
         while previous >= 0 and not lines[previous].strip():
             previous -= 1
         marker = MARKER.match(lines[previous]) if previous >= 0 else None
-        if tag not in SHELL_TAGS:
+        if tag not in SHELL_TAGS and tag != GRAPH_TAG:
             if marker:
                 raise DocError(f"{doc}:{previous + 1}: a doc-test marker before a ```{tag} block,"
                                " which does not run")
@@ -121,7 +124,10 @@ def shell_blocks(source_root, doc):
                 blocks[-1].shown_output = text
             continue
         options = parse_options(doc, previous + 1, marker.group(1)) if marker else {}
-        blocks.append(Block(doc, start + 1, text, options))
+        if tag == GRAPH_TAG and set(options) - {"skip"}:
+            raise DocError(f"{doc}:{previous + 1}: a ```yaml block is checked, not run: only "
+                           "skip applies to it")
+        blocks.append(Block(doc, start + 1, text, options, is_graph=tag == GRAPH_TAG))
     for block in blocks:
         if "expect" in block.options and block.shown_output is None:
             raise DocError(f"{block.place}: doc-test expect, but no output block follows")
@@ -189,7 +195,32 @@ class DocRun:
             f.write(self.script(block))
         return path
 
+    def check_graph(self, block):
+        """A ```yaml block passes `sluice check`: a graph as it is (named if it is not), or
+        nodes of one inside a `nodes:` map."""
+        text = block.text
+        if not re.search(r"^nodes:", text, re.MULTILINE):
+            first = next(line for line in text.splitlines() if line.strip())
+            nested = first.startswith(" ")
+            text = "nodes:\n" + (text if nested else "".join("  " + line + "\n" for line in text.splitlines()))
+        if not re.search(r"^name:", text, re.MULTILINE):
+            text = "name: doc-graph\n" + text
+        self.count += 1
+        path = os.path.join(self.scratch, f"graph-{self.count}.yaml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        result = subprocess.run(["sluice", "check", path], cwd=self.cwd,
+                                env={**self.base_env, **self.exports}, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=BLOCK_TIMEOUT)
+        sys.stdout.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise DocError(f"{block.place}: the graph does not pass sluice check (as checked:\n"
+                           f"{text})")
+
     def run(self, block):
+        if block.is_graph:
+            self.check_graph(block)
+            return
         if "server" in block.options:
             self.start_server(block)
             return
@@ -268,7 +299,8 @@ def run_doc(source_root, build_root, blocks, scratch):
             if "skip" in block.options:
                 print(f"== {block.place}: not run: {block.options['skip']}")
                 continue
-            print(f"== {block.place}" + (" (server)" if "server" in block.options else ""))
+            print(f"== {block.place}" + (" (server)" if "server" in block.options else "")
+                  + (" (graph: sluice check)" if block.is_graph else ""))
             if "instead" in block.options:
                 print(f"(instead of the block: {block.options['instead']}; "
                       f"why: {block.options['why']})")

@@ -242,6 +242,7 @@ test('the editor, against a real server in Chromium', async (t) => {
     await result.filter({ hasText: '"accepted": 2' }).waitFor({ timeout: DEADLINE_MS });
     const answer = JSON.parse(await result.innerText());
     assert.deepEqual(answer.results, [{ hello: 'world', checked: true }]);
+    await page.getByTestId('send-dropped').filter({ hasText: '1 dropped, reaching no sink: keep (filtered) 1' }).waitFor({ timeout: DEADLINE_MS });
     await page.getByTestId('counters-keep').filter({ hasText: 'in 2' }).filter({ hasText: 'out 1' }).filter({ hasText: 'drop 1' }).waitFor({ timeout: DEADLINE_MS });
     await page.getByTestId('counters-collect').filter({ hasText: 'in 1' }).waitFor({ timeout: DEADLINE_MS });
     // Lay out: left to right, and the view fits the graph.

@@ -42,15 +42,25 @@ TEST_CASE("/metrics has per-node counters, responses by status, dead letters and
   CHECK(server.stop() == 0);
 }
 
-TEST_CASE("stats count dropped packets per node and by port, filtered ones under (filtered)") {
+TEST_CASE("stats and streams count dropped packets per node and by port, filtered ones under (filtered)") {
   TempDir dir;
   write_file(dir.path / "graphs/picky.yaml",
              "name: picky\nnodes:\n  match: { component: rest_match, params: { pattern: \"^a\" } }\n"
              "  keep: { component: rest_collect }\nedges: [match -> keep]\n");
   ServerProcess server(dir);
-  REQUIRE(http(server.port(), "POST", "/v1/graphs/picky/packets?wait=true",
-               R"([{"text": "apple"}, {"text": "pear"}, {"text": "plum"}, {"text": "avocado"}, {"text": "fig"}])", json_type)
-              .status == 200);
+  const auto waited = http(server.port(), "POST", "/v1/graphs/picky/packets?wait=true",
+                           R"([{"text": "apple"}, {"text": "pear"}, {"text": "plum"}, {"text": "avocado"}, {"text": "fig"}])",
+                           json_type);
+  REQUIRE(waited.status == 200);
+  // The stream says where its own packets left, in the wait answer and when looked up later.
+  const auto result = waited.json();
+  CHECK(result.get("dropped")->as_int() == 3);
+  REQUIRE(result.get("dropped_at") != nullptr);
+  CHECK(sluice::json::to_string(*result.get("dropped_at")) == R"js({"match":{"(filtered)":3}})js");
+  const auto looked_up =
+      http(server.port(), "GET", "/v1/streams/" + result.get("stream")->as_string()).json();
+  REQUIRE(looked_up.get("dropped_at") != nullptr);
+  CHECK(sluice::json::to_string(*looked_up.get("dropped_at")) == R"js({"match":{"(filtered)":3}})js");
   const auto stats = http(server.port(), "GET", "/v1/graphs/picky/stats").json();
   const auto& nodes = stats.get("nodes")->as_array();
   REQUIRE(nodes.size() == 2);

@@ -129,6 +129,20 @@ class RunContext;
 using ComponentFactory =
     std::function<std::unique_ptr<Component>(const Params& params, std::string& error)>;
 
+// A worked example of a component for its catalogue entry (docs/components.md, `sluice plugins
+// describe`, GET /v1/components). tests/cli runs every one: the node with these params passes
+// `sluice check`, and where `output` is given, `sluice run` of `input` through the node alone
+// prints exactly `output`.
+struct ComponentExample {
+  std::string description = {};   // what the example shows, one sentence
+  std::string params = {};        // the node's params as a YAML mapping ("" : all defaults)
+  std::string input = {};         // packets in, one JSON object per line; raw text with content_type
+  std::string content_type = {};  // "" : input is JSON lines; else one raw packet of this media type
+  // What leaves the node's first out port, one JSON object per line ("" : nothing to show
+  // from `sluice run`, e.g. a sink or a source of an outside system).
+  std::string output = {};
+};
+
 struct ComponentDescriptor {
   std::string name;
   std::string version = "0.1.0";
@@ -146,6 +160,7 @@ struct ComponentDescriptor {
   // What the component reaches outside the packets, shown by `sluice plugins` so that an
   // operator knows what a graph may touch: "fs_read", "fs_write", "net".
   std::vector<std::string> capabilities = {};
+  ComponentExample example = {};
   // Set by describe<T>(); never returns null without setting `error`.
   ComponentFactory create = {};
 };
@@ -158,6 +173,9 @@ void apply_port_defaults(ComponentDescriptor& descriptor);
 // Problems with the descriptor itself (empty name, duplicate port or param, a default that
 // breaks its own type, range or allowed values, …); empty when it is sound.
 std::vector<std::string> check_descriptor(const ComponentDescriptor& descriptor);
+
+// The descriptor has an example (any of its fields set).
+bool has_example(const ComponentDescriptor& descriptor);
 
 struct ParamError {
   std::string param;    // the param the error is about ("" for the params block as a whole)
@@ -215,10 +233,13 @@ class RunContext : public Emitter {
   virtual std::size_t in_port_index(std::string_view name) const = 0;
   // "graph/node" for messages.
   virtual const std::string& node_path() const = 0;
-  // For sinks that write in batches: the packet last received stays unfinished — its stream
-  // does not complete, so no one is told it is done — past the next receive(), until
-  // release_held(). Call release_held() once the batch is durable (committed, synced); a
-  // crash before that replays the held packets (docs/durability.md).
+  // For components that keep packets past the next receive(): the packet last received stays
+  // unfinished — its stream does not complete, so no one is told it is done — until
+  // release_held(). A sink writing in batches calls release_held() once the batch is durable
+  // (committed, synced); a crash before that replays the held packets (docs/durability.md).
+  // An operator that combines packets (batch) holds each one it keeps, emits the combination
+  // and then calls release_held(): what it emits with no packet current belongs to the stream
+  // of the oldest held packet, and the held packets count as passed on, not dropped.
   virtual void hold() = 0;
   virtual void release_held() = 0;
 };

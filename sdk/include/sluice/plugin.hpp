@@ -23,7 +23,7 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 5
+#define SLUICE_SDK_ABI_VERSION 6
 
 namespace sluice {
 

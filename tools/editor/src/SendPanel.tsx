@@ -1,7 +1,7 @@
 // "Send test data": posts a body of a chosen type to the running graph with ?wait=true and
-// shows what came out (results, errors, counts per sink), or the server's refusal. JSON is one
-// packet (an array, one each), NDJSON one per line; any other type is one raw packet (field
-// `data`, meta mimetype) for an adapter to read. A local file fills the body and the type.
+// shows what came out (results, errors, counts per sink, where packets were dropped), or the
+// server's refusal. JSON is one packet (an array, one each), NDJSON one per line; any other
+// type is one raw packet (field `data`, meta mimetype) for an adapter to read. A local file fills the body and the type.
 import { useState } from 'react';
 import { api, ApiError, type Json } from './api';
 
@@ -34,13 +34,26 @@ function bodyProblem(type: string, body: string): string | null {
   return null;
 }
 
+// "3 dropped: keep (filtered) 2, parse.unmatched 1" from a stream's dropped_at, or null.
+function droppedSummary(result: Json): string | null {
+  const at = (result as { dropped_at?: Record<string, Record<string, number>> }).dropped_at ?? {};
+  const parts: string[] = [];
+  let total = 0;
+  for (const [node, causes] of Object.entries(at))
+    for (const [cause, n] of Object.entries(causes)) {
+      parts.push(`${cause.startsWith('(') ? `${node} ${cause}` : `${node}.${cause}`} ${n}`);
+      total += n;
+    }
+  return total > 0 ? `${total} dropped, reaching no sink: ${parts.join(', ')}` : null;
+}
+
 export function SendPanel({ deployed, dirty, nodeIds }: Props) {
   const [body, setBody] = useState('{"hello": "world"}');
   const [type, setType] = useState<string>('application/json');
   const [file, setFile] = useState<string | null>(null); // the name of the file the body came from
   const [node, setNode] = useState('');
   const [sending, setSending] = useState(false);
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string; dropped?: string | null } | null>(null);
 
   const problem = bodyProblem(type, body);
   const chosen = TYPES.find((t) => t.type === type)!;
@@ -60,7 +73,7 @@ export function SendPanel({ deployed, dirty, nodeIds }: Props) {
     setSending(true);
     api
       .postPackets(deployed, body, node, type, file)
-      .then((result: Json) => setOutcome({ ok: true, text: JSON.stringify(result, null, 2) }))
+      .then((result: Json) => setOutcome({ ok: true, text: JSON.stringify(result, null, 2), dropped: droppedSummary(result) }))
       .catch((e: ApiError) => setOutcome({ ok: false, text: `${e.status || 'no answer'}: ${JSON.stringify(e.body, null, 2)}` }))
       .finally(() => setSending(false));
   };
@@ -114,6 +127,11 @@ export function SendPanel({ deployed, dirty, nodeIds }: Props) {
       <button type="button" className="sl-primary" disabled={!deployed || problem !== null || sending} onClick={send}>
         {sending ? 'Sending…' : 'Send and wait'}
       </button>
+      {outcome?.dropped && (
+        <p className="sl-warning" data-testid="send-dropped">
+          {outcome.dropped}
+        </p>
+      )}
       {outcome && (
         <pre className={outcome.ok ? 'sl-result' : 'sl-result sl-bad'} data-testid="send-result">
           {outcome.text}
