@@ -182,10 +182,14 @@ void Runtime::deploy(GraphPlan plan) {
   if (impl_->stopping) throw DeployError("the runtime is shutting down");
   auto previous = impl_->find(plan.name);
   auto graph = std::make_shared<DeployedGraph>();
-  // Dead letters outlive a redeploy: they may be replayed into the new version.
+  // Dead letters outlive a redeploy: they may be replayed into the new version. With a state
+  // directory they outlive a restart too.
+  std::filesystem::path journal;
+  if (!impl_->options.state_dir.empty())
+    journal = std::filesystem::path(impl_->options.state_dir) / "dead-letters" / (plan.name + ".jsonl");
   auto dead_letters = previous ? previous->shared->dead_letters
                                : std::make_shared<DeadLetterStore>(impl_->options.dead_letter_capacity,
-                                                                   impl_->options.dead_letter_bytes);
+                                                                   impl_->options.dead_letter_bytes, journal);
   std::vector<std::size_t> out_ports;  // per node, `error` included
   for (const PlannedNode& node : plan.nodes) out_ports.push_back(node.component->outputs.size() + 1);
   graph->shared = std::make_shared<GraphShared>(GraphShared{
@@ -235,6 +239,7 @@ bool Runtime::undeploy(std::string_view name) {
   }
   graph->shared->taps->close_all("undeployed");
   Impl::drain(*graph);
+  graph->shared->dead_letters->discard_journal();  // deleted for good: its letters go with it
   return true;
 }
 
@@ -391,20 +396,28 @@ Admission Runtime::replay_dead_letters(std::string_view name, const std::vector<
     refused.status = Admission::Status::no_such_graph;
     return refused;
   }
-  auto letters = graph->shared->dead_letters->take(ids);
+  DeadLetterStore& store = *graph->shared->dead_letters;
   // One stream per target node: each letter goes back to the node it failed in, or to `node`.
-  std::map<std::string, std::vector<Packet>> by_node;
-  for (auto& letter : letters) {
-    letter.packet.erase_meta(meta::error);
-    letter.packet.erase_meta(meta::error_node);
-    by_node[node.empty() ? letter.node : std::string(node)].push_back(std::move(letter.packet));
+  std::map<std::string, std::vector<DeadLetter>> by_node;
+  for (auto& letter : store.take(ids)) {
+    std::string target = node.empty() ? letter.node : std::string(node);
+    by_node[std::move(target)].push_back(std::move(letter));
   }
   Admission total;
-  for (auto& [target, packets] : by_node) {
-    Admission a = submit(name, std::move(packets), {}, target);
+  for (auto group = by_node.begin(); group != by_node.end(); ++group) {
+    std::vector<Packet> packets;
+    for (const auto& letter : group->second) {
+      Packet packet = letter.packet.clone();
+      packet.erase_meta(meta::error);
+      packet.erase_meta(meta::error_node);
+      packets.push_back(std::move(packet));
+    }
+    Admission a = submit(name, std::move(packets), {}, group->first);
     if (a.status != Admission::Status::accepted) {
-      // Refused packets stay with us: back into the store, nothing lost.
-      for (auto& p : packets) graph->shared->dead_letters->add(target, "replay refused", std::move(p));
+      // A letter leaves the store only for a target that took it: this group and the ones
+      // after it go back as they were.
+      for (auto rest = group; rest != by_node.end(); ++rest) store.put_back(std::move(rest->second));
+      a.accepted = total.accepted;
       return a;
     }
     if (total.stream_id.empty()) total.stream_id = a.stream_id;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/fiber/operations.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <thread>
@@ -430,6 +431,82 @@ TEST_CASE("dead letters are bounded in bytes: the oldest go first, the newest st
   CHECK(store.list().front().packet.get("n")->as_int() == 99);
 }
 
+TEST_CASE("dead letters with a journal survive a new store on the same file: taken ones stay gone, put back ones return, a torn last line is skipped") {
+  const auto dir = std::filesystem::temp_directory_path() / ("sluice-dead-letters-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto journal = dir / "dead-letters" / "g.jsonl";
+  const auto letter = [](int n) {
+    Packet p;
+    p.set("n", n);
+    p.set_meta("error", "bad packet " + std::to_string(n));
+    return p;
+  };
+  {
+    DeadLetterStore store(10000, 1 << 20, journal);
+    for (int i = 1; i <= 4; ++i) store.add("g/check", "bad packet " + std::to_string(i), letter(i));
+    CHECK(store.take({2}).size() == 1);
+    auto refused = store.take({3});
+    store.put_back(std::move(refused));  // a replay that was refused
+  }  // as a kill would leave it: nothing is written at the end
+  {
+    DeadLetterStore store(10000, 1 << 20, journal);
+    const auto letters = store.list();
+    REQUIRE(letters.size() == 3);
+    CHECK(letters[0].id == 1);
+    CHECK(letters[1].id == 3);
+    CHECK(letters[2].id == 4);
+    CHECK(letters[1].node == "g/check");
+    CHECK(letters[1].error == "bad packet 3");
+    CHECK(letters[1].packet == letter(3));
+    store.add("g/check", "bad packet 5", letter(5));
+    CHECK(store.list().back().id == 5);  // ids go on after the loaded ones
+  }
+  // A crash in the middle of a write leaves a torn line: the rest loads.
+  std::ofstream(journal, std::ios::app) << R"({"add":9,"node":"g/check","err)";
+  {
+    DeadLetterStore store(10000, 1 << 20, journal);
+    CHECK(store.size() == 4);
+    // The bounds hold for what is loaded too.
+  }
+  {
+    DeadLetterStore store(2, 1 << 20, journal);
+    CHECK(store.size() == 2);
+    CHECK(store.list().front().id == 4);
+    store.discard_journal();
+  }
+  CHECK_FALSE(std::filesystem::exists(journal));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a runtime with a state directory keeps a graph's dead letters across a restart; deleting the graph deletes them") {
+  const auto dir = std::filesystem::temp_directory_path() / ("sluice-dead-letters-rt-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string yaml = "name: g\npipeline: [check, good]\nnodes:\n  check: {component: fail_if_bad}\n  good: {component: collect}\n";
+  {
+    Runtime runtime({.workers = 1, .state_dir = dir.string()});
+    runtime.deploy(plan(yaml));
+    auto packets = numbered(3);
+    packets[0].set("bad", true);
+    packets[2].set("bad", true);
+    run_stream(runtime, "g", std::move(packets));
+    REQUIRE(runtime.dead_letters("g").size() == 2);
+  }
+  {
+    Runtime runtime({.workers = 1, .state_dir = dir.string()});
+    runtime.deploy(plan(yaml));
+    const auto letters = runtime.dead_letters("g");
+    REQUIRE(letters.size() == 2);
+    CHECK(letters[0].packet.get("n")->as_int() == 0);
+    CHECK(letters[1].packet.get("n")->as_int() == 2);
+    CHECK(runtime.undeploy("g"));
+  }
+  Runtime runtime({.workers = 1, .state_dir = dir.string()});
+  runtime.deploy(plan(yaml));
+  CHECK(runtime.dead_letters("g").empty());
+  runtime.shutdown();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("dead letters can be replayed into a node") {
   Runtime runtime({.workers = 1});
   runtime.deploy(plan("name: g\npipeline: [check, good]\nnodes:\n"
@@ -451,6 +528,36 @@ TEST_CASE("dead letters can be replayed into a node") {
   REQUIRE(replayed->results.size() == 1);
   CHECK(replayed->results[0].get("n")->as_int() == 1);
   CHECK_FALSE(replayed->results[0].has_meta("error"));
+}
+
+TEST_CASE("a refused replay leaves every dead letter in the store, as it was; a later replay finds them all") {
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: g\npipeline: [check, good]\nnodes:\n"
+                      "  check: {component: fail_if_bad}\n  good: {component: collect}\n"));
+  auto packets = numbered(5);
+  for (auto& p : packets) p.set("bad", true);
+  run_stream(runtime, "g", std::move(packets));
+  const auto before = runtime.dead_letters("g");
+  REQUIRE(before.size() == 5);
+  // Into a node the graph does not have: refused, and nothing is lost or changed.
+  CHECK(runtime.replay_dead_letters("g", {}, "nowhere").status == Admission::Status::no_such_node);
+  const auto after = runtime.dead_letters("g");
+  REQUIRE(after.size() == 5);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    CHECK(after[i].id == before[i].id);
+    CHECK(after[i].node == before[i].node);
+    CHECK(after[i].error == before[i].error);
+    CHECK(after[i].packet == before[i].packet);
+  }
+  auto admission = runtime.replay_dead_letters("g", {}, "good");
+  REQUIRE(admission.status == Admission::Status::accepted);
+  CHECK(admission.accepted == 5);
+  CHECK(runtime.dead_letters("g").empty());
+  REQUIRE(eventually([&] {
+    auto s = runtime.stream(admission.stream_id);
+    return s && s->state == StreamResult::State::done;
+  }));
+  CHECK(runtime.stream(admission.stream_id)->results.size() == 5);
 }
 
 TEST_CASE("a stream completes through splits, drops and errors, with counts") {
@@ -786,7 +893,7 @@ TEST_CASE("redeploys under concurrent submissions and stats lose nothing and ref
   }
 }
 
-TEST_CASE("node counters: out once per packet however many edges copy it, error-port packets in errors, filtered ones and those to an unwired port dropped, by port") {
+TEST_CASE("node counters: out once per packet however many edges copy it, error-port packets in errors, filtered ones and those to an unwired port dropped, by port, in the stats and in the stream") {
   Runtime runtime({.workers = 1});
   runtime.deploy(plan(R"(name: counted
 nodes:
@@ -805,7 +912,11 @@ edges: [split -> left, split -> right, split -> sorted, left -> out, right -> ou
     p.set("bad", n < 3);
     packets.push_back(std::move(p));
   }
-  run_stream(runtime, "counted", std::move(packets));
+  const StreamResult result = run_stream(runtime, "counted", std::move(packets));
+  // The stream says the same of its own packets: where each one that reached no sink left.
+  CHECK(result.dropped == 10);
+  using Causes = std::map<std::string, std::size_t>;
+  CHECK(result.dropped_at == std::map<std::string, Causes>{{"left", {{"(filtered)", 5}}}, {"sorted", {{"odd", 5}}}});
   const auto stats = runtime.stats("counted");
   REQUIRE(stats);
   const auto node = [&](std::string_view id) {
