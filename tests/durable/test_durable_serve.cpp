@@ -1,5 +1,6 @@
 // `sluice serve` with its write-ahead log: what a start replays (and what it cannot), streams
-// marked durable, the WAL's metrics, the size limit, and `--durability none`.
+// marked durable, the WAL's metrics, the size limit, `--durability none`, and dead letters
+// kept across kill -9.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -145,4 +146,43 @@ TEST_CASE("--durability none keeps submissions in memory: no log, durable: false
   CHECK_FALSE(http(server.port(), "GET", "/v1/streams/" + stream).json().get("durable")->as_bool());
   CHECK(http(server.port(), "GET", "/metrics").body.find("sluice_wal_bytes") == std::string::npos);
   CHECK_FALSE(fs::exists(dir.path / "var" / "wal"));  // (var/data/ is the data root)
+}
+
+TEST_CASE("dead letters survive kill -9; a replay into a missing node keeps them all; a replayed one stays gone after the next kill") {
+  TempDir dir;
+  // An http publisher with nowhere to send: every packet fails there, into the dead letters.
+  write_file(dir.path / "graphs" / "failing.yaml",
+             "name: failing\nnodes:\n  check: {component: http, params: {url: \"http://127.0.0.1:1/\", retries: 0}}\n"
+             "  out: {component: collect}\n");
+  std::string before;
+  {
+    ServerProcess server(dir);
+    REQUIRE(wait_until([&] { return ready(server); }, 30s));
+    const auto r = http(server.port(), "POST", "/v1/graphs/failing/packets?wait=true",
+                        R"([{"fail": true, "n": 1}, {"n": 2}, {"fail": true, "n": 3}])", {{"Content-Type", "application/json"}});
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    before = http(server.port(), "GET", "/v1/graphs/failing/dead-letters").body;
+    REQUIRE(sluice::json::parse(before).get("count")->as_int() == 3);
+    CHECK(server.stop(SIGKILL) == 128 + SIGKILL);
+  }
+  ServerProcess server(dir);
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+  // The same letters: ids, nodes, errors, times and packets.
+  CHECK(http(server.port(), "GET", "/v1/graphs/failing/dead-letters").body == before);
+  const auto refused = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay", R"({"node": "nowhere"})",
+                            {{"Content-Type", "application/json"}});
+  CHECK(refused.status == 404);
+  CHECK(http(server.port(), "GET", "/v1/graphs/failing/dead-letters").body == before);
+  const auto first_id = sluice::json::parse(before).get("dead_letters")->as_array().at(0).get("id")->as_int();
+  const auto replayed = http(server.port(), "POST", "/v1/graphs/failing/dead-letters/replay",
+                             R"({"ids": [)" + std::to_string(first_id) + R"(], "node": "out"})",
+                             {{"Content-Type", "application/json"}});
+  CHECK_MESSAGE(replayed.status == 202, replayed.body);
+  CHECK(server.stop(SIGKILL) == 128 + SIGKILL);
+  ServerProcess again(dir);
+  REQUIRE(wait_until([&] { return ready(again); }, 30s));
+  const auto left = http(again.port(), "GET", "/v1/graphs/failing/dead-letters").json();
+  REQUIRE(left.get("count")->as_int() == 2);
+  CHECK(left.get("dead_letters")->as_array().at(0).get("id")->as_int() == first_id + 1);
+  CHECK(again.stop() == 0);
 }
