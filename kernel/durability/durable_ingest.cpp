@@ -38,6 +38,12 @@ Admission DurableIngest::submit_logged(std::uint64_t id, const std::string& grap
 
 void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
                            const std::string& node, OnAdmitted on_admitted) {
+  // A submission the runtime would refuse now is answered without being logged: under
+  // overload (429s) the log would otherwise write every refused body only to complete it.
+  if (const Admission now = runtime_.precheck(graph, node, packets.size()); now.status != Admission::Status::accepted) {
+    on_admitted({.admission = now});
+    return;
+  }
   // The packets wait in here for the record to be durable (perhaps on the sync thread).
   struct Held {
     std::string graph, node;

@@ -122,23 +122,44 @@ struct Runtime::Impl {
     }
   }
 
+  static GraphInstance* least_loaded(const DeployedGraph& graph) {
+    GraphInstance* least = nullptr;
+    for (const auto& instance : graph.instances)
+      if (!least || instance->outstanding < least->outstanding) least = instance.get();
+    return least;
+  }
+
+  // A submission larger than a limit is still taken by an idle instance: the request size
+  // limit bounds it, and refusing it would refuse it forever.
+  bool over_limits(const GraphInstance& instance, std::size_t count, std::size_t bytes) const {
+    return instance.queued > 0 && (instance.queued + count > options.max_queued_packets ||
+                                   instance.queued_bytes + bytes > options.max_queued_bytes);
+  }
+
+  // Why `graph` takes no packets at `node` ("" : its entry nodes), or accepted, with the
+  // node's index in `target`.
+  Admission::Status entry(const DeployedGraph& graph, std::string_view node, std::optional<std::size_t>& target) const {
+    if (node.empty()) return graph.shared->plan->sources.empty() ? Admission::Status::no_entry_node
+                                                                 : Admission::Status::accepted;
+    const auto& nodes = graph.shared->plan->nodes;
+    auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
+    if (it == nodes.end()) return Admission::Status::no_such_node;
+    target = static_cast<std::size_t>(it - nodes.begin());
+    return Admission::Status::accepted;
+  }
+
   // Admits into the least loaded instance of `graph`; `closed` when that version is draining
   // (a redeploy replaced it after the caller found it: the caller retries on the new one).
   Admission submit(const DeployedGraph& graph, std::vector<Packet>& packets, StreamCallback& on_done,
                    std::optional<std::size_t> node, bool& closed) {
     Admission admission;
     closed = false;
-    GraphInstance* least = nullptr;
-    for (const auto& instance : graph.instances)
-      if (!least || instance->outstanding < least->outstanding) least = instance.get();
+    GraphInstance* least = least_loaded(graph);
     std::vector<std::size_t> sizes;
     sizes.reserve(packets.size());
     std::size_t bytes = 0;
     for (const Packet& packet : packets) bytes += sizes.emplace_back(packet_bytes(packet));
-    // A submission larger than a limit is still taken by an idle instance: the request size
-    // limit bounds it, and refusing it would refuse it forever.
-    if (!least || (least->queued > 0 && (least->queued + packets.size() > options.max_queued_packets ||
-                                         least->queued_bytes + bytes > options.max_queued_bytes))) {
+    if (!least || over_limits(*least, packets.size(), bytes)) {
       admission.status = Admission::Status::overloaded;
       return admission;
     }
@@ -285,19 +306,8 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
       return refused;
     }
     std::optional<std::size_t> target;
-    if (node.empty() && graph->shared->plan->sources.empty()) {
-      refused.status = Admission::Status::no_entry_node;
-      return refused;
-    }
-    if (!node.empty()) {
-      const auto& nodes = graph->shared->plan->nodes;
-      auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
-      if (it == nodes.end()) {
-        refused.status = Admission::Status::no_such_node;
-        return refused;
-      }
-      target = static_cast<std::size_t>(it - nodes.begin());
-    }
+    refused.status = impl_->entry(*graph, node, target);
+    if (refused.status != Admission::Status::accepted) return refused;
     bool closed = false;
     Admission admission = impl_->submit(*graph, packets, on_done, target, closed);
     if (!closed) return admission;
@@ -307,6 +317,25 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
     }
     // A version leaves the table before it is drained: find() now gives its successor or none.
   }
+}
+
+Admission Runtime::precheck(std::string_view name, std::string_view node, std::size_t count) const {
+  Admission answer;
+  if (impl_->stopping) {
+    answer.status = Admission::Status::shutting_down;
+    return answer;
+  }
+  auto graph = impl_->find(name);
+  if (!graph) {
+    answer.status = Admission::Status::no_such_graph;
+    return answer;
+  }
+  std::optional<std::size_t> target;
+  answer.status = impl_->entry(*graph, node, target);
+  if (answer.status != Admission::Status::accepted) return answer;
+  const GraphInstance* least = Impl::least_loaded(*graph);
+  if (!least || impl_->over_limits(*least, count, 0)) answer.status = Admission::Status::overloaded;
+  return answer;
 }
 
 std::optional<StreamResult> Runtime::stream(std::string_view id) const { return impl_->streams.find(id); }

@@ -186,3 +186,24 @@ TEST_CASE("dead letters survive kill -9; a replay into a missing node keeps them
   CHECK(left.get("dead_letters")->as_array().at(0).get("id")->as_int() == first_id + 1);
   CHECK(again.stop() == 0);
 }
+
+TEST_CASE("a submission the server refuses is not written to the log") {
+  TempDir dir;
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "var" / "data" / "out.jsonl"));
+  ServerProcess server(dir);
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+  const auto records = [&] {
+    const std::string text = http(server.port(), "GET", "/metrics").body;
+    const std::string name = "\nsluice_wal_records_written_total ";
+    const auto at = text.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stoull(text.substr(at + name.size()));
+  };
+  const auto before = records();
+  CHECK(http(server.port(), "POST", "/v1/graphs/ingest/packets?node=nowhere", "{\"key\": \"a\"}\n", ndjson_type).status == 404);
+  CHECK(http(server.port(), "POST", "/v1/graphs/missing/packets", "{\"key\": \"a\"}\n", ndjson_type).status == 404);
+  CHECK(records() == before);
+  stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"b\"}\n", ndjson_type));
+  CHECK(records() > before);  // the counter moves for what is taken
+  CHECK(server.stop() == 0);
+}
