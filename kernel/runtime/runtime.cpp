@@ -319,7 +319,7 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
   }
 }
 
-Admission Runtime::precheck(std::string_view name, std::string_view node, std::size_t count) const {
+Admission Runtime::precheck(std::string_view name, std::string_view node) const {
   Admission answer;
   if (impl_->stopping) {
     answer.status = Admission::Status::shutting_down;
@@ -332,9 +332,6 @@ Admission Runtime::precheck(std::string_view name, std::string_view node, std::s
   }
   std::optional<std::size_t> target;
   answer.status = impl_->entry(*graph, node, target);
-  if (answer.status != Admission::Status::accepted) return answer;
-  const GraphInstance* least = Impl::least_loaded(*graph);
-  if (!least || impl_->over_limits(*least, count, 0)) answer.status = Admission::Status::overloaded;
   return answer;
 }
 

@@ -10,7 +10,9 @@ It runs as a reader would: in a directory holding the directories the example's 
 name (a name with a dot or a wildcard is a file: its directory is made), with every
 `${env:NAME}` the params refer to set.
 
-usage: component_examples_test.py SLUICE [COMPONENT...]
+usage: component_examples_test.py SLUICE [--plugins DIR] [COMPONENT...]
+  (--plugins: a plugin directory besides the bundled ones, as for a generated project's
+  component; COMPONENT...: only these)
 """
 import json
 import os
@@ -39,7 +41,7 @@ def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def check(sluice, component, work, env):
+def check(sluice, component, work, env, plugins):
     """The problems with one component's example (empty: it is true)."""
     name = component["name"]
     example = component.get("example")
@@ -57,14 +59,14 @@ def check(sluice, component, work, env):
     env = {**env, **{name: "example-secret" for name in re.findall(r"\$\{env:(\w+)\}", example["params"])}}
     graph = folder / "example.yaml"
     graph.write_text(graph_yaml(component, example))
-    checked = subprocess.run([sluice, "check", str(graph)], cwd=folder, env=env,
+    checked = subprocess.run([sluice, "check", str(graph)] + plugins, cwd=folder, env=env,
                              capture_output=True, text=True, timeout=60)
     if checked.returncode != 0:
         return [f"{name}: the example does not pass sluice check:\n{graph.read_text()}"
                 f"{checked.stdout}{checked.stderr}"]
     if not example["output"]:
         return []
-    command = [sluice, "run", str(graph), "--workers", "1"]
+    command = [sluice, "run", str(graph), "--workers", "1"] + plugins
     if example["content_type"]:
         command += ["--content-type", example["content_type"]]
     ran = subprocess.run(command, cwd=folder, env=env, input=example["input"],
@@ -83,20 +85,29 @@ def check(sluice, component, work, env):
 
 def main():
     sluice = os.path.realpath(sys.argv[1])
-    only = set(sys.argv[2:])
+    args = sys.argv[2:]
+    plugins = []
+    if args[:1] == ["--plugins"]:
+        plugins = ["--plugins", os.path.realpath(args[1])]
+        args = args[2:]
+    only = set(args)
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         # Only the bundled plugins, and a cache of their own.
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLUICE_")}
         env["XDG_CACHE_HOME"] = str(work / ".cache")
-        listing = subprocess.run([sluice, "plugins", "--json"], env=env, capture_output=True,
+        listing = subprocess.run([sluice, "plugins", "--json"] + plugins, env=env, capture_output=True,
                                  text=True, check=True, timeout=60)
         components = json.loads(listing.stdout)["components"]
         if only:
             components = [c for c in components if c["name"] in only]
+            missing = only - {c["name"] for c in components}
+            if missing:
+                print("FAIL: no such component: " + ", ".join(sorted(missing)), file=sys.stderr)
+                sys.exit(1)
         problems = []
         for component in components:
-            problems += check(sluice, component, work, env)
+            problems += check(sluice, component, work, env, plugins)
         for problem in problems:
             print("FAIL:", problem, file=sys.stderr)
         print(f"{len(components)} component examples, {len(problems)} wrong or missing")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Template round trip. Usage: template_test.sh CASE SOURCE_ROOT BUILD_ROOT SLUICE_BINARY
 #   kinds            every kind: generate, build and test out of tree against BUILD_ROOT's SDK
-#                    (uninstalled pkg-config), then run its sample graph through `sluice run`
+#                    (uninstalled pkg-config), check the example of its descriptor, then run
+#                    its sample graph through `sluice run`
 #   install          `meson install` to a staging directory; a component builds against that SDK
 #   errors           what the generator refuses, and the reasons it gives
 #   cookiecutter     cookiecutter renders the template to the very same files (skipped, exit 77,
@@ -132,6 +133,9 @@ test_kinds() {
       grep -qE "^ *1/2 .*OK" test.log && grep -qE "^ *2/2 .*loads in sluice +OK" test.log ||
         { cat test.log; fail "$kind: expected 2 passing tests"; }
       [ -f "build/lib$name.so" ] || fail "$kind: build/lib$name.so is missing"
+      # The example in its descriptor is true, as the bundled components' are.
+      python3 "$source_root/tests/cli/component_examples_test.py" "$sluice" --plugins build "$name" >examples.log 2>&1 ||
+        { cat examples.log; fail "$kind: the descriptor's example"; }
       if [ "$kind" = source ]; then
         run_source_graph
         exit

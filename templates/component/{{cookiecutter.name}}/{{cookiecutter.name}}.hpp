@@ -93,7 +93,12 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
              .type = sluice::ParamType::string,
              .description = "field path that receives the count",
              .default_value = "words"},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Counts the words of a body",
+                    .params = "field: body",
+                    .input = R"({"body": "three little words"})",
+                    .output = R"({"body": "three little words", "words": 3})"}};
   }
 
   // Runs once per graph instance, before any packet: expensive setup (loading a model,
@@ -158,7 +163,14 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
              .type = sluice::ParamType::boolean,
              .description = "pass the packets that do not match instead",
              .default_value = false},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Passes English and German packets, drops the others",
+                    .params = R"(field: lang
+values: [en, de])",
+                    .input = R"({"lang": "en", "text": "hello"}
+{"lang": "fr", "text": "bonjour"})",
+                    .output = R"({"lang": "en", "text": "hello"})"}};
   }
 
   // Runs once per graph instance, before any packet: expensive setup (loading a model,
@@ -221,7 +233,16 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
              .type = sluice::ParamType::boolean,
              .description = "leave out lines that are empty or only whitespace",
              .default_value = true},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "A packet per line of a text, with its number; blank lines are left out",
+                    .input = R"(first
+
+second
+)",
+                    .content_type = "text/plain",
+                    .output = R"({"line": "first", "line_number": 1}
+{"line": "second", "line_number": 3})"}};
   }
 
   // Runs once per graph instance, before any packet: expensive setup belongs here.
@@ -311,7 +332,11 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
              .type = sluice::ParamType::string,
              .description = "field path that receives the list of tags",
              .default_value = "hashtags"},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Collects the hashtags of a text, each once",
+                    .input = R"({"text": "#sluice moves #data, #sluice"})",
+                    .output = R"({"text": "#sluice moves #data, #sluice", "hashtags": ["sluice", "data"]})"}};
   }
 
   // Runs once per graph instance, before any packet: expensive setup (compiling patterns,
@@ -383,7 +408,10 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
         },
         // write() may block on a slow disk: the runtime then calls process() on its I/O pool
         // so that the other components on this worker keep running.
-        .blocking = true};
+        .blocking = true,
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Appends each packet to events.jsonl in the data directory",
+                    .params = "path: events.jsonl"}};
   }
 
   // Runs once per graph instance, before any packet. A throw here fails the deploy with this
@@ -466,7 +494,14 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
              .description = "wait between batches",
              .default_value = 100,
              .minimum = 0},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Sends three packets as fast as the graph takes them, then stops",
+                    .params = R"(count: 3
+interval_ms: 0)",
+                    .output = R"({"n": 1}
+{"n": 2}
+{"n": 3})"}};
   }
 
   // Runs once per deployed graph, before produce(): expensive setup (connecting) belongs here.
@@ -548,7 +583,10 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
                             "unpaired at once, so memory stays bounded",
              .default_value = 10000,
              .minimum = 1},
-        }};
+        },
+        // Shown by `sluice plugins describe` and GET /v1/components: what it does, by example.
+        .example = {.description = "Pairs orders with their payments by order id: wire the orders to example.left and the payments to example.right",
+                    .params = "key: order"}};
   }
 
   // Runs once per graph instance, before any packet: expensive setup belongs here.
