@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
 
 #include <sluice/json.hpp>
 
@@ -41,6 +42,13 @@ std::string remove_record(const std::vector<std::uint64_t>& ids) {
   return line;
 }
 
+// A key of a journal record; a line that lacks it is damaged (and skipped, as a torn one is).
+Value& field(Value& record, std::string_view key) {
+  Value* value = record.is_object() ? record.get(key) : nullptr;
+  if (!value) throw std::runtime_error("no '" + std::string(key) + "'");
+  return *value;
+}
+
 }  // namespace
 
 DeadLetterStore::DeadLetterStore(std::size_t capacity, std::size_t capacity_bytes, std::filesystem::path journal)
@@ -65,18 +73,18 @@ void DeadLetterStore::load() {
     if (line.empty()) continue;
     try {
       Value record = json::parse(line);
-      if (const Value* ids = record.get("remove")) {
+      if (record.is_object() && record.get("remove")) {
         std::vector<std::uint64_t> removed;
-        for (const auto& id : ids->as_array()) removed.push_back(static_cast<std::uint64_t>(id.as_int()));
+        for (const auto& id : field(record, "remove").as_array()) removed.push_back(static_cast<std::uint64_t>(id.as_int()));
         std::erase_if(letters_, [&](const DeadLetter& l) {
           return std::find(removed.begin(), removed.end(), l.id) != removed.end();
         });
         continue;
       }
-      DeadLetter letter{static_cast<std::uint64_t>(record.get("add")->as_int()), record.get("node")->as_string(),
-                        record.get("error")->as_string(),
-                        std::chrono::system_clock::time_point(std::chrono::milliseconds(record.get("when")->as_int())),
-                        json::envelope_to_packet(std::move(*record.get("packet")))};
+      DeadLetter letter{static_cast<std::uint64_t>(field(record, "add").as_int()), field(record, "node").as_string(),
+                        field(record, "error").as_string(),
+                        std::chrono::system_clock::time_point(std::chrono::milliseconds(field(record, "when").as_int())),
+                        json::envelope_to_packet(std::move(field(record, "packet")))};
       std::erase_if(letters_, [&](const DeadLetter& l) { return l.id == letter.id; });  // a put_back
       next_id_ = std::max(next_id_, letter.id + 1);
       letters_.push_back(std::move(letter));

@@ -46,8 +46,8 @@ struct StreamState {
   std::size_t pending = 0;
   bool admitted = false;
   StreamCallback on_done;
-  // The stream's dropped packets by GraphInstance::drop_slot (counted here, named once the
-  // stream completes); empty until the first drop.
+  // The stream's dropped packets, at the slots GraphInstance::drop_slots_ gives each node's
+  // causes (counted here, named once the stream completes); empty until the first drop.
   std::vector<std::size_t> dropped_at;
 };
 

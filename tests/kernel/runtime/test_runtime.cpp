@@ -461,8 +461,9 @@ TEST_CASE("dead letters with a journal survive a new store on the same file: tak
     store.add("g/check", "bad packet 5", letter(5));
     CHECK(store.list().back().id == 5);  // ids go on after the loaded ones
   }
-  // A crash in the middle of a write leaves a torn line: the rest loads.
-  std::ofstream(journal, std::ios::app) << R"({"add":9,"node":"g/check","err)";
+  // A crash in the middle of a write leaves a torn line, and a damaged one may lack its keys:
+  // the rest loads.
+  std::ofstream(journal, std::ios::app) << "{\"add\": 8}\n[1, 2]\n" << R"({"add":9,"node":"g/check","err)";
   {
     DeadLetterStore store(10000, 1 << 20, journal);
     CHECK(store.size() == 4);
