@@ -133,6 +133,25 @@ TEST_CASE("a source has no inputs and one output by default, and may declare no 
                                  who + "is a source: it runs on a thread of its own, so 'blocking' does not apply"});
 }
 
+TEST_CASE("an example says what it shows, and its JSON lines are objects") {
+  ComponentDescriptor d = regex_like();
+  CHECK_FALSE(has_example(d));
+  d.example = {.description = "Finds the first number", .params = "field: text", .input = "{\"text\": \"a 1\"}\n\n",
+               .output = "{\"text\": \"a 1\", \"n\": \"1\"}"};
+  CHECK(has_example(d));
+  CHECK(check_descriptor(d).empty());
+  CHECK(descriptor_to_json(d).get("example")->get("params")->as_string() == "field: text");
+  d.example = {.input = "{\"ok\": 1}\n[1]\n{oops", .content_type = "", .output = "\"text\""};
+  const auto problems = check_descriptor(d);
+  REQUIRE(problems.size() == 4);
+  CHECK(problems[0] == "component 'regex_extract': example has no description");
+  CHECK(problems[1] == "component 'regex_extract': example input line 2 is not a JSON object");
+  CHECK(problems[2].starts_with("component 'regex_extract': example input line 3: "));
+  CHECK(problems[3] == "component 'regex_extract': example output line 1 is not a JSON object");
+  d.example = {.description = "Raw", .content_type = "text/csv"};
+  CHECK(check_descriptor(d) == std::vector<std::string>{"component 'regex_extract': example has a content_type but no input"});
+}
+
 TEST_CASE("capabilities are known names, and a file_path param needs fs_read or fs_write") {
   ComponentDescriptor d = regex_like();
   d.capabilities = {"net", "disk", "net"};
