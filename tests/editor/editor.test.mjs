@@ -36,12 +36,16 @@ assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: tools/test installs it 
 // playwright-core is a dev dependency of the editor; no browser of its own is downloaded.
 const { chromium } = createRequire(path.join(SLUICE_EDITOR_SRC, 'package.json'))('playwright-core');
 
-// Starts `sluice serve` on a free port with an empty graphs directory.
+// Starts `sluice serve` on a free port with an empty graphs directory and a state directory of
+// its own (by default it would be var/ beside the graphs directory: the temp directory's, shared
+// with every other run, whose dead letters and log the next run would find).
 async function startServer() {
-  const graphs = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-graphs-'));
+  const root = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-'));
+  const graphs = path.join(root, 'graphs');
   const child = spawn(
     SLUICE_BIN,
-    ['serve', '--listen', '127.0.0.1:0', '--graphs', graphs, '--plugins', SLUICE_PLUGINS, '--editor', dist, '--workers', '1'],
+    ['serve', '--listen', '127.0.0.1:0', '--graphs', graphs, '--state-dir', path.join(root, 'var'),
+     '--plugins', SLUICE_PLUGINS, '--editor', dist, '--workers', '1'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -69,7 +73,7 @@ async function startServer() {
         child.kill('SIGTERM');
         await once(child, 'exit');
       }
-      rmSync(graphs, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     },
   };
 }
