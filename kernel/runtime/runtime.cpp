@@ -122,26 +122,16 @@ struct Runtime::Impl {
     }
   }
 
-  static GraphInstance* least_loaded(const DeployedGraph& graph) {
-    GraphInstance* least = nullptr;
-    for (const auto& instance : graph.instances)
-      if (!least || instance->outstanding < least->outstanding) least = instance.get();
-    return least;
-  }
-
-  // A submission larger than a limit is still taken by an idle instance: the request size
-  // limit bounds it, and refusing it would refuse it forever.
-  bool over_limits(const GraphInstance& instance, std::size_t count, std::size_t bytes) const {
-    return instance.queued > 0 && (instance.queued + count > options.max_queued_packets ||
-                                   instance.queued_bytes + bytes > options.max_queued_bytes);
-  }
-
-  // Why `graph` takes no packets at `node` ("" : its entry nodes), or accepted, with the
-  // node's index in `target`.
-  Admission::Status entry(const DeployedGraph& graph, std::string_view node, std::optional<std::size_t>& target) const {
-    if (node.empty()) return graph.shared->plan->sources.empty() ? Admission::Status::no_entry_node
-                                                                 : Admission::Status::accepted;
-    const auto& nodes = graph.shared->plan->nodes;
+  // The current version of graph `name` and the index of `node` in it ("" : its entry nodes),
+  // or why packets cannot enter there whatever the load.
+  Admission::Status locate(std::string_view name, std::string_view node, std::shared_ptr<DeployedGraph>& graph,
+                           std::optional<std::size_t>& target) const {
+    if (stopping) return Admission::Status::shutting_down;
+    graph = find(name);
+    if (!graph) return Admission::Status::no_such_graph;
+    if (node.empty()) return graph->shared->plan->sources.empty() ? Admission::Status::no_entry_node
+                                                                  : Admission::Status::accepted;
+    const auto& nodes = graph->shared->plan->nodes;
     auto it = std::find_if(nodes.begin(), nodes.end(), [&](const PlannedNode& n) { return n.id == node; });
     if (it == nodes.end()) return Admission::Status::no_such_node;
     target = static_cast<std::size_t>(it - nodes.begin());
@@ -154,12 +144,17 @@ struct Runtime::Impl {
                    std::optional<std::size_t> node, bool& closed) {
     Admission admission;
     closed = false;
-    GraphInstance* least = least_loaded(graph);
+    GraphInstance* least = nullptr;
+    for (const auto& instance : graph.instances)
+      if (!least || instance->outstanding < least->outstanding) least = instance.get();
     std::vector<std::size_t> sizes;
     sizes.reserve(packets.size());
     std::size_t bytes = 0;
     for (const Packet& packet : packets) bytes += sizes.emplace_back(packet_bytes(packet));
-    if (!least || over_limits(*least, packets.size(), bytes)) {
+    // A submission larger than a limit is still taken by an idle instance: the request size
+    // limit bounds it, and refusing it would refuse it forever.
+    if (!least || (least->queued > 0 && (least->queued + packets.size() > options.max_queued_packets ||
+                                         least->queued_bytes + bytes > options.max_queued_bytes))) {
       admission.status = Admission::Status::overloaded;
       return admission;
     }
@@ -292,46 +287,26 @@ std::vector<std::string> Runtime::graphs_using(const std::vector<std::string>& c
 
 Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, StreamCallback on_done,
                           std::string_view node) {
-  Admission refused;
-  if (impl_->stopping) {
-    refused.status = Admission::Status::shutting_down;
-    return refused;
-  }
   // A version found here may be replaced and drained before the packets reach it; then the
   // submission goes to the version that replaced it (a redeploy never refuses input).
   for (;;) {
-    auto graph = impl_->find(name);
-    if (!graph) {
-      refused.status = Admission::Status::no_such_graph;
-      return refused;
-    }
+    Admission refused;
+    std::shared_ptr<DeployedGraph> graph;
     std::optional<std::size_t> target;
-    refused.status = impl_->entry(*graph, node, target);
+    refused.status = impl_->locate(name, node, graph, target);
     if (refused.status != Admission::Status::accepted) return refused;
     bool closed = false;
     Admission admission = impl_->submit(*graph, packets, on_done, target, closed);
     if (!closed) return admission;
-    if (impl_->stopping) {
-      refused.status = Admission::Status::shutting_down;
-      return refused;
-    }
     // A version leaves the table before it is drained: find() now gives its successor or none.
   }
 }
 
 Admission Runtime::precheck(std::string_view name, std::string_view node) const {
   Admission answer;
-  if (impl_->stopping) {
-    answer.status = Admission::Status::shutting_down;
-    return answer;
-  }
-  auto graph = impl_->find(name);
-  if (!graph) {
-    answer.status = Admission::Status::no_such_graph;
-    return answer;
-  }
+  std::shared_ptr<DeployedGraph> graph;
   std::optional<std::size_t> target;
-  answer.status = impl_->entry(*graph, node, target);
+  answer.status = impl_->locate(name, node, graph, target);
   return answer;
 }
 
