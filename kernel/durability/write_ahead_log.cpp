@@ -26,7 +26,9 @@ namespace {
 
 constexpr std::string_view record_magic = "SWAL";
 constexpr std::size_t header_size = 4 + 4 + 8;  // magic, body length, checksum
-enum RecordType : unsigned char { submission_record = 1, completion_record = 2 };
+// Type 1, a submission whose every packet is a whole envelope, is what earlier versions wrote:
+// still read, no longer written.
+enum RecordType : unsigned char { submission_record = 1, completion_record = 2, shared_meta_submission_record = 3 };
 
 void put_u32(std::string& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
@@ -47,15 +49,57 @@ void put_string(std::string& out, std::string_view text) {
   out += text;
 }
 
-// A whole record: the header before `body`.
-std::string frame(std::string_view body) {
-  std::string record;
-  record.reserve(header_size + body.size());
-  record += record_magic;
-  put_u32(record, static_cast<std::uint32_t>(body.size()));
-  put_u64(record, XXH3_64bits(body.data(), body.size()));
-  record += body;
+// A record is built in place: start_record() leaves room for the header, which
+// finish_record() fills in once the body follows it (no copy of a body of many packets).
+std::string start_record() { return std::string(header_size, '\0'); }
+
+std::string finish_record(std::string record) {
+  const std::string_view body = std::string_view(record).substr(header_size);
+  std::string header(record_magic);
+  put_u32(header, static_cast<std::uint32_t>(body.size()));
+  put_u64(header, XXH3_64bits(body.data(), body.size()));
+  record.replace(0, header_size, header);
   return record;
+}
+
+// The meta entries every packet of a submission has with one value (REST sets the route, the
+// method and the processing time on each): written once per record, not once per packet.
+Object shared_meta(const std::vector<Packet>& packets) {
+  Object shared;
+  if (packets.size() < 2) return shared;
+  for (const auto& [key, value] : packets.front().meta()) {
+    bool everywhere = true;
+    for (std::size_t i = 1; i < packets.size() && everywhere; ++i) {
+      const Value* other = packets[i].meta().find(key);
+      everywhere = other && *other == value;
+    }
+    if (everywhere) shared.set(key, value);
+  }
+  return shared;
+}
+
+// A packet's envelope without the shared meta, which the reader appends after the packet's own
+// entries (the ingress sets the id first, so its packets come back with their meta in order).
+// A packet with field meta is written whole: the shared entries it repeats are set again to
+// the same values.
+void write_compact_envelope(const Packet& packet, const Object& shared, std::string& out) {
+  if (shared.empty() || !packet.field_meta().empty()) {
+    json::write_envelope(packet, out);
+    return;
+  }
+  out += "{\"fields\":";
+  json::write_fields(packet, out);
+  out += ",\"meta\":{";
+  bool first = true;
+  for (const auto& [key, value] : packet.meta()) {
+    if (shared.contains(key)) continue;
+    if (!first) out += ',';
+    first = false;
+    json::write(Value(std::string(key)), out);
+    out += ':';
+    json::write(value, out);
+  }
+  out += "}}";
 }
 
 // The body of an intact record starting at `offset`, or nullopt (cut short, or damaged).
@@ -197,10 +241,18 @@ void WriteAheadLog::recover(WalRecovery& recovery) {
           BodyReader reader{*body};
           const auto type = reader.number(1);
           const std::uint64_t id = reader.number(8);
-          if (type == submission_record) {
+          if (type == submission_record || type == shared_meta_submission_record) {
             LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
+            Object shared;
+            if (type == shared_meta_submission_record) {
+              const Value line = json::parse(reader.text());
+              if (!line.is_object()) throw std::runtime_error("shared meta is not an object");
+              shared = line.as_object();
+            }
             json::for_each_ndjson(reader.rest, [&](Value&& envelope, std::size_t) {
-              submission.packets.push_back(json::envelope_to_packet(std::move(envelope)));
+              Packet packet = json::envelope_to_packet(std::move(envelope));
+              for (const auto& [key, value] : shared) packet.set_meta(key, value);
+              submission.packets.push_back(std::move(packet));
             });
             submissions.emplace_back(std::move(submission), number);
           } else if (type == completion_record) {
@@ -307,16 +359,20 @@ std::string WriteAheadLog::write_record(const std::string& record) {
 void WriteAheadLog::append_submission(std::string_view graph, std::string_view node,
                                       const std::vector<Packet>& packets, OnDurable on_durable) {
   const std::uint64_t id = next_id_.fetch_add(1);
-  std::string body;
-  body += static_cast<char>(submission_record);
-  put_u64(body, id);
-  put_string(body, graph);
-  put_string(body, node);
+  std::string record = start_record();
+  record += static_cast<char>(shared_meta_submission_record);
+  put_u64(record, id);
+  put_string(record, graph);
+  put_string(record, node);
+  const Object shared = shared_meta(packets);
+  std::string shared_text;
+  json::write(Value(shared), shared_text);
+  put_string(record, shared_text);
   for (const auto& packet : packets) {
-    json::write_envelope(packet, body);
-    body += '\n';
+    write_compact_envelope(packet, shared, record);
+    record += '\n';
   }
-  const std::string record = frame(body);
+  record = finish_record(std::move(record));
 
   std::unique_lock lock(mutex_);
   if (!fits(record.size())) {
@@ -357,10 +413,10 @@ bool WriteAheadLog::fits(std::uint64_t bytes) {
 }
 
 void WriteAheadLog::append_completion(std::uint64_t id) {
-  std::string body;
-  body += static_cast<char>(completion_record);
-  put_u64(body, id);
-  const std::string record = frame(body);
+  std::string record = start_record();
+  record += static_cast<char>(completion_record);
+  put_u64(record, id);
+  record = finish_record(std::move(record));
 
   std::lock_guard lock(mutex_);
   const auto found = segment_of_pending_.find(id);

@@ -11,8 +11,9 @@
 // before they would pass `segment_bytes`. A record is
 //   magic "SWAL" | body length u32 | XXH3-64 of the body u64 | body
 // (little-endian), the body being `type u8 | id u64 | ...`: a submission carries the graph,
-// the target node and its packets as NDJSON envelopes (json::write_envelope); a completion
-// only the id. XXH3 (libxxhash, already a dependency of the bundled plugins) rather than a
+// the target node, the meta every one of its packets has with the same value (REST's route,
+// method and processing time; a JSON object, once) and its packets as NDJSON envelopes
+// (json::write_envelope) without that shared meta; a completion only the id. XXH3 (libxxhash, already a dependency of the bundled plugins) rather than a
 // hand-rolled CRC32C: no table code of our own, many GB/s, and 64 bits of detection.
 //
 // Durability: every append is one write(2) — once it returns, a killed process loses nothing.
