@@ -37,7 +37,8 @@ Admission DurableIngest::submit_logged(std::uint64_t id, const std::string& grap
 }
 
 void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
-                           const std::string& node, OnAdmitted on_admitted) {
+                           const std::string& node, const std::vector<std::string_view>& field_texts,
+                           OnAdmitted on_admitted) {
   // A submission the runtime refuses whatever the load is answered without being logged:
   // the log would otherwise write its body only to complete it.
   if (const Admission now = runtime_.precheck(graph, node); now.status != Admission::Status::accepted) {
@@ -52,7 +53,7 @@ void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packe
     OnAdmitted on_admitted;
   };
   auto held = std::make_shared<Held>(Held{graph, node, std::move(packets), std::move(on_done), std::move(on_admitted)});
-  log_.append_submission(graph, node, held->packets, [this, held](const WalAppend& logged) {
+  log_.append_submission(graph, node, held->packets, field_texts, [this, held](const WalAppend& logged) {
     if (!logged.error.empty()) {
       held->on_admitted({.admission = {}, .log_error = logged.error, .log_full = logged.full});
       return;

@@ -62,9 +62,10 @@ class DurableIngest {
 
   // Logs, then submits into `graph` (or `node`); `on_admitted` runs once, on this thread or
   // on the log's sync thread (SyncPolicy::every_append). `on_done` as for Runtime::submit,
-  // after the completion record is written.
+  // after the completion record is written. `field_texts` as for
+  // WriteAheadLog::append_submission (read during this call only).
   void submit(const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
-              const std::string& node, OnAdmitted on_admitted);
+              const std::string& node, const std::vector<std::string_view>& field_texts, OnAdmitted on_admitted);
 
   bool durable(std::string_view stream_id) const;
   // The log's bytes are above `fraction` of its limit (never without a limit).

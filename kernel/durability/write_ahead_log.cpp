@@ -80,15 +80,20 @@ Object shared_meta(const std::vector<Packet>& packets) {
 
 // A packet's envelope without the shared meta, which the reader appends after the packet's own
 // entries (the ingress sets the id first, so its packets come back with their meta in order).
-// A packet with field meta is written whole: the shared entries it repeats are set again to
+// Its fields are `fields_text` when given (JSON that parses to them), else written out. A
+// packet with field meta is written whole: the shared entries it repeats are set again to
 // the same values.
-void write_compact_envelope(const Packet& packet, const Object& shared, std::string& out) {
-  if (shared.empty() || !packet.field_meta().empty()) {
+void write_compact_envelope(const Packet& packet, const Object& shared, std::string_view fields_text,
+                            std::string& out) {
+  if (!packet.field_meta().empty()) {
     json::write_envelope(packet, out);
     return;
   }
   out += "{\"fields\":";
-  json::write_fields(packet, out);
+  if (fields_text.empty())
+    json::write_fields(packet, out);
+  else
+    out += fields_text;
   out += ",\"meta\":{";
   bool first = true;
   for (const auto& [key, value] : packet.meta()) {
@@ -357,7 +362,8 @@ std::string WriteAheadLog::write_record(const std::string& record) {
 }
 
 void WriteAheadLog::append_submission(std::string_view graph, std::string_view node,
-                                      const std::vector<Packet>& packets, OnDurable on_durable) {
+                                      const std::vector<Packet>& packets,
+                                      const std::vector<std::string_view>& field_texts, OnDurable on_durable) {
   const std::uint64_t id = next_id_.fetch_add(1);
   std::string record = start_record();
   record += static_cast<char>(shared_meta_submission_record);
@@ -368,8 +374,9 @@ void WriteAheadLog::append_submission(std::string_view graph, std::string_view n
   std::string shared_text;
   json::write(Value(shared), shared_text);
   put_string(record, shared_text);
-  for (const auto& packet : packets) {
-    write_compact_envelope(packet, shared, record);
+  const bool with_texts = field_texts.size() == packets.size();
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    write_compact_envelope(packets[i], shared, with_texts ? field_texts[i] : std::string_view(), record);
     record += '\n';
   }
   record = finish_record(std::move(record));

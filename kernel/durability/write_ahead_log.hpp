@@ -110,8 +110,10 @@ class WriteAheadLog {
 
   // Writes a submission record. `on_durable` runs once: on this thread before the return
   // (periodic policy, or when refused), or on the sync thread after the covering fdatasync.
+  // `field_texts`, when not empty, holds for each packet one line of JSON that parses to its
+  // fields (the NDJSON line it was read from): copied into the record, not written again.
   void append_submission(std::string_view graph, std::string_view node, const std::vector<Packet>& packets,
-                         OnDurable on_durable);
+                         const std::vector<std::string_view>& field_texts, OnDurable on_durable);
   // Records that a submission is done (also one refused downstream after it was logged).
   void append_completion(std::uint64_t id);
   // fdatasyncs what is written now (earlier segments were synced when they were left); false

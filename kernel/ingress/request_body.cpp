@@ -106,8 +106,10 @@ std::vector<Packet> json_seq_packets(std::string_view body, std::size_t max_pack
   return packets;
 }
 
-std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packets) {
+std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packets, std::vector<TextSpan>* field_texts) {
   std::vector<Packet> packets;
+  // The start of line `at_line` (1-based), moved forward to each record's line in turn.
+  std::size_t at_line = 1, line_start = 0;
   try {
     json::for_each_ndjson(body, [&](Value&& record, std::size_t line) {
       if (packets.size() == max_packets) throw too_many_packets(max_packets);
@@ -116,6 +118,10 @@ std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packet
                                     ", not an object (each line is one packet)",
                            "\"line\": " + std::to_string(line));
       packets.push_back(json::to_packet(std::move(record)));
+      if (!field_texts) return;
+      for (; at_line < line; ++at_line) line_start = body.find('\n', line_start) + 1;
+      const std::size_t end = std::min(body.find('\n', line_start), body.size());
+      field_texts->push_back({line_start, end - line_start});
     });
   } catch (const json::ParseError& e) {
     throw bad_json(e, "NDJSON at line " + std::to_string(e.line()));
@@ -237,7 +243,8 @@ Packet raw_packet(std::string body, std::string_view content_type, std::string_v
   return packet;
 }
 
-std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets) {
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets,
+                                 std::vector<TextSpan>* field_texts) {
   const std::string_view content_type = trim(request.header("content-type").value_or(""));
   const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
   BodyKind kind = kind_of(media_type);
@@ -257,7 +264,7 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std
   if (kind == BodyKind::sniff) kind = sniff(request.body);
   switch (kind) {
     case BodyKind::json: return json_packets(request.body, max_packets);
-    case BodyKind::ndjson: return ndjson_packets(request.body, max_packets);
+    case BodyKind::ndjson: return ndjson_packets(request.body, max_packets, field_texts);
     case BodyKind::json_seq: return json_seq_packets(request.body, max_packets);
     default: break;
   }

@@ -35,7 +35,16 @@
 
 namespace sluice {
 
-std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets);
+// Where in `request.body` a packet's fields were read from: JSON text that parses to them.
+struct TextSpan {
+  std::size_t offset = 0, length = 0;
+};
+
+// With `field_texts`, an NDJSON body also tells each packet's line (one span per packet, in
+// order; left empty for other bodies), so that the write-ahead log can copy the text instead
+// of writing the packets out again.
+std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets,
+                                 std::vector<TextSpan>* field_texts = nullptr);
 
 // A body of any other type as one packet: field `data` = the bytes as a string, meta mimetype
 // (`content_type`, application/octet-stream when empty), contentlength and, when given,

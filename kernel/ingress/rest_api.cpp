@@ -23,6 +23,7 @@ struct RestApi::Call {
   HttpRequest request;
   Responder responder;
   std::vector<std::string> params;  // the {} segments of the route, in order
+  std::vector<TextSpan> field_texts = {};  // POST packets: each packet's line in request.body (NDJSON)
 
   const std::string& param(std::size_t i) const { return params.at(i); }
 };
@@ -679,7 +680,7 @@ void RestApi::post_packets(Call& call) {
   }
   const std::string node(call.request.query_value("node").value_or(""));
 
-  std::vector<Packet> packets = read_packets(call.request, options_.max_body, options_.max_packets);
+  std::vector<Packet> packets = read_packets(call.request, options_.max_body, options_.max_packets, &call.field_texts);
   if (packets.empty()) throw RequestError(400, "the body holds no packets", graph_details(graph));
   const std::string now = iso8601(std::chrono::system_clock::now());
   for (auto& packet : packets) {
@@ -704,7 +705,11 @@ void RestApi::submit(Call& call, const std::string& graph, std::vector<Packet>&&
     return;
   }
   auto held = std::make_shared<Call>(std::move(call));
-  options_.ingest->submit(graph, std::move(packets), std::move(on_done), node,
+  std::vector<std::string_view> field_texts;  // into the body where it lives now
+  field_texts.reserve(held->field_texts.size());
+  for (const TextSpan& span : held->field_texts)
+    field_texts.push_back(std::string_view(held->request.body).substr(span.offset, span.length));
+  options_.ingest->submit(graph, std::move(packets), std::move(on_done), node, field_texts,
                           [held, answer = std::move(answer)](IngestOutcome&& outcome) {
                             // Perhaps on the log's sync thread: nothing may escape to handle().
                             try {

@@ -31,7 +31,7 @@ void log_submissions(const fs::path& state_dir,
   sluice::WalRecovery none;
   sluice::WriteAheadLog log({.dir = state_dir / "wal"}, none);
   for (const auto& [graph, keys] : submissions)
-    log.append_submission(graph, "", keyed_packets(keys), [](const sluice::WalAppend& logged) {
+    log.append_submission(graph, "", keyed_packets(keys), {}, [](const sluice::WalAppend& logged) {
       REQUIRE(logged.error == "");
     });
 }

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <sluice/json.hpp>
+
 #include "ingress/deadline_timer.hpp"
 #include "ingress/request_body.hpp"
 #include "ingress/rest_api.hpp"
@@ -75,6 +77,25 @@ TEST_CASE("content_disposition_filename") {
   CHECK(content_disposition_filename(R"(attachment; filename="a.txt"; filename*=UTF-8''%C3%A9t%C3%A9.txt)") == "\xC3\xA9t\xC3\xA9.txt");
   CHECK(content_disposition_filename(R"(form-data; name="f"; filename="C:\\dir\\x.csv")") == "x.csv");
   CHECK(content_disposition_filename("inline").empty());
+}
+
+TEST_CASE("read_packets: an NDJSON body tells each packet's line, blank lines and \\r\\n included") {
+  const std::string body = "\n{\"a\": 1}\r\n  \n\t{\"b\": [2, 3]} \n{\"c\": {}}";
+  HttpRequest request = post(body, "application/x-ndjson");
+  std::vector<TextSpan> texts;
+  const auto packets = read_packets(request, 1000, 100, &texts);
+  REQUIRE(packets.size() == 3);
+  REQUIRE(texts.size() == 3);
+  CHECK(body.substr(texts[0].offset, texts[0].length) == "{\"a\": 1}\r");
+  CHECK(body.substr(texts[1].offset, texts[1].length) == "\t{\"b\": [2, 3]} ");
+  CHECK(body.substr(texts[2].offset, texts[2].length) == "{\"c\": {}}");
+  for (std::size_t i = 0; i < packets.size(); ++i)
+    CHECK(json::to_packet(json::parse(body.substr(texts[i].offset, texts[i].length))) == packets[i]);
+  // Other bodies tell nothing: their packets are written out.
+  HttpRequest array = post(R"([{"a": 1}, {"a": 2}])", "application/json");
+  std::vector<TextSpan> none;
+  CHECK(read_packets(array, 1000, 100, &none).size() == 2);
+  CHECK(none.empty());
 }
 
 TEST_CASE("read_packets: kinds of bodies") {

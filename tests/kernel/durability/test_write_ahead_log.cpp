@@ -47,7 +47,7 @@ std::vector<Packet> numbered_packets(int first, int count) {
 WalAppend append(WriteAheadLog& log, std::string_view graph, const std::vector<Packet>& packets,
                  std::string_view node = {}) {
   std::promise<WalAppend> done;
-  log.append_submission(graph, node, packets, [&done](const WalAppend& result) { done.set_value(result); });
+  log.append_submission(graph, node, packets, {}, [&done](const WalAppend& result) { done.set_value(result); });
   return done.get_future().get();
 }
 
@@ -173,6 +173,33 @@ TEST_CASE("meta that every packet shares is written once per record and comes ba
         R"("processingtime":"2026-12-02T06:00:00.000Z"})");
 }
 
+TEST_CASE("the JSON text a packet was read from is copied into the record as it is, and reads back as its fields") {
+  TempDir dir;
+  // As the ingress passes them: each packet's NDJSON line, odd spacing and a \r kept.
+  const std::vector<std::string_view> lines = {R"({ "n" :1, "text":"a \u00e9 b" })", "{\"n\":2,\"n\":3}\r"};
+  std::vector<Packet> packets;
+  for (const auto line : lines) packets.push_back(json::to_packet(json::parse(line)));
+  packets[0].set_meta(meta::id, "x-1");
+  packets[1].set_meta(meta::id, "x-2");
+  {
+    WalRecovery recovery;
+    WriteAheadLog log({.dir = dir.path}, recovery);
+    std::promise<WalAppend> done;
+    log.append_submission("g", "", packets, {lines.begin(), lines.end()},
+                          [&done](const WalAppend& result) { done.set_value(result); });
+    REQUIRE(done.get_future().get().error == "");
+  }
+  const std::string segment = read_file(segment_files(dir.path).front());
+  CHECK(segment.find(lines[0]) != std::string::npos);
+  CHECK(segment.find(lines[1]) != std::string::npos);
+  const WalRecovery recovery = reopen(dir.path);
+  REQUIRE(recovery.pending.size() == 1);
+  REQUIRE(recovery.pending.front().packets.size() == 2);
+  CHECK(recovery.pending.front().packets[0] == packets[0]);
+  CHECK(recovery.pending.front().packets[1] == packets[1]);
+  CHECK(recovery.pending.front().packets[1].get("n")->as_int() == 3);
+}
+
 TEST_CASE("a submission record of the earlier form (every packet a whole envelope) is still read") {
   TempDir dir;
   fs::create_directories(dir.path);
@@ -230,7 +257,7 @@ TEST_CASE("periodic policy: the answer follows the write, a sync follows within 
   WalRecovery none;
   WriteAheadLog log({.dir = dir.path, .sync = SyncPolicy::periodic, .sync_interval = 100ms}, none);
   bool answered = false;
-  log.append_submission("g", "", numbered_packets(1, 1), [&](const WalAppend& result) {
+  log.append_submission("g", "", numbered_packets(1, 1), {}, [&](const WalAppend& result) {
     CHECK(result.error == "");
     answered = true;
   });
@@ -250,7 +277,7 @@ TEST_CASE("every_append policy: concurrent appends share one fdatasync (group co
   bool first_answered = false, release = false;
   int answered = 0;
   const auto caller = std::this_thread::get_id();
-  log.append_submission("g", "", numbered_packets(0, 1), [&](const WalAppend& result) {
+  log.append_submission("g", "", numbered_packets(0, 1), {}, [&](const WalAppend& result) {
     CHECK(result.error == "");
     CHECK(std::this_thread::get_id() != caller);
     std::unique_lock lock(mutex);
@@ -264,7 +291,7 @@ TEST_CASE("every_append policy: concurrent appends share one fdatasync (group co
   }
   CHECK(log.stats().syncs == 1);
   for (int n = 1; n <= 100; ++n)
-    log.append_submission("g", "", numbered_packets(n, 1), [&](const WalAppend& result) {
+    log.append_submission("g", "", numbered_packets(n, 1), {}, [&](const WalAppend& result) {
       CHECK(result.error == "");
       std::lock_guard lock(mutex);
       ++answered;
