@@ -684,6 +684,8 @@ void RestApi::post_packets(Call& call) {
   if (packets.empty()) throw RequestError(400, "the body holds no packets", graph_details(graph));
   const std::string now = iso8601(std::chrono::system_clock::now());
   for (auto& packet : packets) {
+    // Room for these four and the `stream` the runtime adds: one allocation, not four.
+    packet.meta().reserve(packet.meta().size() + 5);
     packet.set_meta(meta::id, next_packet_id());
     packet.set_meta(meta::route, call.request.path);
     packet.set_meta(meta::requestmethod, call.request.method);
