@@ -15,6 +15,8 @@
 #include <sstream>
 #include <iterator>
 
+#include <sluice/json.hpp>
+
 #include "graph/graph_spec.hpp"
 #include "support/byte_size.hpp"
 
@@ -396,22 +398,32 @@ class GraphReader {
     return false;
   }
 
-  Value to_value(const YAML::Node& node, const std::string& owner) {
+  // `depth` counts the containers around `node`. An alias inside its own anchor
+  // (`&a [1, *a]`) is a cycle that yaml-cpp builds as such: without the limit, converting it
+  // recursed until the stack overflowed. The limit is the JSON reader's, so params always
+  // read back.
+  Value to_value(const YAML::Node& node, const std::string& owner, std::size_t depth = 1) {
     if (!within_budget(node)) return nullptr;
+    if (depth > json::max_depth && (node.IsSequence() || node.IsMap())) {
+      over_budget_ = true;  // one error, not one per level on the way back
+      error(at(node), owner + " is nested deeper than " + std::to_string(json::max_depth) +
+                          " levels (a YAML alias inside its own anchor?)");
+      return nullptr;
+    }
     switch (node.Type()) {
       case YAML::NodeType::Scalar:
         return scalar_value(node);
       case YAML::NodeType::Sequence: {
         Array items;
         items.reserve(node.size());
-        for (const auto& item : node) items.push_back(to_value(item, owner));
+        for (const auto& item : node) items.push_back(to_value(item, owner, depth + 1));
         return items;
       }
       case YAML::NodeType::Map: {
         Object members;
         for_each_member(node, owner, [&](const std::string& key, const YAML::Node&,
                                          const YAML::Node& value) {
-          members.append_unchecked(key, to_value(value, owner));
+          members.append_unchecked(key, to_value(value, owner, depth + 1));
         });
         return members;
       }

@@ -436,6 +436,16 @@ std::string alias_bomb() {
   return yaml;
 }
 
+TEST_CASE("an alias inside its own anchor is refused as too deep, not followed until the stack overflows") {
+  // Found by fuzz_graph_yaml: the cycle took the process down (a PUT of these bytes would take
+  // the server down).
+  const auto errors = parse_errors("name: g\nnodes:\n  a: {component: log, params: {x: &a [1, *a]}}\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("g.yaml:3:") == 0);
+  CHECK(errors[0].find("is nested deeper than 512 levels (a YAML alias inside its own anchor?)") != std::string::npos);
+  // Plain nesting never gets there: yaml-cpp refuses a few hundred levels itself.
+}
+
 TEST_CASE("a YAML alias bomb is refused in milliseconds, at the value that crosses the budget") {
   const std::string bomb = alias_bomb();
   CHECK(bomb.size() == 626);
