@@ -250,9 +250,9 @@ void WriteAheadLog::recover(WalRecovery& recovery) {
             LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
             Object shared;
             if (type == shared_meta_submission_record) {
-              const Value line = json::parse(reader.text());
+              Value line = json::parse(reader.text());
               if (!line.is_object()) throw std::runtime_error("shared meta is not an object");
-              shared = line.as_object();
+              shared = std::move(line.as_object());
             }
             json::for_each_ndjson(reader.rest, [&](Value&& envelope, std::size_t) {
               Packet packet = json::envelope_to_packet(std::move(envelope));

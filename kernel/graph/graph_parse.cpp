@@ -386,11 +386,11 @@ class GraphReader {
   // stand for billions of values. yaml-cpp shares aliased subtrees; only this conversion would
   // expand them, so it counts what it has expanded and stops at the budget.
   bool within_budget(const YAML::Node& node) {
-    if (over_budget_) return false;
+    if (conversion_stopped_) return false;
     ++expanded_values_;
     if (node.IsScalar()) expanded_bytes_ += node.Scalar().size();
     if (expanded_values_ <= max_param_values && expanded_bytes_ <= max_param_bytes) return true;
-    over_budget_ = true;
+    conversion_stopped_ = true;
     error(at(node), "the params expand to more than " + std::to_string(max_param_values) +
                         " values or " + std::to_string(max_param_bytes >> 20) +
                         " MiB of text, the most a graph may hold (YAML aliases repeating each "
@@ -405,7 +405,7 @@ class GraphReader {
   Value to_value(const YAML::Node& node, const std::string& owner, std::size_t depth = 1) {
     if (!within_budget(node)) return nullptr;
     if (depth > json::max_depth && (node.IsSequence() || node.IsMap())) {
-      over_budget_ = true;  // one error, not one per level on the way back
+      conversion_stopped_ = true;  // one error, not one per level on the way back
       error(at(node), owner + " is nested deeper than " + std::to_string(json::max_depth) +
                           " levels (a YAML alias inside its own anchor?)");
       return nullptr;
@@ -654,7 +654,8 @@ class GraphReader {
   bool named_file_;
   std::vector<Diagnostic>& errors_;
   std::size_t expanded_values_ = 0, expanded_bytes_ = 0;  // by to_value, aliases expanded
-  bool over_budget_ = false;
+  // Set at the first budget or depth error: nothing more is converted, nor reported.
+  bool conversion_stopped_ = false;
 };
 
 }  // namespace
