@@ -19,7 +19,8 @@ void add_run_command(CLI::App& app);      // run_command.cpp: `run GRAPH` over N
 void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the REST server
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
 void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
-void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
+void add_tap_command(CLI::App& app);
+void add_host_command(CLI::App& app);     // host_command.cpp: `host`, an isolation: process node's process      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
 
 // `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
 // subcommand; the search path is then plugin_search_path(dirs).

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   sluice::cli::add_new_command(app);
   sluice::cli::add_deploy_command(app);
   sluice::cli::add_tap_command(app);
+  sluice::cli::add_host_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,8 +19,13 @@
 
 #include "graph/graph_spec.hpp"
 #include "support/byte_size.hpp"
+#include "support/duration.hpp"
 
 namespace sluice {
+
+const char* to_string(Isolation isolation) {
+  return isolation == Isolation::process ? "process" : "in_process";
+}
 
 std::string format(const Diagnostic& diagnostic) {
   std::string out = diagnostic.where.file.empty() ? "<input>" : diagnostic.where.file;
@@ -66,7 +71,7 @@ constexpr std::size_t max_param_bytes = std::size_t{16} << 20;
 
 const std::vector<std::string> top_level_keys = {"name",  "description", "workers",
                                                  "nodes", "edges",       "pipeline"};
-const std::vector<std::string> node_keys = {"component", "params", "ui"};
+const std::vector<std::string> node_keys = {"component", "params", "isolation", "timeout", "ui"};
 const std::vector<std::string> edge_keys = {"from", "to", "capacity", "capacity_bytes"};
 
 struct Endpoint {
@@ -498,6 +503,22 @@ class GraphReader {
         if (auto name = string_value(value, owner + ": 'component'")) node.component = *name;
       } else if (key == "params") {
         read_params(value, node, owner);
+      } else if (key == "isolation") {
+        node.isolation_where = value_at(key_node, value);
+        if (auto text = string_value(value, owner + ": 'isolation'")) {
+          if (*text == "process")
+            node.isolation = Isolation::process;
+          else if (*text != "in_process")
+            error(at(value), owner + ": 'isolation' must be in_process (the default) or process, got " +
+                                 in_quotes(*text));
+        }
+      } else if (key == "timeout") {
+        const auto parsed = value.IsScalar() ? parse_duration(value.Scalar()) : std::nullopt;
+        if (parsed && parsed->count() > 0)
+          node.timeout = *parsed;
+        else
+          error(at(value), owner + ": 'timeout' must be a duration above 0 such as 500ms, 30s, 2m or 2.5, got " +
+                               describe(value));
       } else if (key == "ui") {
         // The editor's (the node's position): kept with the graph, never read by the runtime.
         if (!value.IsMap() && !value.IsNull())

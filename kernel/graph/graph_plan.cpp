@@ -57,6 +57,7 @@ class GraphPlanner {
         errors_(errors),
         components_(spec.nodes.size()),
         params_(spec.nodes.size()),
+        origins_(spec.nodes.size()),
         outgoing_(spec.nodes.size()),
         incoming_(spec.nodes.size()) {}
 
@@ -125,8 +126,29 @@ class GraphPlanner {
       for (const ParamError& problem : validate_params(*components_[i], node.params, params_[i]))
         error(param_where(node, problem.param), who + ": " + problem.message, node.id, problem.param);
       resolve_param_values(*components_[i], node, params_[i]);
-      if (construct_ && errors_.size() == errors_before) try_construct(i);
+      if (node.isolation == Isolation::process) resolve_origin(i);
+      // An isolated component is constructed in its host at deploy, never in the kernel.
+      if (construct_ && errors_.size() == errors_before && node.isolation == Isolation::in_process)
+        try_construct(i);
     }
+  }
+
+  // The plugin file an `isolation: process` host loads.
+  void resolve_origin(std::size_t i) {
+    const NodeSpec& node = spec_.nodes[i];
+    const std::string who = "node " + in_quotes(node.id);
+    if (components_[i]->kind == ComponentKind::source) {
+      error(node.isolation_where,
+            who + ": a source (" + components_[i]->name + ") cannot have isolation: process; it runs on a thread of its own",
+            node.id);
+      return;
+    }
+    origins_[i] = catalog_.origin(node.component);
+    if (!origins_[i])
+      error(node.isolation_where,
+            who + ": isolation: process needs a component loaded from a plugin file, and " +
+                components_[i]->name + " is built into this program",
+            node.id);
   }
 
   // Creates and destroys the node's component, as each instance of a deploy does.
@@ -423,7 +445,9 @@ class GraphPlanner {
     std::vector<std::size_t> position(spec_.nodes.size(), none);
     for (std::size_t i : topological_order()) {
       position[i] = plan.nodes.size();
-      plan.nodes.push_back({spec_.nodes[i].id, components_[i], Params(params_[i])});
+      const NodeSpec& node = spec_.nodes[i];
+      plan.nodes.push_back({node.id, components_[i], Params(params_[i]), node.isolation,
+                            node.timeout.value_or(default_node_timeout), origins_[i]});
     }
     for (const auto& edge : edges_) {
       const EdgeSpec& written = spec_.edges[edge.spec_index];
@@ -450,6 +474,7 @@ class GraphPlanner {
   std::vector<std::string> ids_;                        // their ids, for did-you-mean
   std::vector<std::shared_ptr<const ComponentDescriptor>> components_;  // per spec node
   std::vector<Object> params_;                                          // validated, per node
+  std::vector<std::optional<ComponentOrigin>> origins_;                 // isolation: process nodes
   std::vector<LinkedEdge> edges_;
   std::vector<std::vector<std::size_t>> outgoing_, incoming_;  // per node: indices into edges_
   std::vector<std::size_t> sources_;    // entry nodes: no incoming edge, not of kind source

@@ -8,6 +8,7 @@
 //   for (auto& e : errors) std::cerr << format(e) << '\n';             // file:line:col: error: …
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -41,6 +42,17 @@ struct Diagnostic {
 // "file:line:col: error: message" (like a compiler).
 std::string format(const Diagnostic& diagnostic);
 
+// How a node's component runs (docs/plugins.md): in the kernel's own process, or in a
+// `sluice host` process of its own, which a crash or a hang of the component takes down
+// instead of the server.
+enum class Isolation { in_process, process };
+const char* to_string(Isolation isolation);  // "in_process", "process"
+
+// How long a component may keep a packet (or its start, or its flush) before it counts as
+// hung: an `isolation: process` host is then killed and restarted, an in-process node shown
+// as stalled.
+inline constexpr std::chrono::milliseconds default_node_timeout{30000};
+
 struct NodeSpec {
   std::string id;
   std::string component;
@@ -50,6 +62,9 @@ struct NodeSpec {
   SourceLocation component_where;  // the `component:` value
   // Where each given param's value is, for errors about it.
   std::vector<std::pair<std::string, SourceLocation>> param_locations;
+  Isolation isolation = Isolation::in_process;
+  SourceLocation isolation_where = {};  // the `isolation:` value, when given
+  std::optional<std::chrono::milliseconds> timeout = std::nullopt;  // `timeout:`
 };
 
 struct EdgeSpec {
@@ -90,6 +105,9 @@ struct PlannedNode {
   std::string id;
   std::shared_ptr<const ComponentDescriptor> component;  // keeps its library loaded
   Params params;                                          // validated, defaults filled in
+  Isolation isolation = Isolation::in_process;
+  std::chrono::milliseconds timeout = default_node_timeout;
+  std::optional<ComponentOrigin> origin = std::nullopt;  // set for isolation: process
 };
 
 struct PlannedEdge {

@@ -82,6 +82,8 @@ std::string spec_to_json(const GraphSpec& spec) {
   for (const auto& node : spec.nodes) {
     Object entry{{"component", node.component}};
     if (!node.params.empty()) entry.set("params", node.params);
+    if (node.isolation != Isolation::in_process) entry.set("isolation", to_string(node.isolation));
+    if (node.timeout) entry.set("timeout", std::to_string(node.timeout->count()) + "ms");
     if (!node.ui.empty()) entry.set("ui", node.ui);
     nodes.set(node.id, std::move(entry));
   }

@@ -267,20 +267,6 @@ bool is_yaml_type(std::string_view type) {
 
 }  // namespace
 
-std::optional<milliseconds> parse_duration(std::string_view text) {
-  text = trim(text);
-  double amount = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
-  if (ec != std::errc() || !std::isfinite(amount) || amount < 0) return std::nullopt;
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  double scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60000;
-  else return std::nullopt;
-  return milliseconds(static_cast<std::int64_t>(std::llround(amount * scale)));
-}
-
 std::string iso8601(std::chrono::system_clock::time_point when) {
   const auto since_epoch = std::chrono::duration_cast<milliseconds>(when.time_since_epoch()).count();
   const std::time_t seconds = static_cast<std::time_t>(since_epoch / 1000);
@@ -308,7 +294,7 @@ void RestApi::count_response(int status) {
 void RestApi::handle(HttpRequest&& request, Responder&& responder) {
   static const std::vector<Route> routes = {
       {{"healthz"}, "GET", Access::probe, &RestApi::healthz},
-      {{"readyz"}, "GET", Access::probe, &RestApi::readyz},
+      {{"readyz"}, "GET", Access::probe, &RestApi::readyz, {"graph"}},
       {{"metrics"}, "GET", Access::probe, &RestApi::metrics},
       {{"v1", "components"}, "GET", Access::read, &RestApi::components},
       {{"v1", "plugins"}, "GET", Access::read, &RestApi::plugins},
@@ -442,7 +428,34 @@ bool RestApi::serve_editor_file(Call& call) {
 
 void RestApi::healthz(Call& call) { call.responder.send(HttpResponse::json(200, R"({"status": "ok"})")); }
 
+namespace {
+
+// Why a graph cannot serve as it should, node by node: an isolated node whose host keeps
+// failing ("crash_looping"). Empty: the graph is ready.
+Array graph_problems(const GraphStats& stats) {
+  Array problems;
+  for (const auto& node : stats.nodes)
+    if (node.crash_looping)
+      problems.push_back(Object{{"node", node.node}, {"state", "crash_looping"}, {"reason", node.host_last_failure}});
+  return problems;
+}
+
+}  // namespace
+
 void RestApi::readyz(Call& call) {
+  if (const auto graph = call.request.query_value("graph")) {
+    // One graph's readiness, for a balancer that routes by graph.
+    const auto stats = runtime_.stats(*graph);
+    if (!stats) throw no_such_graph(std::string(*graph));
+    Array problems = graph_problems(*stats);
+    const bool ready = problems.empty() && admitting_ && !runtime_.shutting_down() &&
+                       !(options_.ingest && !options_.ingest->recovered());
+    HttpResponse response = json_response(
+        ready ? 200 : 503, Value(Object{{"graph", stats->graph}, {"ready", ready}, {"nodes", std::move(problems)}}));
+    if (!ready) response.with_header("Retry-After", "1");
+    call.responder.send(std::move(response));
+    return;
+  }
   const double load = runtime_.load();
   const bool admitting = admitting_ && !runtime_.shutting_down();
   const bool recovering = options_.ingest && !options_.ingest->recovered();
@@ -453,6 +466,13 @@ void RestApi::readyz(Call& call) {
     document.set("recovering", recovering);
     document.set("wal_filling", log_filling);
   }
+  // A graph in trouble does not make the server unready (the other graphs serve): it is
+  // listed here, and /readyz?graph=NAME answers 503 for it.
+  Object unready;
+  for (const auto& name : runtime_.graph_names())
+    if (const auto stats = runtime_.stats(name))
+      if (Array problems = graph_problems(*stats); !problems.empty()) unready.set(name, std::move(problems));
+  document.set("graphs_not_ready", std::move(unready));
   HttpResponse response = json_response(ready ? 200 : 503, Value(std::move(document)));
   if (!ready) response.with_header("Retry-After", "1");
   call.responder.send(std::move(response));
@@ -498,6 +518,9 @@ void RestApi::metrics(Call& call) {
               [](N n) { return std::to_string(n.queue_bytes); });
   node_family("sluice_node_busy_seconds_total", "counter", "Time spent inside the component.",
               [](N n) { return number(static_cast<double>(n.busy_ns) / 1e9); });
+  node_family("sluice_node_host_failures_total", "counter",
+              "Crashes and hangs of an isolation: process node's host processes (0 in the kernel's process).",
+              [](N n) { return std::to_string(n.host_failures); });
   graph_family("sluice_graph_instances", "gauge", "Parallel instances of a graph.",
                [](G g) { return std::to_string(g.instances); });
   graph_family("sluice_graph_queued_packets", "gauge", "Packets admitted to a graph, not yet taken in.",
@@ -826,7 +849,17 @@ void RestApi::graph_stats(Call& call) {
                            {"dropped_by_port", std::move(dropped_by_port)},
                            {"queue_depth", node.queue_depth},
                            {"queue_bytes", node.queue_bytes},
-                           {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9}});
+                           {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9},
+                           {"isolation", node.isolated ? "process" : "in_process"}});
+    if (node.isolated) {
+      Array pids;
+      for (int pid : node.host_pids) pids.push_back(pid);
+      Object host{{"pids", std::move(pids)},
+                  {"failures", node.host_failures},
+                  {"state", node.crash_looping ? "crash_looping" : "running"}};
+      if (!node.host_last_failure.empty()) host.set("last_failure", node.host_last_failure);
+      nodes.back().as_object().set("host", std::move(host));
+    }
   }
   Object document{{"graph", stats->graph},
                   {"instances", stats->instances},

@@ -34,6 +34,7 @@
 #include "ingress/tap_endpoint.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
+#include "support/duration.hpp"
 
 namespace sluice {
 
@@ -119,9 +120,6 @@ class RestApi {
   DeadlineTimer wait_timer_;
   TapEndpoint taps_{runtime_};
 };
-
-// "500ms", "5s", "1m", "2.5" (seconds); nullopt when unreadable or negative.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // ISO 8601 UTC with milliseconds: 2026-11-26T02:22:20.123Z.
 std::string iso8601(std::chrono::system_clock::time_point when);

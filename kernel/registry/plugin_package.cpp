@@ -4,7 +4,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -286,44 +285,21 @@ PluginProbe::PluginProbe(const fs::path& program, const fs::path& path, const fs
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot probe " + path.string());
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, report[1], STDOUT_FILENO);
-  // The kernel blocks SIGTERM/SIGINT for sigwait(), and the mask is inherited: unblock every
-  // signal in the child, so that it dies of what it does, and of our SIGKILL/SIGALRM.
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> args{program.string(), "plugins", "probe", "--image", image.string(),
-                                "--timeout-ms", std::to_string(timeout.count()), path.string()};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawn_error = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  ::close(report[1]);
-  if (spawn_error != 0) {
+  try {
+    child_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{program.string(), "plugins", "probe", "--image", image.string(),
+                                 "--timeout-ms", std::to_string(timeout.count()), path.string()},
+        std::vector<std::pair<int, int>>{{report[1], STDOUT_FILENO}});
+  } catch (const std::system_error& e) {
     ::close(report[0]);
-    throw std::system_error(spawn_error, std::generic_category(),
-                            "cannot probe " + path.string() + " (running " + program.string() + ")");
+    ::close(report[1]);
+    throw std::system_error(e.code(), "cannot probe " + path.string() + " (running " + program.string() + ")");
   }
-  pid_ = pid;
+  ::close(report[1]);
   report_fd_ = report[0];
 }
 
 PluginProbe::~PluginProbe() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  }
   if (report_fd_ >= 0) ::close(report_fd_);
 }
 
@@ -350,13 +326,8 @@ std::optional<std::string> PluginProbe::verdict() {
     if (got <= 0) break;
     if (report.size() < 256) report.append(buffer, static_cast<std::size_t>(got));
   }
-  if (timed_out) ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR)
-      throw std::system_error(errno, std::generic_category(), "cannot probe " + path_.string());
-  }
-  pid_ = -1;
+  if (timed_out) child_->kill();
+  const int status = child_->wait();
   // The report rather than the exit status: a package that calls exit(0) in a static
   // constructor would otherwise pass.
   if (report == probe_finished) return std::nullopt;

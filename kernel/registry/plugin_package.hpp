@@ -25,6 +25,8 @@
 #include <boost/dll/shared_library.hpp>
 #include <sluice/component.hpp>
 
+#include "support/child_process.hpp"
+
 namespace sluice {
 
 struct PluginPackage {
@@ -70,7 +72,7 @@ class PluginProbe {
   std::filesystem::path path_;
   std::chrono::milliseconds timeout_;
   std::chrono::steady_clock::time_point deadline_;
-  int pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;  // killed and reaped when the probe is destroyed
   int report_fd_ = -1;  // the child's stdout: "loaded\n" once it is done
 };
 

@@ -313,6 +313,16 @@ std::shared_ptr<const ComponentDescriptor> PluginRegistry::find(std::string_view
   return entry == map.end() ? nullptr : entry->second.descriptor;
 }
 
+std::optional<ComponentOrigin> PluginRegistry::origin(std::string_view name) const {
+  const auto current = snapshot();
+  const auto& map = name.find('/') == std::string_view::npos ? current->components : current->qualified;
+  const auto entry = map.find(name);
+  if (entry == map.end()) return std::nullopt;
+  const PluginPackage& package = *entry->second.package;
+  return ComponentOrigin{package.path, package.image, package.name, package.version,
+                         entry->second.descriptor->name};
+}
+
 std::vector<std::string> PluginRegistry::names() const {
   const auto current = snapshot();
   std::vector<std::string> names;

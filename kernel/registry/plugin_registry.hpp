@@ -120,6 +120,7 @@ class PluginRegistry final : public ComponentCatalog {
   // ComponentCatalog: `name` is a component name or "package/name".
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override;
   std::vector<std::string> names() const override;
+  std::optional<ComponentOrigin> origin(std::string_view name) const override;
 
   std::vector<PluginPackageInfo> packages() const;  // accepted packages, in search order
   std::vector<PluginRejection> rejected() const;    // in search order

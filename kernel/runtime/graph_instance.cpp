@@ -280,7 +280,8 @@ void NodeRuntime::run() {
     }
     const std::uint64_t received_before = received_;
     try {
-      if (planned_.component->blocking)
+      // An isolated component blocks its own process, never the worker (HostedComponent).
+      if (planned_.component->blocking && planned_.isolation == Isolation::in_process)
         run_blocking_component();
       else
         component_->run(*this);
@@ -319,11 +320,21 @@ GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t wo
       continue;
     }
     std::string error;
-    auto component = node.component->create(node.params, error);
+    std::unique_ptr<Component> component;
+    std::shared_ptr<HostState> host;
+    if (node.isolation == Isolation::process) {
+      host = std::make_shared<HostState>();
+      component = HostedComponent::start(
+          {shared_->host_program, *node.origin, plan.name + "/" + node.id, node.params.values(), node.timeout},
+          host, error);
+    } else {
+      component = node.component->create(node.params, error);
+    }
     if (!component)
       throw DeployError(plan.name + "/" + node.id + ": " + node.component->name +
                         " failed to start: " + error);
     nodes_.push_back(std::make_unique<NodeRuntime>(*this, i, std::move(component)));
+    nodes_.back()->host = std::move(host);
   }
   drop_slots_.push_back(0);
   for (auto& node : nodes_) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <boost/fiber/buffered_channel.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <sluice/component.hpp>
 
 #include "graph/graph_spec.hpp"
+#include "isolation/hosted_component.hpp"
 #include "runtime/dead_letter_store.hpp"
 #include "runtime/fiber_signal.hpp"
 #include "runtime/packet_tap.hpp"
@@ -39,6 +41,7 @@ struct GraphShared {
   std::size_t max_results_per_stream;
   std::shared_ptr<TapBoard> taps;
   std::size_t fiber_stack_bytes;
+  std::filesystem::path host_program;  // RuntimeOptions::host_program
 };
 
 struct StreamState {
@@ -156,6 +159,8 @@ class NodeRuntime final : public RunContext {
   // Per out port (`error` last): packets emitted to it while no edge leaves it.
   std::vector<Counter> dropped_at_port;
   FiberSignal data;  // this node waits here for input
+  // isolation: process: how its host is doing (null for a node in the kernel's process).
+  std::shared_ptr<HostState> host;
 
  private:
   void finish_current();

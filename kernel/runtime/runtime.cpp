@@ -211,7 +211,8 @@ void Runtime::deploy(GraphPlan plan) {
   graph->shared = std::make_shared<GraphShared>(GraphShared{
       std::make_shared<const GraphPlan>(std::move(plan)), dead_letters, impl_->streams,
       impl_->options.max_results_per_stream, std::make_shared<TapBoard>(out_ports),
-      impl_->options.fiber_stack_bytes});
+      impl_->options.fiber_stack_bytes,
+      impl_->options.host_program.empty() ? std::filesystem::path("/proc/self/exe") : impl_->options.host_program});
   const GraphPlan& planned = *graph->shared->plan;
   std::size_t instances = impl_->workers.size();
   if (planned.workers) instances = std::clamp<std::size_t>(*planned.workers, 1, instances);
@@ -343,6 +344,13 @@ std::optional<GraphStats> Runtime::stats(std::string_view name) const {
       s.queue_depth += n.depth.get();
       s.queue_bytes += n.depth_bytes.get();
       s.busy_ns += n.busy_ns.get();
+      if (n.host) {
+        s.isolated = true;
+        s.host_pids.push_back(n.host->pid());
+        s.host_failures += n.host->failures();
+        if (const std::string last = n.host->last_failure(); !last.empty()) s.host_last_failure = last;
+        s.crash_looping = s.crash_looping || n.host->consecutive_failures() >= 3;
+      }
     }
   }
   return stats;

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -61,6 +62,9 @@ struct RuntimeOptions {
   // Where sources keep their ledgers (<state_dir>/sources/<graph>/<node>/) and graphs their
   // dead letters (<state_dir>/dead-letters/<graph>.jsonl); "": nowhere, all in memory.
   std::string state_dir = {};
+  // The sluice executable, run as `sluice host` for each instance of an `isolation: process`
+  // node; empty: this process's own executable, which is right for the sluice command itself.
+  std::filesystem::path host_program = {};
   // Sees every stream a source node sent as it completes, on a worker thread (`sluice run`
   // writes their results); empty: nobody but the source.
   std::function<void(const StreamResult&)> on_source_stream = {};
@@ -119,6 +123,13 @@ struct NodeStats {
   std::uint64_t queue_depth = 0;  // packets waiting on the node's inputs, all instances
   std::uint64_t queue_bytes = 0;  // the memory those take
   std::uint64_t busy_ns = 0;      // time spent in the component
+  // isolation: process (docs/plugins.md): its hosts, one per instance.
+  bool isolated = false;
+  std::vector<int> host_pids = {};    // 0 for a host being started again
+  std::uint64_t host_failures = 0;    // crashes and hangs so far, all instances
+  std::string host_last_failure = {};
+  // A host failed three times in a row without a packet passing in between.
+  bool crash_looping = false;
 };
 
 struct GraphStats {

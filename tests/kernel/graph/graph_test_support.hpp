@@ -44,6 +44,7 @@ class FakeCatalog : public ComponentCatalog {
          .kind = ComponentKind::operator_,
          .inputs = {{"left", "left side"}, {"right", "right side"}},
          .outputs = {{"matched", "joined packets"}, {"unmatched", "the rest"}}});
+    add({.name = "ticker", .summary = "Makes a packet now and then", .kind = ComponentKind::source});
     add({.name = "jsonl_writer",
          .summary = "Writes JSON lines",
          .kind = ComponentKind::publisher,
@@ -70,6 +71,13 @@ class FakeCatalog : public ComponentCatalog {
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
     auto it = components_.find(std::string(name));
     return it == components_.end() ? nullptr : it->second;
+  }
+
+  // json_adapter and ticker come from a plugin file (isolation: process may run them in a
+  // host); the others are built into the test.
+  std::optional<ComponentOrigin> origin(std::string_view name) const override {
+    if (name != "json_adapter" && name != "ticker") return std::nullopt;
+    return ComponentOrigin{"/plugins/libjson.so", "/cache/abc.so", "json", "1.0.0", std::string(name)};
   }
 
   std::vector<std::string> names() const override {

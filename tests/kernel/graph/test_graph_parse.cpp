@@ -204,7 +204,7 @@ TEST_CASE("unknown keys are reported with a did-you-mean") {
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: json_adapter, param: {}}\n") ==
         std::vector<std::string>{
             "g.yaml:3:32: error: node 'a': unknown key 'param' (did you mean 'params'?); a node "
-            "has: component, params, ui"});
+            "has: component, params, isolation, timeout, ui"});
   CHECK(parse_errors("name: g\nnodes: {a: {component: c}}\nedges:\n  - {from: a, too: a}\n") ==
         std::vector<std::string>{
             "g.yaml:4:15: error: edge 'a -> ?': unknown key 'too' (did you mean 'to'?); an edge "

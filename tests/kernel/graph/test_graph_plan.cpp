@@ -109,6 +109,47 @@ pipeline: [parse, clean, misc]
               "provides it; `sluice plugins` lists the components there are)"});
 }
 
+TEST_CASE("isolation: process runs a plugin file's component in a host, with the node's timeout") {
+  const auto checked = check(R"(name: g
+nodes:
+  parse: {component: json_adapter, isolation: process, timeout: 2.5s}
+  clean: {component: delete_field, params: {fields: [a]}, isolation: in_process}
+pipeline: [parse, clean]
+)");
+  REQUIRE(checked.errors.empty());
+  const PlannedNode& parse = checked.plan->nodes.at(0);
+  CHECK(parse.isolation == Isolation::process);
+  CHECK(parse.timeout == std::chrono::milliseconds(2500));
+  REQUIRE(parse.origin);
+  CHECK(parse.origin->image == "/cache/abc.so");
+  CHECK(parse.origin->component == "json_adapter");
+  const PlannedNode& clean = checked.plan->nodes.at(1);
+  CHECK(clean.isolation == Isolation::in_process);
+  CHECK(clean.timeout == default_node_timeout);
+  CHECK_FALSE(clean.origin);
+}
+
+TEST_CASE("isolation and timeout errors, each at its value") {
+  CHECK(check(R"(name: g
+nodes:
+  tick: {component: ticker, isolation: process}
+  clean: {component: delete_field, params: {fields: [a]}, isolation: process}
+  odd: {component: json_adapter, isolation: sideways, timeout: soon}
+  zero: {component: json_adapter, timeout: 0s}
+edges: [tick -> clean, clean -> odd, odd -> zero]
+)")
+            .errors ==
+        Lines{"g.yaml:5:45: error: node 'odd': 'isolation' must be in_process (the default) or process, got 'sideways'",
+              "g.yaml:5:64: error: node 'odd': 'timeout' must be a duration above 0 such as 500ms, 30s, 2m or 2.5, "
+              "got 'soon'",
+              "g.yaml:6:44: error: node 'zero': 'timeout' must be a duration above 0 such as 500ms, 30s, 2m or 2.5, "
+              "got '0s'",
+              "g.yaml:3:40: error: node 'tick': a source (ticker) cannot have isolation: process; it runs on a "
+              "thread of its own",
+              "g.yaml:4:70: error: node 'clean': isolation: process needs a component loaded from a plugin file, "
+              "and delete_field is built into this program"});
+}
+
 TEST_CASE("a node without a component") {
   CHECK(check("name: g\nnodes:\n  a:\n").errors ==
         Lines{"g.yaml:3:3: error: node 'a' has no component (write {component: NAME})"});
