@@ -431,13 +431,23 @@ void RestApi::healthz(Call& call) { call.responder.send(HttpResponse::json(200, 
 namespace {
 
 // Why a graph cannot serve as it should, node by node: an isolated node whose host keeps
-// failing ("crash_looping"). Empty: the graph is ready.
+// failing ("crash_looping"), a node in the kernel's process stuck on one packet ("stalled").
+// Empty: the graph is ready.
 Array graph_problems(const GraphStats& stats) {
   Array problems;
-  for (const auto& node : stats.nodes)
+  for (const auto& node : stats.nodes) {
     if (node.crash_looping)
       problems.push_back(Object{{"node", node.node}, {"state", "crash_looping"}, {"reason", node.host_last_failure}});
+    if (node.stalled)
+      problems.push_back(Object{{"node", node.node},
+                                {"state", "stalled"},
+                                {"reason", "busy with one packet for longer than its timeout; its worker is held"}});
+  }
   return problems;
+}
+
+bool has_stalled_node(const GraphStats& stats) {
+  return std::any_of(stats.nodes.begin(), stats.nodes.end(), [](const NodeStats& node) { return node.stalled; });
 }
 
 }  // namespace
@@ -456,22 +466,26 @@ void RestApi::readyz(Call& call) {
     call.responder.send(std::move(response));
     return;
   }
+  // A graph in trouble does not make the server unready (the other graphs serve): it is
+  // listed, and /readyz?graph=NAME answers 503 for it. A stalled node does: it holds a
+  // worker, and every graph has an instance there.
+  Object unready;
+  bool stalled = false;
+  for (const auto& name : runtime_.graph_names())
+    if (const auto stats = runtime_.stats(name)) {
+      stalled = stalled || has_stalled_node(*stats);
+      if (Array problems = graph_problems(*stats); !problems.empty()) unready.set(name, std::move(problems));
+    }
   const double load = runtime_.load();
   const bool admitting = admitting_ && !runtime_.shutting_down();
   const bool recovering = options_.ingest && !options_.ingest->recovered();
   const bool log_filling = options_.ingest && options_.ingest->above(options_.ready_wal_fill);
-  const bool ready = admitting && load <= options_.ready_load && !recovering && !log_filling;
-  Object document{{"ready", ready}, {"load", load}, {"admitting", admitting}};
+  const bool ready = admitting && load <= options_.ready_load && !recovering && !log_filling && !stalled;
+  Object document{{"ready", ready}, {"load", load}, {"admitting", admitting}, {"stalled", stalled}};
   if (options_.ingest) {
     document.set("recovering", recovering);
     document.set("wal_filling", log_filling);
   }
-  // A graph in trouble does not make the server unready (the other graphs serve): it is
-  // listed here, and /readyz?graph=NAME answers 503 for it.
-  Object unready;
-  for (const auto& name : runtime_.graph_names())
-    if (const auto stats = runtime_.stats(name))
-      if (Array problems = graph_problems(*stats); !problems.empty()) unready.set(name, std::move(problems));
   document.set("graphs_not_ready", std::move(unready));
   HttpResponse response = json_response(ready ? 200 : 503, Value(std::move(document)));
   if (!ready) response.with_header("Retry-After", "1");
@@ -518,6 +532,9 @@ void RestApi::metrics(Call& call) {
               [](N n) { return std::to_string(n.queue_bytes); });
   node_family("sluice_node_busy_seconds_total", "counter", "Time spent inside the component.",
               [](N n) { return number(static_cast<double>(n.busy_ns) / 1e9); });
+  node_family("sluice_node_stalled", "gauge",
+              "1 while a node is busy with one packet for longer than its timeout (it holds its worker).",
+              [](N n) { return std::string(n.stalled ? "1" : "0"); });
   node_family("sluice_node_host_failures_total", "counter",
               "Crashes and hangs of an isolation: process node's host processes (0 in the kernel's process).",
               [](N n) { return std::to_string(n.host_failures); });
@@ -850,7 +867,8 @@ void RestApi::graph_stats(Call& call) {
                            {"queue_depth", node.queue_depth},
                            {"queue_bytes", node.queue_bytes},
                            {"busy_seconds", static_cast<double>(node.busy_ns) / 1e9},
-                           {"isolation", node.isolated ? "process" : "in_process"}});
+                           {"isolation", node.isolated ? "process" : "in_process"},
+                           {"stalled", node.stalled}});
     if (node.isolated) {
       Array pids;
       for (int pid : node.host_pids) pids.push_back(pid);

@@ -69,9 +69,28 @@ NodeRuntime::NodeRuntime(GraphInstance& instance, std::size_t index,
 
 void NodeRuntime::suspend_timer_stop() {
   busy_ns.add(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - running_since_).count());
+  in_component.store(false, std::memory_order_relaxed);
 }
 
-void NodeRuntime::suspend_timer_start() { running_since_ = Clock::now(); }
+void NodeRuntime::suspend_timer_start() {
+  running_since_ = Clock::now();
+  in_component.store(true, std::memory_order_relaxed);
+}
+
+void NodeRuntime::watch_for_stall(Clock::time_point now) {
+  if (host || !component_) return;  // a host is killed at its timeout; a source relay only waits
+  const std::uint64_t progress = in.get() + out.get() + errors.get();
+  if (!in_component.load(std::memory_order_relaxed) || progress != watch_.progress || watch_.since == Clock::time_point{}) {
+    watch_ = {progress, now};
+    if (stalled.exchange(false)) log::info("{}: no longer stalled", path_);
+    return;
+  }
+  if (now - watch_.since < planned_.timeout || stalled.load()) return;
+  stalled = true;
+  log::warn("{}: {} has been busy with one packet for more than its timeout of {} ms: the node is stalled, "
+            "and with it its worker (every graph instance on worker {})",
+            path_, planned_.component->name, planned_.timeout.count(), instance_.worker());
+}
 
 void NodeRuntime::finish_current() {
   if (!holding_) return;

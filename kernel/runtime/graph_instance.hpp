@@ -161,6 +161,13 @@ class NodeRuntime final : public RunContext {
   FiberSignal data;  // this node waits here for input
   // isolation: process: how its host is doing (null for a node in the kernel's process).
   std::shared_ptr<HostState> host;
+  // Inside its component now, not waiting for input or for room downstream; and found so, on
+  // one packet, for longer than the node's timeout (runtime/stall_watchdog.hpp).
+  std::atomic<bool> in_component{false};
+  std::atomic<bool> stalled{false};
+  // The watchdog's sample (its thread only): stalled when in_component stays true and the
+  // counters stay as they are for the node's timeout.
+  void watch_for_stall(Clock::time_point now);
 
  private:
   void finish_current();
@@ -198,6 +205,10 @@ class NodeRuntime final : public RunContext {
   std::size_t emitted_ = 0;          // emits since the last receive
   std::uint64_t received_ = 0;
   Clock::time_point running_since_{};
+  struct WatchSample {
+    std::uint64_t progress = 0;  // in + out + errors when last sampled
+    Clock::time_point since{};   // when progress last changed or the node last waited
+  } watch_;
 
   friend class GraphInstance;
 };

@@ -16,6 +16,7 @@
 #include "runtime/graph_instance.hpp"
 #include "runtime/packet_bytes.hpp"
 #include "runtime/source_runner.hpp"
+#include "runtime/stall_watchdog.hpp"
 #include "runtime/stream_table.hpp"
 #include "runtime/worker.hpp"
 
@@ -69,6 +70,7 @@ struct Runtime::Impl {
   std::map<std::string, std::shared_ptr<DeployedGraph>, std::less<>> graphs;
   std::atomic<bool> stopping{false};
   bool stopped = false;
+  std::unique_ptr<StallWatchdog> watchdog;
 
   explicit Impl(RuntimeOptions o)
       : options(o), streams(o.finished_stream_history, o.finished_stream_bytes), io_pool(std::max<std::size_t>(1, o.io_threads)) {}
@@ -185,6 +187,16 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>(options)
   std::size_t n = options.workers ? options.workers : std::thread::hardware_concurrency();
   n = std::max<std::size_t>(1, n);
   for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>(i));
+  impl_->watchdog = std::make_unique<StallWatchdog>([impl = impl_.get()](const auto& visit) {
+    std::vector<std::shared_ptr<DeployedGraph>> graphs;
+    {
+      std::shared_lock lock(impl->graphs_mutex);
+      for (const auto& [name, graph] : impl->graphs) graphs.push_back(graph);
+    }
+    for (const auto& graph : graphs)
+      for (const auto& instance : graph->instances)
+        for (const auto& node : instance->nodes()) visit(*node);
+  });
   io_pool_in_use.store(&impl_->io_pool);
   io::set_blocking_executor(&run_on_io_pool);
 }
@@ -344,6 +356,7 @@ std::optional<GraphStats> Runtime::stats(std::string_view name) const {
       s.queue_depth += n.depth.get();
       s.queue_bytes += n.depth_bytes.get();
       s.busy_ns += n.busy_ns.get();
+      s.stalled = s.stalled || n.stalled.load();
       if (n.host) {
         s.isolated = true;
         s.host_pids.push_back(n.host->pid());
@@ -451,6 +464,7 @@ void Runtime::shutdown() {
     Impl::stop_sources(*graph);
   }
   for (auto& [name, graph] : graphs) Impl::drain(*graph);
+  impl_->watchdog.reset();
   for (auto& worker : impl_->workers) worker->stop();
   impl_->io_pool.join();
   boost::asio::thread_pool* ours = &impl_->io_pool;

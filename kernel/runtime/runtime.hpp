@@ -130,6 +130,9 @@ struct NodeStats {
   std::string host_last_failure = {};
   // A host failed three times in a row without a packet passing in between.
   bool crash_looping = false;
+  // In the kernel's process: busy with one packet for longer than the node's timeout, which
+  // holds its worker (runtime/stall_watchdog.hpp).
+  bool stalled = false;
 };
 
 struct GraphStats {

@@ -145,3 +145,34 @@ TEST_CASE("isolation: process: a host that keeps crashing makes its graph unread
                  "sluice_node_host_failures_total{graph=\"crashy\",node=\"c\",component=\"fixture_segv\"} 3"));
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("in the kernel's process, a process() that never returns shows as stalled; SIGTERM still ends the server") {
+  IsolationSetup setup(FIXTURE_ENDLESS, "libfixture_endless.so", "stuck",
+                       "name: stuck\nnodes:\n  h: { component: fixture_endless, timeout: 1s }\n"
+                       "  out: { component: rest_collect }\npipeline: [h, out]\n");
+  auto args = setup.args();
+  args.insert(args.end(), {"--drain-timeout", "2s"});
+  ServerProcess server(setup.dir, args);
+  REQUIRE(http(server.port(), "POST", "/v1/graphs/stuck/packets?wait=true", "{}", json_type).status == 200);
+  CHECK(http(server.port(), "GET", "/readyz").status == 200);
+  CHECK_FALSE(node_stats(server.port(), "stuck", 0).get("stalled")->as_bool());
+
+  REQUIRE(http(server.port(), "POST", "/v1/graphs/stuck/packets", R"({"hang": true})", json_type).status == 202);
+  CHECK(wait_until([&] { return http(server.port(), "GET", "/readyz").status == 503; }, 10s));
+  const sluice::Value ready = http(server.port(), "GET", "/readyz").json();
+  CHECK(ready.get("stalled")->as_bool());
+  const sluice::Value problem = ready.get("graphs_not_ready")->get("stuck")->as_array().at(0);
+  CHECK(problem.get("node")->as_string() == "h");
+  CHECK(problem.get("state")->as_string() == "stalled");
+  CHECK(http(server.port(), "GET", "/readyz?graph=stuck").status == 503);
+  CHECK(node_stats(server.port(), "stuck", 0).get("stalled")->as_bool());
+  CHECK(contains(http(server.port(), "GET", "/metrics").body,
+                 "sluice_node_stalled{graph=\"stuck\",node=\"h\",component=\"fixture_endless\"} 1"));
+
+  CHECK(server.stop(SIGTERM, 20s) == 0);  // at the drain deadline, with the packet kept in the log
+  const std::string log = server.stderr_text();
+  CHECK_MESSAGE(contains(log, "stuck/h: fixture_endless has been busy with one packet for more than its timeout of "
+                              "1000 ms: the node is stalled"),
+                log);
+  CHECK_MESSAGE(contains(log, "did not drain within --drain-timeout 2000 ms"), log);
+}

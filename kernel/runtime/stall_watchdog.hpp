@@ -1,0 +1,45 @@
+// StallWatchdog — notices a node of the kernel's own process that has been inside its
+// component, with no packet taken, emitted or failed, for longer than the node's `timeout`
+// (an endless loop, a deadlock, a blocking call that never returns). Such a node holds its
+// worker thread and every other fiber on it, so it is shown: `stalled` in the stats, its
+// graph and the server unready in /readyz, a warning in the log; the drain deadline still
+// ends the server on SIGTERM. An `isolation: process` node needs none of this: its host is
+// killed at the timeout (HostedComponent).
+//
+// The hot path pays one relaxed store each time a fiber starts or stops waiting
+// (NodeRuntime::in_component); the watchdog's own thread samples the nodes' counters four
+// times a second.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace sluice {
+
+class NodeRuntime;
+
+class StallWatchdog {
+ public:
+  // Calls `visit` with a function to apply to every node of every running instance.
+  using ForEachNode = std::function<void(const std::function<void(NodeRuntime&)>&)>;
+  explicit StallWatchdog(ForEachNode for_each_node,
+                         std::chrono::milliseconds period = std::chrono::milliseconds(250));
+  ~StallWatchdog();  // stops its thread
+  StallWatchdog(const StallWatchdog&) = delete;
+  StallWatchdog& operator=(const StallWatchdog&) = delete;
+
+ private:
+  void run();
+
+  ForEachNode for_each_node_;
+  std::chrono::milliseconds period_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once everything it reads is ready
+};
+
+}  // namespace sluice
