@@ -10,7 +10,8 @@
 // changes are left, keeps a failed save shown while the server is down, and logs no console
 // error other than the ones it provokes.
 //
-// Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC;
+// Environment (set by tests/editor/meson.build): SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC,
+// SLUICE_FIXTURE_SEGV (a plugin whose component faults on a packet with an `address`);
 // optional CHROMIUM (default /usr/bin/chromium) and SLUICE_EDITOR_SCREENSHOT (a PNG path; the
 // debug sidebar, a save's errors and the quick-add chooser go beside it as NAME-tap.png,
 // NAME-errors.png and NAME-quick-add.png).
@@ -18,17 +19,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
-const { SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC } = process.env;
+const { SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC, SLUICE_FIXTURE_SEGV } = process.env;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.SLUICE_EDITOR_SCREENSHOT;
 const DEADLINE_MS = 15_000;
 
-for (const [name, value] of Object.entries({ SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC }))
+for (const [name, value] of Object.entries({ SLUICE_BIN, SLUICE_PLUGINS, SLUICE_EDITOR_SRC, SLUICE_FIXTURE_SEGV }))
   assert.ok(value, `${name} is not set (run this test through meson: meson test -C build editor)`);
 const dist = path.join(SLUICE_EDITOR_SRC, 'dist');
 assert.ok(existsSync(path.join(dist, 'index.html')), `${dist}/index.html is missing: tools/setup builds the editor`);
@@ -42,10 +43,14 @@ const { chromium } = createRequire(path.join(SLUICE_EDITOR_SRC, 'package.json'))
 async function startServer() {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sluice-editor-'));
   const graphs = path.join(root, 'graphs');
+  // The fixture alone in a directory of its own (its build directory holds plugins that crash on load).
+  const fixtures = path.join(root, 'fixtures');
+  mkdirSync(fixtures);
+  copyFileSync(SLUICE_FIXTURE_SEGV, path.join(fixtures, 'libfixture_segv.so'));
   const child = spawn(
     SLUICE_BIN,
     ['serve', '--listen', '127.0.0.1:0', '--graphs', graphs, '--state-dir', path.join(root, 'var'),
-     '--plugins', SLUICE_PLUGINS, '--editor', dist, '--workers', '1'],
+     '--plugins', SLUICE_PLUGINS, '--plugins', fixtures, '--editor', dist, '--workers', '1'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -587,6 +592,37 @@ test('the editor, against a real server in Chromium', async (t) => {
 
     await nodeBox(page, 'parse').locator('header').click();
     await page.getByTestId('dead-letters').filter({ hasText: '(1)' }).filter({ hasText: 'json_parse' }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test('an isolated node is marked, keeps isolation and timeout through a save, and shows its crash loop', async () => {
+    const yaml = 'nodes:\n  c: {component: fixture_segv, isolation: process, timeout: 5s}\n  out: {component: collect}\nedges: [c -> out]\n';
+    const put = await fetch(`${server.url}/v1/graphs/isolated`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
+    assert.equal(put.status, 201, await put.text());
+    await openFromList(page, 'isolated');
+    await status(page, "Opened 'isolated': 2 nodes, 1 edges.");
+    await page.getByTestId('isolated-c').waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('isolated-out').count(), 0);
+    await nodeBox(page, 'c').locator('header').click();
+    assert.equal(await page.locator('#node-isolation').inputValue(), 'process');
+    assert.equal(await page.locator('#node-timeout').inputValue(), '5000ms');
+    await page.locator('#node-timeout').fill('4s');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await status(page, "Saved and redeployed 'isolated'.");
+    const saved = JSON.parse((await getJson(`${server.url}/v1/graphs/isolated`, { Accept: 'application/json' })).body);
+    assert.equal(saved.nodes.c.isolation, 'process');
+    assert.equal(saved.nodes.c.timeout, '4000ms');
+    assert.equal(saved.nodes.out.isolation, undefined);
+
+    // Three crashes in a row: the host is crash-looping, and the node says so.
+    for (let i = 0; i < 3; ++i) {
+      const crashed = await fetch(`${server.url}/v1/graphs/isolated/packets?wait=true`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"address": 16}',
+      });
+      assert.equal(crashed.status, 200, await crashed.text());
+    }
+    await page.getByTestId('trouble-c').filter({ hasText: 'crash loop' }).waitFor({ timeout: DEADLINE_MS });
+    assert.match(await page.getByTestId('trouble-c').getAttribute('title'), /SIGSEGV/);
+    await page.getByTestId('counters-c').filter({ hasText: '✝3' }).waitFor({ timeout: DEADLINE_MS });
   });
 
   await t.test('a deployed 200-node graph opens with an automatic layout, pans and zooms', async () => {

@@ -533,6 +533,14 @@ function Editor() {
     [setNodes, forgetServerErrors],
   );
 
+  const setRun = useCallback(
+    (id: string, run: Pick<EditorNode['data'], 'isolation' | 'timeout'>) => {
+      setNodes((current) => current.map((n) => (n.id === id ? { ...n, data: { ...n.data, ...run } } : n)));
+      forgetServerErrors(id);
+    },
+    [setNodes, forgetServerErrors],
+  );
+
   const renameNode = (from: string, to: string) => {
     forgetServerErrors(from);
     setNodes((current) => current.map((n) => (n.id === from ? { ...n, id: to } : n)));
@@ -858,6 +866,7 @@ function Editor() {
                   deployed={deployed}
                   nodeIds={nodeIds}
                   onParams={setParams}
+                  onRun={setRun}
                   onRename={renameNode}
                   onDelete={deleteNode}
                 />

@@ -27,6 +27,12 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const droppedText = Object.entries(droppedBy)
     .map(([cause, n]) => `${cause === FILTERED ? 'filtered out' : `to unwired port '${cause}'`} ${n}`)
     .join(', ');
+  // What the node's process says about it: stuck on a packet, or an isolated host that keeps failing.
+  const trouble = stats?.stalled
+    ? { text: 'stalled', title: 'busy with one packet for longer than its timeout; its worker is held' }
+    : stats?.host?.state === 'crash_looping'
+      ? { text: 'crash loop', title: stats.host.last_failure ?? 'its host process keeps failing' }
+      : null;
   const classes = ['sl-node', `kind-${descriptor?.kind ?? 'unknown'}`];
   if (selected) classes.push('selected');
   if (problems.length > 0 || serverErrors.length > 0) classes.push('invalid');
@@ -35,7 +41,19 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
     <div className={classes.join(' ')} style={{ width: NODE_WIDTH, height: nodeHeight(descriptor) }} data-testid={`node-${id}`}>
       <header>
         <span className="sl-node-id">{id}</span>
-        <span className="sl-node-component">{data.component}</span>
+        <span className="sl-node-component">
+          {data.isolation === 'process' && (
+            <span className="sl-node-isolated" title="isolation: process — runs in a host process of its own" data-testid={`isolated-${id}`}>
+              ⧉{' '}
+            </span>
+          )}
+          {data.component}
+        </span>
+        {trouble && (
+          <span className="sl-node-trouble sl-bad" title={trouble.title} data-testid={`trouble-${id}`}>
+            {trouble.text}
+          </span>
+        )}
       </header>
       {inputs.map((port, i) => (
         <div key={`in-${port}`} className="sl-port sl-port-in" style={{ top: HEADER_HEIGHT + i * PORT_ROW }}>
@@ -74,6 +92,11 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
               err {stats.errors}
             </span>
             <span title="queue depth">q {stats.queue_depth}</span>
+            {stats.host && stats.host.failures > 0 && (
+              <span title={`host crashes and hangs; last: ${stats.host.last_failure ?? ''}`} className="sl-bad">
+                ✝{stats.host.failures}
+              </span>
+            )}
           </>
         ) : (
           <span className="sl-muted">{descriptor?.kind ?? 'not offered by the server'}</span>

@@ -13,11 +13,12 @@ interface NodeProps {
   deployed: string | null;
   nodeIds: string[];
   onParams: (id: string, drafts: ParamDrafts, changed: string) => void;
+  onRun: (id: string, run: Pick<EditorNode['data'], 'isolation' | 'timeout'>) => void;
   onRename: (from: string, to: string) => void;
   onDelete: (id: string) => void;
 }
 
-export function NodeInspector({ node, descriptor, deployed, nodeIds, onParams, onRename, onDelete }: NodeProps) {
+export function NodeInspector({ node, descriptor, deployed, nodeIds, onParams, onRun, onRename, onDelete }: NodeProps) {
   const live = useNodeOverlay(node.id);
   const [idDraft, setIdDraft] = useState(node.id);
   useEffect(() => setIdDraft(node.id), [node.id]);
@@ -76,6 +77,25 @@ export function NodeInspector({ node, descriptor, deployed, nodeIds, onParams, o
           {e.message}
         </p>
       ))}
+      <h3>How it runs</h3>
+      <label htmlFor="node-isolation">Isolation</label>
+      <select
+        id="node-isolation"
+        value={node.data.isolation ?? 'in_process'}
+        disabled={descriptor?.kind === 'source'}
+        onChange={(e) => onRun(node.id, { isolation: e.target.value === 'process' ? 'process' : undefined, timeout: node.data.timeout })}
+      >
+        <option value="in_process">in the server's process</option>
+        <option value="process">in a process of its own (a crash costs one packet)</option>
+      </select>
+      <label htmlFor="node-timeout">Timeout</label>
+      <input
+        id="node-timeout"
+        value={node.data.timeout ?? ''}
+        placeholder="30s"
+        spellCheck={false}
+        onChange={(e) => onRun(node.id, { isolation: node.data.isolation, timeout: e.target.value.trim() || undefined })}
+      />
       <h3>Parameters</h3>
       <ParamForm nodeId={node.id} descriptor={descriptor} drafts={node.data.params} serverErrors={serverErrors} onChange={(d, changed) => onParams(node.id, d, changed)} />
       {deployed && <DeadLetters graph={deployed} node={node.id} errorCount={live?.stats?.errors ?? 0} />}

@@ -52,7 +52,10 @@ export interface GraphDocument {
   description?: string;
   workers?: number;
   // `ui`: the editor's layout ({x, y}), kept in the graph file and ignored by the runtime.
-  nodes: Record<string, { component: string; params?: Record<string, Json>; ui?: { x?: Json; y?: Json } }>;
+  nodes: Record<
+    string,
+    { component: string; params?: Record<string, Json>; isolation?: Isolation; timeout?: string; ui?: { x?: Json; y?: Json } }
+  >;
   edges: { from: string; to: string; capacity?: number; capacity_bytes?: number | string }[];
 }
 
@@ -62,6 +65,16 @@ export interface ValidationError {
   message: string;
   node?: string; // the node it is about, when it is about one
   param?: string; // and its param, when known
+}
+
+// How a node's component runs (docs/plugins.md, "Isolation").
+export type Isolation = 'in_process' | 'process';
+
+export interface HostStats {
+  pids: number[];
+  failures: number;
+  state: 'running' | 'crash_looping';
+  last_failure?: string;
 }
 
 export interface NodeStats {
@@ -75,6 +88,9 @@ export interface NodeStats {
   dropped_by_port: Record<string, number>;
   queue_depth: number;
   busy_seconds: number;
+  isolation: Isolation;
+  stalled: boolean; // busy with one packet past its timeout, in the server's process
+  host?: HostStats; // isolation: process only
 }
 
 export interface GraphStats {

@@ -5,7 +5,7 @@
 import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
 import { Document, LineCounter, parse, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import type { ComponentDescriptor, GraphDocument, Json, ValidationError } from './api';
+import type { ComponentDescriptor, GraphDocument, Isolation, Json, ValidationError } from './api';
 import { checkParams, draftsOf, type ParamDrafts } from './params';
 
 export const ERROR_PORT = 'error';
@@ -15,6 +15,9 @@ const DEFAULT_IN = 'in';
 export type ComponentNodeData = {
   component: string;
   params: ParamDrafts;
+  // Kept as the file has them, written back only when set (docs/graphs.md).
+  isolation?: Isolation;
+  timeout?: string;
 };
 export type EditorNode = Node<ComponentNodeData, 'component'>;
 // An edge's own bounds (docs/graphs.md): packets, and bytes as a number or text such as 16MiB.
@@ -109,6 +112,8 @@ export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[]
     const { values } = checkParams(components.get(node.data.component), node.data.params);
     const entry: Record<string, unknown> = { component: node.data.component };
     if (Object.keys(values).length > 0) entry.params = values;
+    if (node.data.isolation === 'process') entry.isolation = 'process';
+    if (node.data.timeout) entry.timeout = node.data.timeout;
     // The position, so that the graph opens as it was left (the runtime ignores `ui`).
     entry.ui = document.createNode({ x: Math.round(node.position.x), y: Math.round(node.position.y) }, { flow: true });
     nodeMap[node.id] = entry;
@@ -175,6 +180,8 @@ export function fromDocument(document: GraphDocument, components: Components) {
     data: {
       component: node.component,
       params: draftsOf(components.get(node.component), (node.params ?? {}) as Record<string, Json>),
+      ...(node.isolation === 'process' ? { isolation: node.isolation } : {}),
+      ...(node.timeout !== undefined ? { timeout: String(node.timeout) } : {}),
     },
   }));
   const edges = document.edges.map((edge) => {

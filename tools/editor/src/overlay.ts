@@ -74,6 +74,9 @@ function sameStats(a: NodeStats | undefined, b: NodeStats | undefined) {
     a.errors === b.errors &&
     a.queue_depth === b.queue_depth &&
     a.dropped === b.dropped &&
+    a.stalled === b.stalled &&
+    a.host?.state === b.host?.state &&
+    a.host?.failures === b.host?.failures &&
     JSON.stringify(a.dropped_by_port) === JSON.stringify(b.dropped_by_port)
   );
 }
