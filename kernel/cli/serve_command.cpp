@@ -163,14 +163,14 @@ int serve(const ServeSettings& settings) {
 
   // Before any plugin is loaded: a plugin that crashes the server is kept out at the next start.
   crash_quarantine::install(PluginImageCache::default_dir());
-  PluginRegistry registry(plugin_search_path(settings.plugin_dirs));
+  PluginRegistryOptions registry_options;
+  registry_options.log_changes = true;
+  PluginRegistry registry(plugin_search_path(settings.plugin_dirs), registry_options);
   try {
     registry.watch();
   } catch (const std::system_error& e) {
     log::warn("plugin directories are not watched ({}); new plugins need a restart", e.what());
   }
-  for (const auto& rejection : registry.rejected())
-    log::warn("plugin {} rejected: {}", rejection.path.string(), rejection.reason);
   warn_if_no_components(registry, "serve");
 
   const fs::path state_dir = state_directory(settings);

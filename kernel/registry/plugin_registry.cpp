@@ -239,6 +239,7 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
   }
   for (const auto& [path, record] : files_)
     if (next.count(path) == 0) changed = true;  // removed
+  if (options_.log_changes) log_changes(next);
   files_ = std::move(next);
   if (!changed) return;
 
@@ -299,6 +300,38 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
       log::error("plugin change listener failed: {}", e.what());
     }
   }
+}
+
+namespace {
+
+std::string package_text(const PluginPackage& package) {
+  std::string components;
+  for (const auto& descriptor : package.components)
+    components += (components.empty() ? "" : ", ") + descriptor.name;
+  return "package " + package.name + " " + package.version + ": " + components;
+}
+
+}  // namespace
+
+void PluginRegistry::log_changes(const std::map<fs::path, FileRecord>& next) const {
+  for (const auto& [path, record] : next) {
+    const auto old = files_.find(path);
+    const FileRecord* before = old == files_.end() ? nullptr : &old->second;
+    if (record.package) {
+      if (!before || !before->package)
+        log::info("plugin added: {} ({})", path.string(), package_text(*record.package));
+      else if (before->package != record.package)
+        log::info("plugin replaced: {} (package {} {} -> {} {}); the graphs using it are redeployed", path.string(),
+                  before->package->name, before->package->version, record.package->name, record.package->version);
+    } else if (!before || before->package || before->rejection != record.rejection) {
+      // A rejection repeated on every rescan (a retry that fails the same way) is logged once.
+      log::warn("plugin rejected: {}: {}", path.string(), record.rejection);
+    }
+  }
+  for (const auto& [path, record] : files_)
+    if (next.count(path) == 0 && record.package)
+      log::info("plugin removed: {} (package {} {}); graphs running it keep the loaded build until redeployed",
+                path.string(), record.package->name, record.package->version);
 }
 
 std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::snapshot() const {

@@ -85,6 +85,10 @@ struct PluginRegistryOptions {
   // The sluice binary, run as `sluice plugins probe …` to probe each new file (PluginProbe);
   // empty: this process's own executable, which is right for the sluice command itself.
   std::filesystem::path probe_program;
+  // Log every file added, replaced, removed or rejected (with path, package, version and
+  // reason) as scans find them, the first scan included: what `sluice serve` wants, and not
+  // the one-shot commands, whose output is their own.
+  bool log_changes = false;
 };
 
 class PluginRegistry final : public ComponentCatalog {
@@ -164,6 +168,8 @@ class PluginRegistry final : public ComponentCatalog {
   std::shared_ptr<const Snapshot> snapshot() const;
   // The rescan itself; `being_written` are left as they are (a copy in progress).
   void rescan_locked(const std::set<std::filesystem::path>& being_written);
+  // The log lines for going from files_ to `next` (PluginRegistryOptions::log_changes).
+  void log_changes(const std::map<std::filesystem::path, FileRecord>& next) const;
 
   std::vector<std::filesystem::path> directories_;
   PluginRegistryOptions options_;

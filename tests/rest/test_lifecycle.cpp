@@ -71,3 +71,35 @@ TEST_CASE("redeploys by PUT and by plugin replacement under POSTs and stats: not
                       "stream " << mine[i] << " is " << stream_status(server.port(), mine[i]));
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("every plugin added, replaced, rejected and removed is logged with its path, package and version") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  const auto plugins = dir.path / "plugins";
+  std::filesystem::create_directories(plugins);
+  const auto file = plugins / "librest_fixture.so";
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, file);
+  ServerProcess server(dir, {"--plugins", plugins.string()});
+  const auto logged = [&](const std::string& line) {
+    return wait_until([&] { return server.stderr_text().find(line) != std::string::npos; }, 15s);
+  };
+  CHECK(logged("info  plugin added: " + file.string() + " (package rest_fixture 1.0.0: rest_pass, "));
+
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN_V2, plugins / "librest_fixture.so.new");
+  std::filesystem::rename(plugins / "librest_fixture.so.new", file);
+  CHECK(logged("info  plugin replaced: " + file.string() +
+               " (package rest_fixture 1.0.0 -> rest_fixture 2.0.0); the graphs using it are redeployed"));
+
+  write_file(plugins / "libnot_a_plugin.so", "just text");
+  CHECK(logged("warning plugin rejected: " + (plugins / "libnot_a_plugin.so").string() + ": "));
+
+  std::filesystem::remove(file);
+  CHECK(logged("info  plugin removed: " + file.string() + " (package rest_fixture 2.0.0)"));
+  CHECK(server.stop() == 0);
+  // One line per event: a file rejected once is not logged again at every rescan.
+  const std::string log = server.stderr_text();
+  std::size_t rejections = 0;
+  for (auto at = log.find("plugin rejected: "); at != std::string::npos; at = log.find("plugin rejected: ", at + 1))
+    ++rejections;
+  CHECK(rejections == 1);
+}
