@@ -73,14 +73,9 @@ inline GraphPlan pipeline_plan(std::size_t stages) {
   return std::move(*plan);
 }
 
-// Packets/s through pipeline_plan(stages); `deployed` runs once the graph is deployed, before
-// the first packet (to open taps, for one).
-inline double run_graph(std::size_t stages, std::size_t workers, std::size_t total,
-                 const std::function<void(Runtime&)>& deployed = {}) {
-  Runtime runtime({.workers = workers, .max_queued_packets = 1 << 20});
-  runtime.deploy(pipeline_plan(stages));
-  if (deployed) deployed(runtime);
-  constexpr std::size_t per_stream = 10000;
+// Packets/s of `total` packets submitted to the deployed graph `graph` in streams of
+// `per_stream`, until the last stream is done.
+inline double submit_all(Runtime& runtime, const std::string& graph, std::size_t total, std::size_t per_stream) {
   std::vector<std::vector<Packet>> streams;
   for (std::size_t done = 0; done < total; done += per_stream) streams.push_back(make_packets(per_stream));
   std::atomic<std::size_t> finished{0};
@@ -88,7 +83,7 @@ inline double run_graph(std::size_t stages, std::size_t workers, std::size_t tot
   const auto start = std::chrono::steady_clock::now();
   for (auto& packets : streams) {
     for (;;) {
-      auto admission = runtime.submit("bench", std::move(packets), [&](const StreamResult&) {
+      auto admission = runtime.submit(graph, std::move(packets), [&](const StreamResult&) {
         if (++finished == streams.size()) all_done.set_value();
       });
       if (admission.status == Admission::Status::accepted) break;
@@ -98,6 +93,16 @@ inline double run_graph(std::size_t stages, std::size_t workers, std::size_t tot
   all_done.get_future().wait();
   const Seconds elapsed = std::chrono::steady_clock::now() - start;
   return static_cast<double>(streams.size() * per_stream) / elapsed.count();
+}
+
+// Packets/s through pipeline_plan(stages); `deployed` runs once the graph is deployed, before
+// the first packet (to open taps, for one).
+inline double run_graph(std::size_t stages, std::size_t workers, std::size_t total,
+                 const std::function<void(Runtime&)>& deployed = {}) {
+  Runtime runtime({.workers = workers, .max_queued_packets = 1 << 20});
+  runtime.deploy(pipeline_plan(stages));
+  if (deployed) deployed(runtime);
+  return submit_all(runtime, "bench", total, 10000);
 }
 
 }  // namespace bench

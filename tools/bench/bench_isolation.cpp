@@ -4,31 +4,15 @@
 // packet gains (docs/plugins.md, "Isolation").
 //
 //   bench_isolation [packets]      (default 200,000)
-#include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <future>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "graph/graph_spec.hpp"
+#include "bench_graphs.hpp"
 #include "registry/plugin_registry.hpp"
-#include "runtime/runtime.hpp"
 
-using namespace sluice;
-using Seconds = std::chrono::duration<double>;
+using namespace bench;
 
 namespace {
-
-std::vector<Packet> make_packets(std::size_t n) {
-  std::vector<Packet> packets(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    packets[i].set("n", static_cast<std::int64_t>(i));
-    packets[i].set("text", "some short text");
-  }
-  return packets;
-}
 
 double packets_per_second(const PluginRegistry& registry, const std::string& isolation, std::size_t workers,
                           std::size_t total) {
@@ -42,24 +26,7 @@ double packets_per_second(const PluginRegistry& registry, const std::string& iso
   }
   Runtime runtime({.workers = workers, .max_queued_packets = 1 << 20, .host_program = SLUICE_EXE});
   runtime.deploy(std::move(*plan));
-  constexpr std::size_t per_stream = 1000;
-  std::vector<std::vector<Packet>> streams;
-  for (std::size_t done = 0; done < total; done += per_stream) streams.push_back(make_packets(per_stream));
-  std::atomic<std::size_t> finished{0};
-  std::promise<void> all_done;
-  const auto start = std::chrono::steady_clock::now();
-  for (auto& packets : streams) {
-    for (;;) {
-      auto admission = runtime.submit("bench", std::move(packets), [&](const StreamResult&) {
-        if (++finished == streams.size()) all_done.set_value();
-      });
-      if (admission.status == Admission::Status::accepted) break;
-      std::this_thread::yield();
-    }
-  }
-  all_done.get_future().wait();
-  const Seconds elapsed = std::chrono::steady_clock::now() - start;
-  return static_cast<double>(streams.size() * per_stream) / elapsed.count();
+  return submit_all(runtime, "bench", total, 1000);
 }
 
 }  // namespace
