@@ -41,17 +41,13 @@ struct HostedNode {
 // How a node's host is doing, for the stats (read from other threads).
 class HostState {
  public:
-  void started(int pid) {
-    pid_ = pid;
-    restarting_ = false;
-  }
+  void started(int pid) { pid_ = pid; }
   void failed(std::string reason) {
     std::lock_guard lock(mutex_);
     last_failure_ = std::move(reason);
     ++failures_;
     ++consecutive_failures_;
     pid_ = 0;
-    restarting_ = true;
   }
   void packet_done() { consecutive_failures_ = 0; }
 
@@ -59,7 +55,6 @@ class HostState {
   std::uint64_t failures() const { return failures_; }
   // Failed this many times in a row without a packet passing in between.
   std::uint64_t consecutive_failures() const { return consecutive_failures_; }
-  bool restarting() const { return restarting_; }
   std::string last_failure() const {
     std::lock_guard lock(mutex_);
     return last_failure_;
@@ -68,7 +63,6 @@ class HostState {
  private:
   std::atomic<int> pid_{0};
   std::atomic<std::uint64_t> failures_{0}, consecutive_failures_{0};
-  std::atomic<bool> restarting_{false};
   mutable std::mutex mutex_;
   std::string last_failure_;
 };
