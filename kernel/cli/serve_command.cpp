@@ -56,6 +56,7 @@ struct ServeSettings {
   std::string log_level = "info";
   std::string log_format = "text";
   std::chrono::milliseconds drain_timeout{30000};
+  std::chrono::milliseconds plugin_load_timeout = PluginRegistryOptions{}.probe_timeout;
 };
 
 namespace fs = std::filesystem;
@@ -163,15 +164,13 @@ int serve(const ServeSettings& settings) {
 
   // Before any plugin is loaded: a plugin that crashes the server is kept out at the next start.
   crash_quarantine::install(PluginImageCache::default_dir());
+  // The port opens first (/healthz answers, /readyz says "starting"); the plugins are scanned
+  // and the graph files deployed after, so that a slow plugin delays readiness, not the port.
   PluginRegistryOptions registry_options;
+  registry_options.probe_timeout = settings.plugin_load_timeout;
   registry_options.log_changes = true;
+  registry_options.scan_at_start = false;
   PluginRegistry registry(plugin_search_path(settings.plugin_dirs), registry_options);
-  try {
-    registry.watch();
-  } catch (const std::system_error& e) {
-    log::warn("plugin directories are not watched ({}); new plugins need a restart", e.what());
-  }
-  warn_if_no_components(registry, "serve");
 
   const fs::path state_dir = state_directory(settings);
   Runtime runtime({.workers = settings.workers,
@@ -182,13 +181,6 @@ int serve(const ServeSettings& settings) {
                    .fiber_stack_bytes = settings.fiber_stack_bytes,
                    .state_dir = state_dir.string()});
   GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
-  const auto report = graphs.deploy_directory();
-  log_graph_reload(report);
-  try {
-    graphs.watch_directory(log_graph_reload);
-  } catch (const std::system_error& e) {
-    log::warn("the graphs directory is not watched ({}); send SIGHUP after editing a graph file", e.what());
-  }
 
   std::unique_ptr<DurableIngest> ingest;
   if (settings.durability == "wal") {
@@ -205,17 +197,6 @@ int serve(const ServeSettings& settings) {
     }
   }
 
-  auto relay = std::make_shared<ChangeRelay>();
-  relay->graphs = &graphs;
-  registry.on_change([relay](const std::vector<std::string>& changed) {
-    std::lock_guard lock(relay->mutex);
-    if (!relay->graphs) return;
-    GraphService& service = *relay->graphs;
-    service.post([&service, changed] {
-      for (const auto& line : service.redeploy_using(changed)) log::info("{}", line);
-    });
-  });
-
   const std::string editor_dir = settings.editor_dir.empty() ? bundled_editor_dir() : settings.editor_dir;
   RestApi api(runtime, registry, graphs,
               {.max_body = settings.max_body, .max_packets = settings.max_queued, .tokens = tokens, .open_routes = settings.open_routes,
@@ -224,6 +205,7 @@ int serve(const ServeSettings& settings) {
                .origins = {.listen_host = listen->first,
                            .allowed_hosts = settings.allowed_hosts,
                            .allowed_origins = settings.allow_origins}});
+  api.set_starting(true);
   HttpServerOptions http = settings.http;
   http.host = listen->first;
   http.port = listen->second;
@@ -240,8 +222,38 @@ int serve(const ServeSettings& settings) {
     log::error("{}", e.what());
     return 1;
   }
-
   const std::string url = "http://" + listen->first + ":" + std::to_string(server.port());
+  std::cout << "sluice serve: port open at " << url << "; loading the plugins and the graphs (/readyz answers 503 "
+            << "until they are)" << std::endl;
+
+  registry.rescan();
+  try {
+    registry.watch();
+  } catch (const std::system_error& e) {
+    log::warn("plugin directories are not watched ({}); new plugins need a restart", e.what());
+  }
+  warn_if_no_components(registry, "serve");
+
+  const auto report = graphs.deploy_directory();
+  log_graph_reload(report);
+  try {
+    graphs.watch_directory(log_graph_reload);
+  } catch (const std::system_error& e) {
+    log::warn("the graphs directory is not watched ({}); send SIGHUP after editing a graph file", e.what());
+  }
+
+  auto relay = std::make_shared<ChangeRelay>();
+  relay->graphs = &graphs;
+  registry.on_change([relay](const std::vector<std::string>& changed) {
+    std::lock_guard lock(relay->mutex);
+    if (!relay->graphs) return;
+    GraphService& service = *relay->graphs;
+    service.post([&service, changed] {
+      for (const auto& line : service.redeploy_using(changed)) log::info("{}", line);
+    });
+  });
+  api.set_starting(false);
+
   std::cout << "sluice serve: listening on " << url << " — " << report.deployed.size() << " graph"
             << (report.deployed.size() == 1 ? "" : "s") << " from " << settings.graphs_dir << ", "
             << registry.names().size() << " components, " << runtime.worker_count() << " workers\n";
@@ -361,6 +373,9 @@ void add_serve_command(CLI::App& app) {
   duration_option("--drain-timeout", settings->drain_timeout,
                   "on SIGTERM, the longest wait for the graphs to drain; then the server exits, what is not done "
                   "left in the write-ahead log for the next start (default 30s)");
+  duration_option("--plugin-load-timeout", settings->plugin_load_timeout,
+                  "longest a new plugin file may take to load in its probe process before it is rejected "
+                  "(default 10s)");
   duration_option("--idle-timeout", settings->http.idle_timeout,
                   "longest silence of a client: between requests, or inside a body (default 5m)");
   command->add_option("--editor", settings->editor_dir,

@@ -345,6 +345,12 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
         return;
       }
       check_query_names(call.request, route.query);
+      if (starting_ && route.pattern.size() >= 3 && route.pattern[1] == "graphs") {
+        // Not a 404 for a graph whose file is not deployed yet.
+        call.responder.send(retry_later(503, "the server is starting: loading the plugins and deploying the graphs",
+                                        "\"starting\": true", 1));
+        return;
+      }
       call.params = std::move(params);
       (this->*route.handler)(call);
       return;
@@ -458,7 +464,7 @@ void RestApi::readyz(Call& call) {
     const auto stats = runtime_.stats(*graph);
     if (!stats) throw no_such_graph(std::string(*graph));
     Array problems = graph_problems(*stats);
-    const bool ready = problems.empty() && admitting_ && !runtime_.shutting_down() &&
+    const bool ready = problems.empty() && admitting_ && !starting_ && !runtime_.shutting_down() &&
                        !(options_.ingest && !options_.ingest->recovered());
     HttpResponse response = json_response(
         ready ? 200 : 503, Value(Object{{"graph", stats->graph}, {"ready", ready}, {"nodes", std::move(problems)}}));
@@ -480,8 +486,10 @@ void RestApi::readyz(Call& call) {
   const bool admitting = admitting_ && !runtime_.shutting_down();
   const bool recovering = options_.ingest && !options_.ingest->recovered();
   const bool log_filling = options_.ingest && options_.ingest->above(options_.ready_wal_fill);
-  const bool ready = admitting && load <= options_.ready_load && !recovering && !log_filling && !stalled;
-  Object document{{"ready", ready}, {"load", load}, {"admitting", admitting}, {"stalled", stalled}};
+  const bool starting = starting_;
+  const bool ready = admitting && !starting && load <= options_.ready_load && !recovering && !log_filling && !stalled;
+  Object document{{"ready", ready}, {"starting", starting}, {"load", load}, {"admitting", admitting},
+                  {"stalled", stalled}};
   if (options_.ingest) {
     document.set("recovering", recovering);
     document.set("wal_filling", log_filling);

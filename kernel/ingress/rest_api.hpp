@@ -70,6 +70,9 @@ class RestApi {
   void count_response(int status);
   // From now on data routes answer 503 and /readyz is false (graceful stop).
   void stop_admitting() { admitting_ = false; }
+  // While starting (the port is open before the plugins are scanned and the graph files
+  // deployed), /readyz is false and the /v1/graphs/{g} routes answer 503 with Retry-After.
+  void set_starting(bool starting) { starting_ = starting; }
   // After Runtime::shutdown(), before the HTTP server stops: open taps send their `end`.
   void end_taps() { taps_.end_all(); }
 
@@ -115,6 +118,7 @@ class RestApi {
   RestApiOptions options_;
   OriginPolicy origin_policy_;
   std::atomic<bool> admitting_{true};
+  std::atomic<bool> starting_{false};
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
   std::atomic<std::uint64_t> packets_admitted_{0};
   DeadlineTimer wait_timer_;

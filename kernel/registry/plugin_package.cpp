@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <bit>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -308,13 +309,12 @@ std::optional<std::string> PluginProbe::verdict() {
   std::string report;
   bool timed_out = false;
   for (;;) {
+    // Past the deadline, what the child has already written (and its exit) still counts:
+    // probes run at once and are asked in turn, so a later one is often asked only after
+    // an earlier one used up the time they share, long after it finished.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
     pollfd ready{report_fd_, POLLIN, 0};
-    const int n = ::poll(&ready, 1, static_cast<int>(left.count()));
+    const int n = ::poll(&ready, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) {
       timed_out = true;

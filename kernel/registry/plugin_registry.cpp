@@ -122,7 +122,7 @@ PluginRegistry::PluginRegistry(std::vector<fs::path> directories, PluginRegistry
     if (std::find(directories_.begin(), directories_.end(), normal) == directories_.end())
       directories_.push_back(std::move(normal));
   }
-  rescan();
+  if (options_.scan_at_start) rescan();
 }
 
 PluginRegistry::~PluginRegistry() {

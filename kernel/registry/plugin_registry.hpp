@@ -89,6 +89,9 @@ struct PluginRegistryOptions {
   // reason) as scans find them, the first scan included: what `sluice serve` wants, and not
   // the one-shot commands, whose output is their own.
   bool log_changes = false;
+  // Scan in the constructor. `sluice serve` says false and calls rescan() once its port is
+  // open, so that a slow plugin delays readiness, not the port.
+  bool scan_at_start = true;
 };
 
 class PluginRegistry final : public ComponentCatalog {
@@ -107,7 +110,8 @@ class PluginRegistry final : public ComponentCatalog {
   // Where `meson install` puts the bundled plugins: <prefix>/<libdir>/sluice/plugins.
   static std::filesystem::path installed_dir();
 
-  // Scans `directories` (missing ones are skipped and reported by plugins_json()).
+  // Scans `directories` (unless options.scan_at_start is false; missing ones are skipped and
+  // reported by plugins_json()).
   explicit PluginRegistry(std::vector<std::filesystem::path> directories,
                           PluginRegistryOptions options = {});
   ~PluginRegistry() override;  // stops watching first

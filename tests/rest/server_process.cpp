@@ -20,7 +20,7 @@ namespace rest_test {
 
 namespace fs = std::filesystem;
 
-ServerProcess::ServerProcess(const TempDir& dir, std::vector<std::string> extra_args) {
+ServerProcess::ServerProcess(const TempDir& dir, std::vector<std::string> extra_args, Until until) {
   stderr_file_ = dir.path / "server.stderr";
   std::vector<std::string> args = {SLUICE_EXE, "serve", "--listen", "127.0.0.1:0",
                                    "--graphs", (dir.path / "graphs").string()};
@@ -60,7 +60,8 @@ ServerProcess::ServerProcess(const TempDir& dir, std::vector<std::string> extra_
   stdout_fd_ = pipe_fds[0];
   if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
 
-  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  const std::regex listening(until == Until::listening ? R"(listening on http://127\.0\.0\.1:(\d+))"
+                                                       : R"(port open at http://127\.0\.0\.1:(\d+))");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::smatch match;
   while (!std::regex_search(stdout_, match, listening)) {
@@ -119,6 +120,15 @@ int ServerProcess::stop(int signal, std::chrono::milliseconds timeout) {
 std::string ServerProcess::stdout_text() {
   if (pid_ > 0) read_stdout(std::chrono::steady_clock::now());
   return stdout_;
+}
+
+bool ServerProcess::wait_for_stdout(std::string_view text, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (stdout_.find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline || pid_ <= 0) return false;
+    read_stdout(deadline);
+  }
+  return true;
 }
 
 std::string ServerProcess::stderr_text() const { return read_file(stderr_file_); }

@@ -24,10 +24,13 @@ namespace rest_test {
 
 class ServerProcess {
  public:
+  // What the constructor waits for: the port open (the plugins and graphs still loading), or
+  // the server listening with its graphs deployed.
+  enum class Until { port_open, listening };
   // Serves `dir`/graphs on 127.0.0.1 port 0 with the fixture plugins and 2 workers, unless
   // `extra_args` give --plugins or --workers; the plugin cache and the server's stderr are
   // kept in `dir`.
-  ServerProcess(const TempDir& dir, std::vector<std::string> extra_args = {});
+  ServerProcess(const TempDir& dir, std::vector<std::string> extra_args = {}, Until until = Until::listening);
   ~ServerProcess();  // SIGKILL when still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -38,6 +41,8 @@ class ServerProcess {
   // 128 + the signal that killed it. Throws when it does not exit in time.
   int stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string stdout_text();  // everything printed so far
+  // Whether stdout says `text` within `timeout`.
+  bool wait_for_stdout(std::string_view text, std::chrono::milliseconds timeout);
   std::string stderr_text() const;
 
  private:

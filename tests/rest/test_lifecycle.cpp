@@ -103,3 +103,39 @@ TEST_CASE("every plugin added, replaced, rejected and removed is logged with its
     ++rejections;
   CHECK(rejections == 1);
 }
+
+TEST_CASE("the port opens before the plugins are loaded: /readyz and the graph routes answer 503 until then") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  const auto plugins = dir.path / "plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so");
+  // Its probe runs until --plugin-load-timeout: the time the server is starting.
+  std::filesystem::copy_file(FIXTURE_HANG, plugins / "libfixture_hang.so");
+  ServerProcess server(dir, {"--plugins", plugins.string(), "--plugin-load-timeout", "8s"},
+                       ServerProcess::Until::port_open);
+
+  CHECK(http(server.port(), "GET", "/healthz").status == 200);
+  const HttpResult starting = http(server.port(), "GET", "/readyz");
+  CHECK(starting.status == 503);
+  CHECK(starting.json()["starting"].as_bool());
+  const HttpResult early = http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", R"({"a": 1})",
+                                {{"Content-Type", "application/json"}});
+  CHECK(early.status == 503);
+  CHECK(early.header("retry-after") == "1");
+  CHECK(early.body.find("the server is starting") != std::string::npos);
+  CHECK(http(server.port(), "PUT", "/v1/graphs/other", echo_graph).status == 503);
+  CHECK(server.stdout_text().find("listening on") == std::string::npos);  // all of the above came first
+
+  REQUIRE(server.wait_for_stdout("listening on", 30s));
+  INFO(server.stdout_text() << server.stderr_text());
+  const HttpResult ready = http(server.port(), "GET", "/readyz");
+  CHECK(ready.status == 200);
+  CHECK_FALSE(ready.json()["starting"].as_bool());
+  CHECK(http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", R"({"a": 1})",
+             {{"Content-Type", "application/json"}})
+            .status == 200);
+  const std::string plugins_json = http(server.port(), "GET", "/v1/plugins").body;
+  CHECK(plugins_json.find("libfixture_hang.so") != std::string::npos);
+  CHECK(server.stop() == 0);
+}

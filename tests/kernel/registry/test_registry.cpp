@@ -24,6 +24,7 @@
 #include <sluice/json.hpp>
 #include <sluice/plugin.hpp>
 
+#include "registry/plugin_package.hpp"
 #include "registry/plugin_registry.hpp"
 
 namespace fs = std::filesystem;
@@ -323,6 +324,20 @@ TEST_CASE("probes run at once: four hanging packages cost one probe timeout, not
   CHECK(registry.find("fixture_upper"));
   // One after another they would take 20 s at least.
   CHECK_MESSAGE(took < 15000ms, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+}
+
+TEST_CASE("a probe asked after its deadline still reports what its child finished in time") {
+  // Probes run at once and are asked in turn: after a hanging one used up the shared time, the
+  // next is asked past its own deadline, and a package that loaded long before was rejected
+  // as hanging.
+  TempDir scratch;
+  const fs::path image = sluice::PluginImageCache(scratch / "cache").store(read_bytes(FIXTURE_GOOD_V1));
+  const auto asked_at = std::chrono::steady_clock::now() + 2000ms;
+  sluice::PluginProbe probe(SLUICE_EXE, FIXTURE_GOOD_V1, image, 1000ms);
+  // The condition is the time itself: the verdict is asked a second after the deadline.
+  while (std::chrono::steady_clock::now() < asked_at) std::this_thread::sleep_for(10ms);
+  const auto verdict = probe.verdict();
+  CHECK_MESSAGE(!verdict, verdict.value_or(""));
 }
 
 TEST_CASE("the probe is a multi-threaded process, like the server: a package that crashes only there is rejected") {
