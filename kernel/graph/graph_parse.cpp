@@ -178,6 +178,9 @@ class GraphReader {
         read_edges(value, spec);
       } else if (key == "pipeline") {
         read_pipeline(value, spec);
+      } else if (key == "status") {
+        // What GET /v1/graphs/{g} reports about the running graph: ignored, so that the
+        // document it sends can be PUT back as it is.
       } else {
         error(at(key_node), "unknown key " + in_quotes(key) + hint(key, top_level_keys) +
                                 "; a graph has: " + joined(top_level_keys));

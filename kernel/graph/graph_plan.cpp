@@ -126,15 +126,16 @@ class GraphPlanner {
       for (const ParamError& problem : validate_params(*components_[i], node.params, params_[i]))
         error(param_where(node, problem.param), who + ": " + problem.message, node.id, problem.param);
       resolve_param_values(*components_[i], node, params_[i]);
-      if (node.isolation == Isolation::process) resolve_origin(i);
+      origins_[i] = catalog_.origin(node.component);
+      if (node.isolation == Isolation::process) check_isolation(i);
       // An isolated component is constructed in its host at deploy, never in the kernel.
       if (construct_ && errors_.size() == errors_before && node.isolation == Isolation::in_process)
         try_construct(i);
     }
   }
 
-  // The plugin file an `isolation: process` host loads.
-  void resolve_origin(std::size_t i) {
+  // An `isolation: process` host loads the node's plugin file, and has no thread of its own.
+  void check_isolation(std::size_t i) {
     const NodeSpec& node = spec_.nodes[i];
     const std::string who = "node " + in_quotes(node.id);
     if (components_[i]->kind == ComponentKind::source) {
@@ -143,7 +144,6 @@ class GraphPlanner {
             node.id);
       return;
     }
-    origins_[i] = catalog_.origin(node.component);
     if (!origins_[i])
       error(node.isolation_where,
             who + ": isolation: process needs a component loaded from a plugin file, and " +
@@ -474,7 +474,7 @@ class GraphPlanner {
   std::vector<std::string> ids_;                        // their ids, for did-you-mean
   std::vector<std::shared_ptr<const ComponentDescriptor>> components_;  // per spec node
   std::vector<Object> params_;                                          // validated, per node
-  std::vector<std::optional<ComponentOrigin>> origins_;                 // isolation: process nodes
+  std::vector<std::optional<ComponentOrigin>> origins_;                 // nullopt: not from a plugin file
   std::vector<LinkedEdge> edges_;
   std::vector<std::vector<std::size_t>> outgoing_, incoming_;  // per node: indices into edges_
   std::vector<std::size_t> sources_;    // entry nodes: no incoming edge, not of kind source

@@ -107,7 +107,9 @@ struct PlannedNode {
   Params params;                                          // validated, defaults filled in
   Isolation isolation = Isolation::in_process;
   std::chrono::milliseconds timeout = default_node_timeout;
-  std::optional<ComponentOrigin> origin = std::nullopt;  // set for isolation: process
+  // The plugin build it runs (what an isolation: process host loads); nullopt for a component
+  // built into this program.
+  std::optional<ComponentOrigin> origin = std::nullopt;
 };
 
 struct PlannedEdge {

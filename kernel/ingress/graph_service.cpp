@@ -77,7 +77,7 @@ bool is_graph_file_name(std::string_view name) {
   });
 }
 
-std::string spec_to_json(const GraphSpec& spec) {
+Value spec_document(const GraphSpec& spec) {
   Object nodes;
   for (const auto& node : spec.nodes) {
     Object entry{{"component", node.component}};
@@ -100,7 +100,7 @@ std::string spec_to_json(const GraphSpec& spec) {
   if (spec.workers) document.set("workers", *spec.workers);
   document.set("nodes", std::move(nodes));
   document.set("edges", std::move(edges));
-  return json::to_pretty_string(Value(std::move(document)));
+  return document;
 }
 
 GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory,
@@ -306,7 +306,13 @@ std::vector<std::string> GraphService::redeploy_using(const std::vector<std::str
     std::optional<GraphPlan> plan = plan_graph(current->spec, catalog_, errors, paths_);
     for (const auto& e : errors) report.push_back(format(e));
     if (!plan) {
-      report.push_back("graph " + json_quoted(name) + " keeps running with the components it had");
+      const PluginState state = plugin_state(*current);
+      std::string gone;
+      for (const auto& component : state.missing) gone += (gone.empty() ? "" : ", ") + json_quoted(component);
+      report.push_back(state.degraded() ? "graph " + json_quoted(name) + " is degraded: no loaded plugin offers " +
+                                              gone + " any more; it keeps running on the build it loaded until "
+                                              "it is undeployed or the plugin is back"
+                                        : "graph " + json_quoted(name) + " keeps running with the components it had");
       continue;
     }
     try {
@@ -318,6 +324,26 @@ std::vector<std::string> GraphService::redeploy_using(const std::vector<std::str
     }
   }
   return report;
+}
+
+GraphService::PluginState GraphService::plugin_state(const GraphPlan& plan) const {
+  std::map<std::string_view, std::string_view> written;  // node id → component as written
+  for (const auto& node : plan.spec.nodes) written.emplace(node.id, node.component);
+  PluginState state;
+  for (const auto& node : plan.nodes) {
+    NodePlugin entry{node.id, std::string(written[node.id]), node.origin};
+    if (!catalog_.find(entry.component)) {
+      entry.missing = true;
+      state.missing.push_back(entry.component);
+    } else if (node.origin) {
+      const auto now = catalog_.origin(entry.component);
+      entry.outdated = !now || now->hash != node.origin->hash;
+    }
+    state.nodes.push_back(std::move(entry));
+  }
+  std::sort(state.missing.begin(), state.missing.end());
+  state.missing.erase(std::unique(state.missing.begin(), state.missing.end()), state.missing.end());
+  return state;
 }
 
 std::string graph_etag(const GraphPlan& plan) {

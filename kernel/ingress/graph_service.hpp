@@ -84,6 +84,23 @@ class GraphService {
   // problem (the old instances keep running then), for the server's log.
   std::vector<std::string> redeploy_using(const std::vector<std::string>& components);
 
+  // How a running graph stands against the plugins loaded now. A graph whose component's
+  // plugin file is gone is degraded: it keeps running on the build it loaded until it is
+  // undeployed or the plugin comes back (which redeploys it).
+  struct NodePlugin {
+    std::string node;
+    std::string component;                 // as the graph names it
+    std::optional<ComponentOrigin> runs;   // the build it runs; nullopt: built into this program
+    bool missing = false;                  // no loaded plugin offers the component any more
+    bool outdated = false;                 // another build offers it now (its redeploy failed)
+  };
+  struct PluginState {
+    std::vector<NodePlugin> nodes;  // in the plan's order
+    std::vector<std::string> missing;  // the components gone, sorted, each once
+    bool degraded() const { return !missing.empty(); }
+  };
+  PluginState plugin_state(const GraphPlan& plan) const;
+
   const std::filesystem::path& directory() const { return directory_; }
   // The file a graph is kept in (its own file when it came from the directory).
   std::filesystem::path file_of(const std::string& name) const;
@@ -113,7 +130,7 @@ class GraphService {
 
 // The JSON form of a spec, as GET /v1/graphs/{g} serves it with Accept: application/json;
 // PUT reads it back (edges as {from, to, capacity} maps).
-std::string spec_to_json(const GraphSpec& spec);
+Value spec_document(const GraphSpec& spec);
 
 // The ETag of a deployed version: a hash of the text it was deployed from, quoted
 // ("\"9f3a…\""), the same after a restart. GET /v1/graphs/{g} sends it; PUT with If-Match

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include <sluice/json.hpp>
 
@@ -157,6 +159,14 @@ std::string stream_json(const StreamResult& result, bool with_results, bool dura
   if (result.packets_released) out += ", \"packets_released\": true";
   out += '}';
   return out;
+}
+
+// The plugin build a node runs: {package, version, file, hash}.
+Value plugin_build_json(const ComponentOrigin& origin) {
+  return Object{{"package", origin.package},
+                {"version", origin.version},
+                {"file", origin.file.string()},
+                {"hash", origin.hash}};
 }
 
 HttpResponse retry_later(int status, std::string_view message, std::string_view details, int seconds) {
@@ -502,8 +512,12 @@ void RestApi::readyz(Call& call) {
 
 void RestApi::metrics(Call& call) {
   std::vector<GraphStats> graphs;
+  std::set<std::string, std::less<>> degraded;
   for (const auto& name : runtime_.graph_names())
-    if (auto stats = runtime_.stats(name)) graphs.push_back(std::move(*stats));
+    if (auto stats = runtime_.stats(name)) {
+      graphs.push_back(std::move(*stats));
+      if (const auto plan = runtime_.graph(name); plan && graphs_.plugin_state(*plan).degraded()) degraded.insert(name);
+    }
 
   std::string out;
   auto node_family = [&](std::string_view name, std::string_view type, std::string_view help,
@@ -552,6 +566,9 @@ void RestApi::metrics(Call& call) {
                [](G g) { return std::to_string(g.queued); });
   graph_family("sluice_graph_queued_bytes", "gauge", "Memory taken by the packets admitted, not yet taken in.",
                [](G g) { return std::to_string(g.queued_bytes); });
+  graph_family("sluice_graph_degraded", "gauge",
+               "1 while a graph runs a component no loaded plugin offers any more (its file is gone).",
+               [&degraded](G g) { return std::string(degraded.contains(g.graph) ? "1" : "0"); });
   graph_family("sluice_dead_letters", "gauge", "Failed packets held in a graph's dead-letter store.",
                [](G g) { return std::to_string(g.dead_letters); });
   graph_family("sluice_dead_letters_dropped_total", "counter",
@@ -602,6 +619,31 @@ void RestApi::components(Call& call) { call.responder.send(json_response(200, re
 
 void RestApi::plugins(Call& call) { call.responder.send(json_response(200, registry_.plugins_json())); }
 
+namespace {
+
+// GET /v1/graphs/{g}'s "status": which plugin build each node runs, and what is gone.
+Value plugin_state_json(const GraphService::PluginState& state) {
+  Object nodes;
+  for (const auto& node : state.nodes) {
+    Object entry{{"component", node.component}};
+    if (node.runs) {
+      Value build = plugin_build_json(*node.runs);
+      for (auto& [key, value] : build.as_object()) entry.set(key, std::move(value));
+    } else
+      entry.set("built_in", true);
+    entry.set("missing", node.missing);
+    entry.set("outdated", node.outdated);
+    nodes.set(node.node, std::move(entry));
+  }
+  Array missing;
+  for (const auto& component : state.missing) missing.push_back(component);
+  return Object{{"state", state.degraded() ? "degraded" : "running"},
+                {"missing", std::move(missing)},
+                {"nodes", std::move(nodes)}};
+}
+
+}  // namespace
+
 void RestApi::list_graphs(Call& call) {
   Array list;
   for (const auto& name : runtime_.graph_names()) {
@@ -611,6 +653,13 @@ void RestApi::list_graphs(Call& call) {
     if (!plan->spec.description.empty()) entry.set("description", plan->spec.description);
     if (const auto stats = runtime_.stats(name)) entry.set("instances", stats->instances);
     entry.set("file", graphs_.file_of(name).string());
+    const GraphService::PluginState state = graphs_.plugin_state(*plan);
+    entry.set("state", state.degraded() ? "degraded" : "running");
+    if (state.degraded()) {
+      Array missing;
+      for (const auto& component : state.missing) missing.push_back(component);
+      entry.set("missing", std::move(missing));
+    }
     list.push_back(std::move(entry));
   }
   call.responder.send(json_response(200, Value(Object{{"graphs", std::move(list)}})));
@@ -625,10 +674,14 @@ void RestApi::get_graph(Call& call) {
   if (accept.find("yaml") != std::string::npos) {
     response.headers.emplace_back("Content-Type", "application/yaml");
     // With secrets masked the text sent is not served; the masked JSON is YAML too.
-    response.body = !shown.yaml_text.empty() ? shown.yaml_text
-                                             : "# secret values are shown as \"***\"\n" + spec_to_json(shown) + "\n";
+    response.body = !shown.yaml_text.empty()
+                        ? shown.yaml_text
+                        : "# secret values are shown as \"***\"\n" + json::to_pretty_string(spec_document(shown)) + "\n";
   } else {
-    response = HttpResponse::json(200, spec_to_json(shown));
+    // What the server knows besides the spec; a PUT of this document ignores it.
+    Value document = spec_document(shown);
+    document.as_object().set("status", plugin_state_json(graphs_.plugin_state(*plan)));
+    response = HttpResponse::json(200, json::to_pretty_string(document));
   }
   // The same version has one tag in both forms: a PUT's If-Match names the version.
   response.with_header("ETag", graph_etag(*plan));
@@ -860,7 +913,11 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
 
 void RestApi::graph_stats(Call& call) {
   const auto stats = runtime_.stats(call.param(0));
-  if (!stats) throw no_such_graph(call.param(0));
+  const auto plan = runtime_.graph(call.param(0));
+  if (!stats || !plan) throw no_such_graph(call.param(0));
+  const GraphService::PluginState state = graphs_.plugin_state(*plan);
+  std::map<std::string_view, const GraphService::NodePlugin*> plugin_of;
+  for (const auto& node : state.nodes) plugin_of.emplace(node.node, &node);
   Array nodes;
   for (const auto& node : stats->nodes) {
     Object dropped_by_port;
@@ -886,8 +943,13 @@ void RestApi::graph_stats(Call& call) {
       if (!node.host_last_failure.empty()) host.set("last_failure", node.host_last_failure);
       nodes.back().as_object().set("host", std::move(host));
     }
+    if (const auto plugin = plugin_of.find(node.node); plugin != plugin_of.end()) {
+      if (plugin->second->runs) nodes.back().as_object().set("plugin", plugin_build_json(*plugin->second->runs));
+      nodes.back().as_object().set("missing", plugin->second->missing);
+    }
   }
   Object document{{"graph", stats->graph},
+                  {"state", state.degraded() ? "degraded" : "running"},
                   {"instances", stats->instances},
                   {"queued", stats->queued},
                   {"queued_bytes", stats->queued_bytes},

@@ -22,6 +22,7 @@ struct ComponentOrigin {
   std::string package;
   std::string version;
   std::string component;  // the name the package gives it (without "package/")
+  std::string hash;       // of the file's content, as it was loaded (32 hex digits)
 };
 
 class ComponentCatalog {

@@ -71,8 +71,22 @@ void FileTreeWatcher::watch_tree(const fs::path& dir, int depth) {
   for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
-    if (it->is_directory(type_ec) && !it->is_symlink(type_ec)) watch_tree(it->path(), depth + 1);
+    if (it->is_symlink(type_ec))
+      follow_link(it->path());
+    else if (it->is_directory(type_ec))
+      watch_tree(it->path(), depth + 1);
   }
+}
+
+void FileTreeWatcher::follow_link(const fs::path& file) {
+  if (std::find(extensions_.begin(), extensions_.end(), file.extension().string()) == extensions_.end()) return;
+  std::error_code ec;
+  if (!fs::is_symlink(file, ec)) return;
+  const fs::path target = fs::canonical(file, ec);  // ELOOP, or dangling: the scan reports it
+  if (ec) return;
+  link_targets_[target].insert(file);
+  const int wd = ::inotify_add_watch(inotify_fd_, target.parent_path().c_str(), watch_mask);
+  if (wd >= 0) watches_.try_emplace(wd, Watched{target.parent_path(), -1});  // a tree's entry stays as it is
 }
 
 void FileTreeWatcher::run() {
@@ -143,6 +157,18 @@ void FileTreeWatcher::run() {
         }
         if (event->len == 0) continue;
         const fs::path entry = watched->second.dir / event->name;
+        // A link's target changed: as if the link had (the registry reads through links).
+        if (const auto links = link_targets_.find(entry); links != link_targets_.end()) {
+          for (const auto& link : links->second) {
+            if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+              writing.erase(link);
+              changed = true;
+            } else if (event->mask & (IN_CREATE | IN_MODIFY)) {
+              writing[link] = event_time;
+            }
+          }
+        }
+        if (watched->second.depth < 0) continue;  // a target's directory, not a watched tree
         if (event->mask & IN_ISDIR) {
           if (event->mask & IN_MOVED_FROM) {
             // Its watches would keep reporting under the old path: drop them (IN_IGNORED
@@ -159,15 +185,18 @@ void FileTreeWatcher::run() {
             extensions_.end())
           continue;
         if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+          if (event->mask & IN_MOVED_TO) follow_link(entry);  // a link renamed into place
           writing.erase(entry);
           changed = true;
         } else if (event->mask & IN_CREATE) {
           // A symlink is complete when created; a regular file is about to be written.
           std::error_code ec;
-          if (fs::is_symlink(entry, ec))
+          if (fs::is_symlink(entry, ec)) {
+            follow_link(entry);
             changed = true;
-          else
+          } else {
             writing[entry] = event_time;
+          }
         } else if (event->mask & IN_MODIFY) {
           writing[entry] = event_time;
         }

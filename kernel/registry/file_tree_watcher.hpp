@@ -12,7 +12,9 @@
 // alone until the write is finished (IN_CLOSE_WRITE), or until nothing happened to it for
 // `write_settle_time` (a writer that never closes, a hard link, a file written through mmap). Subdirectories that
 // appear are watched as they come, down to `max_depth` levels below a root. Directories that do
-// not exist when the watcher starts are not watched.
+// not exist when the watcher starts are not watched. A watched file that is a symbolic link is
+// followed: the directory of its target is watched too, and a change to the target counts as
+// a change to the link (a rebuilt plugin that a link points at is noticed).
 #pragma once
 
 #include <chrono>
@@ -43,10 +45,12 @@ class FileTreeWatcher {
  private:
   struct Watched {
     std::filesystem::path dir;
-    int depth;
+    int depth;  // below its root; -1: not in a tree, watched only for link targets in it
   };
 
   void watch_tree(const std::filesystem::path& dir, int depth);
+  // When `file` is a symbolic link with one of the extensions: watches its target's directory.
+  void follow_link(const std::filesystem::path& file);
   void run();
 
   std::vector<std::filesystem::path> roots_;
@@ -57,6 +61,8 @@ class FileTreeWatcher {
   int stop_fd_ = -1;  // eventfd that wakes the thread to stop
   // By watch descriptor. Filled by the constructor, then touched only by the thread.
   std::map<int, Watched> watches_;
+  // A link target → the watched links that point at it (resolved when each link was seen).
+  std::map<std::filesystem::path, std::set<std::filesystem::path>> link_targets_;
   std::thread thread_;
 };
 

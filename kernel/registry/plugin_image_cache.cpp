@@ -1,11 +1,15 @@
 #include "registry/plugin_image_cache.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +38,42 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
+// A shared lock on `image`, if the path still names the file that was locked: a prune in
+// another process may delete it between the open and the lock. -1 when it is not there.
+int lock_shared(const fs::path& image) {
+  const int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat locked {}, named {};
+  while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+  }
+  if (::fstat(fd, &locked) != 0 || ::stat(image.c_str(), &named) != 0 || locked.st_ino != named.st_ino ||
+      locked.st_dev != named.st_dev) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// `<32 hex digits>.so`: a copy this cache wrote (nothing else in the directory is pruned).
+bool is_image_name(std::string_view name) {
+  return name.size() == 35 && name.ends_with(".so") &&
+         std::all_of(name.begin(), name.begin() + 32, [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 }  // namespace
+
+ImageLease& ImageLease::operator=(ImageLease&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+ImageLease::~ImageLease() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
 
 fs::path PluginImageCache::default_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && xdg[0] == '/')
@@ -67,16 +106,23 @@ void PluginImageCache::ensure_private_dir() const {
                              "else (anyone who can write there can make sluice run their code)");
 }
 
-fs::path PluginImageCache::store(std::string_view bytes) const {
+ImageLease PluginImageCache::store(std::string_view bytes) const {
   ensure_private_dir();
   const fs::path image = dir_ / (content_hash(bytes) + ".so");
-  // A complete copy is already there: copies are renamed into place, so existence with the
-  // right size means it is whole (a same-user process wrote it from the same bytes).
-  struct stat st {};
-  if (::stat(image.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-      static_cast<std::size_t>(st.st_size) == bytes.size())
-    return image;
+  // Pruned by another process between writing (or finding) and locking: write it again. Two
+  // rounds lost to prunes in a row would need prunes timed to the microsecond.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // A complete copy is already there: copies are renamed into place, so existence with the
+    // right size means it is whole (a same-user process wrote it from the same bytes).
+    struct stat st {};
+    if (::stat(image.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) != bytes.size())
+      write_copy(image, bytes);
+    if (const int fd = lock_shared(image); fd >= 0) return ImageLease(image, fd);
+  }
+  throw std::runtime_error("cannot hold " + image.string() + " in the plugin cache: it keeps being deleted");
+}
 
+void PluginImageCache::write_copy(const fs::path& image, std::string_view bytes) const {
   // Unique per process and call: several kernels may share the cache directory.
   static std::atomic<unsigned> counter{0};
   const fs::path temporary = dir_ / ("." + image.filename().string() + "." +
@@ -99,7 +145,42 @@ fs::path PluginImageCache::store(std::string_view bytes) const {
     throw std::runtime_error("cannot move " + temporary.string() + " into place: " +
                              errno_text(rename_error));
   }
-  return image;
+}
+
+PluginImageCache::PruneReport PluginImageCache::prune() const {
+  PruneReport report;
+  DIR* dir = ::opendir(dir_.c_str());
+  if (!dir) return report;
+  const auto now = std::chrono::system_clock::now();
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    const fs::path file = dir_ / entry->d_name;
+    if (name.starts_with('.') && name.ends_with(".tmp")) {
+      // A writer renames its temporary within milliseconds; an old one's writer died.
+      struct stat st {};
+      if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          now - std::chrono::system_clock::from_time_t(st.st_mtime) > std::chrono::hours(1) &&
+          ::unlink(file.c_str()) == 0) {
+        ++report.files;
+        report.bytes += static_cast<std::uint64_t>(st.st_size);
+      }
+      continue;
+    }
+    if (!is_image_name(name)) continue;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    struct stat locked {}, named {};
+    // Held by a lease somewhere: in use. Else, locked here, no store() can lease it until the
+    // unlink, and one that opened it meanwhile sees the inode gone and writes a new copy.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &locked) == 0 && ::lstat(file.c_str(), &named) == 0 &&
+        locked.st_ino == named.st_ino && locked.st_dev == named.st_dev && ::unlink(file.c_str()) == 0) {
+      ++report.files;
+      report.bytes += static_cast<std::uint64_t>(locked.st_size);
+    }
+    ::close(fd);
+  }
+  ::closedir(dir);
+  return report;
 }
 
 }  // namespace sluice

@@ -25,6 +25,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <sluice/component.hpp>
 
+#include "registry/plugin_image_cache.hpp"
 #include "support/child_process.hpp"
 
 namespace sluice {
@@ -39,6 +40,7 @@ struct PluginPackage {
   std::string description;
   std::filesystem::path path;   // the file in the plugin directory
   std::filesystem::path image;  // the private copy that is mapped
+  ImageLease image_lease;       // keeps `image` from being pruned while the package lives
 };
 
 // Loads and validates the package; nullptr with `error` (one sentence) when it is rejected.

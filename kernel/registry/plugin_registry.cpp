@@ -47,23 +47,48 @@ fs::path normalized_dir(const fs::path& dir) {
   return normal;
 }
 
-// The `.so` files under `dir` (down to `max_depth` directory levels), sorted by path.
-std::vector<fs::path> plugin_files(const fs::path& dir, int max_depth) {
-  std::vector<fs::path> files;
+// What is named `*.so` under a directory (down to `max_depth` directory levels).
+struct FoundFiles {
+  std::vector<fs::path> files;                           // regular files, or links to one; sorted
+  std::vector<std::pair<fs::path, std::string>> unusable;  // anything else, with the reason
+};
+
+// Why `path`, named like a plugin, cannot be one; "" when it is a file (or a link to one).
+std::string unusable_reason(const fs::path& path) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return files;
+  const fs::file_status status = fs::status(path, ec);  // through links
+  if (ec) {
+    if (ec == std::errc::too_many_symbolic_link_levels)
+      return "is a loop of symbolic links (" + ec.message() + ")";
+    if (fs::is_symlink(fs::symlink_status(path, ec))) {
+      std::error_code read_ec;
+      return "is a symbolic link to " + fs::read_symlink(path, read_ec).string() + ", which does not exist";
+    }
+    return "cannot be read: " + ec.message();
+  }
+  if (fs::is_directory(status)) return "is a directory, not a plugin file";
+  if (!fs::is_regular_file(status)) return "is not a regular file";
+  return "";
+}
+
+FoundFiles plugin_files(const fs::path& dir, int max_depth) {
+  FoundFiles found;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return found;
   for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
        end;
        !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
-    if (it->is_directory(type_ec)) {
-      if (it.depth() >= max_depth) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->path().extension() == ".so" && it->is_regular_file(type_ec)) files.push_back(it->path());
+    if (it->is_directory(type_ec) && it.depth() >= max_depth) it.disable_recursion_pending();
+    if (it->path().extension() != ".so") continue;
+    if (std::string reason = unusable_reason(it->path()); reason.empty())
+      found.files.push_back(it->path());
+    else
+      found.unusable.emplace_back(it->path(), std::move(reason));
   }
-  std::sort(files.begin(), files.end());
-  return files;
+  std::sort(found.files.begin(), found.files.end());
+  std::sort(found.unusable.begin(), found.unusable.end());
+  return found;
 }
 
 // The whole file; throws std::system_error (with the path) when it cannot be read.
@@ -148,13 +173,31 @@ void PluginRegistry::watch() {
 }
 
 void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
+  update(being_written);
+  // After the update, when the snapshot it replaced and the leases of rejected files are gone.
+  prune_cache();
+}
+
+void PluginRegistry::update(const std::set<fs::path>& being_written) {
   // 1. The files there now, in search order; a file reachable from two directories (one
   //    nested in the other) counts once, for the first.
   std::vector<std::pair<fs::path, std::size_t>> found;
+  std::vector<std::pair<fs::path, FileRecord>> unusable;  // named *.so, and no file to load
   std::set<fs::path> seen;
-  for (std::size_t order = 0; order < directories_.size(); ++order)
-    for (auto& file : plugin_files(directories_[order], max_depth))
+  for (std::size_t order = 0; order < directories_.size(); ++order) {
+    FoundFiles in_dir = plugin_files(directories_[order], max_depth);
+    for (auto& file : in_dir.files)
       if (seen.insert(file).second) found.emplace_back(std::move(file), order);
+    for (auto& [path, reason] : in_dir.unusable)
+      if (seen.insert(path).second) {
+        // Looked at again at every rescan (a link may be fixed without an event here).
+        FileRecord record;
+        record.order = order;
+        record.rejection = std::move(reason);
+        record.retry = true;
+        unusable.emplace_back(path, std::move(record));
+      }
+  }
 
   // 2. Bring each file's record up to date. What is new or changed is probed — all probes at
   //    once, so one package that hangs costs the probe timeout once, not once per file —
@@ -164,7 +207,7 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
   struct Candidate {
     fs::path path;
     FileRecord record;
-    fs::path image;
+    ImageLease image;
     std::unique_ptr<PluginProbe> probe;
   };
   std::vector<Candidate> candidates;
@@ -213,9 +256,9 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
         record.rejection = std::move(*crashed);
         record.retry = true;
       } else {
-        const fs::path image = cache_.store(bytes);
-        auto probe = std::make_unique<PluginProbe>(probe_program, path, image, options_.probe_timeout);
-        candidates.push_back({path, std::move(record), image, std::move(probe)});
+        ImageLease image = cache_.store(bytes);
+        auto probe = std::make_unique<PluginProbe>(probe_program, path, image.path(), options_.probe_timeout);
+        candidates.push_back({path, std::move(record), std::move(image), std::move(probe)});
         continue;
       }
     } catch (const std::exception& e) {
@@ -224,13 +267,18 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
     }
     settle(path, std::move(record));
   }
+  for (auto& [path, record] : unusable) settle(path, std::move(record));
   for (auto& candidate : candidates) {
     FileRecord& record = candidate.record;
     try {
-      if (auto failure = candidate.probe->verdict())
+      if (auto failure = candidate.probe->verdict()) {
         record.rejection = std::move(*failure);
-      else if ((record.package = load_plugin_package(candidate.path, candidate.image, record.rejection)))
-        crash_quarantine::remember(candidate.image, candidate.path, record.package->name);
+      } else if (auto package = load_plugin_package(candidate.path, candidate.image.path(), record.rejection)) {
+        crash_quarantine::remember(package->image, candidate.path, package->name);
+        // Held for as long as the package is: by the registry, and by every graph running it.
+        package->image_lease = std::move(candidate.image);
+        record.package = std::move(package);
+      }
     } catch (const std::exception& e) {
       record.rejection = e.what();
       record.retry = true;
@@ -334,6 +382,15 @@ void PluginRegistry::log_changes(const std::map<fs::path, FileRecord>& next) con
                 path.string(), record.package->name, record.package->version);
 }
 
+void PluginRegistry::prune_cache() const {
+  // The copies of packages this registry dropped and no graph runs any more (and whatever
+  // other processes left behind): without it, the directory grows with every build loaded.
+  const auto pruned = cache_.prune();
+  if (pruned.files > 0 && options_.log_changes)
+    log::info("plugin cache {}: removed {} file{} ({} bytes) no process uses", cache_.dir().string(), pruned.files,
+              pruned.files == 1 ? "" : "s", pruned.bytes);
+}
+
 std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::snapshot() const {
   const std::lock_guard lock(state_mutex_);
   return snapshot_;
@@ -352,8 +409,9 @@ std::optional<ComponentOrigin> PluginRegistry::origin(std::string_view name) con
   const auto entry = map.find(name);
   if (entry == map.end()) return std::nullopt;
   const PluginPackage& package = *entry->second.package;
+  // The private copy is named by the content hash (PluginImageCache).
   return ComponentOrigin{package.path, package.image, package.name, package.version,
-                         entry->second.descriptor->name};
+                         entry->second.descriptor->name, package.image.stem().string()};
 }
 
 std::vector<std::string> PluginRegistry::names() const {
@@ -405,6 +463,7 @@ Value PluginRegistry::plugins_json() const {
                               {"version", package->version},
                               {"description", package->description},
                               {"path", package->path.string()},
+                              {"hash", package->image.stem().string()},  // the image is named by it
                               {"components", std::move(names)}});
   }
   Array rejected;

@@ -11,7 +11,8 @@
 // for every rejected file, and the component name → descriptor map. A file that is not a
 // plugin, cannot be loaded, was built for another SDK ABI, declares an invalid descriptor, or
 // crashes while loading (each new file is first loaded by a probe, a child process of its own)
-// is rejected with a reason; the kernel keeps running.
+// is rejected with a reason; the kernel keeps running. So is a directory, a loop of symbolic
+// links or a dangling link named `*.so`. A link is followed, and its target watched.
 //
 // The result is a function of the files alone, so a restart sees what the running kernel saw:
 // files are ordered by search-path directory, then by path, and for a component name the first
@@ -139,7 +140,7 @@ class PluginRegistry final : public ComponentCatalog {
 
   // [descriptor_to_json(d) + {"package": name}, ...] sorted by component name: GET /v1/components.
   Value components_json() const;
-  // {"directories": [{path, exists}], "packages": [{name, version, description, path,
+  // {"directories": [{path, exists}], "packages": [{name, version, description, path, hash,
   //  components: [names]}], "rejected": [{path, reason}], "clashes": [{path, package,
   //  component, provided_by, explanation}]}: GET /v1/plugins.
   Value plugins_json() const;
@@ -170,10 +171,15 @@ class PluginRegistry final : public ComponentCatalog {
   struct Snapshot;
 
   std::shared_ptr<const Snapshot> snapshot() const;
-  // The rescan itself; `being_written` are left as they are (a copy in progress).
+  // The rescan itself: update(), then prune_cache().
   void rescan_locked(const std::set<std::filesystem::path>& being_written);
+  // Brings files_ and the snapshot up to date; `being_written` are left as they are (a copy
+  // in progress).
+  void update(const std::set<std::filesystem::path>& being_written);
   // The log lines for going from files_ to `next` (PluginRegistryOptions::log_changes).
   void log_changes(const std::map<std::filesystem::path, FileRecord>& next) const;
+  // PluginImageCache::prune, logged (PluginRegistryOptions::log_changes).
+  void prune_cache() const;
 
   std::vector<std::filesystem::path> directories_;
   PluginRegistryOptions options_;

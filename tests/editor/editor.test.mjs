@@ -73,6 +73,7 @@ async function startServer() {
   });
   return {
     url,
+    fixtures,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -623,6 +624,23 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByTestId('trouble-c').filter({ hasText: 'crash loop' }).waitFor({ timeout: DEADLINE_MS });
     assert.match(await page.getByTestId('trouble-c').getAttribute('title'), /SIGSEGV/);
     await page.getByTestId('counters-c').filter({ hasText: '✝3' }).waitFor({ timeout: DEADLINE_MS });
+  });
+
+  await t.test("a node whose plugin file is gone says so, and the inspector names the build it runs", async () => {
+    // A packet that passes ends the crash loop.
+    const passed = await fetch(`${server.url}/v1/graphs/isolated/packets?wait=true`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"fine": true}',
+    });
+    assert.equal(passed.status, 200, await passed.text());
+    await page.getByTestId('trouble-c').waitFor({ state: 'detached', timeout: DEADLINE_MS });
+    await nodeBox(page, 'c').locator('header').click();
+    await page.getByTestId('node-build').filter({ hasText: /runs fixture_segv 1\.0\.0, build [0-9a-f]{12}$/ }).waitFor({ timeout: DEADLINE_MS });
+
+    rmSync(path.join(server.fixtures, 'libfixture_segv.so'));
+    await page.getByTestId('trouble-c').filter({ hasText: 'plugin gone' }).waitFor({ timeout: DEADLINE_MS });
+    assert.match(await page.getByTestId('trouble-c').getAttribute('title'), /no loaded plugin offers 'fixture_segv'/);
+    await page.getByTestId('node-build').filter({ hasText: 'its plugin file is gone' }).waitFor({ timeout: DEADLINE_MS });
+    assert.equal(await page.getByTestId('trouble-out').count(), 0, 'collect is a bundled component, still offered');
   });
 
   await t.test('a deployed 200-node graph opens with an automatic layout, pans and zooms', async () => {

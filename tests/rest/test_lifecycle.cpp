@@ -139,3 +139,74 @@ TEST_CASE("the port opens before the plugins are loaded: /readyz and the graph r
   CHECK(plugins_json.find("libfixture_hang.so") != std::string::npos);
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("a graph whose plugin file is removed is degraded, keeps running, and says which build each node runs") {
+  TempDir dir;
+  write_file(dir.path / "graphs/echo.yaml", echo_graph);
+  const auto plugins = dir.path / "plugins";
+  std::filesystem::create_directories(plugins);
+  const auto file = plugins / "librest_fixture.so";
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, file);
+  ServerProcess server(dir, {"--plugins", plugins.string()});
+  const auto post = [&] {
+    return http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", R"({"a": 1})",
+                {{"Content-Type", "application/json"}});
+  };
+  // GET /v1/graphs's entry for echo (null when it is not listed).
+  const auto listed = [&] {
+    sluice::Value list = http(server.port(), "GET", "/v1/graphs").json();
+    for (auto& entry : list["graphs"].as_array())
+      if (entry["name"].as_string() == "echo") return entry;
+    return sluice::Value();
+  };
+  const auto graph_state = [&] {
+    sluice::Value entry = listed();
+    return entry.is_null() ? std::string("absent") : entry["state"].as_string();
+  };
+
+  // Which build: the package, its version and the hash of the file loaded.
+  std::string hash;
+  sluice::Value registry = http(server.port(), "GET", "/v1/plugins").json();
+  for (auto& package : registry["packages"].as_array())
+    if (package["name"].as_string() == "rest_fixture") hash = package["hash"].as_string();
+  CHECK(hash.size() == 32);
+  const HttpResult document = http(server.port(), "GET", "/v1/graphs/echo", {}, {{"Accept", "application/json"}});
+  sluice::Value status = document.json()["status"];
+  CHECK(status["state"].as_string() == "running");
+  sluice::Value pass = status["nodes"]["pass"];
+  CHECK(pass["package"].as_string() == "rest_fixture");
+  CHECK(pass["version"].as_string() == "1.0.0");
+  CHECK(pass["hash"].as_string() == hash);
+  CHECK(pass["file"].as_string() == file.string());
+  CHECK_FALSE(pass["missing"].as_bool());
+  sluice::Value first_stats = http(server.port(), "GET", "/v1/graphs/echo/stats").json();
+  CHECK(first_stats["nodes"][0]["plugin"]["hash"].as_string() == hash);
+  // The document GET sends, status and all, can be PUT back.
+  CHECK(http(server.port(), "PUT", "/v1/graphs/echo", document.body, {{"Content-Type", "application/json"}}).status ==
+        200);
+  CHECK(graph_state() == "running");
+
+  std::filesystem::remove(file);
+  REQUIRE(wait_until([&] { return graph_state() == "degraded"; }, 15s));
+  CHECK(wait_until([&] {
+    return server.stderr_text().find("graph \"echo\" is degraded: no loaded plugin offers \"rest_collect\", "
+                                     "\"rest_pass\" any more") != std::string::npos;
+  }, 15s));
+  CHECK(sluice::json::to_string(listed()["missing"]) == R"(["rest_collect","rest_pass"])");
+  sluice::Value stats = http(server.port(), "GET", "/v1/graphs/echo/stats").json();
+  CHECK(stats["state"].as_string() == "degraded");
+  CHECK(stats["nodes"][0]["missing"].as_bool());
+  CHECK(http(server.port(), "GET", "/metrics").body.find("sluice_graph_degraded{graph=\"echo\"} 1") !=
+        std::string::npos);
+  // It keeps running on the build it loaded.
+  CHECK(post().status == 200);
+
+  // The plugin back: redeployed, running again.
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so.new");
+  std::filesystem::rename(plugins / "librest_fixture.so.new", file);
+  CHECK(wait_until([&] { return graph_state() == "running"; }, 15s));
+  CHECK(http(server.port(), "GET", "/metrics").body.find("sluice_graph_degraded{graph=\"echo\"} 0") !=
+        std::string::npos);
+  CHECK(post().status == 200);
+  CHECK(server.stop() == 0);
+}

@@ -77,7 +77,7 @@ class FakeCatalog : public ComponentCatalog {
   // host); the others are built into the test.
   std::optional<ComponentOrigin> origin(std::string_view name) const override {
     if (name != "json_adapter" && name != "ticker") return std::nullopt;
-    return ComponentOrigin{"/plugins/libjson.so", "/cache/abc.so", "json", "1.0.0", std::string(name)};
+    return ComponentOrigin{"/plugins/libjson.so", "/cache/abc.so", "json", "1.0.0", std::string(name), "abc"};
   }
 
   std::vector<std::string> names() const override {

@@ -15,7 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <string>
@@ -331,9 +333,9 @@ TEST_CASE("a probe asked after its deadline still reports what its child finishe
   // next is asked past its own deadline, and a package that loaded long before was rejected
   // as hanging.
   TempDir scratch;
-  const fs::path image = sluice::PluginImageCache(scratch / "cache").store(read_bytes(FIXTURE_GOOD_V1));
+  const sluice::ImageLease image = sluice::PluginImageCache(scratch / "cache").store(read_bytes(FIXTURE_GOOD_V1));
   const auto asked_at = std::chrono::steady_clock::now() + 2000ms;
-  sluice::PluginProbe probe(SLUICE_EXE, FIXTURE_GOOD_V1, image, 1000ms);
+  sluice::PluginProbe probe(SLUICE_EXE, FIXTURE_GOOD_V1, image.path(), 1000ms);
   // The condition is the time itself: the verdict is asked a second after the deadline.
   while (std::chrono::steady_clock::now() < asked_at) std::this_thread::sleep_for(10ms);
   const auto verdict = probe.verdict();
@@ -583,4 +585,129 @@ TEST_CASE("sluice plugins: JSON, the human listing, and describe") {
   const std::string unknown = run_command(prefix + " describe fixture_uper 2>&1", status);
   CHECK(status == 1);
   CHECK_MESSAGE(contains(unknown, "did you mean 'fixture_upper'?"), unknown);
+}
+
+namespace {
+
+// The images (`<hash>.so`) in a cache directory.
+std::vector<std::string> cached_images(const fs::path& cache) {
+  std::vector<std::string> images;
+  for (const auto& entry : fs::directory_iterator(cache))
+    if (entry.path().extension() == ".so" && entry.path().filename().string().front() != '.')
+      images.push_back(entry.path().filename().string());
+  std::sort(images.begin(), images.end());
+  return images;
+}
+
+void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+}  // namespace
+
+TEST_CASE("the image cache keeps what a package or a graph holds, and prunes the rest") {
+  TempDir dir, scratch;
+  const fs::path plugin = dir / "libgood.so";
+  copy_over(FIXTURE_GOOD_V1, plugin);
+  PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  const fs::path cache = scratch / "cache";
+  const auto v1_image = cached_images(cache);
+  REQUIRE(v1_image.size() == 1);
+
+  // A graph still runs v1 (it holds the descriptor) while the file is replaced by v2.
+  auto v1_upper = registry.find("fixture_upper");
+  copy_over(FIXTURE_GOOD_V2, plugin);
+  registry.rescan();
+  REQUIRE(registry.find("fixture_upper")->version == "2.0.0");
+  CHECK(cached_images(cache).size() == 2);
+  // The graph redeployed: v1's copy goes at the next scan.
+  v1_upper.reset();
+  registry.rescan();
+  const auto v2_image = cached_images(cache);
+  REQUIRE(v2_image.size() == 1);
+  CHECK(v2_image != v1_image);
+
+  // Removed: nothing holds v2 any more.
+  fs::remove(plugin);
+  registry.rescan();
+  CHECK(cached_images(cache).empty());
+}
+
+TEST_CASE("prune leaves a leased image, other files and a fresh temporary alone") {
+  TempDir scratch;
+  const sluice::PluginImageCache cache(scratch / "cache");
+  std::optional<sluice::ImageLease> lease = cache.store(read_bytes(FIXTURE_GOOD_V1));
+  const fs::path unleased = cache.store(read_bytes(FIXTURE_GOOD_V2)).path();  // the lease ends here
+  write_file(cache.dir() / "notes.txt", "not an image");
+  write_file(cache.dir() / ".abc.so.1.0.tmp", "a copy being written");
+  write_file(cache.dir() / ".def.so.2.0.tmp", "left by a writer that died");
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(cache.dir() / ".def.so.2.0.tmp", two_hours_ago);
+
+  const auto pruned = cache.prune();
+  CHECK(pruned.files == 2);
+  CHECK_FALSE(fs::exists(unleased));
+  CHECK_FALSE(fs::exists(cache.dir() / ".def.so.2.0.tmp"));
+  CHECK(fs::exists(lease->path()));
+  CHECK(fs::exists(cache.dir() / "notes.txt"));
+  CHECK(fs::exists(cache.dir() / ".abc.so.1.0.tmp"));
+
+  // Stored again after a prune: a new copy, leased.
+  lease.reset();
+  CHECK(cache.prune().files == 1);
+  const sluice::ImageLease again = cache.store(read_bytes(FIXTURE_GOOD_V1));
+  CHECK(fs::exists(again.path()));
+  CHECK(cache.prune().files == 0);
+}
+
+TEST_CASE("a plugin reached by a symbolic link is reloaded when its target is rebuilt, in place or renamed over") {
+  TempDir dir, builds, scratch;
+  const fs::path target = builds / "out" / "libgood-current.so";  // outside every plugin directory
+  copy_over(FIXTURE_GOOD_V1, target);
+  fs::create_symlink(target, dir / "libgood.so");
+  PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  registry.watch();
+  REQUIRE(registry.find("fixture_upper"));
+  CHECK(registry.find("fixture_upper")->version == "1.0.0");
+
+  // Written in place, as a linker does.
+  copy_over(FIXTURE_GOOD_V2, target);
+  // (A scan that reads the file between the writer's truncation and its first write rejects
+  // it until the writer closes it.)
+  const auto version_now = [&] {
+    const auto upper = registry.find("fixture_upper");
+    return upper ? upper->version : "(none)";
+  };
+  CHECK(eventually([&] { return version_now() == "2.0.0"; }));
+  // Renamed over, as an installer does.
+  copy_over(FIXTURE_GOOD_V1, builds / "out" / ".libgood-current.so.new");
+  fs::rename(builds / "out" / ".libgood-current.so.new", target);
+  CHECK(eventually([&] { return version_now() == "1.0.0"; }));
+  // A link made after watch() is followed too.
+  const fs::path second_target = builds / "other" / "libgood-2.so";
+  copy_over(FIXTURE_GOOD_V2, second_target);
+  fs::create_symlink(second_target, dir / "libgood2.so");
+  REQUIRE(eventually([&] { return registry.find("fixture_route") && registry.packages().size() == 2; }));
+  copy_over(FIXTURE_GOOD_V1, second_target);
+  CHECK(eventually([&] {
+    for (const auto& package : registry.packages())
+      if (package.path == dir / "libgood2.so") return package.version == "1.0.0";
+    return false;
+  }));
+}
+
+TEST_CASE("symbolic link loops, dangling links and directories named *.so are reported") {
+  TempDir dir, scratch;
+  fs::create_symlink(dir / "libb.so", dir / "liba.so");
+  fs::create_symlink(dir / "liba.so", dir / "libb.so");
+  fs::create_symlink(dir / "libnothing-here.so", dir / "libgone.so");
+  fs::create_directory(dir / "libdir.so");
+  copy_over(FIXTURE_GOOD_V1, dir / "libgood.so");
+  const PluginRegistry registry({dir.path()}, options_with_cache(scratch));
+  CHECK(registry.find("fixture_upper"));
+  std::map<std::string, std::string> reasons;
+  for (const auto& rejection : registry.rejected()) reasons[rejection.path.filename().string()] = rejection.reason;
+  REQUIRE(reasons.size() == 4);
+  CHECK_MESSAGE(contains(reasons["liba.so"], "is a loop of symbolic links"), reasons["liba.so"]);
+  CHECK_MESSAGE(contains(reasons["libb.so"], "is a loop of symbolic links"), reasons["libb.so"]);
+  CHECK(reasons["libgone.so"] == "is a symbolic link to " + (dir / "libnothing-here.so").string() + ", which does not exist");
+  CHECK(reasons["libdir.so"] == "is a directory, not a plugin file");
 }

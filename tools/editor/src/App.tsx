@@ -680,7 +680,7 @@ function Editor() {
             <option value="">Open graph…</option>
             {graphList.map((g) => (
               <option key={g.name} value={g.name}>
-                {g.name} ({g.nodes} nodes)
+                {g.name} ({g.nodes} nodes{g.state === 'degraded' ? `; degraded: ${(g.missing ?? []).join(', ')} gone` : ''})
               </option>
             ))}
           </select>

@@ -27,12 +27,18 @@ function ComponentNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const droppedText = Object.entries(droppedBy)
     .map(([cause, n]) => `${cause === FILTERED ? 'filtered out' : `to unwired port '${cause}'`} ${n}`)
     .join(', ');
-  // What the node's process says about it: stuck on a packet, or an isolated host that keeps failing.
+  // What the server says about the node: stuck on a packet, an isolated host that keeps
+  // failing, or a plugin file that is gone (the node runs the build it loaded).
   const trouble = stats?.stalled
     ? { text: 'stalled', title: 'busy with one packet for longer than its timeout; its worker is held' }
     : stats?.host?.state === 'crash_looping'
       ? { text: 'crash loop', title: stats.host.last_failure ?? 'its host process keeps failing' }
-      : null;
+      : stats?.missing
+        ? {
+            text: 'plugin gone',
+            title: `no loaded plugin offers '${data.component}' any more; the node runs the build it loaded until the graph is undeployed`,
+          }
+        : null;
   const classes = ['sl-node', `kind-${descriptor?.kind ?? 'unknown'}`];
   if (selected) classes.push('selected');
   if (problems.length > 0 || serverErrors.length > 0) classes.push('invalid');

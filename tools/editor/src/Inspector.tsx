@@ -78,6 +78,12 @@ export function NodeInspector({ node, descriptor, deployed, nodeIds, onParams, o
         </p>
       ))}
       <h3>How it runs</h3>
+      {live?.stats?.plugin && (
+        <p className="sl-help" title={live.stats.plugin.file} data-testid="node-build">
+          runs {live.stats.plugin.package} {live.stats.plugin.version}, build {live.stats.plugin.hash.slice(0, 12)}
+          {live.stats.missing && ' — its plugin file is gone'}
+        </p>
+      )}
       <label htmlFor="node-isolation">Isolation</label>
       <select
         id="node-isolation"

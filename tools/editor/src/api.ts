@@ -44,6 +44,9 @@ export interface GraphListEntry {
   name: string;
   nodes: number;
   description?: string;
+  // degraded: a component's plugin file is gone; the graph runs on the build it loaded.
+  state?: 'running' | 'degraded';
+  missing?: string[];
 }
 
 // GET /v1/graphs/{g} as JSON: endpoints are `node` or `node.port`.
@@ -77,6 +80,14 @@ export interface HostStats {
   last_failure?: string;
 }
 
+// The plugin build a node runs.
+export interface PluginBuild {
+  package: string;
+  version: string;
+  file: string;
+  hash: string;
+}
+
 export interface NodeStats {
   node: string;
   component: string;
@@ -91,10 +102,13 @@ export interface NodeStats {
   isolation: Isolation;
   stalled: boolean; // busy with one packet past its timeout, in the server's process
   host?: HostStats; // isolation: process only
+  plugin?: PluginBuild; // absent for a component built into the server
+  missing?: boolean; // no loaded plugin offers its component any more
 }
 
 export interface GraphStats {
   graph: string;
+  state?: 'running' | 'degraded';
   instances: number;
   queued: number;
   dead_letters: number;

@@ -77,6 +77,8 @@ function sameStats(a: NodeStats | undefined, b: NodeStats | undefined) {
     a.stalled === b.stalled &&
     a.host?.state === b.host?.state &&
     a.host?.failures === b.host?.failures &&
+    a.missing === b.missing &&
+    a.plugin?.hash === b.plugin?.hash &&
     JSON.stringify(a.dropped_by_port) === JSON.stringify(b.dropped_by_port)
   );
 }
