@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include <sluice/blocking_executor.hpp>
 #include <sluice/io.hpp>
 
 #include "runtime/graph_instance.hpp"

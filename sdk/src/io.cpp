@@ -1,5 +1,7 @@
 #include "sluice/io.hpp"
 
+#include "sluice/blocking_executor.hpp"
+
 #include <atomic>
 
 namespace sluice::io {

@@ -18,8 +18,4 @@ namespace sluice::io {
 
 void run_blocking(const std::function<void()>& work);
 
-// For the runtime: installs the executor run_blocking uses (nullptr restores inline).
-using BlockingExecutor = void (*)(const std::function<void()>& work);
-void set_blocking_executor(BlockingExecutor executor);
-
 }  // namespace sluice::io

@@ -13,9 +13,12 @@
 // _GLIBCXX_DEBUG) as the kernel, because std::string, std::vector, std::function and Value
 // cross the boundary. SLUICE_PLUGIN records these facts (AbiFingerprint, computed where the
 // plugin is compiled) in a plain data symbol the kernel reads from the file before it loads it.
+//
+// Build plugins with hidden visibility (`gnu_symbol_visibility : 'hidden'` in meson,
+// -fvisibility=hidden otherwise, as the template does): SLUICE_PLUGIN exports its three
+// symbols by itself, and nothing else of the plugin should be visible to other libraries.
 #pragma once
 
-#include <boost/dll/alias.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -23,14 +26,15 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 6
+#define SLUICE_SDK_ABI_VERSION 7
 
 namespace sluice {
 
 inline constexpr std::uint32_t sdk_abi_version = SLUICE_SDK_ABI_VERSION;
 
-// The one symbol a package exports (Boost.DLL alias "sluice_plugin"). `abi_version` stays the
-// first member in every ABI version so that any kernel can read it safely.
+// What a package exports: `sluice_plugin`, a pointer to it (the layout of a Boost.DLL alias,
+// which the kernel reads). `abi_version` stays the first member in every ABI version so that
+// any kernel can read it safely.
 struct PluginExport {
   std::uint32_t abi_version;
   const char* name;
@@ -87,6 +91,9 @@ inline constexpr const char* plugin_fingerprint_symbol = "sluice_plugin_abi";
 
 }  // namespace sluice
 
+// Visible whatever -fvisibility says, and kept although nothing in the plugin refers to it.
+#define SLUICE_PLUGIN_SYMBOL __attribute__((visibility("default"), used))
+
 #define SLUICE_PLUGIN(NAME, VERSION, DESCRIPTION, ...)                                        \
   namespace {                                                                                 \
   bool sluice_plugin_components(std::vector<::sluice::ComponentDescriptor>& out,              \
@@ -102,8 +109,9 @@ inline constexpr const char* plugin_fingerprint_symbol = "sluice_plugin_abi";
     return false;                                                                             \
   }                                                                                           \
   }                                                                                           \
-  extern "C" const ::sluice::PluginExport sluice_plugin_export = {                            \
+  extern "C" SLUICE_PLUGIN_SYMBOL const ::sluice::PluginExport sluice_plugin_export = {       \
       SLUICE_SDK_ABI_VERSION, NAME, VERSION, DESCRIPTION, &sluice_plugin_components};         \
-  extern "C" __attribute__((visibility("default"), used))                                     \
-  const ::sluice::AbiFingerprint sluice_plugin_abi = ::sluice::abi_fingerprint;               \
-  BOOST_DLL_ALIAS(sluice_plugin_export, sluice_plugin)
+  extern "C" SLUICE_PLUGIN_SYMBOL const ::sluice::PluginExport* const sluice_plugin =         \
+      &sluice_plugin_export;                                                                  \
+  extern "C" SLUICE_PLUGIN_SYMBOL const ::sluice::AbiFingerprint sluice_plugin_abi =          \
+      ::sluice::abi_fingerprint;
