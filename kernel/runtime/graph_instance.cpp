@@ -397,26 +397,24 @@ void GraphInstance::start() {
       .detach();
 }
 
-GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission, std::size_t bytes) {
+bool GraphInstance::submit(Submission& submission, std::size_t bytes) {
   const std::size_t n = submission.packets.size();
   queued += n;
   outstanding += n;
-  // try_push leaves its argument as it was unless it succeeds.
   queued_bytes += bytes;
-  const auto status = ingress_.try_push(std::move(submission));
-  if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;
+  // push leaves its argument as it was unless it succeeds.
+  if (ingress_.push(std::move(submission))) return true;
   queued -= n;
   queued_bytes -= bytes;
   outstanding -= n;
-  return status == boost::fibers::channel_op_status::closed ? SubmitOutcome::closed : SubmitOutcome::full;
+  return false;
 }
 
 void GraphInstance::close_ingress() { ingress_.close(); }
 
 void GraphInstance::ingress_loop() {
   Submission submission;
-  while (ingress_.pop(submission) == boost::fibers::channel_op_status::success)
-    admit(submission);
+  while (ingress_.pop(submission)) admit(submission);
   for (auto& node : nodes_) node->ingress->close_writer();
 }
 

@@ -2,7 +2,7 @@
 //
 // Owns the component instances (constructed at deploy, on the deploying thread), the bounded
 // queues between them, and one fiber per node plus an ingress fiber, all on its worker. Only
-// the ingress channel and the counters are touched from other threads.
+// the ingress queue and the counters are touched from other threads.
 //
 // Stream accounting: every packet in a queue belongs to a stream (or none, for packets a
 // component makes up on a timer or at flush). A stream's `pending` count rises once for every
@@ -11,7 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <boost/fiber/buffered_channel.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <future>
@@ -27,6 +26,7 @@
 #include "isolation/hosted_component.hpp"
 #include "runtime/dead_letter_store.hpp"
 #include "runtime/fiber_signal.hpp"
+#include "runtime/handoff_queue.hpp"
 #include "runtime/packet_tap.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stream_table.hpp"
@@ -221,10 +221,10 @@ class GraphInstance {
 
   // On the worker thread: launches the fibers.
   void start();
-  // Any thread; `bytes` is the sum of submission.packet_bytes. Unless accepted, the
-  // submission is untouched.
-  enum class SubmitOutcome { accepted, full, closed };
-  SubmitOutcome try_submit(Submission& submission, std::size_t bytes);
+  // Any thread; `bytes` is the sum of submission.packet_bytes. False, with the submission
+  // untouched, once the ingress is closed (the instance drains). The caller bounds what it
+  // submits (Runtime checks `queued` and `queued_bytes` first).
+  bool submit(Submission& submission, std::size_t bytes);
   // Any thread: no more submissions; the graph drains, then done() becomes ready.
   void close_ingress();
   std::shared_future<void> done() const { return done_future_; }
@@ -257,7 +257,8 @@ class GraphInstance {
   // Where each node's causes of drops start in StreamState::dropped_at: its out ports, `error`
   // and "filtered"; the last entry is the total.
   std::vector<std::size_t> drop_slots_;
-  boost::fibers::buffered_channel<Submission> ingress_{256};
+  // Unbounded by count: try_submit's caller bounds it in packets and bytes (RuntimeOptions).
+  HandoffQueue<Submission> ingress_;
   std::unordered_map<StreamState*, std::unique_ptr<StreamState>> live_streams_;
   std::size_t running_nodes_ = 0;
   std::shared_ptr<std::promise<void>> done_promise_ = std::make_shared<std::promise<void>>();

@@ -170,15 +170,14 @@ struct Runtime::Impl {
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), std::move(sizes), node};
-    const auto outcome = least->try_submit(submission, bytes);
-    if (outcome != GraphInstance::SubmitOutcome::accepted) {
+    if (!least->submit(submission, bytes)) {
       packets = std::move(submission.packets);
       on_done = std::move(submission.stream->on_done);
       streams.discard(admission.stream_id);
       admission.status = Admission::Status::overloaded;
       admission.stream_id.clear();
       admission.accepted = 0;
-      closed = outcome == GraphInstance::SubmitOutcome::closed;
+      closed = true;
     }
     return admission;
   }

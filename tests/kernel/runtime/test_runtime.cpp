@@ -727,6 +727,31 @@ TEST_CASE("a full ingress refuses with overloaded, never queueing without bound"
   runtime.shutdown();
 }
 
+TEST_CASE("one-packet submissions are refused by the packet bound, not by a count of submissions") {
+  gate_open = false;
+  Runtime runtime({.workers = 1, .max_queued_packets = 2000});
+  runtime.deploy(plan("name: g\npipeline: [gate, out]\nnodes:\n  gate: {component: gate}\n"
+                      "  out: {component: sink}\n"));
+  // Submits until refused with the gate's input queue full (a refusal before that can be
+  // momentary: the worker then takes packets into that queue).
+  int submitted = 0;
+  Admission last;
+  REQUIRE(eventually([&] {
+    last = runtime.submit("g", numbered(1));
+    ++submitted;
+    return last.status != Admission::Status::accepted && runtime.stats("g")->queued > 0 &&
+           runtime.stats("g")->nodes[0].queue_depth >= default_edge_capacity;
+  }));
+  CHECK(last.status == Admission::Status::overloaded);
+  // Refused only once the packets waiting reach the bound: every submission is one packet, so
+  // a count of submissions below it (a channel of 256 slots) must not refuse first.
+  const GraphStats stats = *runtime.stats("g");
+  CHECK_MESSAGE(stats.queued >= 1999, stats.queued << " packets queued when refused, after " << submitted);
+  CHECK(stats.queued <= 2000);
+  gate_open = true;
+  runtime.shutdown();
+}
+
 std::vector<Packet> blobs(int count, std::size_t bytes) {
   std::vector<Packet> packets;
   for (int i = 0; i < count; ++i) {
