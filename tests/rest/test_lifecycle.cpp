@@ -10,12 +10,24 @@
 
 using namespace rest_test;
 
-TEST_CASE("redeploys by PUT and by plugin replacement under POSTs and stats: nothing lost, nothing refused") {
-  TempDir dir;
+namespace {
+
+// dir/graphs/echo.yaml, and dir/plugins with the fixture package copied in (a directory of its
+// own, which the tests change): returns the plugin file.
+std::filesystem::path echo_with_own_plugins(const TempDir& dir) {
   write_file(dir.path / "graphs/echo.yaml", echo_graph);
   const auto plugins = dir.path / "plugins";
   std::filesystem::create_directories(plugins);
-  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so");
+  const auto file = plugins / "librest_fixture.so";
+  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, file);
+  return file;
+}
+
+}  // namespace
+
+TEST_CASE("redeploys by PUT and by plugin replacement under POSTs and stats: nothing lost, nothing refused") {
+  TempDir dir;
+  const auto plugins = echo_with_own_plugins(dir).parent_path();
   ServerProcess server(dir, {"--plugins", plugins.string()});
 
   std::atomic<bool> running{true};
@@ -74,11 +86,8 @@ TEST_CASE("redeploys by PUT and by plugin replacement under POSTs and stats: not
 
 TEST_CASE("every plugin added, replaced, rejected and removed is logged with its path, package and version") {
   TempDir dir;
-  write_file(dir.path / "graphs/echo.yaml", echo_graph);
-  const auto plugins = dir.path / "plugins";
-  std::filesystem::create_directories(plugins);
-  const auto file = plugins / "librest_fixture.so";
-  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, file);
+  const auto file = echo_with_own_plugins(dir);
+  const auto plugins = file.parent_path();
   ServerProcess server(dir, {"--plugins", plugins.string()});
   const auto logged = [&](const std::string& line) {
     return wait_until([&] { return server.stderr_text().find(line) != std::string::npos; }, 15s);
@@ -106,10 +115,7 @@ TEST_CASE("every plugin added, replaced, rejected and removed is logged with its
 
 TEST_CASE("the port opens before the plugins are loaded: /readyz and the graph routes answer 503 until then") {
   TempDir dir;
-  write_file(dir.path / "graphs/echo.yaml", echo_graph);
-  const auto plugins = dir.path / "plugins";
-  std::filesystem::create_directories(plugins);
-  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, plugins / "librest_fixture.so");
+  const auto plugins = echo_with_own_plugins(dir).parent_path();
   // Its probe runs until --plugin-load-timeout: the time the server is starting.
   std::filesystem::copy_file(FIXTURE_HANG, plugins / "libfixture_hang.so");
   ServerProcess server(dir, {"--plugins", plugins.string(), "--plugin-load-timeout", "8s"},
@@ -142,11 +148,8 @@ TEST_CASE("the port opens before the plugins are loaded: /readyz and the graph r
 
 TEST_CASE("a graph whose plugin file is removed is degraded, keeps running, and says which build each node runs") {
   TempDir dir;
-  write_file(dir.path / "graphs/echo.yaml", echo_graph);
-  const auto plugins = dir.path / "plugins";
-  std::filesystem::create_directories(plugins);
-  const auto file = plugins / "librest_fixture.so";
-  std::filesystem::copy_file(REST_FIXTURE_PLUGIN, file);
+  const auto file = echo_with_own_plugins(dir);
+  const auto plugins = file.parent_path();
   ServerProcess server(dir, {"--plugins", plugins.string()});
   const auto post = [&] {
     return http(server.port(), "POST", "/v1/graphs/echo/packets?wait=true", R"({"a": 1})",
