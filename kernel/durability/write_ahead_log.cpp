@@ -470,6 +470,10 @@ void WriteAheadLog::sync_loop() {
     if (!synced && !stopping_) unsynced_ = true;  // try again at the next round
     ++counters_.syncs;  // counted before the answers, so whoever was answered sees it
     counters_.sync_nanoseconds += static_cast<std::uint64_t>(std::chrono::nanoseconds(took).count());
+    const auto micros = static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::microseconds>(took).count());
+    ++counters_.syncs_by_latency[static_cast<std::size_t>(
+        std::lower_bound(wal_sync_bucket_bounds_us.begin(), wal_sync_bucket_bounds_us.end(), micros) -
+        wal_sync_bucket_bounds_us.begin())];
     lock.unlock();
     for (auto& waiter : batch) waiter.on_durable({.id = waiter.id, .error = error});
     lock.lock();

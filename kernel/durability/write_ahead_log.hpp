@@ -31,6 +31,7 @@
 // Thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -85,6 +86,11 @@ struct WalAppend {
   bool full = false;     // refused for the max_bytes limit: retry once older work completes
 };
 
+// Upper bounds of the fdatasync latency histogram's buckets, in microseconds (100 µs to 1 s;
+// /metrics gives them in seconds, as Prometheus's `le`).
+inline constexpr std::array<std::uint64_t, 12> wal_sync_bucket_bounds_us = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
 struct WalStats {
   std::uint64_t bytes = 0;     // in the segments on disk
   std::uint64_t segments = 0;
@@ -93,6 +99,9 @@ struct WalStats {
   std::uint64_t bytes_written = 0;
   std::uint64_t syncs = 0;
   std::uint64_t sync_nanoseconds = 0;  // total time spent in fdatasync
+  // Syncs by latency: [i] took at most wal_sync_bucket_bounds_us[i] and more than the bound
+  // before it; the last, more than the largest bound.
+  std::array<std::uint64_t, wal_sync_bucket_bounds_us.size() + 1> syncs_by_latency = {};
   std::uint64_t recovered = 0;         // submissions found pending at open
   std::uint64_t torn = 0, corrupt = 0;  // as found at open
 };

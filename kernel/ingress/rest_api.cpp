@@ -222,6 +222,7 @@ std::string label_value(std::string_view text) {
 struct Sample {
   std::string labels;  // `graph="g",node="n"` or empty
   std::string value;
+  std::string suffix = {};  // after the family's name: a histogram's `_bucket`, `_sum`, `_count`
 };
 
 void append_family(std::string& out, std::string_view name, std::string_view type,
@@ -237,6 +238,7 @@ void append_family(std::string& out, std::string_view name, std::string_view typ
   out += '\n';
   for (const auto& sample : samples) {
     out += name;
+    out += sample.suffix;
     if (!sample.labels.empty()) out += '{' + sample.labels + '}';
     out += ' ';
     out += sample.value;
@@ -602,6 +604,18 @@ void RestApi::metrics(Call& call) {
     wal_family("sluice_wal_syncs_total", "counter", "fdatasync calls on the write-ahead log.", std::to_string(wal.syncs));
     wal_family("sluice_wal_sync_seconds_total", "counter", "Time spent in fdatasync on the write-ahead log.",
                number(static_cast<double>(wal.sync_nanoseconds) / 1e9));
+    std::vector<Sample> latency;
+    std::uint64_t at_most = 0;  // Prometheus buckets count everything up to their bound
+    for (std::size_t i = 0; i < wal_sync_bucket_bounds_us.size(); ++i) {
+      at_most += wal.syncs_by_latency[i];
+      latency.push_back({"le=\"" + number(static_cast<double>(wal_sync_bucket_bounds_us[i]) / 1e6) + '"',
+                         std::to_string(at_most), "_bucket"});
+    }
+    latency.push_back({"le=\"+Inf\"", std::to_string(wal.syncs), "_bucket"});
+    latency.push_back({"", number(static_cast<double>(wal.sync_nanoseconds) / 1e9), "_sum"});
+    latency.push_back({"", std::to_string(wal.syncs), "_count"});
+    append_family(out, "sluice_wal_sync_duration_seconds", "histogram",
+                  "How long each fdatasync of the write-ahead log took.", latency);
     wal_family("sluice_wal_replayed_submissions", "gauge", "Unfinished submissions found in the log at start (replayed, or kept as lost).",
                std::to_string(wal.recovered));
     wal_family("sluice_wal_torn_records", "gauge", "Records cut short at the log's end, dropped at start.",

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <optional>
 
 #include "durability/write_ahead_log.hpp"
 #include "durable_support.hpp"
@@ -115,7 +116,27 @@ TEST_CASE("a logged submission's stream says durable: true, and /metrics counts 
   // --fsync: each answered submission waited for a sync.
   const auto at = metrics.find("\nsluice_wal_syncs_total ");
   REQUIRE(at != std::string::npos);
-  CHECK(std::stoul(metrics.substr(at + 24)) >= 2);
+  const unsigned long syncs = std::stoul(metrics.substr(at + 24));
+  CHECK(syncs >= 2);
+  // The sync latency histogram: cumulative buckets from 100 µs to 1 s, +Inf and _count equal
+  // to the syncs (read in one scrape), and never decreasing.
+  const auto series_value = [&](const std::string& line_start) -> std::optional<double> {
+    const auto found = metrics.find("\n" + line_start + " ");
+    if (found == std::string::npos) return std::nullopt;
+    return std::stod(metrics.substr(found + line_start.size() + 2));
+  };
+  CHECK(metrics.find("# TYPE sluice_wal_sync_duration_seconds histogram\n") != std::string::npos);
+  double previous = 0;
+  for (const char* bound : {"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+                            "0.1", "0.25", "1", "+Inf"}) {
+    const auto count = series_value(std::string("sluice_wal_sync_duration_seconds_bucket{le=\"") + bound + "\"}");
+    REQUIRE_MESSAGE(count, bound);
+    CHECK(*count >= previous);
+    previous = *count;
+  }
+  CHECK(previous == static_cast<double>(syncs));
+  CHECK(series_value("sluice_wal_sync_duration_seconds_count") == static_cast<double>(syncs));
+  CHECK(series_value("sluice_wal_sync_duration_seconds_sum") > 0.0);
   CHECK(http(server.port(), "GET", "/readyz").json().get("recovering")->as_bool() == false);
 }
 
