@@ -39,9 +39,9 @@ Admission DurableIngest::submit_logged(std::uint64_t id, const std::string& grap
 void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
                            const std::string& node, const std::vector<std::string_view>& field_texts,
                            OnAdmitted on_admitted) {
-  // A submission the runtime refuses whatever the load is answered without being logged:
-  // the log would otherwise write its body only to complete it.
-  if (const Admission now = runtime_.precheck(graph, node); now.status != Admission::Status::accepted) {
+  // A submission the runtime refuses (no such graph, or full now) is answered without being
+  // logged: the log would otherwise write its body only to complete it.
+  if (const Admission now = runtime_.precheck(graph, node, packets.size()); now.status != Admission::Status::accepted) {
     on_admitted({.admission = now});
     return;
   }

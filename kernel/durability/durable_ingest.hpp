@@ -6,10 +6,10 @@
 //   ingest.submit("g", std::move(packets), on_done, "", [](IngestOutcome&& o) { answer(o); });
 //   ingest.durable(stream_id);                      // for GET /v1/streams/{id}
 //
-// A submission the runtime refuses whatever the load (no such graph or node) is answered
-// without being logged (Runtime::precheck); one refused after it was logged (a full graph,
-// or the graph changed in between) gets its completion record at once, so it is never replayed: its caller was told
-// to retry. On recovery a submission whose graph
+// A submission the runtime refuses now (no such graph or node, or a graph already full) is
+// answered without being logged (Runtime::precheck); one refused after it was logged (the
+// graph filled or changed in between) gets its completion record at once, so it is never
+// replayed: its caller was told to retry. On recovery a submission whose graph
 // (or target node) is gone cannot be replayed: its packets are written as NDJSON envelopes to
 // `lost_dir/<graph>-<id>.ndjson` and the reason is reported.
 #pragma once

@@ -1,5 +1,7 @@
 #include "runtime/graph_instance.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <boost/fiber/fiber.hpp>
 #include <boost/fiber/operations.hpp>
 #include <iostream>
@@ -328,7 +330,7 @@ void NodeRuntime::run() {
 // ---- GraphInstance -------------------------------------------------------------------------
 
 GraphInstance::GraphInstance(std::shared_ptr<GraphShared> shared, std::size_t worker)
-    : shared_(std::move(shared)), worker_(worker) {
+    : shared_(std::move(shared)), worker_(worker), ingress_(shared_->ingress_slots) {
   const GraphPlan& plan = *shared_->plan;
   nodes_.reserve(plan.nodes.size());
   for (std::size_t i = 0; i < plan.nodes.size(); ++i) {
@@ -397,24 +399,31 @@ void GraphInstance::start() {
       .detach();
 }
 
-bool GraphInstance::submit(Submission& submission, std::size_t bytes) {
+std::size_t ingress_slots_for(std::size_t max_queued_packets) {
+  return std::bit_ceil(std::clamp<std::size_t>(max_queued_packets, 2, 16384));
+}
+
+GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission, std::size_t bytes) {
   const std::size_t n = submission.packets.size();
   queued += n;
   outstanding += n;
   queued_bytes += bytes;
-  // push leaves its argument as it was unless it succeeds.
-  if (ingress_.push(std::move(submission))) return true;
+  auto slot = std::make_unique<Submission>(std::move(submission));
+  // try_push leaves its argument as it was unless it succeeds.
+  const auto status = ingress_.try_push(std::move(slot));
+  if (status == boost::fibers::channel_op_status::success) return SubmitOutcome::accepted;
+  submission = std::move(*slot);
   queued -= n;
   queued_bytes -= bytes;
   outstanding -= n;
-  return false;
+  return status == boost::fibers::channel_op_status::closed ? SubmitOutcome::closed : SubmitOutcome::full;
 }
 
 void GraphInstance::close_ingress() { ingress_.close(); }
 
 void GraphInstance::ingress_loop() {
-  Submission submission;
-  while (ingress_.pop(submission)) admit(submission);
+  std::unique_ptr<Submission> submission;
+  while (ingress_.pop(submission) == boost::fibers::channel_op_status::success) admit(*submission);
   for (auto& node : nodes_) node->ingress->close_writer();
 }
 

@@ -2,7 +2,7 @@
 //
 // Owns the component instances (constructed at deploy, on the deploying thread), the bounded
 // queues between them, and one fiber per node plus an ingress fiber, all on its worker. Only
-// the ingress queue and the counters are touched from other threads.
+// the ingress channel and the counters are touched from other threads.
 //
 // Stream accounting: every packet in a queue belongs to a stream (or none, for packets a
 // component makes up on a timer or at flush). A stream's `pending` count rises once for every
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/fiber/buffered_channel.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <future>
@@ -26,7 +27,6 @@
 #include "isolation/hosted_component.hpp"
 #include "runtime/dead_letter_store.hpp"
 #include "runtime/fiber_signal.hpp"
-#include "runtime/handoff_queue.hpp"
 #include "runtime/packet_tap.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/stream_table.hpp"
@@ -42,7 +42,13 @@ struct GraphShared {
   std::shared_ptr<TapBoard> taps;
   std::size_t fiber_stack_bytes;
   std::filesystem::path host_program;  // RuntimeOptions::host_program
+  std::size_t ingress_slots;           // ingress_slots_for(RuntimeOptions::max_queued_packets)
 };
+
+// Slots of a graph instance's ingress channel: a power of two (the channel's rule) no smaller
+// than `max_queued_packets`, so that one-packet submissions meet the packet bound first; at
+// most 16384 (128 KiB an instance), the bound on submissions waiting then.
+std::size_t ingress_slots_for(std::size_t max_queued_packets);
 
 struct StreamState {
   StreamResult result;
@@ -221,10 +227,12 @@ class GraphInstance {
 
   // On the worker thread: launches the fibers.
   void start();
-  // Any thread; `bytes` is the sum of submission.packet_bytes. False, with the submission
-  // untouched, once the ingress is closed (the instance drains). The caller bounds what it
-  // submits (Runtime checks `queued` and `queued_bytes` first).
-  bool submit(Submission& submission, std::size_t bytes);
+  // Any thread; `bytes` is the sum of submission.packet_bytes. Unless accepted, the
+  // submission is untouched: `full` when ingress_slots submissions wait already, `closed`
+  // once the ingress is closed (the instance drains). The caller bounds packets and bytes
+  // (Runtime checks `queued` and `queued_bytes` first).
+  enum class SubmitOutcome { accepted, full, closed };
+  SubmitOutcome try_submit(Submission& submission, std::size_t bytes);
   // Any thread: no more submissions; the graph drains, then done() becomes ready.
   void close_ingress();
   std::shared_future<void> done() const { return done_future_; }
@@ -257,8 +265,10 @@ class GraphInstance {
   // Where each node's causes of drops start in StreamState::dropped_at: its out ports, `error`
   // and "filtered"; the last entry is the total.
   std::vector<std::size_t> drop_slots_;
-  // Unbounded by count: try_submit's caller bounds it in packets and bytes (RuntimeOptions).
-  HandoffQueue<Submission> ingress_;
+  // Submissions waiting for the ingress fiber, as pointers (8 bytes a slot, allocated up
+  // front): GraphShared::ingress_slots of them, enough that for any --max-queued up to 16384
+  // the packet bound refuses before the count of submissions does.
+  boost::fibers::buffered_channel<std::unique_ptr<Submission>> ingress_;
   std::unordered_map<StreamState*, std::unique_ptr<StreamState>> live_streams_;
   std::size_t running_nodes_ = 0;
   std::shared_ptr<std::promise<void>> done_promise_ = std::make_shared<std::promise<void>>();

@@ -141,23 +141,37 @@ struct Runtime::Impl {
     return Admission::Status::accepted;
   }
 
+  static GraphInstance* least_loaded(const DeployedGraph& graph) {
+    GraphInstance* least = nullptr;
+    for (const auto& instance : graph.instances)
+      if (!least || instance->outstanding < least->outstanding) least = instance.get();
+    return least;
+  }
+
+  // Whether `instance` must refuse `packets` more of `bytes`. A submission larger than a limit
+  // is still taken by an idle instance: the request size limit bounds it, and refusing it
+  // would refuse it forever.
+  bool full(const GraphInstance& instance, std::size_t packets, std::size_t bytes) const {
+    return instance.queued > 0 && (instance.queued + packets > options.max_queued_packets ||
+                                   instance.queued_bytes + bytes > options.max_queued_bytes);
+  }
+  bool full(const DeployedGraph& graph, std::size_t packets, std::size_t bytes) const {
+    const GraphInstance* least = least_loaded(graph);
+    return !least || full(*least, packets, bytes);
+  }
+
   // Admits into the least loaded instance of `graph`; `closed` when that version is draining
   // (a redeploy replaced it after the caller found it: the caller retries on the new one).
   Admission submit(const DeployedGraph& graph, std::vector<Packet>& packets, StreamCallback& on_done,
                    std::optional<std::size_t> node, bool& closed) {
     Admission admission;
     closed = false;
-    GraphInstance* least = nullptr;
-    for (const auto& instance : graph.instances)
-      if (!least || instance->outstanding < least->outstanding) least = instance.get();
     std::vector<std::size_t> sizes;
     sizes.reserve(packets.size());
     std::size_t bytes = 0;
     for (const Packet& packet : packets) bytes += sizes.emplace_back(packet_bytes(packet));
-    // A submission larger than a limit is still taken by an idle instance: the request size
-    // limit bounds it, and refusing it would refuse it forever.
-    if (!least || (least->queued > 0 && (least->queued + packets.size() > options.max_queued_packets ||
-                                         least->queued_bytes + bytes > options.max_queued_bytes))) {
+    GraphInstance* least = least_loaded(graph);
+    if (!least || full(*least, packets.size(), bytes)) {
       admission.status = Admission::Status::overloaded;
       return admission;
     }
@@ -170,14 +184,15 @@ struct Runtime::Impl {
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
     Submission submission{std::move(stream), std::move(packets), std::move(sizes), node};
-    if (!least->submit(submission, bytes)) {
+    const auto outcome = least->try_submit(submission, bytes);
+    if (outcome != GraphInstance::SubmitOutcome::accepted) {
       packets = std::move(submission.packets);
       on_done = std::move(submission.stream->on_done);
       streams.discard(admission.stream_id);
       admission.status = Admission::Status::overloaded;
       admission.stream_id.clear();
       admission.accepted = 0;
-      closed = true;
+      closed = outcome == GraphInstance::SubmitOutcome::closed;
     }
     return admission;
   }
@@ -224,7 +239,8 @@ void Runtime::deploy(GraphPlan plan) {
       std::make_shared<const GraphPlan>(std::move(plan)), dead_letters, impl_->streams,
       impl_->options.max_results_per_stream, std::make_shared<TapBoard>(out_ports),
       impl_->options.fiber_stack_bytes,
-      impl_->options.host_program.empty() ? std::filesystem::path("/proc/self/exe") : impl_->options.host_program});
+      impl_->options.host_program.empty() ? std::filesystem::path("/proc/self/exe") : impl_->options.host_program,
+      ingress_slots_for(impl_->options.max_queued_packets)});
   const GraphPlan& planned = *graph->shared->plan;
   std::size_t instances = impl_->workers.size();
   if (planned.workers) instances = std::clamp<std::size_t>(*planned.workers, 1, instances);
@@ -315,11 +331,13 @@ Admission Runtime::submit(std::string_view name, std::vector<Packet>&& packets, 
   }
 }
 
-Admission Runtime::precheck(std::string_view name, std::string_view node) const {
+Admission Runtime::precheck(std::string_view name, std::string_view node, std::size_t packets) const {
   Admission answer;
   std::shared_ptr<DeployedGraph> graph;
   std::optional<std::size_t> target;
   answer.status = impl_->locate(name, node, graph, target);
+  if (answer.status == Admission::Status::accepted && impl_->full(*graph, packets, 0))
+    answer.status = Admission::Status::overloaded;
   return answer;
 }
 

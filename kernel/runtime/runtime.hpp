@@ -201,12 +201,12 @@ class Runtime {
   // every packet of the stream has been fully processed.
   Admission submit(std::string_view graph, std::vector<Packet>&& packets, StreamCallback on_done = {},
                    std::string_view node = {});
-  // The refusals submit() would give whatever the load: no such graph or node, no entry
-  // node, shutting down; else `accepted`. For a caller that must do costly work before
-  // submitting (the write-ahead log), so that such a request costs nothing. Fullness is left
-  // to submit(): a version being replaced may look full while submit() hands its packets to
-  // the new one.
-  Admission precheck(std::string_view graph, std::string_view node) const;
+  // The refusals submit() would give now: no such graph or node, no entry node, shutting
+  // down, and `overloaded` when the graph's least loaded instance holds so many packets or
+  // bytes already that `packets` more would be refused; else `accepted`. For a caller that
+  // must do costly work before submitting (the write-ahead log), so that such a request costs
+  // nothing. A hint for fullness only: submit() decides (the load moves meanwhile).
+  Admission precheck(std::string_view graph, std::string_view node, std::size_t packets) const;
   // The status of a stream (pending ones with their counts so far), or nullopt when unknown
   // (never seen, or older than the history kept).
   std::optional<StreamResult> stream(std::string_view id) const;

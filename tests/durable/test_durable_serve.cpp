@@ -228,3 +228,33 @@ TEST_CASE("a submission the server refuses is not written to the log") {
   CHECK(records() > before);  // the counter moves for what is taken
   CHECK(server.stop() == 0);
 }
+
+TEST_CASE("a submission refused because the graph is full is not written to the log either") {
+  TempDir dir;
+  write_file(dir.path / "graphs" / "slow.yaml",
+             "nodes:\n  slow: {component: rest_slow, params: {ms: 5000}}\n  out: {component: rest_collect}\n"
+             "pipeline: [slow, out]\n");
+  ServerProcess server(dir, {"--plugins", SLOW_FIXTURE_PLUGIN_DIR, "--max-queued", "1000"});
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+  const auto records = [&] {
+    const std::string text = http(server.port(), "GET", "/metrics").body;
+    const std::string name = "\nsluice_wal_records_written_total ";
+    const auto at = text.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stoull(text.substr(at + name.size()));
+  };
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "{\"n\": " + std::to_string(i) + "}\n";
+  // The slow node holds one packet for 5 s: its input queue fills, then the ingress.
+  int answered_429 = 0;
+  REQUIRE(wait_until([&] {
+    const int status = http(server.port(), "POST", "/v1/graphs/slow/packets", body, ndjson_type).status;
+    answered_429 = status == 429 ? answered_429 + 1 : 0;
+    return answered_429 == 2;  // twice in a row: full, not a moment's race with the worker
+  }, 20s));
+  const auto before = records();
+  for (int i = 0; i < 5; ++i)
+    CHECK(http(server.port(), "POST", "/v1/graphs/slow/packets", body, ndjson_type).status == 429);
+  CHECK(records() == before);
+}
+
