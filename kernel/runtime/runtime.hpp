@@ -207,7 +207,8 @@ class Runtime {
   // must do costly work before submitting (the write-ahead log), so that such a request costs
   // nothing. A hint for fullness only: submit() decides (the load moves meanwhile).
   Admission precheck(std::string_view graph, std::string_view node, std::size_t packets) const;
-  // The status of a stream (pending ones with their counts so far), or nullopt when unknown
+  // The status of a stream (a pending one has its id, graph, `accepted` and `submitted`; the
+  // other counts are filled in when it is done), or nullopt when unknown
   // (never seen, or older than the history kept).
   std::optional<StreamResult> stream(std::string_view id) const;
 
