@@ -66,14 +66,13 @@ void FileTreeWatcher::watch_tree(const fs::path& dir, int depth) {
   // it finds, and an unreadable directory holds no loadable plugin anyway.
   if (wd < 0) return;
   watches_[wd] = Watched{dir, depth};
-  if (depth >= max_depth_) return;
   std::error_code ec;
   for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;
     if (it->is_symlink(type_ec))
       follow_link(it->path());
-    else if (it->is_directory(type_ec))
+    else if (it->is_directory(type_ec) && depth < max_depth_)
       watch_tree(it->path(), depth + 1);
   }
 }

@@ -260,7 +260,7 @@ TEST_CASE("a replaced plugin: the graphs using its components are redeployed wit
         std::string::npos);
 }
 
-TEST_CASE("graph files edited in the graphs directory are deployed, redeployed and removed; SIGHUP rereads") {
+TEST_CASE("graph files edited in the graphs directory (or where a link there points) are deployed, redeployed and removed; SIGHUP rereads") {
   TempDir dir;
   write_file(dir.path / "graphs/echo.yaml", echo_graph);
   ServerProcess server(dir);
@@ -299,14 +299,22 @@ TEST_CASE("graph files edited in the graphs directory are deployed, redeployed a
   const std::string log = server.stderr_text();
   CHECK(log.find("echo.yaml:3:") == log.rfind("echo.yaml:3:"));
 
-  // A graph file linked from elsewhere changes without an event in the graphs directory:
-  // SIGHUP rereads it.
-  write_file(dir.path / "elsewhere/linked.yaml", "name: linked\ndescription: one\n" + echo_graph.substr(echo_graph.find("nodes:")));
+  // A graph file linked from elsewhere: its target's directory is watched too, so an edit
+  // there (in place, or renamed over as editors do) is deployed; SIGHUP rereads as well.
+  const auto linked = [&](const std::string& text) {
+    return "name: linked\ndescription: " + text + "\n" + echo_graph.substr(echo_graph.find("nodes:"));
+  };
+  write_file(dir.path / "elsewhere/linked.yaml", linked("one"));
   std::filesystem::create_symlink(dir.path / "elsewhere/linked.yaml", dir.path / "graphs/linked.yaml");
   CHECK(wait_until([&] { return description("linked") == "one"; }, deadline));
-  write_file(dir.path / "elsewhere/linked.yaml", "name: linked\ndescription: two\n" + echo_graph.substr(echo_graph.find("nodes:")));
-  REQUIRE(::kill(server.pid(), SIGHUP) == 0);
+  write_file(dir.path / "elsewhere/linked.yaml", linked("two"));
   CHECK(wait_until([&] { return description("linked") == "two"; }, deadline));
+  write_file(dir.path / "elsewhere/.linked.yaml.swp", linked("three"));
+  std::filesystem::rename(dir.path / "elsewhere/.linked.yaml.swp", dir.path / "elsewhere/linked.yaml");
+  CHECK(wait_until([&] { return description("linked") == "three"; }, deadline));
+  write_file(dir.path / "elsewhere/linked.yaml", linked("four"));
+  REQUIRE(::kill(server.pid(), SIGHUP) == 0);
+  CHECK(wait_until([&] { return description("linked") == "four"; }, deadline));
   CHECK(http(port, "GET", "/healthz").status == 200);
   CHECK(server.stop() == 0);
 }
