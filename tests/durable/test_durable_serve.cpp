@@ -208,18 +208,25 @@ TEST_CASE("dead letters survive kill -9; a replay into a missing node keeps them
   CHECK(again.stop() == 0);
 }
 
+namespace {
+
+// The server's sluice_wal_records_written_total.
+unsigned long long wal_records_written(ServerProcess& server) {
+  const std::string text = http(server.port(), "GET", "/metrics").body;
+  const std::string name = "\nsluice_wal_records_written_total ";
+  const auto at = text.find(name);
+  REQUIRE(at != std::string::npos);
+  return std::stoull(text.substr(at + name.size()));
+}
+
+}  // namespace
+
 TEST_CASE("a submission the server refuses is not written to the log") {
   TempDir dir;
   write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "var" / "data" / "out.jsonl"));
   ServerProcess server(dir);
   REQUIRE(wait_until([&] { return ready(server); }, 30s));
-  const auto records = [&] {
-    const std::string text = http(server.port(), "GET", "/metrics").body;
-    const std::string name = "\nsluice_wal_records_written_total ";
-    const auto at = text.find(name);
-    REQUIRE(at != std::string::npos);
-    return std::stoull(text.substr(at + name.size()));
-  };
+  const auto records = [&] { return wal_records_written(server); };
   const auto before = records();
   CHECK(http(server.port(), "POST", "/v1/graphs/ingest/packets?node=nowhere", "{\"key\": \"a\"}\n", ndjson_type).status == 404);
   CHECK(http(server.port(), "POST", "/v1/graphs/missing/packets", "{\"key\": \"a\"}\n", ndjson_type).status == 404);
@@ -236,13 +243,7 @@ TEST_CASE("a submission refused because the graph is full is not written to the 
              "pipeline: [slow, out]\n");
   ServerProcess server(dir, {"--plugins", SLOW_FIXTURE_PLUGIN_DIR, "--max-queued", "1000"});
   REQUIRE(wait_until([&] { return ready(server); }, 30s));
-  const auto records = [&] {
-    const std::string text = http(server.port(), "GET", "/metrics").body;
-    const std::string name = "\nsluice_wal_records_written_total ";
-    const auto at = text.find(name);
-    REQUIRE(at != std::string::npos);
-    return std::stoull(text.substr(at + name.size()));
-  };
+  const auto records = [&] { return wal_records_written(server); };
   std::string body;
   for (int i = 0; i < 1000; ++i) body += "{\"n\": " + std::to_string(i) + "}\n";
   // The slow node holds one packet for 5 s: its input queue fills, then the ingress.
