@@ -635,6 +635,9 @@ void RestApi::plugins(Call& call) { call.responder.send(json_response(200, regis
 
 namespace {
 
+// A graph's "state" in GET /v1/graphs, its stats and its status.
+const char* state_name(const GraphService::PluginState& state) { return state.degraded() ? "degraded" : "running"; }
+
 // GET /v1/graphs/{g}'s "status": which plugin build each node runs, and what is gone.
 Value plugin_state_json(const GraphService::PluginState& state) {
   Object nodes;
@@ -649,10 +652,8 @@ Value plugin_state_json(const GraphService::PluginState& state) {
     entry.set("outdated", node.outdated);
     nodes.set(node.node, std::move(entry));
   }
-  Array missing;
-  for (const auto& component : state.missing) missing.push_back(component);
-  return Object{{"state", state.degraded() ? "degraded" : "running"},
-                {"missing", std::move(missing)},
+  return Object{{"state", state_name(state)},
+                {"missing", Array(state.missing.begin(), state.missing.end())},
                 {"nodes", std::move(nodes)}};
 }
 
@@ -668,12 +669,8 @@ void RestApi::list_graphs(Call& call) {
     if (const auto stats = runtime_.stats(name)) entry.set("instances", stats->instances);
     entry.set("file", graphs_.file_of(name).string());
     const GraphService::PluginState state = graphs_.plugin_state(*plan);
-    entry.set("state", state.degraded() ? "degraded" : "running");
-    if (state.degraded()) {
-      Array missing;
-      for (const auto& component : state.missing) missing.push_back(component);
-      entry.set("missing", std::move(missing));
-    }
+    entry.set("state", state_name(state));
+    if (state.degraded()) entry.set("missing", Array(state.missing.begin(), state.missing.end()));
     list.push_back(std::move(entry));
   }
   call.responder.send(json_response(200, Value(Object{{"graphs", std::move(list)}})));
@@ -963,7 +960,7 @@ void RestApi::graph_stats(Call& call) {
     }
   }
   Object document{{"graph", stats->graph},
-                  {"state", state.degraded() ? "degraded" : "running"},
+                  {"state", state_name(state)},
                   {"instances", stats->instances},
                   {"queued", stats->queued},
                   {"queued_bytes", stats->queued_bytes},

@@ -38,16 +38,25 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
-// A shared lock on `image`, if the path still names the file that was locked: a prune in
-// another process may delete it between the open and the lock. -1 when it is not there.
+// Whether `path` still names the file open as `fd` (and its size, when it does): a prune in
+// another process may delete a copy between an open and a lock.
+bool names_open_file(const fs::path& path, int fd, std::uint64_t* size = nullptr) {
+  struct stat open_file {}, named {};
+  if (::fstat(fd, &open_file) != 0 || ::lstat(path.c_str(), &named) != 0 || open_file.st_ino != named.st_ino ||
+      open_file.st_dev != named.st_dev)
+    return false;
+  if (size) *size = static_cast<std::uint64_t>(open_file.st_size);
+  return true;
+}
+
+// A shared lock on `image`, if the path still names the file that was locked; -1 when it is
+// not there.
 int lock_shared(const fs::path& image) {
   const int fd = ::open(image.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  struct stat locked {}, named {};
   while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
   }
-  if (::fstat(fd, &locked) != 0 || ::stat(image.c_str(), &named) != 0 || locked.st_ino != named.st_ino ||
-      locked.st_dev != named.st_dev) {
+  if (!names_open_file(image, fd)) {
     ::close(fd);
     return -1;
   }
@@ -169,13 +178,12 @@ PluginImageCache::PruneReport PluginImageCache::prune() const {
     if (!is_image_name(name)) continue;
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) continue;
-    struct stat locked {}, named {};
     // Held by a lease somewhere: in use. Else, locked here, no store() can lease it until the
     // unlink, and one that opened it meanwhile sees the inode gone and writes a new copy.
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &locked) == 0 && ::lstat(file.c_str(), &named) == 0 &&
-        locked.st_ino == named.st_ino && locked.st_dev == named.st_dev && ::unlink(file.c_str()) == 0) {
+    std::uint64_t size = 0;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && names_open_file(file, fd, &size) && ::unlink(file.c_str()) == 0) {
       ++report.files;
-      report.bytes += static_cast<std::uint64_t>(locked.st_size);
+      report.bytes += size;
     }
     ::close(fd);
   }
