@@ -140,8 +140,12 @@ bool number_in_range(std::string_view token) {
     const bool negative_exponent = exponent.front() == '-';
     if (exponent.front() == '+' || negative_exponent) exponent.remove_prefix(1);
     long long e = 0;
-    if (std::from_chars(exponent.data(), exponent.data() + exponent.size(), e).ec != std::errc())
-      return negative_exponent;  // an exponent beyond long long: a huge or a tiny number
+    // An exponent larger than the token is long outweighs `power` (at most that), so it
+    // decides alone: a huge or a tiny number. So does one beyond long long. Checked before
+    // the sum, which could overflow.
+    if (std::from_chars(exponent.data(), exponent.data() + exponent.size(), e).ec != std::errc() ||
+        e > static_cast<long long>(token.size()))
+      return negative_exponent;
     power += negative_exponent ? -e : e;
   }
   return power < 0;

@@ -200,6 +200,12 @@ TEST_CASE("doubles: extremes and negative zero") {
   CHECK(w.offset == 8);
   CHECK(w.reason == "number out of range");
   CHECK(error_of("[-1.5e309]").offset == 1);
+  // An exponent close to the largest long long: still out of range, at the number (the
+  // power of ten was summed with it and overflowed, which the fuzzer's UBSan found).
+  const Where huge = error_of("[444444e9223372036854775807]");
+  CHECK(huge.offset == 1);
+  CHECK(huge.reason == "number out of range");
+  CHECK(json::parse("[444444e-9223372036854775807]").as_array().at(0).as_double() == 0.0);
 }
 
 TEST_CASE("doubles: the shortest text reads back to the same bits") {
