@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -184,12 +185,15 @@ int serve(const ServeSettings& settings) {
 
   std::unique_ptr<DurableIngest> ingest;
   if (settings.durability == "wal") {
+    // For power-loss tests (docs/durability.md): not a setting anyone tunes.
+    const char* sync_journal = std::getenv("SLUICE_WAL_SYNC_JOURNAL");
     try {
       ingest = std::make_unique<DurableIngest>(
           runtime,
           WriteAheadLogOptions{.dir = state_dir / "wal",
                                .max_bytes = settings.max_wal_bytes,
-                               .sync = settings.fsync ? SyncPolicy::every_append : SyncPolicy::periodic},
+                               .sync = settings.fsync ? SyncPolicy::every_append : SyncPolicy::periodic,
+                               .sync_journal = sync_journal ? sync_journal : ""},
           state_dir / "lost");
     } catch (const std::exception& e) {
       log::error("--state-dir {}: {}", state_dir.string(), e.what());

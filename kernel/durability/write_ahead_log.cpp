@@ -18,6 +18,8 @@
 
 #include <sluice/json.hpp>
 
+#include "support/log.hpp"
+
 namespace sluice {
 
 namespace fs = std::filesystem;
@@ -208,6 +210,10 @@ WriteAheadLog::WriteAheadLog(WriteAheadLogOptions options, WalRecovery& recovery
     throw std::system_error(error, std::generic_category(),
                             "another process uses the write-ahead log in " + options_.dir.string());
   }
+  if (!options_.sync_journal.empty()) {
+    sync_journal_fd_ = ::open(options_.sync_journal.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (sync_journal_fd_ < 0) fail("cannot open", options_.sync_journal);
+  }
   recover(recovery);
   {
     std::lock_guard lock(mutex_);
@@ -224,6 +230,7 @@ WriteAheadLog::~WriteAheadLog() {
   }
   sync_wanted_.notify_all();
   sync_thread_.join();
+  if (sync_journal_fd_ >= 0) ::close(sync_journal_fd_);
   ::close(lock_fd_);  // and with it the lock
 }
 
@@ -333,7 +340,7 @@ void WriteAheadLog::open_new_segment() {
 std::string WriteAheadLog::write_record(const std::string& record) {
   if (current_->size > 0 && current_->size + record.size() > options_.segment_bytes) {
     // Appends waiting for a sync may be in the old segment: sync it before moving on.
-    if (::fdatasync(current_->fd) != 0) return errno_text("cannot fdatasync", current_->path);
+    if (!sync_segment(*current_, current_->size)) return errno_text("cannot fdatasync", current_->path);
     try {
       open_new_segment();
     } catch (const std::system_error& e) {
@@ -382,6 +389,7 @@ void WriteAheadLog::append_submission(std::string_view graph, std::string_view n
   record = finish_record(std::move(record));
 
   std::unique_lock lock(mutex_);
+  if (!owed_completions_.empty()) write_owed_completions();
   if (!fits(record.size())) {
     lock.unlock();
     on_durable({.error = "the write-ahead log is at its limit of " + std::to_string(options_.max_bytes) + " bytes",
@@ -409,7 +417,7 @@ bool WriteAheadLog::fits(std::uint64_t bytes) {
   if (options_.max_bytes == 0 || total_bytes_ + bytes <= options_.max_bytes) return true;
   // The segment being written may hold finished work only: move on, and it can go.
   if (current_->size == 0 || pending_in_segment_[current_->number] > 0) return false;
-  if (::fdatasync(current_->fd) != 0) return false;
+  if (!sync_segment(*current_, current_->size)) return false;
   try {
     open_new_segment();
   } catch (const std::system_error&) {
@@ -420,19 +428,39 @@ bool WriteAheadLog::fits(std::uint64_t bytes) {
 }
 
 void WriteAheadLog::append_completion(std::uint64_t id) {
-  std::string record = start_record();
-  record += static_cast<char>(completion_record);
-  put_u64(record, id);
-  record = finish_record(std::move(record));
-
   std::lock_guard lock(mutex_);
-  const auto found = segment_of_pending_.find(id);
-  if (found == segment_of_pending_.end()) return;
-  // Without its record the submission is replayed at the next start: a duplicate, not a loss.
-  if (!write_record(record).empty()) return;
-  --pending_in_segment_[found->second];
-  segment_of_pending_.erase(found);
-  delete_finished_segments();
+  if (!segment_of_pending_.contains(id)) return;
+  owed_completions_.push_back(id);
+  write_owed_completions();
+}
+
+void WriteAheadLog::write_owed_completions() {
+  std::size_t written = 0;
+  for (; written < owed_completions_.size(); ++written) {
+    const std::uint64_t id = owed_completions_[written];
+    std::string record = start_record();
+    record += static_cast<char>(completion_record);
+    put_u64(record, id);
+    // Not written: tried again before the next record. Should the process end first, the
+    // submission is replayed at the next start: a duplicate, not a loss.
+    if (!write_record(finish_record(std::move(record))).empty()) break;
+    const auto found = segment_of_pending_.find(id);
+    --pending_in_segment_[found->second];
+    segment_of_pending_.erase(found);
+  }
+  owed_completions_.erase(owed_completions_.begin(), owed_completions_.begin() + static_cast<std::ptrdiff_t>(written));
+  if (written > 0) delete_finished_segments();
+}
+
+bool WriteAheadLog::sync_segment(const Segment& segment, std::uint64_t size) {
+  if (::fdatasync(segment.fd) != 0) return false;
+  if (sync_journal_fd_ >= 0) {
+    const std::string line = segment.path.filename().string() + " " + std::to_string(size) + "\n";
+    // One write(2) to an O_APPEND file: lines from concurrent syncs do not mix.
+    if (::write(sync_journal_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      log::warn("cannot write the sync journal {}: {}", options_.sync_journal.string(), std::strerror(errno));
+  }
+  return true;
 }
 
 void WriteAheadLog::delete_finished_segments() {
@@ -458,11 +486,12 @@ void WriteAheadLog::sync_loop() {
     std::vector<Waiter> batch = std::move(waiting_for_sync_);
     waiting_for_sync_.clear();
     const std::shared_ptr<Segment> segment = current_;
+    const std::uint64_t size = segment->size;  // what this sync covers
     unsynced_ = false;
     lock.unlock();
 
     const auto started = std::chrono::steady_clock::now();
-    const bool synced = ::fdatasync(segment->fd) == 0;
+    const bool synced = sync_segment(*segment, size);
     const auto took = std::chrono::steady_clock::now() - started;
     const std::string error = synced ? std::string() : errno_text("cannot fdatasync", segment->path);
 
@@ -482,7 +511,7 @@ void WriteAheadLog::sync_loop() {
 
 bool WriteAheadLog::sync() {
   std::lock_guard lock(mutex_);
-  return ::fdatasync(current_->fd) == 0;
+  return sync_segment(*current_, current_->size);
 }
 
 WalStats WriteAheadLog::stats() const {

@@ -63,6 +63,10 @@ struct WriteAheadLogOptions {
   std::uint64_t max_bytes = 0;
   SyncPolicy sync = SyncPolicy::periodic;
   std::chrono::milliseconds sync_interval{1000};
+  // For power-loss tests: after every successful fdatasync of a segment, a line
+  // `<segment file name> <bytes synced>` is appended here (empty: not kept). Cutting each
+  // segment back to its last line is what a power cut could leave.
+  std::filesystem::path sync_journal = {};
 };
 
 // A submission read back from the log that has no completion record.
@@ -123,7 +127,9 @@ class WriteAheadLog {
   // fields (the NDJSON line it was read from): copied into the record, not written again.
   void append_submission(std::string_view graph, std::string_view node, const std::vector<Packet>& packets,
                          const std::vector<std::string_view>& field_texts, OnDurable on_durable);
-  // Records that a submission is done (also one refused downstream after it was logged).
+  // Records that a submission is done (also one refused downstream after it was logged). A
+  // record that cannot be written now (a full disk) is written before the next record that
+  // can: until then the submission counts as pending and its segment stays.
   void append_completion(std::uint64_t id);
   // fdatasyncs what is written now (earlier segments were synced when they were left); false
   // when that failed.
@@ -145,6 +151,11 @@ class WriteAheadLog {
   // an empty string on success, else the reason. Under mutex_.
   std::string write_record(const std::string& record);
   void delete_finished_segments();  // under mutex_
+  // Writes the completion records owed, oldest first, up to the first that fails. Under mutex_.
+  void write_owed_completions();
+  // fdatasyncs `segment`, then notes `size` (what it held when the sync began) in the sync
+  // journal; false when the sync failed.
+  bool sync_segment(const Segment& segment, std::uint64_t size);
   // Whether `bytes` more stay within max_bytes, after moving on from a current segment of
   // finished work only. Under mutex_.
   bool fits(std::uint64_t bytes);
@@ -152,6 +163,7 @@ class WriteAheadLog {
 
   WriteAheadLogOptions options_;
   int lock_fd_ = -1;  // flock(2)ed: one process per log
+  int sync_journal_fd_ = -1;
   mutable std::mutex mutex_;
   std::condition_variable sync_wanted_;
   std::shared_ptr<Segment> current_;
@@ -165,6 +177,7 @@ class WriteAheadLog {
   bool unsynced_ = false;
   bool stopping_ = false;
   std::vector<Waiter> waiting_for_sync_;
+  std::vector<std::uint64_t> owed_completions_;  // ids whose completion record failed to write
   WalStats counters_;
   std::thread sync_thread_;
 };

@@ -1,6 +1,6 @@
 // `sluice serve` with its write-ahead log: what a start replays (and what it cannot), streams
-// marked durable, the WAL's metrics, the size limit, `--durability none`, and dead letters
-// kept across kill -9.
+// marked durable, the WAL's metrics, the size limit, a full disk, `--durability none`, and
+// dead letters kept across kill -9.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -8,6 +8,7 @@
 
 #include "durability/write_ahead_log.hpp"
 #include "durable_support.hpp"
+#include "small_disk.hpp"
 
 using namespace rest_test;
 namespace fs = std::filesystem;
@@ -259,3 +260,37 @@ TEST_CASE("a submission refused because the graph is full is not written to the 
   CHECK(records() == before);
 }
 
+
+TEST_CASE("a full disk under the log: 503 with Retry-After, the server stays up, and takes submissions again once there is room") {
+  TempDir dir;
+  const fs::path output = dir.path / "var" / "data" / "out.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  SmallDisk disk(dir.path / "var" / "wal", 256 << 10);
+  {
+    ServerProcess server(dir);
+    REQUIRE(wait_until([&] { return ready(server); }, 30s));
+    stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"before\"}\n", ndjson_type));
+    REQUIRE(wait_until([&] { return count_keys(output).contains("before"); }, 10s));
+
+    disk.fill();
+    std::string big;  // more than the last page the segment may still have room in
+    for (int i = 0; i < 100; ++i) big += "{\"key\": \"refused-" + std::to_string(i) + "\"}\n";
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const auto refused = http(server.port(), "POST", "/v1/graphs/ingest/packets", big, ndjson_type);
+      CHECK(refused.status == 503);
+      CHECK(refused.header("retry-after") == "1");
+      CHECK_MESSAGE(refused.body.find("No space left on device") != std::string::npos, refused.body);
+    }
+    CHECK(http(server.port(), "GET", "/healthz").status == 200);
+
+    disk.unfill();
+    stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"after\"}\n", ndjson_type));
+    CHECK(wait_until([&] { return count_keys(output).contains("after"); }, 10s));
+    CHECK(server.stop() == 0);
+  }
+  // Nothing refused was processed, and everything taken completed: nothing to replay.
+  ServerProcess again(dir);
+  CHECK(wait_for_recovery_line(again).find("replayed 0 submissions (0 packets), 0 lost") != std::string::npos);
+  CHECK(count_keys(output) == std::map<std::string, int>{{"after", 1}, {"before", 1}});
+  CHECK(again.stop() == 0);
+}

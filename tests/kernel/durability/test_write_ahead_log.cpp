@@ -1,5 +1,6 @@
 // The write-ahead log on real files: append and read back, group commit, rotation, deletion
-// after completion, replay order, and recovery from torn and damaged segments.
+// after completion, replay order, recovery from torn and damaged segments, a full disk (a
+// small tmpfs) and the sync journal of the power-loss tests.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,9 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <xxhash.h>
@@ -18,6 +21,7 @@
 
 #include "durability/write_ahead_log.hpp"
 #include "scratch.hpp"
+#include "small_disk.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -479,4 +483,81 @@ TEST_CASE("a log whose work is all complete never stays full, whatever its limit
   const WalAppend big = append(log, "g", numbered_packets(0, 8));
   CHECK(big.error == "");
   CHECK(log.stats().bytes <= 3000);
+}
+
+namespace {
+
+std::vector<Packet> padded_packet(std::size_t length) {
+  Packet packet;
+  packet.set("pad", std::string(length, 'x'));
+  std::vector<Packet> packets;
+  packets.push_back(std::move(packet));
+  return packets;
+}
+
+// The pad length whose submission record is exactly one 4 KiB page, found on an ordinary
+// directory (the encoding does not depend on where it is written).
+std::size_t pad_for_one_page(const fs::path& scratch) {
+  const std::size_t guess = 100;
+  WalRecovery none;
+  WriteAheadLog log({.dir = scratch}, none);
+  append_ok(log, "g", padded_packet(guess));
+  return guess + 4096 - log.stats().bytes;
+}
+
+// The lines of a sync journal: segment file name → every size noted, in order.
+std::map<std::string, std::vector<std::uint64_t>> journal_lines(const fs::path& journal) {
+  std::map<std::string, std::vector<std::uint64_t>> lines;
+  std::istringstream in(read_file(journal));
+  std::string name;
+  std::uint64_t size;
+  while (in >> name >> size) lines[name].push_back(size);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a completion the full disk refused is written once there is room, before the next record") {
+  TempDir dir;
+  const std::size_t pad = pad_for_one_page(dir.path / "scratch");
+  rest_test::SmallDisk disk(dir.path / "disk", 64 << 10);
+  const fs::path wal = disk.path() / "wal";
+  std::uint64_t second = 0;
+  {
+    WalRecovery none;
+    WriteAheadLog log({.dir = wal}, none);
+    const std::uint64_t first = append_ok(log, "g", padded_packet(pad));
+    REQUIRE(log.stats().bytes == 4096);  // the segment's one page is full: any more needs a new one
+    disk.fill();
+    log.append_completion(first);
+    CHECK(log.stats().pending == 1);  // its record could not be written
+    const WalAppend refused = append(log, "g", numbered_packets(1, 1));
+    CHECK(refused.error.find("No space left on device") != std::string::npos);
+    CHECK(log.stats().bytes == 4096);  // what part of it was written is taken back
+    disk.unfill();
+    second = append_ok(log, "g", numbered_packets(2, 1));
+    CHECK(log.stats().pending == 1);  // the owed completion was written first
+  }
+  CHECK(ids_of(reopen(wal)) == std::vector<std::uint64_t>{second});
+}
+
+TEST_CASE("the sync journal notes every synced segment size, never beyond what was written") {
+  TempDir dir;
+  const fs::path journal = dir.path / "journal";
+  WalRecovery none;
+  WriteAheadLog log({.dir = dir.path / "wal", .segment_bytes = 2000, .sync = SyncPolicy::every_append,
+                     .sync_journal = journal},
+                    none);
+  for (int n = 0; n < 20; ++n) append_ok(log, "g", numbered_packets(n, 1));
+  const auto lines = journal_lines(journal);
+  const auto segments = segment_files(dir.path / "wal");
+  REQUIRE(segments.size() > 1);  // rotated: each segment was synced before the next began
+  CHECK(lines.size() == segments.size());
+  for (const auto& segment : segments) {
+    CAPTURE(segment);
+    const auto found = lines.find(segment.filename().string());
+    REQUIRE(found != lines.end());
+    CHECK(std::is_sorted(found->second.begin(), found->second.end()));
+    CHECK(found->second.back() == fs::file_size(segment));  // every_append: all of it was synced
+  }
 }
