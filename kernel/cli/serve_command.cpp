@@ -181,7 +181,7 @@ int serve(const ServeSettings& settings) {
                    .finished_stream_bytes = settings.stream_history_bytes,
                    .fiber_stack_bytes = settings.fiber_stack_bytes,
                    .state_dir = state_dir.string()});
-  GraphService graphs(runtime, registry, settings.graphs_dir, *paths);
+  GraphService graphs(runtime, registry, settings.graphs_dir, *paths, settings.durability == "wal");
 
   std::unique_ptr<DurableIngest> ingest;
   if (settings.durability == "wal") {

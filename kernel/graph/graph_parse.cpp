@@ -27,6 +27,10 @@ const char* to_string(Isolation isolation) {
   return isolation == Isolation::process ? "process" : "in_process";
 }
 
+const char* to_string(Durability durability) {
+  return durability == Durability::none ? "none" : "wal";
+}
+
 std::string format(const Diagnostic& diagnostic) {
   std::string out = diagnostic.where.file.empty() ? "<input>" : diagnostic.where.file;
   if (diagnostic.where.line != 0) {
@@ -69,7 +73,7 @@ std::string_view trimmed(std::string_view text) {
 constexpr std::size_t max_param_values = 100'000;
 constexpr std::size_t max_param_bytes = std::size_t{16} << 20;
 
-const std::vector<std::string> top_level_keys = {"name",  "description", "workers",
+const std::vector<std::string> top_level_keys = {"name",  "description", "workers",  "durability",
                                                  "nodes", "edges",       "pipeline"};
 const std::vector<std::string> node_keys = {"component", "params", "isolation", "timeout", "ui"};
 const std::vector<std::string> edge_keys = {"from", "to", "capacity", "capacity_bytes"};
@@ -156,8 +160,8 @@ class GraphReader {
     spec.where = {file_, 1, 1};
     if (!root.IsMap()) {
       error(root.IsDefined() && !root.IsNull() ? at(root) : SourceLocation{file_, 1, 1},
-            "a graph file must be a YAML map with the keys name, description, workers, nodes, "
-            "edges and pipeline");
+            "a graph file must be a YAML map with the keys name, description, workers, durability, "
+            "nodes, edges and pipeline");
       return;
     }
 
@@ -171,6 +175,17 @@ class GraphReader {
         if (auto text = string_value(value, "'description'")) spec.description = *text;
       } else if (key == "workers") {
         spec.workers = positive_integer(value, "'workers'");
+      } else if (key == "durability") {
+        spec.durability_where = value_at(key_node, value);
+        if (auto text = string_value(value, "'durability'")) {
+          if (*text == "wal")
+            spec.durability = Durability::wal;
+          else if (*text == "none")
+            spec.durability = Durability::none;
+          else
+            error(at(value), "'durability' must be wal (log submissions before answering) or none (keep them "
+                             "in memory only), got " + in_quotes(*text));
+        }
       } else if (key == "nodes") {
         spec.where = at(key_node);
         read_nodes(value, spec);

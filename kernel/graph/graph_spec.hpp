@@ -77,10 +77,17 @@ struct EdgeSpec {
   SourceLocation from_where, to_where;
 };
 
+// Whether `sluice serve` writes a graph's submissions to its write-ahead log before answering.
+enum class Durability { wal, none };
+const char* to_string(Durability durability);  // "wal", "none"
+
 struct GraphSpec {
   std::string name;
   std::string description;
   std::optional<std::size_t> workers;  // parallel instances; absent = one per runtime worker
+  // `durability:`; absent = the server's --durability (`sluice run` never logs).
+  std::optional<Durability> durability = std::nullopt;
+  SourceLocation durability_where = {};  // the `durability:` value, when given
   std::vector<NodeSpec> nodes;
   std::vector<EdgeSpec> edges;
   std::string file;       // where it was read from ("" when from text)

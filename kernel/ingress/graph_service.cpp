@@ -98,17 +98,19 @@ Value spec_document(const GraphSpec& spec) {
   Object document{{"name", spec.name}};
   if (!spec.description.empty()) document.set("description", spec.description);
   if (spec.workers) document.set("workers", *spec.workers);
+  if (spec.durability) document.set("durability", to_string(*spec.durability));
   document.set("nodes", std::move(nodes));
   document.set("edges", std::move(edges));
   return document;
 }
 
 GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory,
-                           PathPolicy paths)
+                           PathPolicy paths, bool write_ahead_log)
     : runtime_(runtime),
       catalog_(catalog),
       directory_(std::move(directory)),
       paths_(std::move(paths)),
+      write_ahead_log_(write_ahead_log),
       thread_([this] { run(); }) {}
 
 GraphService::~GraphService() { stop(); }
@@ -194,6 +196,7 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
   for (const auto& file : files) {
     std::vector<Diagnostic> errors;
     GraphSpec spec = load_graph_file(file, errors);
+    check_durability(spec, errors);
     if (!errors.empty()) {
       // The graph this file held before, if any, keeps running from its last good version.
       for (const auto& [name, known] : previous)
@@ -242,6 +245,12 @@ void GraphService::watch_directory(std::function<void(const DirectoryReport&)> o
       });
 }
 
+void GraphService::check_durability(const GraphSpec& spec, std::vector<Diagnostic>& errors) const {
+  if (spec.durability == Durability::wal && !write_ahead_log_)
+    errors.push_back({spec.durability_where,
+                      "'durability: wal' needs the write-ahead log, and this server runs with --durability none"});
+}
+
 fs::path GraphService::file_of(const std::string& name) const {
   std::lock_guard lock(files_mutex_);
   if (const auto it = files_.find(name); it != files_.end()) return it->second;
@@ -261,6 +270,7 @@ GraphService::PutOutcome GraphService::put(const std::string& name, std::string_
     mismatch.where.column = std::max<std::size_t>(mismatch.where.column, 1);
     errors.push_back(std::move(mismatch));
   }
+  check_durability(spec, errors);
   // Every error in one answer: the spec's, and those of constructing each component.
   std::optional<GraphPlan> plan;
   if (errors.empty()) plan = check_graph(spec, catalog_, errors, paths_);

@@ -39,8 +39,9 @@ class FileTreeWatcher;
 class GraphService {
  public:
   // Graphs' file paths and secret references resolve under `paths` (the data root).
+  // `write_ahead_log`: the server logs submissions (a graph may then ask for `durability: wal`).
   GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory,
-               PathPolicy paths);
+               PathPolicy paths, bool write_ahead_log);
   ~GraphService();  // stop()
   GraphService(const GraphService&) = delete;
   GraphService& operator=(const GraphService&) = delete;
@@ -106,12 +107,15 @@ class GraphService {
   std::filesystem::path file_of(const std::string& name) const;
 
  private:
+  // `durability: wal` promises what a server without a write-ahead log cannot keep.
+  void check_durability(const GraphSpec& spec, std::vector<Diagnostic>& errors) const;
   void run();
 
   Runtime& runtime_;
   const ComponentCatalog& catalog_;
   std::filesystem::path directory_;
   PathPolicy paths_;
+  bool write_ahead_log_;
 
   mutable std::mutex files_mutex_;
   // graph name → the file it was deployed from or saved to

@@ -668,6 +668,7 @@ void RestApi::list_graphs(Call& call) {
     if (!plan->spec.description.empty()) entry.set("description", plan->spec.description);
     if (const auto stats = runtime_.stats(name)) entry.set("instances", stats->instances);
     entry.set("file", graphs_.file_of(name).string());
+    entry.set("durability", logged(*plan) ? "wal" : "none");
     const GraphService::PluginState state = graphs_.plugin_state(*plan);
     entry.set("state", state_name(state));
     if (state.degraded()) entry.set("missing", Array(state.missing.begin(), state.missing.end()));
@@ -777,7 +778,9 @@ void RestApi::post_packets(Call& call) {
     call.responder.send(retry_later(503, "the server is replaying its write-ahead log", graph_details(graph), 1));
     return;
   }
-  if (!runtime_.graph(graph)) throw no_such_graph(graph);
+  const auto plan = runtime_.graph(graph);
+  if (!plan) throw no_such_graph(graph);
+  const bool logged = this->logged(*plan);
 
   const bool wait = query_flag(call.request, "wait");
   milliseconds timeout = options_.default_wait;
@@ -805,16 +808,16 @@ void RestApi::post_packets(Call& call) {
   }
 
   if (wait) {
-    wait_for_stream(call, graph, std::move(packets), timeout, node);
+    wait_for_stream(call, graph, std::move(packets), timeout, node, logged);
     return;
   }
-  submit(call, graph, std::move(packets), {}, node,
+  submit(call, graph, std::move(packets), {}, node, logged,
          [this, graph](Call& call, const IngestOutcome& outcome) { answer_outcome(call, outcome, graph); });
 }
 
 void RestApi::submit(Call& call, const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
-                     const std::string& node, AnswerAdmitted answer) {
-  if (!options_.ingest) {
+                     const std::string& node, bool logged, AnswerAdmitted answer) {
+  if (!logged) {
     answer(call, {.admission = runtime_.submit(graph, std::move(packets), std::move(on_done), node)});
     return;
   }
@@ -872,7 +875,7 @@ void RestApi::answer_admission(Call& call, const Admission& admission, const std
 // Whoever comes first answers: the stream's completion (on a worker thread) or the timeout
 // (on the timer thread); the other finds the responder taken.
 void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
-                              milliseconds timeout, const std::string& node) {
+                              milliseconds timeout, const std::string& node, bool logged) {
   struct Waiter {
     std::mutex mutex;
     std::optional<Responder> responder;
@@ -886,8 +889,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
   };
 
   DeadlineTimer& timer = wait_timer_;
-  const bool durable = options_.ingest != nullptr;
-  auto on_done = [waiter, take, &timer, durable](const StreamResult& result) {
+  auto on_done = [waiter, take, &timer, durable = logged](const StreamResult& result) {
     std::optional<Responder> responder = take(*waiter);
     if (!responder) return;  // the timeout answered already
     {
@@ -919,7 +921,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
                           .with_header("Location", "/v1/streams/" + stream));
     });
   };
-  submit(call, graph, std::move(packets), std::move(on_done), node, std::move(on_admitted));
+  submit(call, graph, std::move(packets), std::move(on_done), node, logged, std::move(on_admitted));
 }
 
 void RestApi::graph_stats(Call& call) {

@@ -105,12 +105,17 @@ class RestApi {
   void answer_admission(Call& call, const Admission& admission, const std::string& graph);
   void answer_outcome(Call& call, const IngestOutcome& outcome, const std::string& graph);
   using AnswerAdmitted = std::function<void(Call& call, const IngestOutcome& outcome)>;
-  // Into the runtime through the write-ahead log when there is one: then `answer` runs once the
-  // record is durable, perhaps on another thread, with the call moved out of `call`.
+  // Into the runtime, through the write-ahead log when `logged` (the server has one and the
+  // graph did not say `durability: none`): then `answer` runs once the record is durable,
+  // perhaps on another thread, with the call moved out of `call`.
   void submit(Call& call, const std::string& graph, std::vector<Packet>&& packets, StreamCallback on_done,
-              const std::string& node, AnswerAdmitted answer);
+              const std::string& node, bool logged, AnswerAdmitted answer);
   void wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
-                       std::chrono::milliseconds timeout, const std::string& node);
+                       std::chrono::milliseconds timeout, const std::string& node, bool logged);
+  // Whether submissions to `graph` go through the write-ahead log.
+  bool logged(const GraphPlan& graph) const {
+    return options_.ingest && graph.spec.durability != Durability::none;
+  }
 
   Runtime& runtime_;
   PluginRegistry& registry_;

@@ -294,3 +294,53 @@ TEST_CASE("a full disk under the log: 503 with Retry-After, the server stays up,
   CHECK(count_keys(output) == std::map<std::string, int>{{"after", 1}, {"before", 1}});
   CHECK(again.stop() == 0);
 }
+
+TEST_CASE("a graph's durability: none keeps its submissions in memory beside logged graphs; wal is refused without a log") {
+  TempDir dir;
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(dir.path / "var" / "data" / "out.jsonl"));
+  const std::string memory_graph =
+      "name: memory\ndurability: none\nnodes:\n  out: {component: jsonl_file, params: {path: memory.jsonl}}\n";
+  write_file(dir.path / "graphs" / "memory.yaml", memory_graph);
+  {
+    ServerProcess server(dir);
+    REQUIRE(wait_until([&] { return ready(server); }, 30s));
+    const auto records_before = wal_records_written(server);
+    const std::string stream =
+        stream_of(http(server.port(), "POST", "/v1/graphs/memory/packets", "{\"key\": \"m\"}\n", ndjson_type));
+    CHECK_FALSE(http(server.port(), "GET", "/v1/streams/" + stream).json().get("durable")->as_bool());
+    const auto waited = http(server.port(), "POST", "/v1/graphs/memory/packets?wait=true", "{\"key\": \"w\"}\n", ndjson_type);
+    REQUIRE(waited.status == 200);
+    CHECK_FALSE(waited.json().get("durable")->as_bool());
+    CHECK(wal_records_written(server) == records_before);  // neither was logged
+    const std::string logged =
+        stream_of(http(server.port(), "POST", "/v1/graphs/ingest/packets", "{\"key\": \"l\"}\n", ndjson_type));
+    CHECK(http(server.port(), "GET", "/v1/streams/" + logged).json().get("durable")->as_bool());
+
+    std::map<std::string, std::string> durability_of;
+    const sluice::Value listed = http(server.port(), "GET", "/v1/graphs").json();
+    for (const auto& graph : listed.get("graphs")->as_array())
+      durability_of[graph.get("name")->as_string()] = graph.get("durability")->as_string();
+    CHECK(durability_of == std::map<std::string, std::string>{{"ingest", "wal"}, {"memory", "none"}});
+    // The JSON form carries the key, and PUT back as it is keeps it.
+    const auto document = http(server.port(), "GET", "/v1/graphs/memory", "", {{"Accept", "application/json"}});
+    CHECK(document.json().get("durability")->as_string() == "none");
+    CHECK(http(server.port(), "PUT", "/v1/graphs/memory", document.body, {{"Content-Type", "application/json"}}).status == 200);
+    CHECK(http(server.port(), "GET", "/v1/graphs/memory", "", {{"Accept", "application/json"}}).json().get("durability")->as_string() == "none");
+    CHECK(server.stop() == 0);
+  }
+
+  // Without a log a graph cannot have one: its file and a PUT are refused, at the key.
+  write_file(dir.path / "graphs" / "wants.yaml",
+             "name: wants\ndurability: wal\nnodes:\n  out: {component: jsonl_file, params: {path: wants.jsonl}}\n");
+  ServerProcess server(dir, {"--durability", "none"});
+  REQUIRE(wait_until([&] { return ready(server); }, 30s));
+  const std::string needs = "'durability: wal' needs the write-ahead log, and this server runs with --durability none";
+  CHECK_MESSAGE(server.stderr_text().find("wants.yaml:2:13: error: " + needs) != std::string::npos, server.stderr_text());
+  CHECK(http(server.port(), "GET", "/v1/graphs/wants").status == 404);
+  const auto refused = http(server.port(), "PUT", "/v1/graphs/wants", read_file(dir.path / "graphs" / "wants.yaml"),
+                            {{"Content-Type", "application/yaml"}});
+  CHECK(refused.status == 422);
+  CHECK_MESSAGE(refused.body.find(needs) != std::string::npos, refused.body);
+  // The graphs that do not ask for it run as before.
+  stream_of(http(server.port(), "POST", "/v1/graphs/memory/packets", "{\"key\": \"m2\"}\n", ndjson_type));
+}

@@ -595,6 +595,33 @@ test('the editor, against a real server in Chromium', async (t) => {
     await page.getByTestId('dead-letters').filter({ hasText: '(1)' }).filter({ hasText: 'json_parse' }).waitFor({ timeout: DEADLINE_MS });
   });
 
+  await t.test("a graph's durability opens from its file, is kept through a save and changed in the Graph tab", async () => {
+    const yaml = 'durability: none\nnodes:\n  out: {component: collect}\n';
+    const put = await fetch(`${server.url}/v1/graphs/in_memory`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });
+    assert.equal(put.status, 201, await put.text());
+    const durability = async () => JSON.parse((await getJson(`${server.url}/v1/graphs/in_memory`, { Accept: 'application/json' })).body).durability;
+    await openFromList(page, 'in_memory');
+    await status(page, "Opened 'in_memory'");
+    await page.locator('.react-flow__pane').click({ position: { x: 600, y: 700 } });
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    assert.equal(await page.locator('#graph-durability').inputValue(), 'none');
+    // Each save is waited for on the server: the status line reads the same after each.
+    const saved = async (expected) => {
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await eventually(`durability ${expected} on the server`, async () => (await durability()) === expected);
+    };
+    await page.locator('#graph-description').fill('kept in memory');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await eventually('the description saved', async () =>
+      JSON.parse((await getJson(`${server.url}/v1/graphs/in_memory`, { Accept: 'application/json' })).body).description === 'kept in memory');
+    assert.equal(await durability(), 'none');
+    await page.locator('#graph-durability').selectOption('wal');
+    await saved('wal');
+    await page.locator('#graph-durability').selectOption('');
+    await saved(undefined);
+    assert.match((await getJson(`${server.url}/v1/graphs/in_memory`, { Accept: 'application/yaml' })).body, /kept in memory/);
+  });
+
   await t.test('an isolated node is marked, keeps isolation and timeout through a save, and shows its crash loop', async () => {
     const yaml = 'nodes:\n  c: {component: fixture_segv, isolation: process, timeout: 5s}\n  out: {component: collect}\nedges: [c -> out]\n';
     const put = await fetch(`${server.url}/v1/graphs/isolated`, { method: 'PUT', headers: { 'Content-Type': 'application/yaml' }, body: yaml });

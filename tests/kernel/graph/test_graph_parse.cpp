@@ -182,7 +182,7 @@ TEST_CASE("a file must hold one YAML map") {
   CHECK(parse_errors("") ==
         std::vector<std::string>{
             "g.yaml:1:1: error: a graph file must be a YAML map with the keys name, description, "
-            "workers, nodes, edges and pipeline"});
+            "workers, durability, nodes, edges and pipeline"});
   CHECK(parse_errors("name: a\nnodes: {}\n---\nname: b\n") ==
         std::vector<std::string>{
             "g.yaml:4:1: error: the file holds 2 YAML documents; a graph file holds exactly one"});
@@ -200,7 +200,7 @@ TEST_CASE("unknown keys are reported with a did-you-mean") {
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: json_adapter}\nedgs: []\n") ==
         std::vector<std::string>{
             "g.yaml:4:1: error: unknown key 'edgs' (did you mean 'edges'?); a graph has: name, "
-            "description, workers, nodes, edges, pipeline"});
+            "description, workers, durability, nodes, edges, pipeline"});
   CHECK(parse_errors("name: g\nnodes:\n  a: {component: json_adapter, param: {}}\n") ==
         std::vector<std::string>{
             "g.yaml:3:32: error: node 'a': unknown key 'param' (did you mean 'params'?); a node "
@@ -463,4 +463,18 @@ TEST_CASE("a YAML alias bomb is refused in milliseconds, at the value that cross
       parse_graph("name: g\nnodes:\n  a: {component: log, params: {x: &x [1, 2], y: [*x, *x]}}\n", "g.yaml", fine);
   CHECK(fine.empty());
   CHECK(param(spec.nodes.at(0), "y").as_array().at(1).as_array().at(1).as_int() == 2);
+}
+
+TEST_CASE("durability: wal or none, absent by default, anything else an error at its value") {
+  std::vector<Diagnostic> errors;
+  CHECK_FALSE(parse_graph("nodes:\n  a: {component: collect}\n", "g.yaml", errors).durability);
+  const GraphSpec none = parse_graph("durability: none\nnodes:\n  a: {component: collect}\n", "g.yaml", errors);
+  CHECK(none.durability == Durability::none);
+  CHECK(at(none.durability_where) == "g.yaml:1:13");
+  CHECK(parse_graph("durability: wal\nnodes:\n  a: {component: collect}\n", "g.yaml", errors).durability ==
+        Durability::wal);
+  REQUIRE_MESSAGE(errors.empty(), formatted(errors).front());
+  CHECK(parse_errors("durability: sometimes\nnodes:\n  a: {component: collect}\n") ==
+        std::vector<std::string>{"g.yaml:1:13: error: 'durability' must be wal (log submissions before answering) "
+                                 "or none (keep them in memory only), got 'sometimes'"});
 }

@@ -167,6 +167,16 @@ export function GraphInspector({ meta, nodeCount, edgeCount, errors, onMeta, onS
       {nameProblem && <p className="sl-field-error">{nameProblem}</p>}
       <label htmlFor="graph-description">Description</label>
       <textarea id="graph-description" rows={2} value={meta.description} onChange={(e) => onMeta({ ...meta, description: e.target.value })} />
+      <label htmlFor="graph-durability">Durability</label>
+      <select
+        id="graph-durability"
+        value={meta.durability ?? ''}
+        onChange={(e) => onMeta({ ...meta, durability: e.target.value === 'wal' || e.target.value === 'none' ? e.target.value : undefined })}
+      >
+        <option value="">the server's default (--durability)</option>
+        <option value="wal">logged before each answer (survives a crash)</option>
+        <option value="none">in memory only (lost in a crash)</option>
+      </select>
       <p className="sl-muted">
         {nodeCount} nodes, {edgeCount} edges{meta.workers !== undefined && `, ${meta.workers} workers`}. Drag components in from the left;
         wire an out port (right side of a node) to an in port (left side). Select and press Delete to remove.

@@ -49,11 +49,15 @@ export interface GraphListEntry {
   missing?: string[];
 }
 
+// `durability:` of a graph: whether `sluice serve` logs its submissions before answering.
+export type Durability = 'wal' | 'none';
+
 // GET /v1/graphs/{g} as JSON: endpoints are `node` or `node.port`.
 export interface GraphDocument {
   name: string;
   description?: string;
   workers?: number;
+  durability?: Durability;
   // `ui`: the editor's layout ({x, y}), kept in the graph file and ignored by the runtime.
   nodes: Record<
     string,

@@ -5,7 +5,7 @@
 import dagre from '@dagrejs/dagre';
 import { MarkerType, type Edge, type Node } from '@xyflow/react';
 import { Document, LineCounter, parse, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import type { ComponentDescriptor, GraphDocument, Isolation, Json, ValidationError } from './api';
+import type { ComponentDescriptor, Durability, GraphDocument, Isolation, Json, ValidationError } from './api';
 import { checkParams, draftsOf, type ParamDrafts } from './params';
 
 export const ERROR_PORT = 'error';
@@ -31,6 +31,7 @@ export interface GraphMeta {
   name: string;
   description: string;
   workers?: number; // kept from the file; the editor does not change it
+  durability?: Durability; // absent: the server's --durability
 }
 
 export type Components = ReadonlyMap<string, ComponentDescriptor>;
@@ -107,6 +108,7 @@ export function toYaml(meta: GraphMeta, nodes: EditorNode[], edges: EditorEdge[]
   const graph: Record<string, unknown> = { name: meta.name };
   if (meta.description !== '') graph.description = meta.description;
   if (meta.workers !== undefined) graph.workers = meta.workers;
+  if (meta.durability !== undefined) graph.durability = meta.durability;
   const nodeMap: Record<string, unknown> = {};
   for (const node of nodes) {
     const { values } = checkParams(components.get(node.data.component), node.data.params);
@@ -170,7 +172,12 @@ function splitEndpoint(text: string, defaultPort: string): [string, string] {
 }
 
 export function fromDocument(document: GraphDocument, components: Components) {
-  const meta: GraphMeta = { name: document.name, description: document.description ?? '', workers: document.workers };
+  const meta: GraphMeta = {
+    name: document.name,
+    description: document.description ?? '',
+    workers: document.workers,
+    durability: document.durability,
+  };
   const placed = (ui: GraphDocument['nodes'][string]['ui']) =>
     typeof ui?.x === 'number' && typeof ui?.y === 'number' ? { x: ui.x, y: ui.y } : null;
   const nodes: EditorNode[] = Object.entries(document.nodes).map(([id, node]) => ({
@@ -235,6 +242,7 @@ export function documentFromYaml(text: string): GraphDocument {
     name: typeof value.name === 'string' ? value.name : '',
     description: typeof value.description === 'string' ? value.description : undefined,
     workers: typeof value.workers === 'number' ? value.workers : undefined,
+    durability: value.durability === 'wal' || value.durability === 'none' ? value.durability : undefined,
     nodes,
     edges,
   };
