@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <sluice/harness.hpp>
 #include <sluice/plugin.hpp>
 
 inline void check_plugin_module(const std::vector<std::string>& expected) {
@@ -28,7 +29,7 @@ inline void check_plugin_module(const std::vector<std::string>& expected) {
     std::vector<std::string> names;
     for (const auto& d : components) {
       names.push_back(d.name);
-      const auto problems = sluice::check_descriptor(d);
+      const auto problems = sluice::descriptor_problems(d);
       for (const auto& p : problems) FAIL_CHECK(p);
     }
     CHECK(names == expected);

@@ -9,6 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <sluice/descriptor_rules.hpp>
+
 #include "graph/graph_spec.hpp"
 
 namespace sluice {

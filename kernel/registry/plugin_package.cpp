@@ -23,6 +23,7 @@
 #include <system_error>
 #include <thread>
 
+#include <sluice/descriptor_rules.hpp>
 #include <sluice/plugin.hpp>
 
 namespace sluice {

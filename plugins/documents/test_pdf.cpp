@@ -1,6 +1,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <sluice/harness.hpp>
 
 #include "pdf_adapter.hpp"
@@ -97,7 +99,13 @@ TEST_CASE("pdf_adapter: max_pages and max_text_bytes bound what one PDF may give
 
 TEST_CASE("pdf_adapter: params are checked at deploy") {
   const auto descriptor = describe<PdfAdapter>();
-  Object resolved;
-  const auto errors = validate_params(descriptor, Object{{"per", "chapter"}, {"max_pages", 0}}, resolved);
-  REQUIRE(errors.size() == 2);
+  try {
+    deployed_params(descriptor, Object{{"per", "chapter"}, {"max_pages", 0}});
+    FAIL("the params were taken");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(std::count(message.begin(), message.end(), '\n') == 2);  // one line per error
+    CHECK(message.find("'per'") != std::string::npos);
+    CHECK(message.find("'max_pages'") != std::string::npos);
+  }
 }

@@ -215,10 +215,7 @@ namespace {
 bool connects(std::uint16_t port, Object params) {
   params["topic"] = "t";
   params["port"] = port;
-  Object resolved;
-  const auto problems = validate_params(describe<MqttPublish>(), params, resolved);
-  REQUIRE(problems.empty());
-  MqttConnection connection(connection_settings(Params(std::move(resolved))));
+  MqttConnection connection(connection_settings(deployed_params(describe<MqttPublish>(), params)));
   connection.start("connect-test");
   return connection.wait_connected(Clock::now() + 3s);
 }

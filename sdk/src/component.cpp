@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "sluice/descriptor_rules.hpp"
 #include "sluice/json.hpp"
 
 namespace sluice {

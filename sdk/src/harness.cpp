@@ -7,9 +7,25 @@
 #include <stdexcept>
 #include <thread>
 
+#include "sluice/descriptor_rules.hpp"
 #include "sluice/json.hpp"
 
 namespace sluice {
+
+std::vector<std::string> descriptor_problems(const ComponentDescriptor& descriptor) {
+  return check_descriptor(descriptor);
+}
+
+Params deployed_params(const ComponentDescriptor& descriptor, const Object& params) {
+  Object resolved;
+  const auto errors = validate_params(descriptor, params, resolved);
+  if (!errors.empty()) {
+    std::string message = descriptor.name + ": invalid params:";
+    for (const auto& e : errors) message += "\n  " + e.message;
+    throw std::invalid_argument(message);
+  }
+  return Params(std::move(resolved));
+}
 
 namespace {
 
@@ -17,15 +33,9 @@ namespace {
 // (std::runtime_error with the constructor's message), as a deploy would.
 std::unique_ptr<Component> construct(ComponentDescriptor& descriptor, const Object& params) {
   apply_port_defaults(descriptor);
-  Object resolved;
-  auto errors = validate_params(descriptor, params, resolved);
-  if (!errors.empty()) {
-    std::string message = descriptor.name + ": invalid params:";
-    for (const auto& e : errors) message += "\n  " + e.message;
-    throw std::invalid_argument(message);
-  }
+  Params deployed = deployed_params(descriptor, params);
   std::string error;
-  auto component = descriptor.create(Params(std::move(resolved)), error);
+  auto component = descriptor.create(std::move(deployed), error);
   if (!component) throw std::runtime_error(descriptor.name + ": constructor failed: " + error);
   return component;
 }

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <sluice/component.hpp>
+#include <sluice/descriptor_rules.hpp>
 #include <sluice/json.hpp>
 
 using namespace sluice;

@@ -1,6 +1,8 @@
 // The component test harness: process() and run() components, fake clock, errors, flush.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <sluice/harness.hpp>
 #include <sluice/json.hpp>
 
@@ -174,4 +176,24 @@ TEST_CASE("the harness has the implicit error port, as the runtime does") {
   CHECK(h.output("error")[0].get("n")->as_int() == 2);
   CHECK(h.errors().empty());  // emitted, not failed
   CHECK_THROWS_WITH(h.output("nope"), doctest::Contains("no out port 'nope'"));
+}
+
+TEST_CASE("descriptor_problems and deployed_params: what the kernel would say, for a component's own tests") {
+  CHECK(descriptor_problems(describe<Upper>()).empty());
+  ComponentDescriptor broken = describe<Batch>();
+  broken.params.push_back(broken.params.front());  // `size` twice
+  const auto problems = descriptor_problems(broken);
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].find("size") != std::string::npos);
+
+  CHECK(deployed_params(describe<Batch>(), {}).get_int("size") == 3);  // the default filled in
+  try {
+    deployed_params(describe<Batch>(), Object{{"size", "three"}, {"sise", 4}});
+    FAIL("the params were taken");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK(message.starts_with("batch: invalid params:\n  "));
+    CHECK(message.find("did you mean 'size'") != std::string::npos);
+    CHECK(std::count(message.begin(), message.end(), '\n') == 2);
+  }
 }

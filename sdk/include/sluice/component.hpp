@@ -170,22 +170,8 @@ inline constexpr std::string_view error_port = "error";
 // Fills in default ports (see ComponentDescriptor).
 void apply_port_defaults(ComponentDescriptor& descriptor);
 
-// Problems with the descriptor itself (empty name, duplicate port or param, a default that
-// breaks its own type, range or allowed values, …); empty when it is sound.
-std::vector<std::string> check_descriptor(const ComponentDescriptor& descriptor);
-
 // The descriptor has an example (any of its fields set).
 bool has_example(const ComponentDescriptor& descriptor);
-
-struct ParamError {
-  std::string param;    // the param the error is about ("" for the params block as a whole)
-  std::string message;  // complete sentence, e.g. "unknown param 'feild' (did you mean 'field'?)"
-};
-
-// Checks `given` against the table, collecting every error. On success `resolved` holds the
-// given values with defaults filled in (string_list params normalised to arrays).
-std::vector<ParamError> validate_params(const ComponentDescriptor& descriptor, const Object& given,
-                                        Object& resolved);
 
 // The closest candidate within a small edit distance, for "did you mean" hints ("" if none).
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);

@@ -33,6 +33,16 @@
 
 namespace sluice {
 
+// What the kernel finds wrong with `descriptor` when it loads the plugin that declares it (an
+// empty name, a duplicate port or param, a default outside its own range, …), one sentence
+// each; empty when it is sound:  CHECK(sluice::descriptor_problems(describe<Upper>()).empty());
+std::vector<std::string> descriptor_problems(const ComponentDescriptor& descriptor);
+
+// `params` checked and completed as a deploy does (defaults filled in, string lists made
+// arrays): what the component's constructor would get. std::invalid_argument listing every
+// error, one per line.
+Params deployed_params(const ComponentDescriptor& descriptor, const Object& params);
+
 class ComponentHarness {
  public:
   // Validates `params` against the descriptor (std::invalid_argument listing every error) and

@@ -33,7 +33,7 @@ using {{cookiecutter.name}}::{{cookiecutter.class_name}};
 using sluice::ComponentHarness;
 
 TEST_CASE("the descriptor is sound") {
-  CHECK(sluice::check_descriptor(sluice::describe<{{cookiecutter.class_name}}>()).empty());
+  CHECK(sluice::descriptor_problems(sluice::describe<{{cookiecutter.class_name}}>()).empty());
 }
 {%- if cookiecutter.kind == 'transformer' %}
 
