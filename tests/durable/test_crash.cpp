@@ -1,6 +1,7 @@
-// Crash injection: clients post NDJSON to a real `sluice serve` whose graph appends to a
-// jsonl_file; the server is SIGKILLed at a random moment, restarted on the same state dir, and
-// the file must hold every packet whose POST was answered 2xx. A 200 of ?wait=true means the
+// Crash injection: clients post NDJSON to a real `sluice serve` whose graph ends in a
+// jsonl_file, or in the http publisher sending to a real local endpoint that answers one
+// request in five 503; the server is SIGKILLed at a random moment, restarted on the same state
+// dir, and the sink must hold every packet whose POST was answered 2xx. A 200 of ?wait=true means the
 // stream was complete, so those packets must be there exactly once; duplicates are allowed
 // only among the others (202: logged, perhaps not complete at the kill; no answer: in flight).
 // Then the same with --fsync and a simulated power cut: before each restart, every segment is
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include <thread>
 
 #include "durable_support.hpp"
+#include "flaky_receiver.hpp"
 
 using namespace rest_test;
 namespace fs = std::filesystem;
@@ -74,12 +77,15 @@ void post_until_stopped(std::uint16_t port, int client, int round, bool wait, co
   }
 }
 
-// Whether every packet acknowledged so far is in the sink's file (waiting up to 30 s).
-bool all_acknowledged_arrived(const fs::path& output, Ledger& ledger) {
+// What the sink holds: how often each key arrived there.
+using SinkContents = std::function<std::map<std::string, int>()>;
+
+// Whether every packet acknowledged so far is in the sink (waiting up to 30 s).
+bool all_acknowledged_arrived(const SinkContents& sink, Ledger& ledger) {
   std::lock_guard lock(ledger.mutex);
   return wait_until(
       [&] {
-        const auto seen = count_keys(output);
+        const auto seen = sink();
         return std::all_of(ledger.acknowledged.begin(), ledger.acknowledged.end(),
                            [&](const std::string& key) { return seen.contains(key); });
       },
@@ -131,23 +137,19 @@ std::uint64_t cut_to_last_sync(const fs::path& wal, const fs::path& journal) {
   return cut;
 }
 
-}  // namespace
-
-TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet") {
-  TempDir dir;
-  const fs::path output = dir.path / "var" / "data" / "ingest.jsonl";
-  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
-  const std::vector<std::string> args = {"--state-dir", (dir.path / "var").string()};
-
+// `rounds` times: start the server on `dir` (graph `ingest`), check that everything
+// acknowledged so far reached the sink, post from the clients and SIGKILL it at a random
+// moment; then check the tally.
+void kill_under_load(const TempDir& dir, const SinkContents& sink, const char* what) {
   Ledger ledger;
   std::mt19937 random(std::random_device{}());
   std::size_t replayed_total = 0;
   for (int round = 0; round <= rounds; ++round) {
     CAPTURE(round);
-    ServerProcess server(dir, args);
+    ServerProcess server(dir, {"--state-dir", (dir.path / "var").string()});
     REQUIRE_MESSAGE(wait_until([&] { return ready(server); }, 60s), server.stderr_text());
-    // Recovery is done: everything acknowledged before the last kill must reach the file.
-    CHECK_MESSAGE(all_acknowledged_arrived(output, ledger), server.stderr_text());
+    // Recovery is done: everything acknowledged before the last kill must reach the sink.
+    CHECK_MESSAGE(all_acknowledged_arrived(sink, ledger), server.stderr_text());
     std::string said;
     REQUIRE(wait_until([&] { return (said = server.stdout_text()).find(": replayed ") != std::string::npos; }, 10s));
     const auto at = said.find(": replayed ");
@@ -157,8 +159,7 @@ TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet") {
     post_and_kill(server, round, ledger, random);
   }
 
-  std::size_t damaged = 0;
-  const auto seen = count_keys(output, &damaged);
+  const auto seen = sink();
   const std::size_t lost = lost_packets(ledger, seen);
   std::size_t duplicated = 0, duplicated_completed = 0, unanswered_arrived = 0;
   for (const auto& [key, count] : seen) {
@@ -167,15 +168,37 @@ TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet") {
   }
   for (const auto& key : ledger.unanswered)
     if (seen.contains(key)) ++unanswered_arrived;
-  std::printf("crash test: %d kills; %zu packets acknowledged (%zu of them complete), %zu unanswered at a kill "
-              "(%zu of those arrived anyway), %zu refused POSTs, %zu submissions replayed; lost %zu, "
-              "duplicated %zu (%zu of them complete), %zu damaged lines\n",
-              rounds, ledger.acknowledged.size(), ledger.completed.size(), ledger.unanswered.size(),
-              unanswered_arrived, ledger.refused, replayed_total, lost, duplicated, duplicated_completed, damaged);
+  std::printf("crash test (%s): %d kills; %zu packets acknowledged (%zu of them complete), %zu unanswered at a "
+              "kill (%zu of those arrived anyway), %zu refused POSTs, %zu submissions replayed; lost %zu, "
+              "duplicated %zu (%zu of them complete)\n",
+              what, rounds, ledger.acknowledged.size(), ledger.completed.size(), ledger.unanswered.size(),
+              unanswered_arrived, ledger.refused, replayed_total, lost, duplicated, duplicated_completed);
   CHECK(ledger.unexpected.empty());
   CHECK(ledger.acknowledged.size() > 0);
   CHECK(lost == 0);
   CHECK(duplicated_completed == 0);
+}
+
+}  // namespace
+
+TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet: jsonl_file") {
+  TempDir dir;
+  const fs::path output = dir.path / "var" / "data" / "ingest.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  std::size_t damaged = 0;
+  kill_under_load(dir, [&] { return count_keys(output, &damaged); }, "jsonl_file");
+  CHECK(damaged == 0);
+}
+
+TEST_CASE("SIGKILL at random moments under load loses no acknowledged packet: the http publisher, one answer in five a 503") {
+  FlakyReceiver receiver(5);
+  TempDir dir;
+  write_file(dir.path / "graphs" / "ingest.yaml",
+             "name: ingest\nnodes:\n  out: {component: http, params: {url: \"http://127.0.0.1:" +
+                 std::to_string(receiver.port()) + "/in\", retries: 20, backoff_ms: 1}}\n");
+  kill_under_load(dir, [&] { return receiver.keys(); }, "http");
+  CHECK(receiver.refused() > 0);  // the publisher was made to retry
+  CHECK_FALSE(receiver.keys().contains("(not a keyed JSON object)"));
 }
 
 TEST_CASE("with --fsync, a power cut (every segment cut back to its last fdatasync) loses no acknowledged packet") {
@@ -196,7 +219,7 @@ TEST_CASE("with --fsync, a power cut (every segment cut back to its last fdatasy
     CAPTURE(round);
     ServerProcess server(dir, {"--fsync"});
     REQUIRE_MESSAGE(wait_until([&] { return ready(server); }, 60s), server.stderr_text());
-    CHECK_MESSAGE(all_acknowledged_arrived(output, ledger), server.stderr_text());
+    CHECK_MESSAGE(all_acknowledged_arrived([&] { return count_keys(output); }, ledger), server.stderr_text());
     if (round == cuts) break;
     post_and_kill(server, round, ledger, random);
     bytes_cut += cut_to_last_sync(dir.path / "var" / "wal", journal);
