@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
@@ -18,11 +20,13 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what + " '" + path + "'");
 }
 
-// Holds an exclusive flock(2) for one scope.
+// Holds a flock(2) for one scope: shared by writers appending, exclusive for the work that
+// must see the file with no append in progress (dropping a torn tail, the header, rotation).
 class FileLock {
  public:
-  FileLock(int fd, const std::string& path) : fd_(fd) {
-    while (::flock(fd_, LOCK_EX) != 0)
+  enum Mode { shared = LOCK_SH, exclusive = LOCK_EX };
+  FileLock(int fd, const std::string& path, Mode mode = exclusive) : fd_(fd) {
+    while (::flock(fd_, mode) != 0)
       if (errno != EINTR) fail("cannot lock", path);
   }
   FileLock(const FileLock&) = delete;
@@ -79,12 +83,43 @@ void AppendFile::open() {
   if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
   device_ = st.st_dev;
   inode_ = st.st_ino;
-  if (options_.header.empty()) return;
-  // Every writer checks under the lock before its first data line, so the first one to get
-  // the lock sees the file empty and is the only one to write the header.
+  // Every writer does this under the exclusive lock before its first line, while no append is
+  // in progress: so the first one to get the lock is the only one to write the header.
   FileLock lock(fd_, options_.path);
+  drop_torn_tail();
   if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
-  if (st.st_size == 0) write_all(options_.header);
+  if (st.st_size == 0 && !options_.header.empty()) write_all(options_.header);
+}
+
+void AppendFile::drop_torn_tail() {
+  // No append is in progress (we hold the exclusive lock), so a file that does not end in
+  // '\n' was cut inside a write(2): a SIGKILL stops a write at a page boundary. Without this
+  // the next line would be glued to the torn one and both would be unreadable.
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
+  const int fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot read", options_.path);
+  off_t end = st.st_size;
+  char block[4096];
+  while (end > 0) {
+    const off_t begin = end > static_cast<off_t>(sizeof block) ? end - static_cast<off_t>(sizeof block) : 0;
+    const ssize_t n = ::pread(fd, block, static_cast<std::size_t>(end - begin), begin);
+    if (n != end - begin) {
+      ::close(fd);
+      fail("cannot read", options_.path);
+    }
+    const auto* newline = static_cast<const char*>(::memrchr(block, '\n', static_cast<std::size_t>(n)));
+    if (newline) {
+      end = begin + (newline - block) + 1;
+      break;
+    }
+    end = begin;
+  }
+  ::close(fd);
+  if (end == st.st_size) return;
+  if (::ftruncate(fd_, end) != 0) fail("cannot drop the torn last line of", options_.path);
+  std::fprintf(stderr, "%s: dropped a torn last line (%lld bytes) left by a crash\n", options_.path.c_str(),
+               static_cast<long long>(st.st_size - end));
 }
 
 void AppendFile::close() {
@@ -129,7 +164,10 @@ void AppendFile::append(std::string_view lines) {
     // A file holding no data yet is never rotated, even when one append exceeds the limit.
     if (size > options_.header.size() && size + lines.size() > options_.rotate_bytes) rotate();
   }
-  write_all(lines);
+  {
+    FileLock lock(fd_, options_.path, FileLock::shared);
+    write_all(lines);
+  }
   switch (options_.fsync) {
     case FsyncPolicy::never: break;
     case FsyncPolicy::always: sync(); break;

@@ -7,9 +7,15 @@
 //
 // Why it holds: the file is opened with O_APPEND and every append() is a single write(2), which
 // the kernel applies atomically at the end of a regular file. Rotation and header writing take
-// an flock(2) on the file being rotated, so that of several writers exactly one renames a full
-// file and exactly one writes the header of a new one; the others notice the path now names
-// another inode and reopen.
+// an exclusive flock(2) on the file being rotated, so that of several writers exactly one
+// renames a full file and exactly one writes the header of a new one; the others notice the
+// path now names another inode and reopen.
+//
+// A write(2) is whole only while its writer lives: a SIGKILL stops it at a page boundary and
+// leaves a torn last line. Each append holds a shared flock for its write, so a writer opening
+// the file under the exclusive lock knows no write is in progress, and cuts a last line without
+// '\n' off before its first line would be glued to it. The packet that line held was not yet
+// acknowledged, so the runtime delivers it again.
 #pragma once
 
 #include <sys/types.h>
@@ -55,6 +61,7 @@ class AppendFile {
  private:
   void open_first();  // the first append: makes the missing directories, then open()
   void open();
+  void drop_torn_tail();  // under the exclusive lock: truncates after the last '\n'
   void close();
   bool path_moved() const;  // the path no longer names our inode (another writer rotated it)
   void rotate();

@@ -1,6 +1,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -177,6 +178,49 @@ TEST_CASE("jsonl_file: workers with their own instances never interleave partial
     for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
       std::filesystem::remove(entry.path());
   }
+}
+
+TEST_CASE("jsonl_file and csv_file drop a torn last line a killed writer left, and say so") {
+  // A SIGKILL stops a write(2) at a page boundary: the file ends inside a line.
+  ScratchDir dir;
+  const std::string jsonl = dir.file("out.jsonl");
+  std::ofstream(jsonl, std::ios::binary) << "{\"n\":1}\n{\"n\":2,\"text\":\"cut he";
+  {
+    StderrCapture err;
+    auto h = ComponentHarness::of<JsonlFile>({{"path", jsonl}});
+    h.push_json(R"({"n": 3})");
+    CHECK(err.text() == jsonl + ": dropped a torn last line (21 bytes) left by a crash\n");
+  }
+  CHECK(read_file(jsonl) == "{\"n\":1}\n{\"n\":3}\n");
+
+  // A torn header with no line before it: the file is empty again and gets its header.
+  const std::string csv = dir.file("out.csv");
+  std::ofstream(csv, std::ios::binary) << "id,na";
+  {
+    StderrCapture err;
+    auto h = ComponentHarness::of<CsvFile>({{"path", csv}, {"columns", Array{"id", "name"}}});
+    h.push_json(R"({"id": 1, "name": "a"})");
+  }
+  CHECK(read_file(csv) == "id,name\r\n1,a\r\n");
+
+  // A torn tail longer than one read-back block, after a complete line.
+  const std::string long_tail = dir.file("long.jsonl");
+  std::ofstream(long_tail, std::ios::binary) << "{\"n\":1}\n" << std::string(10000, 'x');
+  {
+    StderrCapture err;
+    auto h = ComponentHarness::of<JsonlFile>({{"path", long_tail}});
+    h.push_json(R"({"n": 2})");
+  }
+  CHECK(read_file(long_tail) == "{\"n\":1}\n{\"n\":2}\n");
+
+  // A file that ends in a whole line is left as it is, and nothing is said.
+  {
+    StderrCapture err;
+    auto h = ComponentHarness::of<JsonlFile>({{"path", jsonl}});
+    h.push_json(R"({"n": 4})");
+    CHECK(err.text().empty());
+  }
+  CHECK(read_file(jsonl) == "{\"n\":1}\n{\"n\":3}\n{\"n\":4}\n");
 }
 
 TEST_CASE("jsonl_file names the param when the file cannot be opened") {

@@ -25,8 +25,9 @@ inline std::string sink_graph(const std::filesystem::path& output) {
          output.string() + " } }\n";
 }
 
-// How often each key appears in the sink's file. A line cut by the kill (not seen so far: each
-// line is one write(2)) would be counted in `damaged` rather than fail the parse.
+// How often each key appears in the sink's file. A line the kill cut inside its write(2) is
+// dropped by the sink when the next server reopens the file (AppendFile::drop_torn_tail); one
+// that got through would be counted in `damaged` rather than fail the parse.
 inline std::map<std::string, int> count_keys(const std::filesystem::path& output, std::size_t* damaged = nullptr) {
   std::map<std::string, int> seen;
   const std::string text = read_file(output);

@@ -302,18 +302,12 @@ TEST_CASE("tap: a client that goes away frees its tap; the graph under load with
     REQUIRE_MESSAGE(status == 200, "tap " << i);
   }
 
-  auto timed_run = [&](int from) {
-    const auto started = Clock::now();
-    for (int batch = 0; batch < 20; ++batch) post_numbers(port, "echo", from + batch * 1000, 1000);
-    return std::chrono::duration<double>(Clock::now() - started).count();
-  };
-  const double untapped = timed_run(0);
+  // A tap whose client reads nothing while 20 000 packets pass: the graph does not wait for it
+  // (each ?wait=true POST completes), the tap drops what the client cannot take and counts it.
+  // tools/bench/bench_tap measures what a tap costs the runtime.
   SseClient tap(port, echo_tap + "&limit=10000");
   REQUIRE(tap.next_named("open"));
-  const double tapped = timed_run(100000);
-  MESSAGE("20000 packets over REST: " << untapped << " s untapped, " << tapped << " s with a tap at 10000/s");
-  // The REST round trips dominate here; tools/bench/bench_tap measures the runtime's share.
-  CHECK(tapped < untapped * 1.5 + 0.5);
+  for (int batch = 0; batch < 20; ++batch) post_numbers(port, "echo", batch * 1000, 1000);
   std::optional<Event> stats;
   while (!stats) {
     auto event = tap.next_named("stats");
