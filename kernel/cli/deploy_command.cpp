@@ -3,21 +3,19 @@
 // mistake is reported like `sluice check` does before any node is touched; then every node
 // gets `PUT /v1/graphs/{name}` at the same time, and each node's answer is reported. A node
 // validates again (it may have other plugins): its 422 comes back with positions in the file.
-#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include <sluice/http_client.hpp>
 #include <sluice/json.hpp>
 
 #include "cli/commands.hpp"
-#include "graph/graph_spec.hpp"
+#include "control/graph_loading.hpp"
 #include "ingress/access_tokens.hpp"
 #include "registry/plugin_registry.hpp"
 
@@ -68,13 +66,6 @@ void put_graph(NodeDeploy& deploy, const DeployOptions& options, const http::Hea
   } catch (const std::exception& e) {
     deploy.failure = e.what();
   }
-}
-
-void print_errors(std::vector<Diagnostic> errors) {
-  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-  });
-  for (const auto& error : errors) std::cerr << format(error) << '\n';
 }
 
 // What a node said when it refused: its `error`, and for an invalid graph every problem as
@@ -131,19 +122,13 @@ int deploy(const DeployOptions& options) {
 
 
   const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
-  std::vector<Diagnostic> errors;
   // Named by its `name`, or else by the file (graphs/enrich.yaml → enrich), as `sluice check`.
-  const GraphSpec spec = load_graph_file(options.file, errors);
-  const auto plan = plan_graph(spec, registry, errors);
-  if (!plan) {
-    print_errors(errors);
-    std::cerr << options.file << ": " << errors.size() << " error" << (errors.size() == 1 ? "" : "s")
-              << "; nothing deployed";
-    if (const auto rejected = registry.rejected().size(); rejected != 0)
-      std::cerr << "; " << rejected << " plugin file" << (rejected == 1 ? "" : "s") << " rejected, `sluice plugins` says why";
-    std::cerr << '\n';
+  const LoadedGraph graph = load_graph(options.file, registry);
+  if (!graph.plan) {
+    report_errors(std::cerr, graph, "nothing deployed", registry.rejected().size());
     return 1;
   }
+  const GraphSpec& spec = graph.spec;
 
   http::Headers headers = {{"Content-Type", "application/yaml"}, {"User-Agent", "sluice-deploy"}, {"Connection", "close"}};
   if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);

@@ -1,15 +1,13 @@
 // `sluice check FILE... [--plugins DIR]...`: validates graph files against the plugins found in
 // the search path and prints every error like a compiler (file:line:col: error: …).
 // `sluice dot FILE`: the graph as Graphviz DOT, for `sluice dot g.yaml | dot -Tsvg > g.svg`.
-#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "graph/graph_spec.hpp"
+#include "control/graph_loading.hpp"
 #include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
@@ -25,47 +23,31 @@ std::string count(std::size_t n, const char* noun) {
   return std::to_string(n) + ' ' + noun + (n == 1 ? "" : "s");
 }
 
-// In the order of the file, as a compiler prints them (the validator groups them by check).
-void print_errors(std::vector<Diagnostic> errors) {
-  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
-  });
-  for (const auto& error : errors) std::cerr << format(error) << '\n';
-}
-
 void run_check(const CheckOptions& options) {
   const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   warn_if_no_components(registry, "check");
   bool failed = false;
   for (const auto& file : options.files) {
-    std::vector<Diagnostic> errors;
-    const GraphSpec spec = load_graph_file(file, errors);
-    if (const auto plan = check_graph(spec, registry, errors)) {
-      std::cout << file << ": ok (" << count(plan->nodes.size(), "node") << ", "
-                << count(plan->edges.size(), "edge") << ")\n";
+    const LoadedGraph graph = load_graph(file, registry, Validation::construct);
+    if (graph.plan) {
+      std::cout << file << ": ok (" << count(graph.plan->nodes.size(), "node") << ", "
+                << count(graph.plan->edges.size(), "edge") << ")\n";
       continue;
     }
     failed = true;
-    print_errors(errors);
-    std::cerr << file << ": " << count(errors.size(), "error");
-    // An unknown component is often a plugin that failed to load: say where to look.
-    if (const auto rejected = registry.rejected().size(); rejected != 0)
-      std::cerr << "; " << count(rejected, "plugin file") << " rejected, `sluice plugins` says why";
-    std::cerr << '\n';
+    report_errors(std::cerr, graph, {}, registry.rejected().size());
   }
   set_exit_code(failed ? 1 : 0);
 }
 
 void run_dot(const std::string& file) {
-  std::vector<Diagnostic> errors;
-  const GraphSpec spec = load_graph_file(file, errors);
-  if (!errors.empty()) {
-    print_errors(errors);
-    std::cerr << file << ": " << count(errors.size(), "error") << '\n';
+  const LoadedGraph graph = read_graph_file(file);
+  if (!graph.errors.empty()) {
+    report_errors(std::cerr, graph);
     set_exit_code(1);
     return;
   }
-  std::cout << to_dot(spec);
+  std::cout << to_dot(graph.spec);
   set_exit_code(0);
 }
 

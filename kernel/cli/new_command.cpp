@@ -43,6 +43,7 @@
 
 #include "cli/commands.hpp"
 #include "registry/plugin_registry.hpp"
+#include "support/files.hpp"
 
 namespace sluice::cli {
 
@@ -455,12 +456,6 @@ class TemplateRenderer {
 };
 
 // ---- template files ------------------------------------------------------------------------
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 Value read_json(const fs::path& path) {
   try {

@@ -19,7 +19,7 @@
 #include <sluice/json.hpp>
 
 #include "cli/commands.hpp"
-#include "graph/graph_spec.hpp"
+#include "control/graph_loading.hpp"
 #include "ingress/request_body.hpp"
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_registry.hpp"
@@ -107,14 +107,14 @@ int run_graph(const RunOptions& options) {
   crash_quarantine::install(PluginImageCache::default_dir());
   PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   warn_if_no_components(registry, "run");
-  std::vector<Diagnostic> errors;
-  GraphSpec spec = load_graph_file(options.graph, errors);
-  std::optional<GraphPlan> plan;
-  if (errors.empty()) plan = plan_graph(spec, registry, errors);
-  for (const auto& e : errors) std::cerr << format(e) << '\n';
-  if (!plan) return 2;
-  const std::string name = plan->name;
-  const bool has_collect = std::any_of(plan->nodes.begin(), plan->nodes.end(),
+  LoadedGraph graph = load_graph(options.graph, registry);
+  if (!graph.plan) {
+    report_errors(std::cerr, graph, "nothing run", registry.rejected().size());
+    return 2;
+  }
+  GraphPlan& plan = *graph.plan;
+  const std::string name = plan.name;
+  const bool has_collect = std::any_of(plan.nodes.begin(), plan.nodes.end(),
                                        [](const PlannedNode& n) { return n.component->name == "collect"; });
   if (!has_collect)
     std::cerr << "sluice run: warning: graph '" << name
@@ -173,9 +173,9 @@ int run_graph(const RunOptions& options) {
                      ordered->write_now(results_of(r));
                    }});
   ordered.emplace(out, 4 * runtime.worker_count() + 2);
-  const bool takes_input = !plan->sources.empty();
+  const bool takes_input = !plan.sources.empty();
   try {
-    runtime.deploy(std::move(*plan));
+    runtime.deploy(std::move(plan));
   } catch (const DeployError& e) {
     std::cerr << "sluice run: " << e.what() << '\n';
     return 2;

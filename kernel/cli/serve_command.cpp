@@ -16,7 +16,7 @@
 
 #include "cli/commands.hpp"
 #include "durability/durable_ingest.hpp"
-#include "ingress/graph_service.hpp"
+#include "control/graph_service.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/origin_policy.hpp"
 #include "ingress/rest_api.hpp"

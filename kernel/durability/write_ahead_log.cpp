@@ -18,6 +18,7 @@
 
 #include <sluice/json.hpp>
 
+#include "support/files.hpp"
 #include "support/log.hpp"
 
 namespace sluice {
@@ -164,14 +165,6 @@ std::uint64_t segment_number(const fs::path& file) {
   return number;
 }
 
-std::string read_whole(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("cannot open", file);
-  std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) fail("cannot read", file);
-  return data;
-}
-
 // A new file's name reaches the disk only when its directory is synced.
 void sync_directory(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -244,7 +237,7 @@ void WriteAheadLog::recover(WalRecovery& recovery) {
   std::unordered_set<std::uint64_t> completed;
   std::uint64_t highest_id = 0;
   for (const auto& [number, path] : files) {
-    const std::string data = read_whole(path);
+    const std::string data = read_file(path);
     const bool newest = number == files.back().first;
     std::size_t offset = 0;
     while (offset < data.size()) {

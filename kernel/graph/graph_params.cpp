@@ -8,8 +8,10 @@
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <system_error>
 
 #include "graph/graph_spec.hpp"
+#include "support/files.hpp"
 
 namespace sluice {
 
@@ -62,9 +64,12 @@ std::string reference_value(const Reference& reference, const PathPolicy& policy
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(written + ": " + e.what());
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::invalid_argument(written + ": cannot read " + file.string() + ": " + std::strerror(errno));
-  std::string content{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string content;
+  try {
+    content = read_file(file);
+  } catch (const std::system_error& e) {
+    throw std::invalid_argument(written + ": " + e.what());
+  }
   if (!content.empty() && content.back() == '\n') content.pop_back();
   if (!content.empty() && content.back() == '\r') content.pop_back();
   return content;

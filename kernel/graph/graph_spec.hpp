@@ -185,6 +185,10 @@ GraphSpec shown_spec(const GraphPlan& plan);
 std::optional<GraphPlan> check_graph(const GraphSpec& spec, const ComponentCatalog& catalog,
                                      std::vector<Diagnostic>& errors, const PathPolicy& paths = {});
 
+// The JSON form of a spec, as GET /v1/graphs/{g} serves it with Accept: application/json;
+// parse_graph reads it back (edges as {from, to, capacity} maps). Validation not required.
+Value spec_document(const GraphSpec& spec);
+
 // Graphviz DOT of a spec (validation not required).
 std::string to_dot(const GraphSpec& spec);
 

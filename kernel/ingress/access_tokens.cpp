@@ -6,7 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 namespace {

@@ -91,15 +91,11 @@ std::string chunk_of(std::string_view data) {
 
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 
-std::string error_body(std::string_view message, std::string_view details) {
-  std::string body = "{\"error\": ";
-  body += json::to_string(Value(message));
-  if (!details.empty()) {
-    body += ", ";
-    body += details;
-  }
-  body += '}';
-  return body;
+std::string error_body(std::string_view message, const Object& details) {
+  Object body{{"error", message}};
+  body.reserve(details.size() + 1);
+  for (const auto& [key, value] : details) body.set(key, value);
+  return json::to_string(Value(std::move(body)));
 }
 
 std::string seconds_text(std::chrono::milliseconds duration) {
@@ -783,7 +779,7 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return response;
 }
 
-HttpResponse HttpResponse::error(int status, std::string_view message, std::string_view details) {
+HttpResponse HttpResponse::error(int status, std::string_view message, const Object& details) {
   return json(status, error_body(message, details));
 }
 

@@ -40,6 +40,8 @@
 #include <utility>
 #include <vector>
 
+#include <sluice/value.hpp>
+
 namespace Pistache::Tcp {
 class Listener;
 }
@@ -68,9 +70,8 @@ struct HttpResponse {
 
   // `body` with Content-Type application/json.
   static HttpResponse json(int status, std::string body);
-  // {"error": message} plus the members of `details` (a JSON object's inside, may be empty,
-  // e.g. R"("graph": "g")").
-  static HttpResponse error(int status, std::string_view message, std::string_view details = {});
+  // {"error": message} followed by the members of `details`, e.g. {{"graph", "g"}}.
+  static HttpResponse error(int status, std::string_view message, const Object& details = {});
   HttpResponse& with_header(std::string name, std::string value);
 };
 
@@ -78,15 +79,15 @@ struct HttpResponse {
 // HttpResponse::error(status, what(), details).
 class RequestError : public std::runtime_error {
  public:
-  RequestError(int status, const std::string& message, std::string details = {})
+  RequestError(int status, const std::string& message, Object details = {})
       : std::runtime_error(message), status_(status), details_(std::move(details)) {}
   int status() const { return status_; }
-  const std::string& details() const { return details_; }
+  const Object& details() const { return details_; }
   HttpResponse response() const { return HttpResponse::error(status_, what(), details_); }
 
  private:
   int status_;
-  std::string details_;
+  Object details_;
 };
 
 // Standard reason phrase ("Not Found"); "Unknown" for codes without one.

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 
@@ -79,14 +79,14 @@ std::optional<HttpResponse> OriginPolicy::screen(const HttpRequest& request) con
     return HttpResponse::error(421,
                                "this server does not answer to the host " + json_quoted(trim(*host)) +
                                    " (a loopback name, the listen address or `sluice serve --allowed-host NAME`)",
-                               "\"host\": " + json_quoted(trim(*host)));
+                               Object{{"host", trim(*host)}});
 
   const auto origin = request.header("origin");
   if (request.method == "OPTIONS" && origin && request.header("access-control-request-method")) {
     if (!origin_allowed(*origin))
       return HttpResponse::error(403, "cross-origin requests from " + json_quoted(trim(*origin)) +
                                           " are not allowed (`sluice serve --allow-origin ORIGIN` allows one)",
-                                 "\"origin\": " + json_quoted(trim(*origin)));
+                                 Object{{"origin", trim(*origin)}});
     HttpResponse preflight;
     preflight.status = 204;
     for (auto& header : cors_headers(request)) preflight.headers.push_back(std::move(header));
@@ -108,7 +108,7 @@ std::optional<HttpResponse> OriginPolicy::screen(const HttpRequest& request) con
     return HttpResponse::error(403, "cross-origin " + request.method + " from " + json_quoted(trim(*origin)) +
                                         " refused: it is not this server's own origin (`sluice serve "
                                         "--allow-origin ORIGIN` allows one)",
-                               "\"origin\": " + json_quoted(trim(*origin)));
+                               Object{{"origin", trim(*origin)}});
   }
   const std::string site = lower(trim(request.header("sec-fetch-site").value_or("")));
   if (site == "cross-site" || site == "same-site")

@@ -9,7 +9,7 @@
 
 #include <sluice/json.hpp>
 
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 
@@ -44,8 +44,7 @@ BodyKind sniff(std::string_view body) {
 
 RequestError bad_json(const json::ParseError& e, std::string_view what) {
   return RequestError(400, "invalid " + std::string(what) + ": " + e.reason(),
-                      "\"line\": " + std::to_string(e.line()) + ", \"column\": " +
-                          std::to_string(e.column()) + ", \"offset\": " + std::to_string(e.offset()));
+                      Object{{"line", e.line()}, {"column", e.column()}, {"offset", e.offset()}});
 }
 
 Packet object_packet(Value&& record, std::string_view where) {
@@ -116,7 +115,7 @@ std::vector<Packet> ndjson_packets(std::string_view body, std::size_t max_packet
       if (!record.is_object())
         throw RequestError(400, "line " + std::to_string(line) + " is a JSON " + record.type_name() +
                                     ", not an object (each line is one packet)",
-                           "\"line\": " + std::to_string(line));
+                           Object{{"line", line}});
       packets.push_back(json::to_packet(std::move(record)));
       if (!field_texts) return;
       for (; at_line < line; ++at_line) line_start = body.find('\n', line_start) + 1;
@@ -255,7 +254,7 @@ std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std
                                             : inflate_body(request.body, max_body);
   } else if (!encoding.empty() && encoding != "identity") {
     throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
-                       R"("supported": ["gzip", "deflate", "identity"])");
+                       Object{{"supported", Array{"gzip", "deflate", "identity"}}});
   }
 
   // Whatever the type: a request with nothing in it is a mistake (the caller answers 400), not

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 

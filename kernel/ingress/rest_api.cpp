@@ -17,7 +17,7 @@
 #include <sluice/json.hpp>
 
 #include "ingress/request_body.hpp"
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 
@@ -67,7 +67,7 @@ bool query_flag(const HttpRequest& request, std::string_view name) {
   if (!text || text->empty() || *text == "true" || *text == "1") return text.has_value();
   if (*text == "false" || *text == "0") return false;
   throw RequestError(400, std::string(name) + "=" + std::string(*text) + " is not true or false",
-                     "\"parameter\": " + json_quoted(name));
+                     Object{{"parameter", name}});
 }
 
 // Named in an error so that a typo such as ?wiat=true does not pass unnoticed.
@@ -77,7 +77,7 @@ void check_query_names(const HttpRequest& request, const std::vector<std::string
     Array names;
     for (std::string_view k : known) names.push_back(Value(k));
     throw RequestError(400, "unknown query parameter " + json_quoted(name) + " on " + request.method + " " + request.path,
-                       "\"parameter\": " + json_quoted(name) + ", \"known\": " + json::to_string(Value(std::move(names))));
+                       Object{{"parameter", name}, {"known", std::move(names)}});
   }
 }
 
@@ -109,56 +109,49 @@ const char* stream_status(const StreamResult& result) {
   return result.error_count > 0 ? "failed" : "done";
 }
 
-void append_errors(const StreamResult& result, std::string& out) {
-  out += "\"errors\": [";
-  for (std::size_t i = 0; i < result.errors.size(); ++i) {
-    const auto& e = result.errors[i];
-    if (i) out += ", ";
-    out += "{\"node\": " + json_quoted(e.node) + ", \"error\": " + json_quoted(e.message) + ", \"packet\": ";
-    json::write_fields(e.packet, out);
-    out += '}';
-  }
-  out += ']';
+// A packet as its envelope: fields, meta and field meta (a copy).
+Value envelope_document(const Packet& packet) {
+  return Object{{"fields", packet.fields()}, {"meta", packet.meta()}, {"field_meta", packet.field_meta()}};
 }
 
 // The document of GET /v1/streams/{id} and of a ?wait=true answer (`with_results`); `durable`:
 // the submission is in the write-ahead log.
-std::string stream_json(const StreamResult& result, bool with_results, bool durable) {
-  std::string out;
-  out += "{\"stream\": " + json_quoted(result.id);
-  out += ", \"graph\": " + json_quoted(result.graph);
-  out += ", \"status\": \"" + std::string(stream_status(result)) + '"';
-  out += durable ? ", \"durable\": true" : ", \"durable\": false";
-  out += ", \"accepted\": " + std::to_string(result.accepted);
+Value stream_document(const StreamResult& result, bool with_results, bool durable) {
   Object sinks;
   for (const auto& [node, count] : result.sinks) sinks.set(node, count);
-  out += ", \"sinks\": " + json::to_string(Value(std::move(sinks)));
-  out += ", \"dropped\": " + std::to_string(result.dropped);
   Object dropped_at;
   for (const auto& [node, causes] : result.dropped_at) {
     Object by_cause;
     for (const auto& [cause, count] : causes) by_cause.set(cause, count);
     dropped_at.set(node, std::move(by_cause));
   }
-  out += ", \"dropped_at\": " + json::to_string(Value(std::move(dropped_at)));
-  out += ", \"error_count\": " + std::to_string(result.error_count) + ", ";
-  append_errors(result, out);
-  out += ", \"submitted\": " + json_quoted(iso8601(result.submitted));
-  if (result.state == StreamResult::State::done) out += ", \"finished\": " + json_quoted(iso8601(result.finished));
+  Array errors;
+  errors.reserve(result.errors.size());
+  for (const auto& e : result.errors)
+    errors.push_back(Object{{"node", e.node}, {"error", e.message}, {"packet", e.packet.fields()}});
+  Object document{{"stream", result.id},
+                  {"graph", result.graph},
+                  {"status", stream_status(result)},
+                  {"durable", durable},
+                  {"accepted", result.accepted},
+                  {"sinks", std::move(sinks)},
+                  {"dropped", result.dropped},
+                  {"dropped_at", std::move(dropped_at)},
+                  {"error_count", result.error_count},
+                  {"errors", std::move(errors)},
+                  {"submitted", iso8601(result.submitted)}};
+  if (result.state == StreamResult::State::done) document.set("finished", iso8601(result.finished));
   if (with_results) {
-    out += ", \"results\": [";
-    for (std::size_t i = 0; i < result.results.size(); ++i) {
-      if (i) out += ", ";
-      json::write_fields(result.results[i], out);
-    }
-    out += "], \"results_truncated\": ";
-    out += result.results_truncated ? "true" : "false";
+    Array results;
+    results.reserve(result.results.size());
+    for (const auto& packet : result.results) results.push_back(packet.fields());
+    document.set("results", std::move(results));
+    document.set("results_truncated", result.results_truncated);
   } else {
-    out += ", \"results_count\": " + std::to_string(result.results.size() + result.results_released);
+    document.set("results_count", result.results.size() + result.results_released);
   }
-  if (result.packets_released) out += ", \"packets_released\": true";
-  out += '}';
-  return out;
+  if (result.packets_released) document.set("packets_released", true);
+  return document;
 }
 
 // The plugin build a node runs: {package, version, file, hash}.
@@ -169,11 +162,34 @@ Value plugin_build_json(const ComponentOrigin& origin) {
                 {"hash", origin.hash}};
 }
 
-HttpResponse retry_later(int status, std::string_view message, std::string_view details, int seconds) {
+HttpResponse retry_later(int status, std::string_view message, const Object& details, int seconds) {
   return HttpResponse::error(status, message, details).with_header("Retry-After", std::to_string(seconds));
 }
 
-std::string graph_details(const std::string& graph) { return "\"graph\": " + json_quoted(graph); }
+Object graph_details(const std::string& graph) { return {{"graph", graph}}; }
+
+// The control plane's refusals in HTTP terms: what the client sent is wrong (422), or the
+// server could not keep what it did (500).
+HttpResponse graph_error_response(const GraphError& e) {
+  Object details{{"graph", e.graph()}};
+  switch (e.kind()) {
+    case GraphError::Kind::invalid: {
+      Array problems;
+      for (const auto& problem : e.problems()) {
+        Object entry{{"line", problem.where.line}, {"column", problem.where.column}, {"message", problem.message}};
+        if (!problem.node.empty()) entry.set("node", problem.node);
+        if (!problem.param.empty()) entry.set("param", problem.param);
+        problems.push_back(std::move(entry));
+      }
+      details.set("errors", std::move(problems));
+      return HttpResponse::error(422, e.what(), details);
+    }
+    case GraphError::Kind::deploy_failed: return HttpResponse::error(422, e.what(), details);
+    case GraphError::Kind::not_saved: details.set("deployed", true); break;
+    case GraphError::Kind::not_deleted: details.set("file", e.file().string()); break;
+  }
+  return HttpResponse::error(500, e.what(), details);
+}
 
 RequestError no_such_graph(const std::string& graph) {
   return RequestError(404, "no such graph", graph_details(graph));
@@ -185,7 +201,7 @@ void check_preconditions(const std::string& graph, const std::shared_ptr<const G
                          const std::optional<std::string>& if_match, const std::optional<std::string>& if_none_match) {
   const std::string etag = current ? graph_etag(*current) : "";
   const auto refuse = [&](const std::string& message) {
-    throw RequestError(412, message, graph_details(graph) + ", \"etag\": " + (current ? json_quoted(etag) : "null"));
+    throw RequestError(412, message, Object{{"graph", graph}, {"etag", current ? Value(etag) : Value()}});
   };
   if (if_none_match && trim(*if_none_match) == "*" && current)
     refuse("graph '" + graph + "' exists already (If-None-Match: *)");
@@ -360,7 +376,7 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       if (starting_ && route.pattern.size() >= 3 && route.pattern[1] == "graphs") {
         // Not a 404 for a graph whose file is not deployed yet.
         call.responder.send(retry_later(503, "the server is starting: loading the plugins and deploying the graphs",
-                                        "\"starting\": true", 1));
+                                        Object{{"starting", true}}, 1));
         return;
       }
       call.params = std::move(params);
@@ -378,18 +394,18 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
         methods.push_back(Value(m));
       }
       call.responder.send(HttpResponse::error(405, "method " + call.request.method + " not allowed on " + call.request.path,
-                                              "\"allow\": " + json::to_string(Value(std::move(methods))))
+                                              Object{{"allow", std::move(methods)}})
                               .with_header("Allow", allow));
       return;
     }
     if ((method == "GET") && serve_editor_file(call)) return;
-    call.responder.send(HttpResponse::error(404, "no such route", "\"path\": " + json_quoted(call.request.path)));
+    call.responder.send(HttpResponse::error(404, "no such route", Object{{"path", call.request.path}}));
   } catch (const RequestError& e) {
     if (!call.responder.sent()) call.responder.send(e.response());
   } catch (const std::exception& e) {
     if (!call.responder.sent())
       call.responder.send(HttpResponse::error(500, std::string("internal error: ") + e.what(),
-                                              "\"path\": " + json_quoted(call.request.path)));
+                                              Object{{"path", call.request.path}}));
   }
 }
 
@@ -410,7 +426,7 @@ std::optional<HttpResponse> RestApi::refuse_access(const HttpRequest& request, c
   const std::string_view value = trim(request.header("authorization").value_or(""));
   std::optional<Role> role;
   if (value.size() > 7 && lower(value.substr(0, 7)) == "bearer ") role = options_.tokens.role_of(trim(value.substr(7)));
-  const std::string details = "\"needs\": " + json_quoted(role_name(needed));
+  const Object details{{"needs", role_name(needed)}};
   if (!role)
     return HttpResponse::error(401, value.empty() ? "this route needs an 'Authorization: Bearer <token>' header"
                                                   : "the bearer token is not one of this server's tokens",
@@ -709,13 +725,13 @@ void RestApi::put_graph(Call& call) {
   if (!type.empty() && type != "application/json" && !is_yaml_type(type) && type != "text/plain" &&
       type != "application/x-www-form-urlencoded")
     throw RequestError(415, "a graph is sent as YAML or JSON, not " + type,
-                       R"("supported": ["application/yaml", "application/json"])");
+                       Object{{"supported", Array{"application/yaml", "application/json"}}});
   const std::string encoding = lower(trim(call.request.header("content-encoding").value_or("")));
   if (encoding == "gzip" || encoding == "deflate")
     call.request.body = inflate_body(call.request.body, options_.max_body);
   else if (!encoding.empty() && encoding != "identity")
     throw RequestError(415, "unsupported Content-Encoding " + json_quoted(encoding),
-                       R"("supported": ["gzip", "deflate", "identity"])");
+                       Object{{"supported", Array{"gzip", "deflate", "identity"}}});
 
   const auto optional_header = [&](std::string_view header) {
     const auto value = call.request.header(header);
@@ -737,6 +753,8 @@ void RestApi::put_graph(Call& call) {
       if (outcome.created) response.with_header("Location", "/v1/graphs/" + name);
       if (plan) response.with_header("ETag", graph_etag(*plan));
       responder->send(std::move(response));
+    } catch (const GraphError& e) {
+      responder->send(graph_error_response(e));
     } catch (const RequestError& e) {
       responder->send(e.response());
     } catch (const std::exception& e) {
@@ -759,8 +777,8 @@ void RestApi::delete_graph(Call& call) {
       HttpResponse response;
       response.status = 204;
       responder->send(std::move(response));
-    } catch (const RequestError& e) {
-      responder->send(e.response());
+    } catch (const GraphError& e) {
+      responder->send(graph_error_response(e));
     } catch (const std::exception& e) {
       responder->send(HttpResponse::error(500, std::string("removal failed: ") + e.what(), graph_details(name)));
     }
@@ -864,8 +882,7 @@ void RestApi::answer_admission(Call& call, const Admission& admission, const std
     case Admission::Status::no_such_graph:
       throw no_such_graph(graph);
     case Admission::Status::no_such_node:
-      throw RequestError(404, "no such node", graph_details(graph) + ", \"node\": " +
-                                                  json_quoted(call.request.query_value("node").value_or("")));
+      throw RequestError(404, "no such node", Object{{"graph", graph}, {"node", call.request.query_value("node").value_or("")}});
     case Admission::Status::no_entry_node:
       throw RequestError(409, "graph " + json_quoted(graph) + " takes no posted data: only its sources feed it",
                          graph_details(graph));
@@ -896,7 +913,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
       std::lock_guard lock(waiter->mutex);
       if (waiter->timer) timer.cancel(*waiter->timer);
     }
-    responder->send(HttpResponse::json(200, stream_json(result, true, durable)));
+    responder->send(json_response(200, stream_document(result, true, durable)));
   };
   auto on_admitted = [this, waiter, take, &timer, graph, timeout](Call& call, const IngestOutcome& outcome) {
     const Admission& admission = outcome.admission;
@@ -916,8 +933,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
       if (!responder) return;
       // The work goes on; the stream can be polled.
       responder->send(HttpResponse::error(504, "the stream did not finish within the timeout",
-                                          "\"stream\": " + json_quoted(stream) +
-                                              ", \"timeout_ms\": " + std::to_string(timeout.count()))
+                                          Object{{"stream", stream}, {"timeout_ms", timeout.count()}})
                           .with_header("Location", "/v1/streams/" + stream));
     });
   };
@@ -978,19 +994,16 @@ void RestApi::dead_letters(Call& call) {
   const std::string& graph = call.param(0);
   if (!runtime_.graph(graph)) throw no_such_graph(graph);
   const auto letters = runtime_.dead_letters(graph);
-  std::string out = "{\"graph\": " + json_quoted(graph) + ", \"count\": " + std::to_string(letters.size()) +
-                    ", \"dead_letters\": [";
-  for (std::size_t i = 0; i < letters.size(); ++i) {
-    const auto& letter = letters[i];
-    if (i) out += ", ";
-    out += "{\"id\": " + std::to_string(letter.id) + ", \"node\": " + json_quoted(letter.node) +
-           ", \"error\": " + json_quoted(letter.error) + ", \"when\": " + json_quoted(iso8601(letter.when)) +
-           ", \"packet\": ";
-    json::write_envelope(letter.packet, out);
-    out += '}';
-  }
-  out += "]}";
-  call.responder.send(HttpResponse::json(200, std::move(out)));
+  Array listed;
+  listed.reserve(letters.size());
+  for (const auto& letter : letters)
+    listed.push_back(Object{{"id", letter.id},
+                            {"node", letter.node},
+                            {"error", letter.error},
+                            {"when", iso8601(letter.when)},
+                            {"packet", envelope_document(letter.packet)}});
+  Object document{{"graph", graph}, {"count", letters.size()}, {"dead_letters", std::move(listed)}};
+  call.responder.send(json_response(200, Value(std::move(document))));
 }
 
 void RestApi::replay(Call& call) {
@@ -1004,7 +1017,7 @@ void RestApi::replay(Call& call) {
       body = json::parse(call.request.body);
     } catch (const json::ParseError& e) {
       throw RequestError(400, "invalid JSON: " + e.reason(),
-                         "\"line\": " + std::to_string(e.line()) + ", \"column\": " + std::to_string(e.column()));
+                         Object{{"line", e.line()}, {"column", e.column()}});
     }
     if (!body.is_object()) throw RequestError(400, R"(the body is a JSON object {"ids": [...], "node": "..."})");
     for (const auto& [key, value] : body.as_object()) {
@@ -1029,7 +1042,7 @@ void RestApi::replay(Call& call) {
       unknown.push_back(Value(static_cast<std::int64_t>(id)));
   if (!unknown.empty())
     throw RequestError(404, "no such dead letters (unknown, or replayed already)",
-                       graph_details(graph) + ", \"ids\": " + json::to_string(Value(std::move(unknown))));
+                       Object{{"graph", graph}, {"ids", std::move(unknown)}});
   if (letters.empty()) throw RequestError(404, "graph " + json_quoted(graph) + " holds no dead letters to replay", graph_details(graph));
   answer_admission(call, runtime_.replay_dead_letters(graph, ids, node), graph);
 }
@@ -1038,9 +1051,9 @@ void RestApi::get_stream(Call& call) {
   const bool with_results = query_flag(call.request, "results");
   const auto result = runtime_.stream(call.param(0));
   if (!result) throw RequestError(404, "no such stream (unknown, or older than the history kept)",
-                                  "\"stream\": " + json_quoted(call.param(0)));
+                                  Object{{"stream", call.param(0)}});
   const bool durable = options_.ingest && options_.ingest->durable(result->id);
-  call.responder.send(HttpResponse::json(200, stream_json(*result, with_results, durable)));
+  call.responder.send(json_response(200, stream_document(*result, with_results, durable)));
 }
 
 }  // namespace sluice

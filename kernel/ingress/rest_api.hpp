@@ -28,7 +28,7 @@
 #include "durability/durable_ingest.hpp"
 #include "ingress/access_tokens.hpp"
 #include "ingress/deadline_timer.hpp"
-#include "ingress/graph_service.hpp"
+#include "control/graph_service.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/origin_policy.hpp"
 #include "ingress/tap_endpoint.hpp"

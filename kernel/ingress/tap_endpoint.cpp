@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "ingress/strings.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 
@@ -25,14 +25,14 @@ double query_number(const HttpRequest& request, std::string_view name, double lo
     throw RequestError(400, std::string(name) + "=" + std::string(*text) + " is not a number from " +
                                 std::to_string(static_cast<long long>(low)) + " to " +
                                 std::to_string(static_cast<long long>(high)),
-                       "\"parameter\": " + json_quoted(name));
+                       Object{{"parameter", name}});
   return value;
 }
 
 std::string required(const HttpRequest& request, std::string_view name) {
   const auto text = request.query_value(name);
   if (!text || text->empty())
-    throw RequestError(400, "a tap needs ?" + std::string(name) + "=", "\"parameter\": " + json_quoted(name));
+    throw RequestError(400, "a tap needs ?" + std::string(name) + "=", Object{{"parameter", name}});
   return std::string(*text);
 }
 
@@ -64,12 +64,13 @@ struct TapEndpoint::Session {
 
   std::string stats_json() const {
     const TapCounts c = tap->counts();
-    return "{\"seen\": " + std::to_string(c.seen) + ", \"sent\": " + std::to_string(c.copied - slow_client) +
-           ", \"sampled_out\": " + std::to_string(c.sampled_out) + ", \"dropped\": {\"rate\": " +
-           std::to_string(c.over_rate) + ", \"buffer\": " + std::to_string(c.over_buffer) +
-           ", \"slow_client\": " + std::to_string(slow_client) + "}}";
-  }
-};
+    return json::to_string(Object{{"seen", c.seen},
+                                  {"sent", c.copied - slow_client},
+                                  {"sampled_out", c.sampled_out},
+                                  {"dropped", Object{{"rate", c.over_rate},
+                                                     {"buffer", c.over_buffer},
+                                                     {"slow_client", slow_client}}}});
+  }};
 
 void TapEndpoint::open(const std::string& graph, const HttpRequest& request, Responder&& responder) {
   const std::string node = required(request, "node");
@@ -82,25 +83,26 @@ void TapEndpoint::open(const std::string& graph, const HttpRequest& request, Res
   if (++open_taps_ > max_open_taps) {
     --open_taps_;
     throw RequestError(503, "too many open taps (the limit is " + std::to_string(max_open_taps) + ")",
-                       "\"graph\": " + json_quoted(graph));
+                       Object{{"graph", graph}});
   }
   std::shared_ptr<PacketTap> tap;
   try {
     tap = runtime_.tap(graph, node, port, limits);
   } catch (const TapError& e) {
     --open_taps_;
-    throw RequestError(404, e.what(), "\"graph\": " + json_quoted(graph));
+    throw RequestError(404, e.what(), Object{{"graph", graph}});
   }
   ResponseStream stream = responder.stream(
       200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}},
       max_buffered);
   auto session = std::make_shared<Session>(std::move(tap), std::move(stream), open_taps_);
   std::string opened;
-  append_event(opened,
-               "open", "{\"graph\": " + json_quoted(graph) + ", \"node\": " + json_quoted(node) +
-                           ", \"port\": " + json_quoted(port) + ", \"limit\": " +
-                           std::to_string(static_cast<long long>(limits.packets_per_second)) +
-                           ", \"sample\": " + std::to_string(limits.sample_every) + "}");
+  append_event(opened, "open",
+               json::to_string(Object{{"graph", graph},
+                                      {"node", node},
+                                      {"port", port},
+                                      {"limit", static_cast<std::int64_t>(limits.packets_per_second)},
+                                      {"sample", limits.sample_every}}));
   session->stream.write(opened);
   {
     std::lock_guard lock(sessions_mutex_);
@@ -127,7 +129,7 @@ bool TapEndpoint::pump_once(Session& session) {
   }
   if (!ending) return true;
   std::string end;
-  append_event(end, "end", "{\"reason\": " + json_quoted(session.tap->close_reason()) + "}");
+  append_event(end, "end", json::to_string(Object{{"reason", session.tap->close_reason()}}));
   session.stream.write(end);
   session.stream.close();
   session.ended = true;

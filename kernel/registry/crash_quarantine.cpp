@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "registry/plugin_image_cache.hpp"
+#include "support/files.hpp"
 
 namespace sluice::crash_quarantine {
 
@@ -184,9 +185,7 @@ std::optional<std::string> reason(const fs::path& cache_dir, std::string_view co
 }
 
 bool release(const fs::path& cache_dir, const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in && !in.eof()) throw std::runtime_error("cannot read " + file.string());
+  const std::string bytes = read_file(file);
   std::error_code ec;
   if (!fs::remove(record_path(cache_dir, PluginImageCache::content_hash(bytes)), ec)) return false;
   fs::last_write_time(file, fs::file_time_type::clock::now(), ec);

@@ -8,7 +8,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -16,6 +15,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+
+#include "support/files.hpp"
 
 namespace sluice {
 
@@ -25,18 +26,6 @@ namespace {
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-// Writes all of `bytes` to `fd`; false with errno set on failure.
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 // Whether `path` still names the file open as `fd` (and its size, when it does): a prune in
 // another process may delete a copy between an open and a lock.
@@ -132,27 +121,10 @@ ImageLease PluginImageCache::store(std::string_view bytes) const {
 }
 
 void PluginImageCache::write_copy(const fs::path& image, std::string_view bytes) const {
-  // Unique per process and call: several kernels may share the cache directory.
-  static std::atomic<unsigned> counter{0};
-  const fs::path temporary = dir_ / ("." + image.filename().string() + "." +
-                                     std::to_string(::getpid()) + "." +
-                                     std::to_string(counter.fetch_add(1)) + ".tmp");
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw std::runtime_error("cannot write to the plugin cache " + temporary.string() + ": " +
-                             errno_text(errno));
-  const bool written = write_all(fd, bytes);
-  const int write_error = errno;
-  if (::close(fd) != 0 || !written) {
-    ::unlink(temporary.c_str());
-    throw std::runtime_error("cannot write to the plugin cache " + temporary.string() + ": " +
-                             errno_text(written ? errno : write_error));
-  }
-  if (::rename(temporary.c_str(), image.c_str()) != 0) {
-    const int rename_error = errno;
-    ::unlink(temporary.c_str());
-    throw std::runtime_error("cannot move " + temporary.string() + " into place: " +
-                             errno_text(rename_error));
+  try {
+    replace_file(image, bytes, 0600);  // several kernels may share the cache directory
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("plugin cache: ") + e.what());
   }
 }
 

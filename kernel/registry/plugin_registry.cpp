@@ -13,6 +13,7 @@
 #include "registry/crash_quarantine.hpp"
 #include "registry/plugin_package.hpp"
 #include "registry/file_tree_watcher.hpp"
+#include "support/files.hpp"
 #include "support/log.hpp"
 
 #ifndef SLUICE_DEFAULT_PLUGIN_DIR
@@ -91,26 +92,6 @@ FoundFiles plugin_files(const fs::path& dir, int max_depth) {
   return found;
 }
 
-// The whole file; throws std::system_error (with the path) when it cannot be read.
-std::string read_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot read " + path.string());
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      throw std::system_error(error, std::generic_category(), "cannot read " + path.string());
-    }
-    bytes.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return bytes;
-}
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <sluice/json.hpp>
 
 #include "runtime/packet_bytes.hpp"
+#include "support/files.hpp"
 #include "support/log.hpp"
 
 namespace sluice {
@@ -108,23 +109,12 @@ void DeadLetterStore::compact_locked() {
   if (journal_.empty()) return;
   std::string text;
   for (const auto& l : letters_) text += add_record(l);
-  const auto temp = journal_.string() + ".tmp";
   std::error_code ec;
   std::filesystem::create_directories(journal_.parent_path(), ec);
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool ok = fd >= 0;
-  for (std::size_t off = 0; ok && off < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) off += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fdatasync(fd) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok || ::rename(temp.c_str(), journal_.c_str()) != 0) {
-    log::error("dead letters {}: cannot write ({}); they are kept in memory only", journal_.string(),
-               std::strerror(errno));
-    ::unlink(temp.c_str());
+  try {
+    replace_file(journal_, text, 0600);
+  } catch (const std::runtime_error& e) {
+    log::error("dead letters {}: {}; they are kept in memory only", journal_.string(), e.what());
     if (journal_fd_ >= 0) ::close(journal_fd_);
     journal_fd_ = -1;
     journal_.clear();

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -35,6 +36,35 @@
 namespace sluice {
 
 class FileTreeWatcher;
+
+// What the control plane refuses or could not finish, in its own terms; the ingress answers
+// each kind with its HTTP status.
+class GraphError : public std::runtime_error {
+ public:
+  enum class Kind {
+    invalid,        // the graph does not validate: problems() says where
+    deploy_failed,  // it validates, but constructing its components failed
+    not_saved,      // it was deployed and runs, but its file could not be written
+    not_deleted,    // it was removed, but its file (file()) could not be deleted
+  };
+  GraphError(Kind kind, std::string graph, const std::string& message, std::vector<Diagnostic> problems = {},
+             std::filesystem::path file = {})
+      : std::runtime_error(message),
+        kind_(kind),
+        graph_(std::move(graph)),
+        problems_(std::move(problems)),
+        file_(std::move(file)) {}
+  Kind kind() const { return kind_; }
+  const std::string& graph() const { return graph_; }
+  const std::vector<Diagnostic>& problems() const { return problems_; }
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  Kind kind_;
+  std::string graph_;
+  std::vector<Diagnostic> problems_;
+  std::filesystem::path file_;
+};
 
 class GraphService {
  public:
@@ -74,11 +104,12 @@ class GraphService {
     std::filesystem::path file;
   };
   // Validates `text` (YAML, or JSON, which YAML reads too) as the graph `name`, deploys it and
-  // writes it to its file atomically. Throws RequestError: 422 with every validation error
-  // (JSON details "graph" and "errors": [{line, column, message}]) or the deploy's message; 500 when the
-  // file cannot be written (the graph then runs, but would be lost on restart).
+  // writes it to its file atomically. Throws GraphError: `invalid` with every problem,
+  // `deploy_failed` with the deploy's message, `not_saved` when the file cannot be written
+  // (the graph then runs, but would be lost on restart).
   PutOutcome put(const std::string& name, std::string_view text);
   // Drains and removes the graph and deletes its file; false when there was no such graph.
+  // Throws GraphError `not_deleted` when the file stays.
   bool remove(const std::string& name);
   // Re-plans the running graphs that use any of `components` against the catalog as it is now
   // and redeploys them (drain, then swap). Returns one line per graph redeployed and per
@@ -131,10 +162,6 @@ class GraphService {
   // Destroyed before the control thread is joined: it posts to it.
   std::unique_ptr<FileTreeWatcher> watcher_;
 };
-
-// The JSON form of a spec, as GET /v1/graphs/{g} serves it with Accept: application/json;
-// PUT reads it back (edges as {from, to, capacity} maps).
-Value spec_document(const GraphSpec& spec);
 
 // The ETag of a deployed version: a hash of the text it was deployed from, quoted
 // ("\"9f3a…\""), the same after a restart. GET /v1/graphs/{g} sends it; PUT with If-Match

@@ -1,73 +1,16 @@
-#include "ingress/graph_service.hpp"
-
-#include <fcntl.h>
-#include <unistd.h>
+#include "control/graph_service.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <iostream>
 
-#include <sluice/json.hpp>
-
-#include "ingress/http_server.hpp"
-#include "ingress/strings.hpp"
+#include "control/graph_loading.hpp"
 #include "registry/file_tree_watcher.hpp"
+#include "support/files.hpp"
 #include "support/log.hpp"
+#include "support/strings.hpp"
 
 namespace sluice {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-std::string diagnostics_json(const std::vector<Diagnostic>& errors) {
-  Array list;
-  for (const auto& e : errors) {
-    Object entry{{"line", e.where.line}, {"column", e.where.column}, {"message", e.message}};
-    if (!e.node.empty()) entry.set("node", e.node);
-    if (!e.param.empty()) entry.set("param", e.param);
-    list.push_back(std::move(entry));
-  }
-  return "\"errors\": " + json::to_string(Value(std::move(list)));
-}
-
-// Write to a temporary file beside the target, flush it to disk, then rename over the target:
-// a reader (or a crash) sees the old file or the new one, never half of one.
-void write_atomically(const fs::path& file, std::string_view text) {
-  const fs::path temporary = file.parent_path() / ("." + file.filename().string() + ".tmp" +
-                                                   std::to_string(::getpid()));
-  auto fail = [&](const std::string& step) {
-    const std::string reason = std::strerror(errno);
-    ::unlink(temporary.c_str());
-    throw std::runtime_error("cannot " + step + ": " + reason);
-  };
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("create " + temporary.string());
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail("write " + temporary.string());
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    fail("flush " + temporary.string());
-  }
-  ::close(fd);
-  if (::rename(temporary.c_str(), file.c_str()) != 0) fail("rename " + temporary.string() + " to " + file.string());
-}
-
-std::string endpoint_text(const std::string& node, const std::string& port) {
-  return port.empty() ? node : node + "." + port;
-}
-
-}  // namespace
 
 bool is_graph_file_name(std::string_view name) {
   if (name.empty() || name.size() > 200 || name.front() == '.' || name.front() == '-') return false;
@@ -77,32 +20,6 @@ bool is_graph_file_name(std::string_view name) {
   });
 }
 
-Value spec_document(const GraphSpec& spec) {
-  Object nodes;
-  for (const auto& node : spec.nodes) {
-    Object entry{{"component", node.component}};
-    if (!node.params.empty()) entry.set("params", node.params);
-    if (node.isolation != Isolation::in_process) entry.set("isolation", to_string(node.isolation));
-    if (node.timeout) entry.set("timeout", std::to_string(node.timeout->count()) + "ms");
-    if (!node.ui.empty()) entry.set("ui", node.ui);
-    nodes.set(node.id, std::move(entry));
-  }
-  Array edges;
-  for (const auto& edge : spec.edges) {
-    Object entry{{"from", endpoint_text(edge.from_node, edge.from_port)},
-                 {"to", endpoint_text(edge.to_node, edge.to_port)}};
-    if (edge.capacity) entry.set("capacity", *edge.capacity);
-    if (edge.capacity_bytes) entry.set("capacity_bytes", *edge.capacity_bytes);
-    edges.push_back(std::move(entry));
-  }
-  Object document{{"name", spec.name}};
-  if (!spec.description.empty()) document.set("description", spec.description);
-  if (spec.workers) document.set("workers", *spec.workers);
-  if (spec.durability) document.set("durability", to_string(*spec.durability));
-  document.set("nodes", std::move(nodes));
-  document.set("edges", std::move(edges));
-  return document;
-}
 
 GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory,
                            PathPolicy paths, bool write_ahead_log)
@@ -190,12 +107,13 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
   };
   auto formatted = [](const std::vector<Diagnostic>& errors) {
     std::vector<std::string> lines;
-    for (const auto& e : errors) lines.push_back(format(e));
+    for (const auto& e : in_file_order(errors)) lines.push_back(format(e));
     return lines;
   };
   for (const auto& file : files) {
-    std::vector<Diagnostic> errors;
-    GraphSpec spec = load_graph_file(file, errors);
+    LoadedGraph graph = read_graph_file(file);
+    const GraphSpec& spec = graph.spec;
+    std::vector<Diagnostic>& errors = graph.errors;
     check_durability(spec, errors);
     if (!errors.empty()) {
       // The graph this file held before, if any, keeps running from its last good version.
@@ -213,13 +131,13 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
     listed.emplace(spec.name, file);
     const auto running = runtime_.graph(spec.name);
     if (running && running->spec.yaml_text == spec.yaml_text) continue;  // unchanged
-    std::optional<GraphPlan> plan = plan_graph(spec, catalog_, errors, paths_);
-    if (!plan) {
+    validate(graph, catalog_, Validation::plan, paths_);
+    if (!graph.plan) {
       reject(file, spec.yaml_text, formatted(errors));
       continue;
     }
     try {
-      runtime_.deploy(std::move(*plan));
+      runtime_.deploy(std::move(*graph.plan));
     } catch (const DeployError& e) {
       reject(file, spec.yaml_text,
              {file.string() + ": error: deploying graph " + json_quoted(spec.name) + " failed: " + e.what()});
@@ -260,34 +178,32 @@ fs::path GraphService::file_of(const std::string& name) const {
 GraphService::PutOutcome GraphService::put(const std::string& name, std::string_view text) {
   PutOutcome outcome;
   outcome.file = file_of(name);
-  std::vector<Diagnostic> errors;
-  // Parsed under the graphs/<name>.yaml file name: a body without `name` takes it from there.
-  GraphSpec spec = parse_graph(text, (directory_ / (name + ".yaml")).string(), errors);
-  if (errors.empty() && spec.name != name) {
-    Diagnostic mismatch{spec.where, "the graph is named " + json_quoted(spec.name) + " but the URL names " +
-                                        json_quoted(name) + " (leave 'name' out or make them equal)"};
+  // Read under the graphs/<name>.yaml file name: a body without `name` takes it from there.
+  LoadedGraph graph = read_graph_text(text, directory_ / (name + ".yaml"));
+  if (graph.errors.empty() && graph.spec.name != name) {
+    Diagnostic mismatch{graph.spec.where, "the graph is named " + json_quoted(graph.spec.name) +
+                                              " but the URL names " + json_quoted(name) +
+                                              " (leave 'name' out or make them equal)"};
     mismatch.where.line = std::max<std::size_t>(mismatch.where.line, 1);
     mismatch.where.column = std::max<std::size_t>(mismatch.where.column, 1);
-    errors.push_back(std::move(mismatch));
+    graph.errors.push_back(std::move(mismatch));
   }
-  check_durability(spec, errors);
+  check_durability(graph.spec, graph.errors);
   // Every error in one answer: the spec's, and those of constructing each component.
-  std::optional<GraphPlan> plan;
-  if (errors.empty()) plan = check_graph(spec, catalog_, errors, paths_);
-  if (!plan) throw RequestError(422, "invalid graph", "\"graph\": " + json_quoted(name) + ", " + diagnostics_json(errors));
+  if (graph.errors.empty()) validate(graph, catalog_, Validation::construct, paths_);
+  if (!graph.plan) throw GraphError(GraphError::Kind::invalid, name, "invalid graph", std::move(graph.errors));
 
   outcome.created = runtime_.graph(name) == nullptr;
   try {
-    runtime_.deploy(std::move(*plan));
+    runtime_.deploy(std::move(*graph.plan));
   } catch (const DeployError& e) {
-    throw RequestError(422, std::string("deploying the graph failed: ") + e.what(),
-                       "\"graph\": " + json_quoted(name));
+    throw GraphError(GraphError::Kind::deploy_failed, name, std::string("deploying the graph failed: ") + e.what());
   }
   try {
-    write_atomically(outcome.file, text);
+    replace_file(outcome.file, text);
   } catch (const std::exception& e) {
-    throw RequestError(500, std::string("the graph was deployed but not saved: ") + e.what(),
-                       "\"graph\": " + json_quoted(name) + ", \"deployed\": true");
+    throw GraphError(GraphError::Kind::not_saved, name,
+                     std::string("the graph was deployed but not saved: ") + e.what());
   }
   std::lock_guard lock(files_mutex_);
   files_[name] = outcome.file;  // so that deleting the file removes the graph
@@ -300,8 +216,8 @@ bool GraphService::remove(const std::string& name) {
   std::error_code ec;
   fs::remove(file, ec);
   if (ec)
-    throw RequestError(500, "the graph was removed but its file could not be deleted: " + ec.message(),
-                       "\"graph\": " + json_quoted(name) + ", \"file\": " + json_quoted(file.string()));
+    throw GraphError(GraphError::Kind::not_deleted, name,
+                     "the graph was removed but its file could not be deleted: " + ec.message(), {}, file);
   std::lock_guard lock(files_mutex_);
   files_.erase(name);
   return true;
