@@ -1,6 +1,6 @@
-// Small string functions the ingress files share: header names and media types are compared
-// in lower case with surrounding whitespace trimmed, and names in JSON messages are quoted
-// as JSON strings.
+// Small string functions the kernel shares: header names and media types are compared in
+// lower case with surrounding whitespace trimmed, and names in messages are quoted as JSON
+// strings.
 #pragma once
 
 #include <cctype>
