@@ -250,6 +250,7 @@ void NodeRuntime::run_blocking_component() {
     void emit(std::size_t port, Packet&& p) override { emitted.emplace_back(port, std::move(p)); }
     std::size_t out_port_index(std::string_view name) const override { return node.out_port_index(name); }
     void deliver(Packet&& p) override { delivered.push_back(std::move(p)); }
+    const std::string& node_path() const override { return node.node_path(); }
   };
   auto forward = [this](BufferedEmitter& buffer) {
     for (auto& [port, p] : buffer.emitted) emit(port, std::move(p));

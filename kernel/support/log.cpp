@@ -1,5 +1,6 @@
 #include "support/log.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -9,15 +10,15 @@
 
 #include <spdlog/details/log_msg.h>
 #include <spdlog/formatter.h>
-#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <sluice/json.hpp>
+#include <sluice/log_sink.hpp>
 
 namespace sluice::log {
 namespace {
 
-// 2026-12-01T14:02:03.123Z, as the text format's pattern writes it.
+// 2026-12-01T14:02:03.123Z, in both formats.
 std::string utc_time(spdlog::log_clock::time_point when) {
   const std::time_t seconds = spdlog::log_clock::to_time_t(when);
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
@@ -29,14 +30,41 @@ std::string utc_time(spdlog::log_clock::time_point when) {
   return text;
 }
 
+// The names --log-level takes, also in the lines (spdlog's own says "warning" for warn).
+std::string_view level_name(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    case spdlog::level::err: return "error";
+    case spdlog::level::critical: return "critical";
+    default: return "off";
+  }
+}
+
+// 2026-12-01T14:02:03.123Z warn  message
+class TextLineFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& out) override {
+    std::string line = utc_time(message.time);
+    line += ' ';
+    line += level_name(message.level);
+    line.resize(std::max(line.size() + 1, std::size_t{24 + 1 + 5 + 1}), ' ');  // the level in 5 columns
+    line.append(message.payload.data(), message.payload.size());
+    line += '\n';
+    out.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextLineFormatter>(); }
+};
+
 // One JSON object per line; the message escaped by the SDK's writer.
 class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& out) override {
     Object line;
     line.set("time", Value(utc_time(message.time)));
-    const auto level = spdlog::level::to_string_view(message.level);
-    line.set("level", Value(std::string_view(level.data(), level.size())));
+    line.set("level", Value(level_name(message.level)));
     line.set("message", Value(std::string_view(message.payload.data(), message.payload.size())));
     const std::string text = json::to_string(Value(std::move(line))) + "\n";
     out.append(text.data(), text.data() + text.size());
@@ -46,8 +74,7 @@ class JsonLineFormatter final : public spdlog::formatter {
 
 std::shared_ptr<spdlog::logger> make_logger() {
   auto logger = std::make_shared<spdlog::logger>("sluice", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v",
-                                                                    spdlog::pattern_time_type::utc));
+  logger->set_formatter(std::make_unique<TextLineFormatter>());
   logger->set_level(spdlog::level::info);
   logger->flush_on(spdlog::level::trace);  // stderr is unbuffered anyway: every line at once
   return logger;
@@ -57,6 +84,26 @@ std::shared_ptr<spdlog::logger>& instance() {
   static std::shared_ptr<spdlog::logger> logger = make_logger();
   return logger;
 }
+
+spdlog::level::level_enum spdlog_level(LogLevel level) {
+  switch (level) {
+    case LogLevel::debug: return spdlog::level::debug;
+    case LogLevel::info: return spdlog::level::info;
+    case LogLevel::warn: return spdlog::level::warn;
+    case LogLevel::error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// Components' lines (NodeLog) join this log, with its levels, timestamps and format.
+void write_node_line(LogLevel level, std::string_view node_path, std::string_view message) {
+  instance()->log(spdlog_level(level), "{}: {}", node_path, message);
+}
+bool node_level_enabled(LogLevel level) { return instance()->should_log(spdlog_level(level)); }
+
+// In every program built on the kernel, before main(): the SDK's pointers are constant
+// initialised, so they can be set from here.
+const bool node_lines_joined = (set_log_sink(write_node_line, node_level_enabled), true);
 
 }  // namespace
 

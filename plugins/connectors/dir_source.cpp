@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -116,7 +115,7 @@ void DirSource::send_file(SourceContext& ctx, const fs::path& file, void* magic)
   try {
     data = read_whole(file);
   } catch (const std::exception& e) {
-    std::cerr << ctx.node_path() << ": " << e.what() << '\n';
+    ctx.log().error(e.what());
     std::lock_guard lock(mutex_);
     in_flight_.erase(entry);
     return;

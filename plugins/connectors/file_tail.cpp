@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -295,7 +294,7 @@ void FileTail::scan(SourceContext& ctx, bool first_scan) {
     }
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      std::cerr << ctx.node_path() << ": cannot open " << path << ": " << std::strerror(errno) << '\n';
+      ctx.log().warn("cannot open " + path + ": " + std::strerror(errno));
       open_.erase(id);
       continue;
     }

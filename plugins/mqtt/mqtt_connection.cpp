@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <iostream>
 #include <stdexcept>
 #include <utility>
 
@@ -75,7 +74,7 @@ MqttConnection::MqttConnection(ConnectionSettings settings) : settings_(std::mov
     if (level != MOSQ_LOG_ERR) return;
     auto& c = *static_cast<MqttConnection*>(self);
     std::lock_guard lock(c.mutex_);
-    if (text != c.last_problem_) std::cerr << c.where() << text << '\n';
+    if (text != c.last_problem_) c.say(LogLevel::warn, text);
     c.last_problem_ = text;
   });
   // Retried by the network thread: 1 s, doubling, at most 30 s between attempts.
@@ -124,7 +123,7 @@ void MqttConnection::start(const std::string& who) {
   if (rc != MOSQ_ERR_SUCCESS) {
     std::lock_guard lock(mutex_);
     last_problem_ = error_text(rc);
-    std::cerr << where() << "cannot connect yet (" << last_problem_ << "), retrying\n";
+    say(LogLevel::warn, "cannot connect yet (" + last_problem_ + "), retrying");
   }
   const int loop = mosquitto_loop_start(client_);
   if (loop != MOSQ_ERR_SUCCESS) throw std::runtime_error(where() + "cannot start the network thread: " + error_text(loop));
@@ -147,14 +146,14 @@ void MqttConnection::connected_callback(mosquitto* client, void* self, int rc, i
     // The broker's CONNACK code: bad credentials, not authorised, ... It retries on its own.
     const std::string problem = mosquitto_connack_string(rc);
     std::lock_guard lock(c.mutex_);
-    if (problem != c.last_problem_) std::cerr << c.where() << "the broker refused the connection: " << problem << '\n';
+    if (problem != c.last_problem_) c.say(LogLevel::error, "the broker refused the connection: " + problem);
     c.last_problem_ = problem;
     return;
   }
   if (c.on_connected_) c.on_connected_(client, (flags & 1) != 0);
   {
     std::lock_guard lock(c.mutex_);
-    if (!c.last_problem_.empty()) std::cerr << c.where() << "connected\n";
+    if (!c.last_problem_.empty()) c.say(LogLevel::info, "connected");
     c.last_problem_.clear();
     c.connected_ = true;
   }
@@ -168,7 +167,7 @@ void MqttConnection::disconnected_callback(mosquitto*, void* self, int rc) {
   const bool was_connected = std::exchange(c.connected_, false);
   if (rc == 0 || !was_connected) return;  // rc 0: we asked for it
   const std::string problem = error_text(rc);
-  if (problem != c.last_problem_) std::cerr << c.where() << "connection lost (" << problem << "), reconnecting\n";
+  if (problem != c.last_problem_) c.say(LogLevel::warn, "connection lost (" + problem + "), reconnecting");
   c.last_problem_ = problem;
 }
 

@@ -67,6 +67,10 @@ class MqttConnection {
   const ConnectionSettings& settings() const { return settings_; }
   // "graph/node: mqtt host:port: " for messages.
   std::string where() const { return who_ + ": mqtt " + settings_.address() + ": "; }
+  // A line in the server's log under the node: "mqtt host:port: text".
+  void say(LogLevel level, std::string_view text) const {
+    NodeLog(who_).write(level, "mqtt " + settings_.address() + ": " + std::string(text));
+  }
 
  private:
   static void connected_callback(mosquitto*, void* self, int rc, int flags);

@@ -1,7 +1,6 @@
 #include "nats_source.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <stdexcept>
 
 #include <sluice/json.hpp>
@@ -176,8 +175,8 @@ natsSubscription* NatsSource::subscribe(SourceContext& ctx) {
     // Said once per new reason, not on every retry.
     const std::string error = status_text(status);
     if (error != last_error)
-      std::cerr << ctx.node_path() << ": nats_source on " << connection_->server() << ": consumer '" << durable_
-                << "' of stream '" << stream_ << "': " << error << " (retrying)\n";
+      ctx.log().warn("nats_source on " + connection_->server() + ": consumer '" + durable_ + "' of stream '" +
+                     stream_ + "': " + error + " (retrying)");
     last_error = error;
     if (!ctx.sleep_until(ctx.now() + delay)) return nullptr;
     delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(5));
@@ -259,8 +258,8 @@ void NatsSource::produce(SourceContext& ctx) {
     if (status != NATS_OK) {
       const std::string error = status_text(status);
       if (error != last_error)
-        std::cerr << ctx.node_path() << ": nats_source on " << connection_->server() << ": pull from consumer '"
-                  << durable_ << "': " << error << " (retrying)\n";
+        ctx.log().warn("nats_source on " + connection_->server() + ": pull from consumer '" + durable_ + "': " +
+                       error + " (retrying)");
       last_error = error;
       natsMsgList_Destroy(&messages);
       if (!ctx.sleep_until(ctx.now() + std::chrono::milliseconds(200))) break;

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -178,12 +177,12 @@ void PostgresQuery::produce(SourceContext& ctx) {
     if (result.kind != Result::Kind::ok) {
       // A query the server rejects (its table not made yet) is tried again each interval, a
       // server that is away with backoff; the source stays deployed and says why once.
-      if (!reported) std::cerr << ctx.node_path() << ": " << connection_.address() << ": " << result.message << "; retrying\n";
+      if (!reported) ctx.log().warn(connection_.address() + ": " + result.message + "; retrying");
       reported = true;
       if (!ctx.sleep_until(ctx.now() + (result.kind == Result::Kind::unavailable ? backoff.next() : interval_))) return;
       continue;
     }
-    if (reported) std::cerr << ctx.node_path() << ": " << connection_.address() << ": answering again\n";
+    if (reported) ctx.log().info(connection_.address() + ": answering again");
     reported = false;
     backoff.reset();
     const PGresult* rows = result.rows.get();

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 #include <map>
 #include <stdexcept>
 #include <thread>
@@ -255,14 +254,14 @@ Result PostgresSink::insert_until_answered(const std::vector<Packet*>& rows) {
       if (table_ready_) result = insert(rows);
     }
     if (result.kind != Result::Kind::unavailable) {
-      if (reported) std::cerr << node_path_ << ": " << connection_.address() << ": written again\n";
+      if (reported) NodeLog(node_path_).info(connection_.address() + ": written again");
       return result;
     }
     // The rows stay held (their streams open) until the server takes them: a restart of the
     // server loses nothing. The statement may have committed before the connection broke;
     // the retry then upserts the same rows again (a second row without a `key`).
     table_ready_ = false;
-    if (!reported) std::cerr << node_path_ << ": " << connection_.address() << ": " << result.message << "; retrying\n";
+    if (!reported) NodeLog(node_path_).warn(connection_.address() + ": " + result.message + "; retrying");
     reported = true;
     std::this_thread::sleep_for(backoff.next());
   }

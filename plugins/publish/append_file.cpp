@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -66,18 +65,20 @@ AppendFile::AppendFile(Options options) : options_(std::move(options)) {
   last_sync_ = std::chrono::steady_clock::now();
 }
 
-void AppendFile::open_first() {
+void AppendFile::open_first(const NodeLog& log) {
   const auto parent = std::filesystem::path(options_.path).parent_path();
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) throw std::system_error(ec, "cannot create directory '" + parent.string() + "'");
-  open();
+  open(log);
 }
 
 AppendFile::~AppendFile() { close(); }
 
-void AppendFile::open() {
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+void AppendFile::open(const NodeLog& log) {
+  // Readable too: drop_torn_tail() reads the end of this inode, which the path may no longer
+  // name once another writer has rotated it.
+  fd_ = ::open(options_.path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("cannot open", options_.path);
   struct stat st {};
   if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
@@ -86,28 +87,23 @@ void AppendFile::open() {
   // Every writer does this under the exclusive lock before its first line, while no append is
   // in progress: so the first one to get the lock is the only one to write the header.
   FileLock lock(fd_, options_.path);
-  drop_torn_tail();
+  drop_torn_tail(log);
   if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
   if (st.st_size == 0 && !options_.header.empty()) write_all(options_.header);
 }
 
-void AppendFile::drop_torn_tail() {
+void AppendFile::drop_torn_tail(const NodeLog& log) {
   // No append is in progress (we hold the exclusive lock), so a file that does not end in
   // '\n' was cut inside a write(2): a SIGKILL stops a write at a page boundary. Without this
   // the next line would be glued to the torn one and both would be unreadable.
   struct stat st {};
   if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
-  const int fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot read", options_.path);
   off_t end = st.st_size;
   char block[4096];
   while (end > 0) {
     const off_t begin = end > static_cast<off_t>(sizeof block) ? end - static_cast<off_t>(sizeof block) : 0;
-    const ssize_t n = ::pread(fd, block, static_cast<std::size_t>(end - begin), begin);
-    if (n != end - begin) {
-      ::close(fd);
-      fail("cannot read", options_.path);
-    }
+    const ssize_t n = ::pread(fd_, block, static_cast<std::size_t>(end - begin), begin);
+    if (n != end - begin) fail("cannot read", options_.path);
     const auto* newline = static_cast<const char*>(::memrchr(block, '\n', static_cast<std::size_t>(n)));
     if (newline) {
       end = begin + (newline - block) + 1;
@@ -115,11 +111,10 @@ void AppendFile::drop_torn_tail() {
     }
     end = begin;
   }
-  ::close(fd);
   if (end == st.st_size) return;
   if (::ftruncate(fd_, end) != 0) fail("cannot drop the torn last line of", options_.path);
-  std::fprintf(stderr, "%s: dropped a torn last line (%lld bytes) left by a crash\n", options_.path.c_str(),
-               static_cast<long long>(st.st_size - end));
+  log.warn(options_.path + ": dropped a torn last line (" + std::to_string(st.st_size - end) +
+           " bytes) left by a crash");
 }
 
 void AppendFile::close() {
@@ -133,7 +128,7 @@ bool AppendFile::path_moved() const {
   return st.st_dev != device_ || st.st_ino != inode_;
 }
 
-void AppendFile::rotate() {
+void AppendFile::rotate(const NodeLog& log) {
   {
     FileLock lock(fd_, options_.path);
     // Another writer may have rotated while we waited for the lock: then just follow it.
@@ -148,21 +143,21 @@ void AppendFile::rotate() {
     }
   }
   close();
-  open();
+  open(log);
 }
 
-void AppendFile::append(std::string_view lines) {
-  if (fd_ < 0) open_first();
+void AppendFile::append(std::string_view lines, const NodeLog& log) {
+  if (fd_ < 0) open_first(log);
   if (options_.rotate_bytes > 0) {
     if (path_moved()) {
       close();
-      open();
+      open(log);
     }
     struct stat st {};
     if (::fstat(fd_, &st) != 0) fail("cannot stat", options_.path);
     const auto size = static_cast<std::uint64_t>(st.st_size);
     // A file holding no data yet is never rotated, even when one append exceeds the limit.
-    if (size > options_.header.size() && size + lines.size() > options_.rotate_bytes) rotate();
+    if (size > options_.header.size() && size + lines.size() > options_.rotate_bytes) rotate(log);
   }
   {
     FileLock lock(fd_, options_.path, FileLock::shared);

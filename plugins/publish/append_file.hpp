@@ -2,7 +2,7 @@
 // worker thread, or several processes) share, without ever interleaving partial lines.
 //
 //   AppendFile file({.path = "var/out.jsonl", .rotate_bytes = 64 << 20});
-//   file.append("{\"a\":1}\n{\"a\":2}\n");   // one write(2): lands whole
+//   file.append("{\"a\":1}\n{\"a\":2}\n", emit.log());   // one write(2): lands whole
 //   file.sync();                              // fdatasync, per the fsync policy
 //
 // Why it holds: the file is opened with O_APPEND and every append() is a single write(2), which
@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <sluice/log.hpp>
 
 namespace sluice::publish {
 
@@ -51,20 +53,21 @@ class AppendFile {
   AppendFile& operator=(const AppendFile&) = delete;
   ~AppendFile();
 
-  // `lines` must be whole lines (ending in '\n'); they are written with one write(2).
-  void append(std::string_view lines);
+  // `lines` must be whole lines (ending in '\n'); they are written with one write(2). What
+  // the file needed (a torn last line cut off) is said in `log`.
+  void append(std::string_view lines, const NodeLog& log);
   // fdatasync unless the policy is `never`.
   void sync();
 
   const std::string& path() const { return options_.path; }
 
  private:
-  void open_first();  // the first append: makes the missing directories, then open()
-  void open();
-  void drop_torn_tail();  // under the exclusive lock: truncates after the last '\n'
+  void open_first(const NodeLog& log);  // the first append: makes the missing directories, then open()
+  void open(const NodeLog& log);
+  void drop_torn_tail(const NodeLog& log);  // under the exclusive lock: truncates after the last '\n'
   void close();
   bool path_moved() const;  // the path no longer names our inode (another writer rotated it)
-  void rotate();
+  void rotate(const NodeLog& log);
   void write_all(std::string_view bytes);
 
   Options options_;

@@ -186,19 +186,20 @@ LineFileSink::LineFileSink(const Params& params, std::string header)
   }
 }
 
-void LineFileSink::add_line() {
-  if (++buffered_lines_ >= batch_lines_) write_buffer();
+void LineFileSink::add_line(const Emitter& emit) {
+  if (++buffered_lines_ >= batch_lines_) write_buffer(emit);
 }
 
-void LineFileSink::write_buffer() {
+void LineFileSink::write_buffer(const Emitter& emit) {
   if (buffer_.empty()) return;
-  io::run_blocking([&] { file_->append(buffer_); });
+  const NodeLog log = emit.log();
+  io::run_blocking([&] { file_->append(buffer_, log); });
   buffer_.clear();
   buffered_lines_ = 0;
 }
 
-void LineFileSink::flush(Emitter&) {
-  write_buffer();
+void LineFileSink::flush(Emitter& emit) {
+  write_buffer(emit);
   io::run_blocking([&] { file_->sync(); });
 }
 
@@ -230,13 +231,13 @@ fsync: interval)"}};
 JsonlFile::JsonlFile(const Params& params)
     : LineFileSink(params, ""), envelope_(params.get_string("format") == "envelope") {}
 
-void JsonlFile::process(Packet& packet, Emitter&) {
+void JsonlFile::process(Packet& packet, Emitter& emit) {
   if (envelope_)
     json::write_envelope(packet, buffer());
   else
     json::write_fields(packet, buffer());
   buffer() += '\n';
-  add_line();
+  add_line(emit);
 }
 
 namespace {
@@ -320,7 +321,7 @@ CsvFile::CsvFile(const Params& params)
       delimiter_(params.get_string("delimiter")[0]),
       line_end_(csv_line_end(params)) {}
 
-void CsvFile::process(Packet& packet, Emitter&) {
+void CsvFile::process(Packet& packet, Emitter& emit) {
   std::string& out = buffer();
   bool first = true;
   for (const auto& column : columns_) {
@@ -331,7 +332,7 @@ void CsvFile::process(Packet& packet, Emitter&) {
     append_csv_value(value->to_display_string(), delimiter_, out);
   }
   out += line_end_;
-  add_line();
+  add_line(emit);
 }
 
 }  // namespace sluice::publish

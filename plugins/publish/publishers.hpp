@@ -72,11 +72,11 @@ class LineFileSink : public Component {
   // Adds the params every line file sink takes after the component's own.
   static std::vector<ParamSpec> with_file_params(std::vector<ParamSpec> own);
   // Queues one line (with its '\n'); writes the batch once it holds batch_lines lines.
-  void add_line();
+  void add_line(const Emitter& emit);
   std::string& buffer() { return buffer_; }
 
  private:
-  void write_buffer();
+  void write_buffer(const Emitter& emit);
   std::unique_ptr<AppendFile> file_;
   std::string buffer_;
   std::size_t batch_lines_;

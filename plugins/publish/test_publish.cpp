@@ -189,7 +189,8 @@ TEST_CASE("jsonl_file and csv_file drop a torn last line a killed writer left, a
     StderrCapture err;
     auto h = ComponentHarness::of<JsonlFile>({{"path", jsonl}});
     h.push_json(R"({"n": 3})");
-    CHECK(err.text() == jsonl + ": dropped a torn last line (21 bytes) left by a crash\n");
+    // In the node's log: outside a server, a line on stderr naming the node.
+    CHECK(err.text() == "warn harness/jsonl_file: " + jsonl + ": dropped a torn last line (21 bytes) left by a crash\n");
   }
   CHECK(read_file(jsonl) == "{\"n\":1}\n{\"n\":3}\n");
 

@@ -804,10 +804,15 @@ namespace {
 // Takes back the packet an extractor emits, so that the next one works on it.
 class Passback : public Emitter {
  public:
+  explicit Passback(const Emitter& outer) : outer_(outer) {}
   std::optional<Packet> packet;
   void emit(std::size_t, Packet&& emitted) override { packet = std::move(emitted); }
   std::size_t out_port_index(std::string_view) const override { return 0; }
   void deliver(Packet&&) override {}
+  const std::string& node_path() const override { return outer_.node_path(); }  // the address node's
+
+ private:
+  const Emitter& outer_;
 };
 
 // The params of one of the three extractors: the same field, its own list field.
@@ -882,7 +887,7 @@ Address::Address(const Params& params) {
 
 void Address::process(Packet& packet, Emitter& emit) {
   for (const auto& extractor : extractors_) {
-    Passback passback;
+    Passback passback(emit);
     extractor->process(packet, passback);
     packet = std::move(*passback.packet);
   }

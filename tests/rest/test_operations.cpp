@@ -285,3 +285,45 @@ TEST_CASE("the log: UTC timestamps and levels per line, JSON lines with --log-fo
     CHECK(server.stderr_text().find("broken.yaml:3:") != std::string::npos);
   }
 }
+
+TEST_CASE("the log: a component's lines name its node, and follow the server's level and format") {
+  TempDir dir;
+  // A torn last line, as a kill -9 in the middle of a write leaves it: jsonl_file cuts it off
+  // at its first write and says so in the node's log (sluice/log.hpp).
+  write_file(dir.path / "var/data/out.jsonl", "{\"n\":1}\n{\"n\":2,\"te");
+  write_file(dir.path / "graphs/sink.yaml",
+             "name: sink\nnodes:\n  out: { component: jsonl_file, params: { path: out.jsonl } }\n");
+  const auto post_one = [](const ServerProcess& server) {
+    REQUIRE(http(server.port(), "POST", "/v1/graphs/sink/packets?wait=true", R"({"n": 3})", json_type).status == 200);
+  };
+  const std::string said = "dropped a torn last line (10 bytes) left by a crash";
+
+  SUBCASE("text: timestamp, level, graph/node") {
+    ServerProcess server(dir);
+    post_one(server);
+    CHECK(server.stop() == 0);
+    CHECK(std::regex_search(server.stderr_text(),
+                            std::regex(R"(\d\d\.\d{3}Z warn  sink/out: \S*out\.jsonl: dropped a torn last line)")));
+    CHECK(read_file(dir.path / "var/data/out.jsonl") == "{\"n\":1}\n{\"n\":3}\n");
+  }
+  SUBCASE("json: one object per line") {
+    ServerProcess server(dir, {"--log-format", "json"});
+    post_one(server);
+    CHECK(server.stop() == 0);
+    bool found = false;
+    for (const auto& line : lines_of(server.stderr_text())) {
+      CAPTURE(line);
+      const sluice::Value entry = sluice::json::parse(line);
+      const std::string message = entry.get("message")->as_string();
+      found = found || (entry.get("level")->as_string() == "warn" && message.starts_with("sink/out: ") &&
+                        message.find(said) != std::string::npos);
+    }
+    CHECK(found);
+  }
+  SUBCASE("--log-level error drops it") {
+    ServerProcess server(dir, {"--log-level", "error"});
+    post_one(server);
+    CHECK(server.stop() == 0);
+    CHECK(server.stderr_text().find(said) == std::string::npos);
+  }
+}

@@ -50,6 +50,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/log.hpp"
 #include "sluice/packet.hpp"
 #include "sluice/value.hpp"
 
@@ -189,6 +190,10 @@ class Emitter {
   // Hands a result back to whoever submitted the current packet's stream: the REST caller
   // waiting with ?wait=true, or `sluice run`'s output. (The `collect` component does this.)
   virtual void deliver(Packet&& result) = 0;
+  // "graph/node" for messages.
+  virtual const std::string& node_path() const = 0;
+  // Lines in the server's log, prefixed with node_path() (sluice/log.hpp).
+  NodeLog log() const { return NodeLog(node_path()); }
 
   void emit(Packet&& packet) { emit(0, std::move(packet)); }
   void emit(std::string_view out_port, Packet&& packet) {
@@ -217,8 +222,6 @@ class RunContext : public Emitter {
   // The clock receive() deadlines refer to (a fake clock in the test harness).
   virtual Clock::time_point now() const = 0;
   virtual std::size_t in_port_index(std::string_view name) const = 0;
-  // "graph/node" for messages.
-  virtual const std::string& node_path() const = 0;
   // For components that keep packets past the next receive(): the packet last received stays
   // unfinished — its stream does not complete, so no one is told it is done — until
   // release_held(). A sink writing in batches calls release_held() once the batch is durable
@@ -259,6 +262,8 @@ class SourceContext {
   virtual const std::string& state_dir() const = 0;
   // "graph/node" for messages.
   virtual const std::string& node_path() const = 0;
+  // Lines in the server's log, prefixed with node_path() (sluice/log.hpp).
+  NodeLog log() const { return NodeLog(node_path()); }
 };
 
 class Component {

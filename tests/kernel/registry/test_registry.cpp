@@ -115,11 +115,13 @@ class CollectingEmitter : public sluice::Emitter {
     throw std::invalid_argument("no out port " + std::string(name));
   }
   void deliver(sluice::Packet&& packet) override { delivered.push_back(std::move(packet)); }
+  const std::string& node_path() const override { return node_path_; }
   std::vector<std::pair<std::string, sluice::Packet>> emitted;
   std::vector<sluice::Packet> delivered;
 
  private:
   const sluice::ComponentDescriptor& descriptor_;
+  const std::string node_path_ = "test/" + descriptor_.name;
 };
 
 // Runs fixture_upper's code, which lives in the plugin's library: crashes if it was unloaded.
