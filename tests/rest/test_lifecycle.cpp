@@ -100,7 +100,7 @@ TEST_CASE("every plugin added, replaced, rejected and removed is logged with its
                " (package rest_fixture 1.0.0 -> rest_fixture 2.0.0); the graphs using it are redeployed"));
 
   write_file(plugins / "libnot_a_plugin.so", "just text");
-  CHECK(logged("warning plugin rejected: " + (plugins / "libnot_a_plugin.so").string() + ": "));
+  CHECK(logged("warn  plugin rejected: " + (plugins / "libnot_a_plugin.so").string() + ": "));
 
   std::filesystem::remove(file);
   CHECK(logged("info  plugin removed: " + file.string() + " (package rest_fixture 2.0.0)"));
