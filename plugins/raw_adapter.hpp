@@ -21,42 +21,11 @@
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/text.hpp>
 
 namespace sluice::plugins {
 
 namespace raw_adapter_detail {
-
-inline std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// `text/csv; charset=utf-8` → `text/csv`.
-inline std::string base_mimetype(std::string_view text) {
-  text = text.substr(0, text.find(';'));
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  return lower(text);
-}
-
-// The charset parameter of a mimetype (`text/csv; charset="ISO-8859-1"` → `iso-8859-1`), or "".
-inline std::string charset_of(std::string_view mimetype) {
-  for (auto semicolon = mimetype.find(';'); semicolon != std::string_view::npos;
-       semicolon = mimetype.find(';', semicolon + 1)) {
-    std::string_view parameter = mimetype.substr(semicolon + 1);
-    parameter = parameter.substr(0, parameter.find(';'));
-    const auto equals = parameter.find('=');
-    if (equals == std::string_view::npos || base_mimetype(parameter.substr(0, equals)) != "charset")
-      continue;
-    std::string value = base_mimetype(parameter.substr(equals + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-      value = value.substr(1, value.size() - 2);
-    return value;
-  }
-  return {};
-}
 
 // `text` in `charset`, as UTF-8 (ICU's converters: every charset of the IANA registry).
 inline std::string to_utf8(std::string_view text, const std::string& charset) {
@@ -105,7 +74,7 @@ class Adapter : public Component {
 
 inline Adapter::Adapter(const Params& params)
     : mimetypes_(params.get_string_list("mimetypes")), field_(params.get_string("field")) {
-  for (auto& m : mimetypes_) m = raw_adapter_detail::base_mimetype(m);
+  for (auto& m : mimetypes_) m = text::media_type(m);
 }
 
 inline ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::string summary,
@@ -136,7 +105,7 @@ inline ComponentDescriptor Adapter::adapter_descriptor(std::string name, std::st
 
 inline bool Adapter::accepts(const Packet& packet) const {
   const Value* mimetype = packet.get_meta(meta::mimetype);
-  return mimetype && mimetype->is_string() && accepts_type(raw_adapter_detail::base_mimetype(mimetype->as_string()));
+  return mimetype && mimetype->is_string() && accepts_type(text::media_type(mimetype->as_string()));
 }
 
 inline bool Adapter::accepts_type(const std::string& type) const {
@@ -169,7 +138,7 @@ inline void Adapter::process(Packet& packet, Emitter& emit) {
     text = raw->as_string();
   }
   const std::string charset =
-      decodes_itself() ? std::string() : raw_adapter_detail::charset_of(packet.get_meta(meta::mimetype)->as_string());
+      decodes_itself() ? std::string() : text::media_type_parameter(packet.get_meta(meta::mimetype)->as_string(), "charset");
   std::vector<Packet> children =
       charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii"
           ? convert(text)

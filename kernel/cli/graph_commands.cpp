@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "control/graph_loading.hpp"
 #include "registry/plugin_registry.hpp"
+#include "support/strings.hpp"
 
 namespace sluice::cli {
 
@@ -19,10 +20,6 @@ struct CheckOptions {
   std::vector<std::string> plugin_dirs;
 };
 
-std::string count(std::size_t n, const char* noun) {
-  return std::to_string(n) + ' ' + noun + (n == 1 ? "" : "s");
-}
-
 void run_check(const CheckOptions& options) {
   const PluginRegistry registry(plugin_search_path(options.plugin_dirs));
   warn_if_no_components(registry, "check");
@@ -30,8 +27,8 @@ void run_check(const CheckOptions& options) {
   for (const auto& file : options.files) {
     const LoadedGraph graph = load_graph(file, registry, Validation::construct);
     if (graph.plan) {
-      std::cout << file << ": ok (" << count(graph.plan->nodes.size(), "node") << ", "
-                << count(graph.plan->edges.size(), "edge") << ")\n";
+      std::cout << file << ": ok (" << count_of(graph.plan->nodes.size(), "node") << ", "
+                << count_of(graph.plan->edges.size(), "edge") << ")\n";
       continue;
     }
     failed = true;

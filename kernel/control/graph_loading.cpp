@@ -4,13 +4,9 @@
 #include <ostream>
 #include <tuple>
 
+#include "support/strings.hpp"
+
 namespace sluice {
-
-namespace {
-
-std::string count(std::size_t n, const char* noun) { return std::to_string(n) + ' ' + noun + (n == 1 ? "" : "s"); }
-
-}  // namespace
 
 LoadedGraph read_graph_file(const std::filesystem::path& file) {
   LoadedGraph graph{.file = file};
@@ -46,9 +42,9 @@ std::vector<Diagnostic> in_file_order(std::vector<Diagnostic> errors) {
 void report_errors(std::ostream& out, const LoadedGraph& graph, std::string_view consequence,
                    std::size_t rejected_plugins) {
   for (const auto& error : in_file_order(graph.errors)) out << format(error) << '\n';
-  out << graph.file.string() << ": " << count(graph.errors.size(), "error");
+  out << graph.file.string() << ": " << count_of(graph.errors.size(), "error");
   if (!consequence.empty()) out << "; " << consequence;
-  if (rejected_plugins != 0) out << "; " << count(rejected_plugins, "plugin file") << " rejected, `sluice plugins` says why";
+  if (rejected_plugins != 0) out << "; " << count_of(rejected_plugins, "plugin file") << " rejected, `sluice plugins` says why";
   out << '\n';
 }
 

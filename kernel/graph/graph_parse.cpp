@@ -92,7 +92,7 @@ struct EdgeCapacity {
 // at the first empty document, as this does): a document after the first that holds nothing
 // but a null ends the count.
 std::vector<YAML::Mark> document_starts(std::string_view text) {
-  struct Counter final : YAML::EventHandler {
+  struct DocumentStartRecorder final : YAML::EventHandler {
     std::vector<YAML::Mark> starts;  // where each document's first node is
     bool only_null = true;
     bool fresh = false;

@@ -245,7 +245,7 @@ Packet raw_packet(std::string body, std::string_view content_type, std::string_v
 std::vector<Packet> read_packets(HttpRequest& request, std::size_t max_body, std::size_t max_packets,
                                  std::vector<TextSpan>* field_texts) {
   const std::string_view content_type = trim(request.header("content-type").value_or(""));
-  const std::string media_type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  const std::string media_type = text::media_type(content_type);
   BodyKind kind = kind_of(media_type);
   const std::string encoding = lower(trim(request.header("content-encoding").value_or("")));
   if (encoding == "gzip" || encoding == "x-gzip" || encoding == "deflate") {

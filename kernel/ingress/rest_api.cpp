@@ -82,8 +82,7 @@ void check_query_names(const HttpRequest& request, const std::vector<std::string
 }
 
 std::string media_type(const HttpRequest& request) {
-  const std::string_view value = request.header("content-type").value_or("");
-  return lower(trim(value.substr(0, value.find(';'))));
+  return text::media_type(request.header("content-type").value_or(""));
 }
 
 // Unique packet ids without coordination: a random per-process prefix and a counter.

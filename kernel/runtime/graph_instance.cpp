@@ -21,16 +21,16 @@ namespace sluice {
 PacketQueue::~PacketQueue() {
   if (!slots_) return;
   for (std::size_t i = 0; i < count_; ++i) std::destroy_at(slots_ + (head_ + i) % capacity_);
-  std::allocator<Envelope>().deallocate(slots_, capacity_);
+  std::allocator<QueuedPacket>().deallocate(slots_, capacity_);
 }
 
 void PacketQueue::put(Packet&& packet, StreamState* stream, std::size_t bytes) {
   while (full(bytes)) space.wait();
-  if (!slots_) slots_ = std::allocator<Envelope>().allocate(capacity_);
-  if (stream) ++stream->pending;
+  if (!slots_) slots_ = std::allocator<QueuedPacket>().allocate(capacity_);
+  if (stream) ++stream->open_deliveries;
   std::size_t tail = head_ + count_;
   if (tail >= capacity_) tail -= capacity_;  // cheaper than %, on the hot path
-  std::construct_at(slots_ + tail, Envelope{std::move(packet), stream, bytes});
+  std::construct_at(slots_ + tail, QueuedPacket{std::move(packet), stream, bytes});
   ++count_;
   bytes_ += bytes;
   consumer_.depth.add();
@@ -39,7 +39,7 @@ void PacketQueue::put(Packet&& packet, StreamState* stream, std::size_t bytes) {
 }
 
 StreamState* PacketQueue::take(Packet& packet) {
-  Envelope& slot = slots_[head_];
+  QueuedPacket& slot = slots_[head_];
   packet = std::move(slot.packet);
   StreamState* stream = slot.stream;
   bytes_ -= slot.bytes;
@@ -111,7 +111,7 @@ void NodeRuntime::finish(StreamState* stream, bool failed, std::size_t emitted) 
     else if (emitted == 0)
       instance_.count_drop(*stream, index_, outputs.size());
   }
-  --stream->pending;
+  --stream->open_deliveries;
   instance_.complete_if_done(stream);
 }
 
@@ -407,7 +407,7 @@ std::size_t ingress_slots_for(std::size_t max_queued_packets) {
 GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission, std::size_t bytes) {
   const std::size_t n = submission.packets.size();
   queued += n;
-  outstanding += n;
+  unfinished += n;
   queued_bytes += bytes;
   auto slot = std::make_unique<Submission>(std::move(submission));
   // try_push leaves its argument as it was unless it succeeds.
@@ -416,7 +416,7 @@ GraphInstance::SubmitOutcome GraphInstance::try_submit(Submission& submission, s
   submission = std::move(*slot);
   queued -= n;
   queued_bytes -= bytes;
-  outstanding -= n;
+  unfinished -= n;
   return status == boost::fibers::channel_op_status::closed ? SubmitOutcome::closed : SubmitOutcome::full;
 }
 
@@ -477,10 +477,10 @@ void GraphInstance::count_drop(StreamState& stream, std::size_t node, std::size_
 }
 
 void GraphInstance::complete_if_done(StreamState* stream) {
-  if (stream->pending != 0 || !stream->admitted) return;
+  if (stream->open_deliveries != 0 || !stream->admitted) return;
   auto owned = std::move(live_streams_.at(stream));
   live_streams_.erase(stream);
-  outstanding -= owned->result.accepted;
+  unfinished -= owned->result.accepted;
   if (!owned->dropped_at.empty()) {
     const GraphPlan& graph = plan();
     for (std::size_t node = 0; node < nodes_.size(); ++node) {

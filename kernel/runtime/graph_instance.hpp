@@ -5,9 +5,11 @@
 // the ingress channel and the counters are touched from other threads.
 //
 // Stream accounting: every packet in a queue belongs to a stream (or none, for packets a
-// component makes up on a timer or at flush). A stream's `pending` count rises once for every
-// queue a packet enters and falls when the receiving node is done with it (it asks for the
-// next one, or its run ends); at zero, with all its packets admitted, the stream is complete.
+// component makes up on a timer or at flush). A stream's `open_deliveries` count rises once for
+// every queue a packet enters and falls when the receiving node is done with it (it asks for
+// the next one, or its run ends); at zero, with all its packets admitted, the stream is
+// complete. The instance's own counts: `queued` (submitted, not yet taken in by the sources)
+// and `unfinished` (submitted, not yet through the graph: the queued ones included).
 #pragma once
 
 #include <atomic>
@@ -52,7 +54,7 @@ std::size_t ingress_slots_for(std::size_t max_queued_packets);
 
 struct StreamState {
   StreamResult result;
-  std::size_t pending = 0;
+  std::size_t open_deliveries = 0;
   bool admitted = false;
   StreamCallback on_done;
   // The stream's dropped packets, at the slots GraphInstance::drop_slots_ gives each node's
@@ -69,7 +71,7 @@ struct Submission {
 
 // A relaxed counter with a single writer thread (a plain load + store, no locked instruction)
 // that other threads may read.
-class Counter {
+class SingleWriterCounter {
  public:
   void add(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   void sub(std::uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
@@ -84,7 +86,7 @@ class Counter {
 // ahead of the packets already in the graph.
 inline constexpr std::size_t hop_batch = 32;
 
-struct Envelope {
+struct QueuedPacket {
   Packet packet;
   StreamState* stream = nullptr;
   std::size_t bytes = 0;  // packet_bytes(packet) when it was queued
@@ -122,8 +124,8 @@ class PacketQueue {
  private:
   NodeRuntime& consumer_;
   // Raw storage, allocated on first put: slots are constructed by put and destroyed by take,
-  // which saves a move-assignment per hop over a vector of live envelopes.
-  Envelope* slots_ = nullptr;
+  // which saves a move-assignment per hop over a vector of live slots.
+  QueuedPacket* slots_ = nullptr;
   std::size_t head_ = 0, count_ = 0, bytes_ = 0;
   int writers_ = 1;
   std::size_t capacity_;
@@ -161,9 +163,9 @@ class NodeRuntime final : public RunContext {
   // out: packets emitted to a data port (once, however many edges take a copy); filtered:
   // taken in and nothing emitted, no error; depth and depth_bytes: what waits on the node's
   // inputs.
-  Counter in, out, errors, filtered, depth, depth_bytes, busy_ns;
+  SingleWriterCounter in, out, errors, filtered, depth, depth_bytes, busy_ns;
   // Per out port (`error` last): packets emitted to it while no edge leaves it.
-  std::vector<Counter> dropped_at_port;
+  std::vector<SingleWriterCounter> dropped_at_port;
   FiberSignal data;  // this node waits here for input
   // isolation: process: how its host is doing (null for a node in the kernel's process).
   std::shared_ptr<HostState> host;
@@ -242,11 +244,11 @@ class GraphInstance {
   GraphShared& shared() { return *shared_; }
   const std::vector<std::unique_ptr<NodeRuntime>>& nodes() const { return nodes_; }
 
-  // Packets submitted but not yet taken in by the sources (and their bytes); and packets in
-  // the graph.
+  // Packets submitted but not yet taken in by the sources (and their bytes); and packets
+  // submitted and not yet through the graph (the least loaded instance takes the next one).
   std::atomic<std::uint64_t> queued{0};
   std::atomic<std::uint64_t> queued_bytes{0};
-  std::atomic<std::uint64_t> outstanding{0};
+  std::atomic<std::uint64_t> unfinished{0};
 
   // Called by nodes.
   void complete_if_done(StreamState* stream);

@@ -144,7 +144,7 @@ struct Runtime::Impl {
   static GraphInstance* least_loaded(const DeployedGraph& graph) {
     GraphInstance* least = nullptr;
     for (const auto& instance : graph.instances)
-      if (!least || instance->outstanding < least->outstanding) least = instance.get();
+      if (!least || instance->unfinished < least->unfinished) least = instance.get();
     return least;
   }
 

@@ -1,29 +1,29 @@
 // Small string functions the kernel shares: header names and media types are compared in
-// lower case with surrounding whitespace trimmed, and names in messages are quoted as JSON
-// strings.
+// lower case with surrounding whitespace trimmed, names in messages are quoted as JSON
+// strings, and counts in messages carry their noun ("1 error", "3 errors").
 #pragma once
 
-#include <cctype>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include <sluice/json.hpp>
+#include <sluice/text.hpp>
 
 namespace sluice {
 
-inline std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-inline std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
+// The SDK's (sluice/text.hpp), which the bundled components use too.
+using text::lower;
+using text::trim;
 
 // `text` as a JSON string literal, quotes and escapes included.
 inline std::string json_quoted(std::string_view text) { return json::to_string(Value(text)); }
+
+// "1 node", "2 nodes": `noun` is singular and takes an 's' in the plural.
+inline std::string count_of(std::size_t n, std::string_view noun) {
+  std::string out = std::to_string(n) + ' ' + std::string(noun);
+  if (n != 1) out += 's';
+  return out;
+}
 
 }  // namespace sluice

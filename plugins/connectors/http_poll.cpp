@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <sluice/json.hpp>
+#include <sluice/text.hpp>
 
 #include "tls_param.hpp"
 
@@ -14,30 +15,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
 const std::string* header(const http::Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers)
-    if (lower(key) == name) return &value;
+    if (text::lower(key) == name) return &value;
   return nullptr;
 }
 
 // application/json, or a type of its family (application/problem+json), parameters aside.
 bool is_json(const std::string& content_type) {
-  const std::string type = lower(content_type.substr(0, content_type.find(';')));
-  const auto end = type.find_last_not_of(' ');
-  const std::string_view bare = std::string_view(type).substr(0, end + 1);
-  return bare == "application/json" || bare.ends_with("+json");
+  const std::string type = text::media_type(content_type);
+  return type == "application/json" || type.ends_with("+json");
 }
 
 // The response's headers by lower-case name; a repeated one joined with ", " (RFC 9110 5.3).
 Object header_meta(const http::Headers& headers) {
   Object meta;
   for (const auto& [key, value] : headers) {
-    const std::string name = lower(key);
+    const std::string name = text::lower(key);
     if (Value* seen = meta.find(name)) seen->as_string() += ", " + value;
     else meta.set(name, value);
   }

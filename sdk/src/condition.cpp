@@ -1,7 +1,6 @@
 #include "sluice/condition.hpp"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include "sluice/regex.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -173,27 +172,13 @@ struct Or final : Node {
   }
 };
 
-struct CodeDeleter {
-  void operator()(pcre2_code* code) const { pcre2_code_free(code); }
-};
-struct MatchDataDeleter {
-  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
-};
-
 struct RegexMatch final : Node {
   Operand subject;
-  std::unique_ptr<pcre2_code, CodeDeleter> code;
-  RegexMatch(Operand s, pcre2_code* c) : subject(std::move(s)), code(c) {}
+  Regex regex;
+  RegexMatch(Operand s, Regex r) : subject(std::move(s)), regex(std::move(r)) {}
   bool test(const Packet& packet) const override {
     const Value* v = subject.resolve(packet);
-    if (!v || !v->is_string()) return false;
-    // One pair of offsets is all a yes/no match needs, so one match block per thread serves
-    // every pattern (match blocks cannot be shared between threads).
-    thread_local std::unique_ptr<pcre2_match_data, MatchDataDeleter> data(
-        pcre2_match_data_create(1, nullptr));
-    const std::string& s = v->as_string();
-    return pcre2_match(code.get(), reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0,
-                       data.get(), nullptr) >= 0;
+    return v && v->is_string() && regex.matches(v->as_string());
   }
 };
 
@@ -501,30 +486,23 @@ class Parser {
     }
     if (pos_ >= text_.size()) error_at(open, "unterminated regex (missing closing '/')");
     ++pos_;
-    std::uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+    RegexFlags flags;
     while (pos_ < text_.size() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) {
       switch (text_[pos_]) {
-        case 'i': options |= PCRE2_CASELESS; break;
-        case 'm': options |= PCRE2_MULTILINE; break;
-        case 's': options |= PCRE2_DOTALL; break;
-        case 'x': options |= PCRE2_EXTENDED; break;
+        case 'i': flags.caseless = true; break;
+        case 'm': flags.multiline = true; break;
+        case 's': flags.dotall = true; break;
+        case 'x': flags.extended = true; break;
         default: error(std::string("unknown regex flag '") + text_[pos_] + "' (flags: i m s x)");
       }
       ++pos_;
     }
-    int code_error = 0;
-    PCRE2_SIZE error_offset = 0;
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                     options, &code_error, &error_offset, nullptr);
-    if (!code) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(code_error, message, sizeof message);
+    try {
+      return std::make_unique<RegexMatch>(std::move(subject), Regex(pattern, flags));
+    } catch (const RegexError& e) {
       // The offset is within the unescaped pattern; close enough to point at the regex.
-      error_at(open + 1 + error_offset, "bad regex: " + std::string(reinterpret_cast<char*>(message)));
+      error_at(open + 1 + e.offset(), std::string("bad regex: ") + e.what());
     }
-    // Without JIT support (some platforms) pcre2_match interprets the pattern instead.
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-    return std::make_unique<RegexMatch>(std::move(subject), code);
   }
 
   std::string_view text_;

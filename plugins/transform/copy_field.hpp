@@ -1,0 +1,21 @@
+// copy_field: copies a field (its value and field metadata) to another path.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <sluice/component.hpp>
+
+namespace sluice::transform {
+
+class CopyField : public Component {
+ public:
+  static ComponentDescriptor descriptor();
+  explicit CopyField(const Params& params);
+  void process(Packet& packet, Emitter& emit) override;
+
+ private:
+  std::string from_, to_;
+};
+
+}  // namespace sluice::transform
