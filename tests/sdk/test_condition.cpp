@@ -116,6 +116,12 @@ TEST_CASE("condition: regex match with flags and escaped slashes") {
   Packet bad;
   bad.set("s", std::string("caf\xff" "e"));  // invalid UTF-8 must not fail the match
   CHECK(Condition::parse("s =~ /e$/").matches(bad));
+  // Classes and case follow Unicode, as in the extractors (one regex engine, sluice/regex.hpp).
+  Packet accented;
+  accented.set("s", "Ça été");
+  CHECK(Condition::parse(R"(s =~ /^\w+ \w+$/)").matches(accented));
+  CHECK(Condition::parse("s =~ /^ça ÉTÉ$/i").matches(accented));
+  CHECK(Condition::parse("s =~ /^.a/").matches(accented));  // '.' is one code point: Ç
 }
 
 TEST_CASE("condition: @name reads packet metadata") {
