@@ -1,10 +1,11 @@
 #include "generate.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
 #include <string>
+
+#include <sluice/text_template.hpp>
 
 namespace sluice::connectors {
 
@@ -32,28 +33,15 @@ std::string utc_now() {
 // `text` with {seq} and {now} replaced ({{ and }} are braces). With `given` null it only
 // checks the text, throwing std::invalid_argument that names the bad placeholder.
 std::string expand(const std::string& text, const Placeholders* given) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
-      out += c;
-      ++i;
-      continue;
-    }
-    if (c == '}') throw std::invalid_argument("'}' at offset " + std::to_string(i) + " closes nothing (write }} for a brace)");
-    if (c != '{') {
-      out += c;
-      continue;
-    }
-    const auto close = text.find('}', i);
-    const std::string name = close == std::string::npos ? "" : text.substr(i + 1, close - i - 1);
-    if (name != "seq" && name != "now")
-      throw std::invalid_argument("unknown placeholder at offset " + std::to_string(i) + " in \"" + text +
+  const TextTemplate parsed(text);
+  for (const auto& piece : parsed.pieces())
+    if (piece.placeholder && piece.text != "seq" && piece.text != "now")
+      throw std::invalid_argument("unknown placeholder at offset " + std::to_string(piece.offset) + " in \"" + text +
                                   "\": only {seq} and {now} are known (write {{ for a brace)");
-    if (given) out += name == "seq" ? std::to_string(given->seq) : given->now;
-    i = close;
-  }
-  return out;
+  if (!given) return {};
+  return parsed.render([&](const std::string& name, std::string& out) {
+    out += name == "seq" ? std::to_string(given->seq) : given->now;
+  });
 }
 
 // A deep copy of `value` with every string expanded.

@@ -22,50 +22,21 @@ bool valid_token(const std::string& token) {
 
 }  // namespace
 
-SubjectTemplate::SubjectTemplate(const std::string& text) : text_(text) {
-  std::string literal;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if ((c == '{' || c == '}') && i + 1 < text.size() && text[i + 1] == c) {
-      literal += c;
-      ++i;
-    } else if (c == '{') {
-      const auto close = text.find('}', i);
-      if (close == std::string::npos || close == i + 1)
-        throw std::invalid_argument("'{' at offset " + std::to_string(i) + " in \"" + text +
-                                    "\" opens no {field} (write {{ for a brace)");
-      if (!literal.empty()) pieces_.push_back({false, std::move(literal)});
-      literal.clear();
-      pieces_.push_back({true, text.substr(i + 1, close - i - 1)});
-      i = close;
-    } else if (c == '}') {
-      throw std::invalid_argument("'}' at offset " + std::to_string(i) + " in \"" + text +
-                                  "\" closes nothing (write }} for a brace)");
-    } else {
-      literal += c;
-    }
-  }
-  if (!literal.empty()) pieces_.push_back({false, std::move(literal)});
-  if (pieces_.empty()) throw std::invalid_argument("the subject is empty");
+SubjectTemplate::SubjectTemplate(const std::string& text) : template_(text) {
+  if (template_.empty()) throw std::invalid_argument("the subject is empty");
 }
 
 std::string SubjectTemplate::subject_for(const Packet& packet) const {
-  std::string subject;
-  for (const auto& piece : pieces_) {
-    if (!piece.field) {
-      subject += piece.text;
-      continue;
-    }
-    const Value* value = packet.find_path(piece.text);
+  return template_.render([&](const std::string& path, std::string& subject) {
+    const Value* value = packet.find_path(path);
     if (!value || value->is_null())
-      throw std::runtime_error("subject \"" + text_ + "\": the packet has no field '" + piece.text + "'");
+      throw std::runtime_error("subject \"" + text() + "\": the packet has no field '" + path + "'");
     const std::string token = value->is_string() ? value->as_string() : json::to_string(*value);
     if (!valid_token(token))
-      throw std::runtime_error("subject \"" + text_ + "\": field '" + piece.text + "' is \"" + token +
+      throw std::runtime_error("subject \"" + text() + "\": field '" + path + "' is \"" + token +
                                "\", which cannot be part of a subject (no spaces, '.', '*' or '>')");
     subject += token;
-  }
-  return subject;
+  });
 }
 
 ComponentDescriptor NatsPublish::descriptor() {

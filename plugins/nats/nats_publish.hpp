@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/text_template.hpp>
 
 #include "nats_connection.hpp"
 
@@ -22,15 +23,10 @@ class SubjectTemplate {
   explicit SubjectTemplate(const std::string& text);
   // Throws std::runtime_error when a field is missing or its value cannot be a subject token.
   std::string subject_for(const Packet& packet) const;
-  const std::string& text() const { return text_; }
+  const std::string& text() const { return template_.text(); }
 
  private:
-  struct Piece {
-    bool field;
-    std::string text;  // literal text, or the field path
-  };
-  std::string text_;
-  std::vector<Piece> pieces_;
+  TextTemplate template_;  // its placeholders are field paths
 };
 
 class NatsPublish : public Component {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/text_template.hpp>
 
 namespace sluice::transform {
 
@@ -15,11 +16,7 @@ class Template : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  struct Piece {
-    std::string text;
-    bool is_field;
-  };
-  std::vector<Piece> pieces_;
+  TextTemplate template_;  // its placeholders are field paths
   std::string into_;
   bool strict_;
 };
