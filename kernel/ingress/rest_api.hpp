@@ -130,7 +130,4 @@ class RestApi {
   TapEndpoint taps_{runtime_};
 };
 
-// ISO 8601 UTC with milliseconds: 2026-11-26T02:22:20.123Z.
-std::string iso8601(std::chrono::system_clock::time_point when);
-
 }  // namespace sluice

@@ -1,26 +1,11 @@
 #include "runtime/stream_table.hpp"
 
-#include <sys/random.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <system_error>
-
 #include "runtime/packet_bytes.hpp"
+#include "support/ids.hpp"
 
 namespace sluice {
 
 namespace {
-// 128 bits from the kernel's CSPRNG, as 32 hex digits: ids nobody can guess or enumerate.
-std::string random_stream_id() {
-  unsigned char bytes[16];
-  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-    throw std::system_error(errno, std::generic_category(), "getrandom");
-  char id[2 * sizeof bytes + 1];
-  for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(id + 2 * i, 3, "%02x", bytes[i]);
-  return id;
-}
-
 // The packets a finished stream keeps.
 std::size_t kept_bytes(const StreamResult& result) {
   std::size_t bytes = 0;
@@ -56,7 +41,7 @@ std::string StreamTable::open(std::string_view graph, std::size_t accepted) {
   pending.graph = std::string(graph);
   pending.accepted = accepted;
   pending.submitted = std::chrono::system_clock::now();
-  std::string id = random_stream_id();
+  std::string id = random_id();
   pending.id = id;
   std::lock_guard lock(mutex_);
   streams_.emplace(id, std::make_shared<const StreamResult>(std::move(pending)));

@@ -15,20 +15,10 @@
 #include <sluice/json.hpp>
 #include <sluice/log_sink.hpp>
 
+#include "support/timestamps.hpp"
+
 namespace sluice::log {
 namespace {
-
-// 2026-12-01T14:02:03.123Z, in both formats.
-std::string utc_time(spdlog::log_clock::time_point when) {
-  const std::time_t seconds = spdlog::log_clock::to_time_t(when);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  const std::size_t size = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + size, sizeof text - size, ".%03dZ", static_cast<int>(millis));
-  return text;
-}
 
 // The names --log-level takes, also in the lines (spdlog's own says "warning" for warn).
 std::string_view level_name(spdlog::level::level_enum level) {
@@ -47,7 +37,7 @@ std::string_view level_name(spdlog::level::level_enum level) {
 class TextLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& out) override {
-    std::string line = utc_time(message.time);
+    std::string line = iso8601(message.time);
     line += ' ';
     line += level_name(message.level);
     line.resize(std::max(line.size() + 1, std::size_t{24 + 1 + 5 + 1}), ' ');  // the level in 5 columns
@@ -63,7 +53,7 @@ class JsonLineFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& out) override {
     Object line;
-    line.set("time", Value(utc_time(message.time)));
+    line.set("time", Value(iso8601(message.time)));
     line.set("level", Value(level_name(message.level)));
     line.set("message", Value(std::string_view(message.payload.data(), message.payload.size())));
     const std::string text = json::to_string(Value(std::move(line))) + "\n";

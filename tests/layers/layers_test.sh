@@ -10,7 +10,7 @@ scratch=$(mktemp -d /tmp/sluice-layers-XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/sdk/src" "$scratch/plugins/pkg" "$scratch/plugins/other" "$scratch/kernel/registry" \
   "$scratch/kernel/runtime" "$scratch/kernel/gadgets"
-printf '#include "sluice/value.hpp"\n#include "runtime/runtime.hpp"\n' >"$scratch/sdk/src/a.cpp"
+printf '#include "sluice/value.hpp"\n#include "runtime/runtime.hpp"\n#include "private_part.hpp"\n' >"$scratch/sdk/src/a.cpp"
 printf '#include <sluice/value.hpp>\n#include "own.hpp"\n#include "../other/x.hpp"\n#include "registry/plugin_registry.hpp"\n' \
   >"$scratch/plugins/pkg/a.cpp"
 : >"$scratch/plugins/pkg/own.hpp"
@@ -28,7 +28,7 @@ expect 'plugins/pkg/a.cpp:3: a plugin includes only the SDK'
 expect 'plugins/pkg/a.cpp:4: a plugin must not include the kernel'
 expect 'kernel/registry/a.cpp:2: kernel/registry is below runtime'
 expect 'kernel/gadgets/: a kernel folder that tools/check-layers does not place'
-if grep -qE 'plugins/pkg/a.cpp:2|kernel/runtime/a.cpp|kernel/registry/a.cpp:1' "$scratch/out"; then
+if grep -qE 'sdk/src/a.cpp:3|plugins/pkg/a.cpp:2|kernel/runtime/a.cpp|kernel/registry/a.cpp:1' "$scratch/out"; then
   echo "check-layers reported an include that keeps the rules:"
   cat "$scratch/out"
   exit 1

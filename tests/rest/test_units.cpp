@@ -16,6 +16,7 @@
 #include "ingress/deadline_timer.hpp"
 #include "ingress/request_body.hpp"
 #include "ingress/rest_api.hpp"
+#include "support/timestamps.hpp"
 
 using namespace sluice;
 using namespace std::chrono_literals;
