@@ -103,6 +103,180 @@ struct Summary {
   }
 };
 
+// A finished stream's results as NDJSON text; its counts go to the summary.
+std::string results_as_ndjson(const StreamResult& r, Summary& summary) {
+  std::string text;
+  for (const auto& p : r.results) {
+    json::write_fields(p, text);
+    text += '\n';
+  }
+  std::lock_guard lock(summary.mutex);
+  summary.out += r.results.size();
+  summary.errors += r.error_count;
+  summary.dropped += r.dropped;
+  for (const auto& [node, causes] : r.dropped_at)
+    for (const auto& [cause, n] : causes)
+      summary.dropped_at[cause == NodeStats::filtered_key ? node + ' ' + cause : node + '.' + cause] += n;
+  for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
+  return text;
+}
+
+// An NDJSON input line as a packet; nullopt after counting it as a bad line.
+std::optional<Packet> packet_of_line(const std::string& line, const std::string& input_name,
+                                     std::size_t line_number, Summary& summary) {
+  try {
+    return json::to_packet(json::parse(line));
+  } catch (const json::ParseError& e) {
+    std::lock_guard lock(summary.mutex);
+    ++summary.bad_lines;
+    summary.add_error(input_name + ":" + std::to_string(line_number) + ":" +
+                      std::to_string(e.column()) + ": " + e.reason());
+  } catch (const std::invalid_argument& e) {  // valid JSON, but not an object
+    std::lock_guard lock(summary.mutex);
+    ++summary.bad_lines;
+    summary.add_error(input_name + ":" + std::to_string(line_number) + ": " + e.what());
+  }
+  return std::nullopt;
+}
+
+void print_summary(const Summary& summary) {
+  for (const auto& m : summary.messages) std::cerr << "error: " << m << '\n';
+  std::cerr << "sluice run: " << summary.in << " packets in, " << summary.out << " out, "
+            << summary.errors << " failed, " << summary.dropped << " dropped";
+  // Where they left, so that a graph that loses packets says at which node and port.
+  for (auto it = summary.dropped_at.begin(); it != summary.dropped_at.end(); ++it)
+    std::cerr << (it == summary.dropped_at.begin() ? " (" : ", ") << it->first << ": " << it->second;
+  if (!summary.dropped_at.empty()) std::cerr << ')';
+  if (summary.bad_lines) std::cerr << ", " << summary.bad_lines << " bad input lines skipped";
+  std::cerr << '\n';
+}
+
+void warn_if_no_collect(const GraphPlan& plan) {
+  const bool has_collect = std::any_of(plan.nodes.begin(), plan.nodes.end(),
+                                       [](const PlannedNode& n) { return n.component->name == "collect"; });
+  if (!has_collect)
+    std::cerr << "sluice run: warning: graph '" << plan.name
+              << "' has no collect node, so nothing is written to the output\n";
+}
+
+// --input, unless it is stdin (left closed); false after printing why not.
+bool open_input(const std::string& input, std::ifstream& file) {
+  if (input.empty() || input == "-") return true;
+  file.open(input, std::ios::binary);
+  if (!file) {
+    std::cerr << "sluice run: cannot read " << input << '\n';
+    return false;
+  }
+  return true;
+}
+
+// --output, unless it is stdout (left closed); false after printing why not.
+bool open_output(const std::string& output, std::ofstream& file) {
+  if (output.empty() || output == "-") return true;
+  file.open(output, std::ios::binary | std::ios::trunc);
+  if (!file) {
+    std::cerr << "sluice run: cannot write " << output << '\n';
+    return false;
+  }
+  return true;
+}
+
+// The graph's runtime, fed the input in batches, its results written in input order and counted.
+class GraphRun {
+ public:
+  GraphRun(const RunOptions& options, std::string name, std::ostream& out)
+      : options_(options),
+        name_(std::move(name)),
+        // No stream history: each batch's results are written as it finishes, and nobody looks a
+        // stream up afterwards, so keeping finished ones would grow memory with the input. What a
+        // source node makes is written as its streams finish.
+        runtime_({.workers = options.workers,
+                  .finished_stream_history = 0,
+                  .fiber_stack_bytes = options.fiber_stack_bytes,
+                  .on_source_stream = [this](const StreamResult& r) {
+                    {
+                      std::lock_guard lock(summary_.mutex);
+                      summary_.in += r.accepted;
+                    }
+                    ordered_->write_now(results_as_ndjson(r, summary_));
+                  }}) {
+    ordered_.emplace(out, 4 * runtime_.worker_count() + 2);
+  }
+
+  // False after printing why the runtime refused the graph.
+  bool deploy(GraphPlan&& plan) {
+    try {
+      runtime_.deploy(std::move(plan));
+    } catch (const DeployError& e) {
+      std::cerr << "sluice run: " << e.what() << '\n';
+      return false;
+    }
+    return true;
+  }
+
+  // With --content-type and without --per-line the whole input is one packet; else one a line.
+  void read_input(std::istream& in, const std::string& filename) {
+    const std::string input_name = options_.input.empty() ? "<stdin>" : options_.input;
+    const bool whole_input = !options_.content_type.empty() && !options_.per_line;
+    std::vector<Packet> batch;
+    std::string line;
+    std::size_t line_number = 0;
+    if (whole_input) {
+      batch.push_back(raw_packet({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()},
+                                 options_.content_type, filename));
+      ++summary_.in;
+    }
+    while (!whole_input && std::getline(in, line)) {
+      ++line_number;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (!options_.content_type.empty())
+        batch.push_back(raw_packet(std::move(line), options_.content_type, filename));
+      else if (std::optional<Packet> packet = packet_of_line(line, input_name, line_number, summary_))
+        batch.push_back(std::move(*packet));
+      else
+        continue;
+      ++summary_.in;
+      if (batch.size() == options_.batch) submit(std::exchange(batch, {}));
+    }
+    if (!batch.empty()) submit(std::move(batch));
+  }
+
+  // Waits for the source nodes and the last batches; then every result is written.
+  void finish() {
+    runtime_.wait_for_sources(name_);
+    // Draining the graph completes the last streams: a component that keeps packets for more
+    // (batch, waiting to fill) hands them on when its input ends.
+    runtime_.shutdown();
+    ordered_->wait_all();
+  }
+
+  const Summary& summary() const { return summary_; }
+
+ private:
+  // One batch, one stream; waits while the graph is full.
+  void submit(std::vector<Packet> packets) {
+    const std::size_t batch = ordered_->begin_batch();
+    auto on_done = [this, batch](const StreamResult& r) {
+      ordered_->complete(batch, results_as_ndjson(r, summary_));
+    };
+    for (;;) {
+      auto admission = runtime_.submit(name_, std::move(packets), on_done);
+      if (admission.status == Admission::Status::accepted) return;
+      if (admission.status != Admission::Status::overloaded) {
+        ordered_->abandon_batch(batch);
+        throw std::runtime_error("the runtime refused the input");
+      }
+      ordered_->wait_for_progress();
+    }
+  }
+
+  const RunOptions& options_;
+  const std::string name_;
+  Summary summary_;
+  std::optional<OrderedOutput> ordered_;  // emplaced once the runtime says how many workers it has
+  Runtime runtime_;
+};
+
 int run_graph(const RunOptions& options) {
   crash_quarantine::install(PluginImageCache::default_dir());
   PluginRegistry registry(plugin_search_path(options.plugin_dirs));
@@ -114,146 +288,29 @@ int run_graph(const RunOptions& options) {
   }
   GraphPlan& plan = *graph.plan;
   const std::string name = plan.name;
-  const bool has_collect = std::any_of(plan.nodes.begin(), plan.nodes.end(),
-                                       [](const PlannedNode& n) { return n.component->name == "collect"; });
-  if (!has_collect)
-    std::cerr << "sluice run: warning: graph '" << name
-              << "' has no collect node, so nothing is written to the output\n";
-
+  warn_if_no_collect(plan);
   std::ifstream input_file;
-  if (!options.input.empty() && options.input != "-") {
-    input_file.open(options.input, std::ios::binary);
-    if (!input_file) {
-      std::cerr << "sluice run: cannot read " << options.input << '\n';
-      return 2;
-    }
-  }
+  if (!open_input(options.input, input_file)) return 2;
   std::istream& in = input_file.is_open() ? input_file : std::cin;
   std::ofstream output_file;
-  if (!options.output.empty() && options.output != "-") {
-    output_file.open(options.output, std::ios::binary | std::ios::trunc);
-    if (!output_file) {
-      std::cerr << "sluice run: cannot write " << options.output << '\n';
-      return 2;
-    }
-  }
+  if (!open_output(options.output, output_file)) return 2;
   std::ostream& out = output_file.is_open() ? output_file : std::cout;
-  const std::string input_name = options.input.empty() ? "<stdin>" : options.input;
 
-  Summary summary;
-  // A finished stream's results as NDJSON text; its counts go to the summary.
-  auto results_of = [&](const StreamResult& r) {
-    std::string text;
-    for (const auto& p : r.results) {
-      json::write_fields(p, text);
-      text += '\n';
-    }
-    std::lock_guard lock(summary.mutex);
-    summary.out += r.results.size();
-    summary.errors += r.error_count;
-    summary.dropped += r.dropped;
-    for (const auto& [node, causes] : r.dropped_at)
-      for (const auto& [cause, n] : causes)
-        summary.dropped_at[cause == NodeStats::filtered_key ? node + ' ' + cause : node + '.' + cause] += n;
-    for (const auto& e : r.errors) summary.add_error(e.node + ": " + e.message);
-    return text;
-  };
-  std::optional<OrderedOutput> ordered;
-  // No stream history: each batch's results are written as it finishes, and nobody looks a
-  // stream up afterwards, so keeping finished ones would grow memory with the input. What a
-  // source node makes is written as its streams finish.
-  Runtime runtime({.workers = options.workers,
-                   .finished_stream_history = 0,
-                   .fiber_stack_bytes = options.fiber_stack_bytes,
-                   .on_source_stream = [&](const StreamResult& r) {
-                     {
-                       std::lock_guard lock(summary.mutex);
-                       summary.in += r.accepted;
-                     }
-                     ordered->write_now(results_of(r));
-                   }});
-  ordered.emplace(out, 4 * runtime.worker_count() + 2);
-  const bool takes_input = !plan.sources.empty();
-  try {
-    runtime.deploy(std::move(plan));
-  } catch (const DeployError& e) {
-    std::cerr << "sluice run: " << e.what() << '\n';
-    return 2;
-  }
-
-  auto submit = [&](std::vector<Packet> packets) {
-    const std::size_t batch = ordered->begin_batch();
-    auto on_done = [&, batch](const StreamResult& r) { ordered->complete(batch, results_of(r)); };
-    for (;;) {
-      auto admission = runtime.submit(name, std::move(packets), on_done);
-      if (admission.status == Admission::Status::accepted) return;
-      if (admission.status != Admission::Status::overloaded) {
-        ordered->abandon_batch(batch);
-        throw std::runtime_error("the runtime refused the input");
-      }
-      ordered->wait_for_progress();
-    }
-  };
-
-  std::vector<Packet> batch;
-  std::string line;
-  std::size_t line_number = 0;
-  const std::string filename =
-      input_file.is_open() ? std::filesystem::path(options.input).filename().string() : std::string();
+  GraphRun run(options, name, out);
   // A graph made only of source nodes and what follows them takes no input: it runs until its
   // sources have finished.
-  const bool whole_input = takes_input && !options.content_type.empty() && !options.per_line;
-  if (!takes_input && !options.input.empty())
+  const bool takes_input = !plan.sources.empty();
+  if (!run.deploy(std::move(plan))) return 2;
+  const std::string filename =
+      input_file.is_open() ? std::filesystem::path(options.input).filename().string() : std::string();
+  if (takes_input)
+    run.read_input(in, filename);
+  else if (!options.input.empty())
     std::cerr << "sluice run: warning: graph '" << name << "' takes no input (its data comes from its source nodes); "
               << options.input << " is not read\n";
-  if (whole_input) {
-    batch.push_back(raw_packet({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()},
-                               options.content_type, filename));
-    ++summary.in;
-  }
-  while (takes_input && !whole_input && std::getline(in, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (!options.content_type.empty()) {
-      batch.push_back(raw_packet(std::move(line), options.content_type, filename));
-      ++summary.in;
-      if (batch.size() == options.batch) submit(std::exchange(batch, {}));
-      continue;
-    }
-    try {
-      batch.push_back(json::to_packet(json::parse(line)));
-      ++summary.in;
-    } catch (const json::ParseError& e) {
-      std::lock_guard lock(summary.mutex);
-      ++summary.bad_lines;
-      summary.add_error(input_name + ":" + std::to_string(line_number) + ":" +
-                        std::to_string(e.column()) + ": " + e.reason());
-      continue;
-    } catch (const std::invalid_argument& e) {  // valid JSON, but not an object
-      std::lock_guard lock(summary.mutex);
-      ++summary.bad_lines;
-      summary.add_error(input_name + ":" + std::to_string(line_number) + ": " + e.what());
-      continue;
-    }
-    if (batch.size() == options.batch) submit(std::exchange(batch, {}));
-  }
-  if (!batch.empty()) submit(std::move(batch));
-  runtime.wait_for_sources(name);
-  // Draining the graph completes the last streams: a component that keeps packets for more
-  // (batch, waiting to fill) hands them on when its input ends.
-  runtime.shutdown();
-  ordered->wait_all();
-
-  for (const auto& m : summary.messages) std::cerr << "error: " << m << '\n';
-  std::cerr << "sluice run: " << summary.in << " packets in, " << summary.out << " out, "
-            << summary.errors << " failed, " << summary.dropped << " dropped";
-  // Where they left, so that a graph that loses packets says at which node and port.
-  for (auto it = summary.dropped_at.begin(); it != summary.dropped_at.end(); ++it)
-    std::cerr << (it == summary.dropped_at.begin() ? " (" : ", ") << it->first << ": " << it->second;
-  if (!summary.dropped_at.empty()) std::cerr << ')';
-  if (summary.bad_lines) std::cerr << ", " << summary.bad_lines << " bad input lines skipped";
-  std::cerr << '\n';
-  return summary.errors || summary.bad_lines ? 1 : 0;
+  run.finish();
+  print_summary(run.summary());
+  return run.summary().errors || run.summary().bad_lines ? 1 : 0;
 }
 
 }  // namespace

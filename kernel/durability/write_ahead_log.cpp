@@ -174,6 +174,115 @@ void sync_directory(const fs::path& dir) {
   if (result != 0) fail("cannot fsync", dir);
 }
 
+// The segment files in `dir`, oldest first.
+std::vector<std::pair<std::uint64_t, fs::path>> segment_files(const fs::path& dir) {
+  std::vector<std::pair<std::uint64_t, fs::path>> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (const std::uint64_t number = segment_number(entry.path())) files.emplace_back(number, entry.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// What the readable records of the segments say, in the order they were logged.
+struct LoggedRecords {
+  std::vector<std::pair<LoggedSubmission, std::uint64_t>> submissions;  // with their segment
+  std::unordered_set<std::uint64_t> completed;
+  std::uint64_t highest_id = 0;
+};
+
+// The rest of a submission record of `type` after its id.
+LoggedSubmission read_submission(BodyReader& reader, std::uint64_t type, std::uint64_t id) {
+  LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
+  Object shared;
+  if (type == shared_meta_submission_record) {
+    Value line = json::parse(reader.text());
+    if (!line.is_object()) throw std::runtime_error("shared meta is not an object");
+    shared = std::move(line.as_object());
+  }
+  json::for_each_ndjson(reader.rest, [&](Value&& envelope, std::size_t) {
+    Packet packet = json::envelope_to_packet(std::move(envelope));
+    for (const auto& [key, value] : shared) packet.set_meta(key, value);
+    submission.packets.push_back(std::move(packet));
+  });
+  return submission;
+}
+
+// Adds the record of an intact `body` in `segment` to `records`; throws, adding nothing, when
+// the body cannot be read.
+void read_record(std::string_view body, std::uint64_t segment, LoggedRecords& records) {
+  BodyReader reader{body};
+  const auto type = reader.number(1);
+  const std::uint64_t id = reader.number(8);
+  if (type == submission_record || type == shared_meta_submission_record)
+    records.submissions.emplace_back(read_submission(reader, type, id), segment);
+  else if (type == completion_record)
+    records.completed.insert(id);
+  else
+    throw std::runtime_error("unknown record type " + std::to_string(type));
+  records.highest_id = std::max(records.highest_id, id);
+}
+
+// The offset of the first intact record after `offset`, or npos.
+std::size_t next_intact_record(std::string_view data, std::size_t offset) {
+  std::size_t next = offset;
+  while ((next = data.find(record_magic, next + 1)) != std::string_view::npos && !intact_body(data, next)) {
+  }
+  return next;
+}
+
+// The start of a warning about the record at `offset` of the segment at `path`.
+std::string warning_at(const fs::path& path, std::size_t offset) {
+  return path.string() + ": offset " + std::to_string(offset) + ": ";
+}
+
+void count_corrupt(WalRecovery& recovery, std::string warning) {
+  ++recovery.corrupt;
+  recovery.warnings.push_back(std::move(warning));
+}
+
+// Damage from `offset` to the end of a segment, with no intact record after it: in the newest
+// segment a torn tail, dropped; elsewhere corrupt.
+void drop_damaged_end(const fs::path& path, std::size_t offset, std::size_t segment_size, bool newest,
+                      WalRecovery& recovery) {
+  const std::string bytes = std::to_string(segment_size - offset);
+  if (!newest) {
+    count_corrupt(recovery, warning_at(path, offset) + bytes + " damaged bytes at the end skipped");
+    return;
+  }
+  ++recovery.torn;
+  recovery.warnings.push_back(warning_at(path, offset) + "torn tail of " + bytes + " bytes dropped");
+  // Cut it off, so that the next start does not report it again.
+  if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) fail("cannot truncate", path);
+}
+
+// Reads the records of segment `number` at `path` into `records`, noting what is damaged in
+// `recovery`.
+void read_segment(std::uint64_t number, const fs::path& path, bool newest, LoggedRecords& records,
+                  WalRecovery& recovery) {
+  const std::string data = read_file(path);
+  std::size_t offset = 0;
+  while (offset < data.size()) {
+    if (const auto body = intact_body(data, offset)) {
+      try {
+        read_record(*body, number, records);
+      } catch (const std::exception& e) {
+        count_corrupt(recovery, warning_at(path, offset) + "unreadable record skipped (" + e.what() + ")");
+      }
+      offset += header_size + body->size();
+      continue;
+    }
+    // Damaged or cut short: go on at the next intact record, if there is one.
+    const std::size_t next = next_intact_record(data, offset);
+    if (next == std::string_view::npos) {
+      drop_damaged_end(path, offset, data.size(), newest, recovery);
+      return;
+    }
+    count_corrupt(recovery,
+                  warning_at(path, offset) + std::to_string(next - offset) + " damaged bytes skipped");
+    offset = next;
+  }
+}
+
 }  // namespace
 
 struct WriteAheadLog::Segment {
@@ -228,90 +337,23 @@ WriteAheadLog::~WriteAheadLog() {
 }
 
 void WriteAheadLog::recover(WalRecovery& recovery) {
-  std::vector<std::pair<std::uint64_t, fs::path>> files;
-  for (const auto& entry : fs::directory_iterator(options_.dir))
-    if (const std::uint64_t number = segment_number(entry.path())) files.emplace_back(number, entry.path());
-  std::sort(files.begin(), files.end());
-
-  std::vector<std::pair<LoggedSubmission, std::uint64_t>> submissions;  // with their segment
-  std::unordered_set<std::uint64_t> completed;
-  std::uint64_t highest_id = 0;
-  for (const auto& [number, path] : files) {
-    const std::string data = read_file(path);
-    const bool newest = number == files.back().first;
-    std::size_t offset = 0;
-    while (offset < data.size()) {
-      if (const auto body = intact_body(data, offset)) {
-        try {
-          BodyReader reader{*body};
-          const auto type = reader.number(1);
-          const std::uint64_t id = reader.number(8);
-          if (type == submission_record || type == shared_meta_submission_record) {
-            LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
-            Object shared;
-            if (type == shared_meta_submission_record) {
-              Value line = json::parse(reader.text());
-              if (!line.is_object()) throw std::runtime_error("shared meta is not an object");
-              shared = std::move(line.as_object());
-            }
-            json::for_each_ndjson(reader.rest, [&](Value&& envelope, std::size_t) {
-              Packet packet = json::envelope_to_packet(std::move(envelope));
-              for (const auto& [key, value] : shared) packet.set_meta(key, value);
-              submission.packets.push_back(std::move(packet));
-            });
-            submissions.emplace_back(std::move(submission), number);
-          } else if (type == completion_record) {
-            completed.insert(id);
-          } else {
-            throw std::runtime_error("unknown record type " + std::to_string(type));
-          }
-          highest_id = std::max(highest_id, id);
-        } catch (const std::exception& e) {
-          ++recovery.corrupt;
-          recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) +
-                                      ": unreadable record skipped (" + e.what() + ")");
-        }
-        offset += header_size + body->size();
-        continue;
-      }
-      // Damaged or cut short: go on at the next intact record, if there is one.
-      std::size_t next = offset;
-      while ((next = data.find(record_magic, next + 1)) != std::string::npos && !intact_body(data, next)) {
-      }
-      if (next != std::string::npos) {
-        ++recovery.corrupt;
-        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": " +
-                                    std::to_string(next - offset) + " damaged bytes skipped");
-        offset = next;
-        continue;
-      }
-      if (newest) {
-        ++recovery.torn;
-        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": torn tail of " +
-                                    std::to_string(data.size() - offset) + " bytes dropped");
-        // Cut it off, so that the next start does not report it again.
-        if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) fail("cannot truncate", path);
-      } else {
-        ++recovery.corrupt;
-        recovery.warnings.push_back(path.string() + ": offset " + std::to_string(offset) + ": " +
-                                    std::to_string(data.size() - offset) + " damaged bytes at the end skipped");
-      }
-      break;
-    }
-  }
+  const auto files = segment_files(options_.dir);
+  LoggedRecords records;
+  for (const auto& [number, path] : files)
+    read_segment(number, path, number == files.back().first, records, recovery);
 
   for (const auto& [number, path] : files) {
     pending_in_segment_[number] = 0;
     segment_bytes_[number] = fs::file_size(path);
     total_bytes_ += segment_bytes_[number];
   }
-  for (auto& [submission, number] : submissions) {
-    if (completed.contains(submission.id)) continue;
+  for (auto& [submission, number] : records.submissions) {
+    if (records.completed.contains(submission.id)) continue;
     ++pending_in_segment_[number];
     segment_of_pending_[submission.id] = number;
     recovery.pending.push_back(std::move(submission));
   }
-  next_id_ = highest_id + 1;
+  next_id_ = records.highest_id + 1;
   next_segment_ = files.empty() ? 1 : files.back().first + 1;
   counters_.recovered = recovery.pending.size();
   counters_.torn = recovery.torn;

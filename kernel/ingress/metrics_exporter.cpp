@@ -63,37 +63,33 @@ std::uint64_t resident_bytes() {
   return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-}  // namespace
+// One sample a node of every graph: graph, node and component labels.
+template <class ValueOf>
+void append_node_family(std::string& out, const std::vector<GraphStats>& graphs, std::string_view name,
+                        std::string_view type, std::string_view help, ValueOf value_of) {
+  std::vector<Sample> samples;
+  for (const auto& graph : graphs)
+    for (const auto& node : graph.nodes)
+      samples.push_back({"graph=\"" + label_value(graph.graph) + "\",node=\"" + label_value(node.node) +
+                             "\",component=\"" + label_value(node.component) + '"',
+                         value_of(node)});
+  append_family(out, name, type, help, samples);
+}
 
-void RestApi::metrics(Call& call) {
-  std::vector<GraphStats> graphs;
-  std::set<std::string, std::less<>> degraded;
-  for (const auto& name : runtime_.graph_names())
-    if (auto stats = runtime_.stats(name)) {
-      graphs.push_back(std::move(*stats));
-      if (const auto plan = runtime_.graph(name); plan && graphs_.plugin_state(*plan).degraded()) degraded.insert(name);
-    }
+// One sample a graph: the graph label.
+template <class ValueOf>
+void append_graph_family(std::string& out, const std::vector<GraphStats>& graphs, std::string_view name,
+                         std::string_view type, std::string_view help, ValueOf value_of) {
+  std::vector<Sample> samples;
+  for (const auto& graph : graphs) samples.push_back({"graph=\"" + label_value(graph.graph) + '"', value_of(graph)});
+  append_family(out, name, type, help, samples);
+}
 
-  std::string out;
-  auto node_family = [&](std::string_view name, std::string_view type, std::string_view help,
-                         auto value_of) {
-    std::vector<Sample> samples;
-    for (const auto& graph : graphs)
-      for (const auto& node : graph.nodes)
-        samples.push_back({"graph=\"" + label_value(graph.graph) + "\",node=\"" + label_value(node.node) +
-                               "\",component=\"" + label_value(node.component) + '"',
-                           value_of(node)});
-    append_family(out, name, type, help, samples);
-  };
-  auto graph_family = [&](std::string_view name, std::string_view type, std::string_view help,
-                          auto value_of) {
-    std::vector<Sample> samples;
-    for (const auto& graph : graphs)
-      samples.push_back({"graph=\"" + label_value(graph.graph) + '"', value_of(graph)});
-    append_family(out, name, type, help, samples);
-  };
+void append_node_families(std::string& out, const std::vector<GraphStats>& graphs) {
   using N = const NodeStats&;
-  using G = const GraphStats&;
+  const auto node_family = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
+    append_node_family(out, graphs, name, type, help, value_of);
+  };
   node_family("sluice_node_packets_in_total", "counter", "Packets a node took in.",
               [](N n) { return std::to_string(n.in); });
   node_family("sluice_node_packets_out_total", "counter", "Packets a node emitted to its data ports (once each).",
@@ -115,6 +111,15 @@ void RestApi::metrics(Call& call) {
   node_family("sluice_node_host_failures_total", "counter",
               "Crashes and hangs of an isolation: process node's host processes (0 in the kernel's process).",
               [](N n) { return std::to_string(n.host_failures); });
+}
+
+// `degraded`: the graphs that run a component whose plugin file is gone.
+void append_graph_families(std::string& out, const std::vector<GraphStats>& graphs,
+                           const std::set<std::string, std::less<>>& degraded) {
+  using G = const GraphStats&;
+  const auto graph_family = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
+    append_graph_family(out, graphs, name, type, help, value_of);
+  };
   graph_family("sluice_graph_instances", "gauge", "Parallel instances of a graph.",
                [](G g) { return std::to_string(g.instances); });
   graph_family("sluice_graph_queued_packets", "gauge", "Packets admitted to a graph, not yet taken in.",
@@ -129,7 +134,56 @@ void RestApi::metrics(Call& call) {
   graph_family("sluice_dead_letters_dropped_total", "counter",
                "Dead letters dropped because the store was full.",
                [](G g) { return std::to_string(g.dead_letters_dropped); });
+}
 
+void append_wal_families(std::string& out, const WalStats& wal) {
+  auto wal_family = [&out](std::string_view name, std::string_view type, std::string_view help, std::string value) {
+    append_family(out, name, type, help, {{"", std::move(value)}});
+  };
+  wal_family("sluice_wal_bytes", "gauge", "Bytes in the write-ahead log's segments.", std::to_string(wal.bytes));
+  wal_family("sluice_wal_segments", "gauge", "Segment files of the write-ahead log.", std::to_string(wal.segments));
+  wal_family("sluice_wal_pending_submissions", "gauge", "Logged submissions not yet complete.",
+             std::to_string(wal.pending));
+  wal_family("sluice_wal_records_written_total", "counter", "Records appended to the write-ahead log.",
+             std::to_string(wal.records_written));
+  wal_family("sluice_wal_written_bytes_total", "counter", "Bytes appended to the write-ahead log.",
+             std::to_string(wal.bytes_written));
+  wal_family("sluice_wal_syncs_total", "counter", "fdatasync calls on the write-ahead log.", std::to_string(wal.syncs));
+  wal_family("sluice_wal_sync_seconds_total", "counter", "Time spent in fdatasync on the write-ahead log.",
+             number(static_cast<double>(wal.sync_nanoseconds) / 1e9));
+  std::vector<Sample> latency;
+  std::uint64_t at_most = 0;  // Prometheus buckets count everything up to their bound
+  for (std::size_t i = 0; i < wal_sync_bucket_bounds_us.size(); ++i) {
+    at_most += wal.syncs_by_latency[i];
+    latency.push_back({"le=\"" + number(static_cast<double>(wal_sync_bucket_bounds_us[i]) / 1e6) + '"',
+                       std::to_string(at_most), "_bucket"});
+  }
+  latency.push_back({"le=\"+Inf\"", std::to_string(wal.syncs), "_bucket"});
+  latency.push_back({"", number(static_cast<double>(wal.sync_nanoseconds) / 1e9), "_sum"});
+  latency.push_back({"", std::to_string(wal.syncs), "_count"});
+  append_family(out, "sluice_wal_sync_duration_seconds", "histogram",
+                "How long each fdatasync of the write-ahead log took.", latency);
+  wal_family("sluice_wal_replayed_submissions", "gauge", "Unfinished submissions found in the log at start (replayed, or kept as lost).",
+             std::to_string(wal.recovered));
+  wal_family("sluice_wal_torn_records", "gauge", "Records cut short at the log's end, dropped at start.",
+             std::to_string(wal.torn));
+  wal_family("sluice_wal_corrupt_records", "gauge", "Damaged records skipped at start.", std::to_string(wal.corrupt));
+}
+
+}  // namespace
+
+void RestApi::metrics(Call& call) {
+  std::vector<GraphStats> graphs;
+  std::set<std::string, std::less<>> degraded;
+  for (const auto& name : runtime_.graph_names())
+    if (auto stats = runtime_.stats(name)) {
+      graphs.push_back(std::move(*stats));
+      if (const auto plan = runtime_.graph(name); plan && graphs_.plugin_state(*plan).degraded()) degraded.insert(name);
+    }
+
+  std::string out;
+  append_node_families(out, graphs);
+  append_graph_families(out, graphs, degraded);
   std::vector<Sample> by_status;
   for (std::size_t status = 0; status < responses_by_status_.size(); ++status)
     if (const auto count = responses_by_status_[status].load(std::memory_order_relaxed))
@@ -141,40 +195,7 @@ void RestApi::metrics(Call& call) {
                 {{"", number(runtime_.load())}});
   append_family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
                 {{"", std::to_string(resident_bytes())}});
-  if (options_.ingest) {
-    const WalStats wal = options_.ingest->stats();
-    auto wal_family = [&out](std::string_view name, std::string_view type, std::string_view help, std::string value) {
-      append_family(out, name, type, help, {{"", std::move(value)}});
-    };
-    wal_family("sluice_wal_bytes", "gauge", "Bytes in the write-ahead log's segments.", std::to_string(wal.bytes));
-    wal_family("sluice_wal_segments", "gauge", "Segment files of the write-ahead log.", std::to_string(wal.segments));
-    wal_family("sluice_wal_pending_submissions", "gauge", "Logged submissions not yet complete.",
-               std::to_string(wal.pending));
-    wal_family("sluice_wal_records_written_total", "counter", "Records appended to the write-ahead log.",
-               std::to_string(wal.records_written));
-    wal_family("sluice_wal_written_bytes_total", "counter", "Bytes appended to the write-ahead log.",
-               std::to_string(wal.bytes_written));
-    wal_family("sluice_wal_syncs_total", "counter", "fdatasync calls on the write-ahead log.", std::to_string(wal.syncs));
-    wal_family("sluice_wal_sync_seconds_total", "counter", "Time spent in fdatasync on the write-ahead log.",
-               number(static_cast<double>(wal.sync_nanoseconds) / 1e9));
-    std::vector<Sample> latency;
-    std::uint64_t at_most = 0;  // Prometheus buckets count everything up to their bound
-    for (std::size_t i = 0; i < wal_sync_bucket_bounds_us.size(); ++i) {
-      at_most += wal.syncs_by_latency[i];
-      latency.push_back({"le=\"" + number(static_cast<double>(wal_sync_bucket_bounds_us[i]) / 1e6) + '"',
-                         std::to_string(at_most), "_bucket"});
-    }
-    latency.push_back({"le=\"+Inf\"", std::to_string(wal.syncs), "_bucket"});
-    latency.push_back({"", number(static_cast<double>(wal.sync_nanoseconds) / 1e9), "_sum"});
-    latency.push_back({"", std::to_string(wal.syncs), "_count"});
-    append_family(out, "sluice_wal_sync_duration_seconds", "histogram",
-                  "How long each fdatasync of the write-ahead log took.", latency);
-    wal_family("sluice_wal_replayed_submissions", "gauge", "Unfinished submissions found in the log at start (replayed, or kept as lost).",
-               std::to_string(wal.recovered));
-    wal_family("sluice_wal_torn_records", "gauge", "Records cut short at the log's end, dropped at start.",
-               std::to_string(wal.torn));
-    wal_family("sluice_wal_corrupt_records", "gauge", "Damaged records skipped at start.", std::to_string(wal.corrupt));
-  }
+  if (options_.ingest) append_wal_families(out, options_.ingest->stats());
 
   HttpResponse response;
   response.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

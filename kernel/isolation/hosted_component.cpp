@@ -126,12 +126,54 @@ void HostedComponent::restart() {
   }
 }
 
-void HostedComponent::run(RunContext& ctx) {
-  if (!channel_) restart();  // run() threw in the host, and the node runs us again
+// What run() knows of the host's work.
+struct HostedComponent::HostWork {
   std::optional<Packet> in_hand;  // what the host is working on: lost with it if it fails
   bool passed_on = false;         // in_hand was emitted or failed by the component already
   std::vector<Packet> held;       // what the component holds (hold()) and has not released
   bool closed = false;            // the inputs are closed: the host flushes and ends
+
+  // Does on `ctx` what the component did on its RunContext in the host (emit, deliver, fail, hold,
+  // release_held); false when `frame` is none of those, or malformed.
+  bool relay(const Frame& frame, RunContext& ctx) {
+    std::string_view payload = frame.payload;
+    switch (frame.type) {
+      case HostFrame::emit: {
+        std::uint32_t port = 0;
+        if (!get_u32(payload, port)) return false;
+        ctx.emit(port, json::parse_envelope(payload));
+        passed_on = true;
+        return true;
+      }
+      case HostFrame::deliver:
+        ctx.deliver(json::parse_envelope(payload));
+        return true;
+      case HostFrame::fail: {
+        std::uint32_t length = 0;
+        if (!get_u32(payload, length) || payload.size() < length) return false;
+        const std::string message(payload.substr(0, length));
+        ctx.fail(json::parse_envelope(payload.substr(length)), message);
+        passed_on = true;
+        return true;
+      }
+      case HostFrame::hold:
+        ctx.hold();
+        if (in_hand) held.push_back(std::move(*in_hand));
+        in_hand.reset();
+        return true;
+      case HostFrame::release_held:
+        ctx.release_held();
+        held.clear();
+        return true;
+      default:
+        return false;
+    }
+  }
+};
+
+void HostedComponent::run(RunContext& ctx) {
+  if (!channel_) restart();  // run() threw in the host, and the node runs us again
+  HostWork work;
   // The host has control (it works on a packet, starts, or flushes) until it asks for input;
   // silence longer than the node's timeout means it hangs.
   auto deadline = Clock::now() + node_.timeout;
@@ -140,64 +182,10 @@ void HostedComponent::run(RunContext& ctx) {
     const auto status = next_frame(frame, deadline);
     if (status == HostChannel::ReadStatus::data) {
       deadline = Clock::now() + node_.timeout;
-      std::string_view payload = frame.payload;
       switch (frame.type) {
-        case HostFrame::want: {
-          if (in_hand) {
-            state_->packet_done();
-            backoff_ = std::chrono::milliseconds(0);
-          }
-          in_hand.reset();
-          passed_on = false;
-          std::int64_t until = 0;
-          get_i64(payload, until);
-          const auto wait_until = until == std::numeric_limits<std::int64_t>::max()
-                                      ? Clock::time_point::max()
-                                      : Clock::time_point(std::chrono::nanoseconds(until));
-          Received received;
-          const ReceiveStatus got = ctx.receive(received, wait_until);
-          // A send to a host that is gone fails; the next read shows it as gone, and says how.
-          if (got == ReceiveStatus::packet) {
-            std::string message;
-            put_u32(message, static_cast<std::uint32_t>(received.in_port));
-            json::write_envelope(received.packet, message);
-            in_hand = std::move(received.packet);
-            channel_->send(HostFrame::packet, message);
-          } else if (got == ReceiveStatus::timeout) {
-            channel_->send(HostFrame::timeout);
-          } else {
-            closed = true;
-            channel_->send(HostFrame::closed);
-          }
+        case HostFrame::want:
+          answer_want(frame.payload, ctx, work);
           deadline = Clock::now() + node_.timeout;
-          continue;
-        }
-        case HostFrame::emit: {
-          std::uint32_t port = 0;
-          if (!get_u32(payload, port)) break;
-          ctx.emit(port, json::parse_envelope(payload));
-          passed_on = true;
-          continue;
-        }
-        case HostFrame::deliver:
-          ctx.deliver(json::parse_envelope(payload));
-          continue;
-        case HostFrame::fail: {
-          std::uint32_t length = 0;
-          if (!get_u32(payload, length) || payload.size() < length) break;
-          const std::string message(payload.substr(0, length));
-          ctx.fail(json::parse_envelope(payload.substr(length)), message);
-          passed_on = true;
-          continue;
-        }
-        case HostFrame::hold:
-          ctx.hold();
-          if (in_hand) held.push_back(std::move(*in_hand));
-          in_hand.reset();
-          continue;
-        case HostFrame::release_held:
-          ctx.release_held();
-          held.clear();
           continue;
         case HostFrame::end:
           end_host(false);
@@ -206,34 +194,69 @@ void HostedComponent::run(RunContext& ctx) {
           end_host(true);
           throw std::runtime_error(frame.payload);
         default:
-          break;
+          if (work.relay(frame, ctx)) continue;
+          break;  // not a frame the host may send
       }
     }
-    // The host crashed, hung, or broke the protocol. A host that closed its end is dead or
-    // dying: killing it changes nothing of the status it ends with.
-    std::string cause;
-    if (status == HostChannel::ReadStatus::timed_out) {
-      end_host(true);
-      cause = "went silent for " + milliseconds_text(node_.timeout) + " (the node's timeout) and was killed";
-    } else if (status == HostChannel::ReadStatus::closed) {
-      cause = end_host(true);
-    } else {
-      end_host(true);
-      cause = "broke the host protocol and was killed";
-    }
-    const std::string reason = "the host process of " + node_.origin.component + " (" + node_.origin.file.string() +
-                               ") " + cause;
-    log::error("{}: {}{}", node_.node_path, reason, closed ? "" : "; it is started again");
-    state_->failed(reason);
-    if (in_hand && !passed_on) ctx.fail(std::move(*in_hand), reason + " while it had this packet");
-    in_hand.reset();
-    for (Packet& packet : held) ctx.fail(std::move(packet), reason + " while it held this packet");
-    if (!held.empty()) ctx.release_held();
-    held.clear();
-    if (closed) return;  // nothing left to give it; what it held back for its flush is lost
+    fail_host(status, ctx, work);
+    if (work.closed) return;  // nothing left to give it; what it held back for its flush is lost
     restart();
     deadline = Clock::now() + node_.timeout;
   }
+}
+
+void HostedComponent::answer_want(std::string_view payload, RunContext& ctx, HostWork& work) {
+  if (work.in_hand) {
+    state_->packet_done();
+    backoff_ = std::chrono::milliseconds(0);
+  }
+  work.in_hand.reset();
+  work.passed_on = false;
+  std::int64_t until = 0;
+  get_i64(payload, until);
+  const auto wait_until = until == std::numeric_limits<std::int64_t>::max()
+                              ? Clock::time_point::max()
+                              : Clock::time_point(std::chrono::nanoseconds(until));
+  Received received;
+  const ReceiveStatus got = ctx.receive(received, wait_until);
+  // A send to a host that is gone fails; the next read shows it as gone, and says how.
+  if (got == ReceiveStatus::packet) {
+    std::string message;
+    put_u32(message, static_cast<std::uint32_t>(received.in_port));
+    json::write_envelope(received.packet, message);
+    work.in_hand = std::move(received.packet);
+    channel_->send(HostFrame::packet, message);
+  } else if (got == ReceiveStatus::timeout) {
+    channel_->send(HostFrame::timeout);
+  } else {
+    work.closed = true;
+    channel_->send(HostFrame::closed);
+  }
+}
+
+void HostedComponent::fail_host(HostChannel::ReadStatus status, RunContext& ctx, HostWork& work) {
+  // The host crashed, hung, or broke the protocol. A host that closed its end is dead or
+  // dying: killing it changes nothing of the status it ends with.
+  std::string cause;
+  if (status == HostChannel::ReadStatus::timed_out) {
+    end_host(true);
+    cause = "went silent for " + milliseconds_text(node_.timeout) + " (the node's timeout) and was killed";
+  } else if (status == HostChannel::ReadStatus::closed) {
+    cause = end_host(true);
+  } else {
+    end_host(true);
+    cause = "broke the host protocol and was killed";
+  }
+  const std::string reason =
+      "the host process of " + node_.origin.component + " (" + node_.origin.file.string() + ") " + cause;
+  log::error("{}: {}{}", node_.node_path, reason, work.closed ? "" : "; it is started again");
+  state_->failed(reason);
+  if (work.in_hand && !work.passed_on)
+    ctx.fail(std::move(*work.in_hand), reason + " while it had this packet");
+  work.in_hand.reset();
+  for (Packet& packet : work.held) ctx.fail(std::move(packet), reason + " while it held this packet");
+  if (!work.held.empty()) ctx.release_held();
+  work.held.clear();
 }
 
 }  // namespace sluice

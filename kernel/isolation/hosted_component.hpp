@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <sluice/component.hpp>
 #include <sluice/value.hpp>
@@ -88,6 +89,14 @@ class HostedComponent final : public Component {
   HostChannel::ReadStatus next_frame(Frame& frame, Clock::time_point deadline);
   // After the host failed: waits out the back-off and starts it again, until it starts.
   void restart();
+
+  // The steps of run(), which keeps track of the host's work in a HostWork.
+  struct HostWork;
+  // The host asks for input (a `want` frame with `payload`): hands it the next packet, the timeout, or
+  // the end of the input.
+  void answer_want(std::string_view payload, RunContext& ctx, HostWork& work);
+  // The host crashed, hung (`status` timed_out) or broke the protocol: ends it, and fails what it had.
+  void fail_host(HostChannel::ReadStatus status, RunContext& ctx, HostWork& work);
 
   HostedNode node_;
   std::shared_ptr<HostState> state_;

@@ -28,6 +28,52 @@ bool is_within(const fs::path& dir, const fs::path& ancestor) {
   return a == ancestor.end();
 }
 
+bool has_one_of(const std::vector<std::string>& extensions, const fs::path& file) {
+  return std::find(extensions.begin(), extensions.end(), file.extension().string()) != extensions.end();
+}
+
+// A watched file written, moved into place, moved away or deleted: whatever a write was, it is over.
+constexpr std::uint32_t written_or_gone = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
+
+using Clock = std::chrono::steady_clock;
+using WriteTimes = std::map<fs::path, Clock::time_point>;  // a file being written → when it last was
+
+// Drops the files that nothing happened to for write_settle_time; true when there was one.
+bool forget_settled_writes(WriteTimes& writing) {
+  const auto now = Clock::now();
+  bool forgot = false;
+  for (auto it = writing.begin(); it != writing.end();) {
+    if (now - it->second >= FileTreeWatcher::write_settle_time) {
+      it = writing.erase(it);
+      forgot = true;
+    } else {
+      ++it;
+    }
+  }
+  return forgot;
+}
+
+void report_change(const FileTreeWatcher::Callback& on_change, const WriteTimes& writing) {
+  std::set<fs::path> busy;
+  for (const auto& [path, when] : writing) busy.insert(path);
+  try {
+    on_change(busy);
+  } catch (const std::exception& e) {
+    // The watcher must outlive any one failed rescan; the next event retries.
+    log::error("rescan after a directory change failed: {}", e.what());
+  }
+}
+
+// How long to wait for events: until the oldest write in progress settles, or (-1) for ever.
+int poll_timeout_ms(const WriteTimes& writing) {
+  if (writing.empty()) return -1;
+  auto oldest = Clock::time_point::max();
+  for (const auto& [path, when] : writing) oldest = std::min(oldest, when);
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(oldest + FileTreeWatcher::write_settle_time -
+                                                                  Clock::now());
+  return static_cast<int>(std::max<std::int64_t>(wait.count(), 0));
+}
+
 }  // namespace
 
 FileTreeWatcher::FileTreeWatcher(std::vector<fs::path> roots, int max_depth,
@@ -78,7 +124,7 @@ void FileTreeWatcher::watch_tree(const fs::path& dir, int depth) {
 }
 
 void FileTreeWatcher::follow_link(const fs::path& file) {
-  if (std::find(extensions_.begin(), extensions_.end(), file.extension().string()) == extensions_.end()) return;
+  if (!has_one_of(extensions_, file)) return;
   std::error_code ec;
   if (!fs::is_symlink(file, ec)) return;
   const fs::path target = fs::canonical(file, ec);  // ELOOP, or dangling: the scan reports it
@@ -89,119 +135,105 @@ void FileTreeWatcher::follow_link(const fs::path& file) {
 }
 
 void FileTreeWatcher::run() {
-  using Clock = std::chrono::steady_clock;
-  std::map<fs::path, Clock::time_point> writing;  // watched files modified and not yet closed
+  WriteTimes writing;   // watched files modified and not yet closed
   bool changed = true;  // catch up with whatever changed while the watches were set up
-  alignas(inotify_event) char buffer[64 * 1024];
-
   for (;;) {
-    const auto now = Clock::now();
-    for (auto it = writing.begin(); it != writing.end();) {
-      if (now - it->second >= write_settle_time) {
-        it = writing.erase(it);
-        changed = true;
-      } else {
-        ++it;
-      }
-    }
+    if (forget_settled_writes(writing)) changed = true;
     if (changed) {
       changed = false;
-      std::set<fs::path> busy;
-      for (const auto& [path, when] : writing) busy.insert(path);
-      try {
-        on_change_(busy);
-      } catch (const std::exception& e) {
-        // The watcher must outlive any one failed rescan; the next event retries.
-        log::error("rescan after a directory change failed: {}", e.what());
-      }
-    }
-
-    int timeout_ms = -1;
-    if (!writing.empty()) {
-      auto oldest = Clock::time_point::max();
-      for (const auto& [path, when] : writing) oldest = std::min(oldest, when);
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(oldest + write_settle_time -
-                                                                      Clock::now());
-      timeout_ms = static_cast<int>(std::max<std::int64_t>(wait.count(), 0));
+      report_change(on_change_, writing);
     }
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, timeout_ms) < 0) {
+    if (::poll(fds, 2, poll_timeout_ms(writing)) < 0) {
       if (errno == EINTR) continue;
       log::error("directory watcher stopped: poll: {}", std::generic_category().message(errno));
       return;
     }
     if (fds[1].revents != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
+    if (read_events(writing)) changed = true;
+  }
+}
 
-    for (;;) {
-      const ssize_t length = ::read(inotify_fd_, buffer, sizeof buffer);
-      if (length <= 0) break;  // EAGAIN: drained
-      const auto event_time = Clock::now();
-      for (const char* p = buffer; p < buffer + length;) {
-        const auto* event = reinterpret_cast<const inotify_event*>(p);
-        p += sizeof(inotify_event) + event->len;
-        if (event->mask & IN_Q_OVERFLOW) {  // events were lost: a full rescan finds the truth
-          changed = true;
-          continue;
-        }
-        const auto watched = watches_.find(event->wd);
-        if (watched == watches_.end()) continue;
-        if (event->mask & IN_IGNORED) {
-          watches_.erase(watched);
-          continue;
-        }
-        if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-          changed = true;
-          continue;
-        }
-        if (event->len == 0) continue;
-        const fs::path entry = watched->second.dir / event->name;
-        // A link's target changed: as if the link had (the registry reads through links).
-        if (const auto links = link_targets_.find(entry); links != link_targets_.end()) {
-          for (const auto& link : links->second) {
-            if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
-              writing.erase(link);
-              changed = true;
-            } else if (event->mask & (IN_CREATE | IN_MODIFY)) {
-              writing[link] = event_time;
-            }
-          }
-        }
-        if (watched->second.depth < 0) continue;  // a target's directory, not a watched tree
-        if (event->mask & IN_ISDIR) {
-          if (event->mask & IN_MOVED_FROM) {
-            // Its watches would keep reporting under the old path: drop them (IN_IGNORED
-            // removes the map entries); if it moved within the tree, IN_MOVED_TO re-adds it.
-            for (const auto& [wd, dir] : watches_)
-              if (is_within(dir.dir, entry)) ::inotify_rm_watch(inotify_fd_, wd);
-          }
-          if ((event->mask & (IN_CREATE | IN_MOVED_TO)) && watched->second.depth < max_depth_)
-            watch_tree(entry, watched->second.depth + 1);
-          changed = true;
-          continue;
-        }
-        if (std::find(extensions_.begin(), extensions_.end(), entry.extension().string()) ==
-            extensions_.end())
-          continue;
-        if (event->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
-          if (event->mask & IN_MOVED_TO) follow_link(entry);  // a link renamed into place
-          writing.erase(entry);
-          changed = true;
-        } else if (event->mask & IN_CREATE) {
-          // A symlink is complete when created; a regular file is about to be written.
-          std::error_code ec;
-          if (fs::is_symlink(entry, ec)) {
-            follow_link(entry);
-            changed = true;
-          } else {
-            writing[entry] = event_time;
-          }
-        } else if (event->mask & IN_MODIFY) {
-          writing[entry] = event_time;
-        }
+bool FileTreeWatcher::read_events(WriteTimes& writing) {
+  alignas(inotify_event) char buffer[64 * 1024];
+  bool changed = false;
+  for (;;) {
+    const ssize_t length = ::read(inotify_fd_, buffer, sizeof buffer);
+    if (length <= 0) break;  // EAGAIN: drained
+    const auto event_time = Clock::now();
+    for (const char* p = buffer; p < buffer + length;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(p);
+      p += sizeof(inotify_event) + event->len;
+      if (handle_event(*event, event_time, writing)) changed = true;
+    }
+  }
+  return changed;
+}
+
+bool FileTreeWatcher::handle_event(const inotify_event& event, Clock::time_point event_time,
+                                   WriteTimes& writing) {
+  if (event.mask & IN_Q_OVERFLOW) return true;  // events were lost: a full rescan finds the truth
+  const auto watched = watches_.find(event.wd);
+  if (watched == watches_.end()) return false;
+  if (event.mask & IN_IGNORED) {
+    watches_.erase(watched);
+    return false;
+  }
+  if (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) return true;
+  if (event.len == 0) return false;
+  const fs::path entry = watched->second.dir / event.name;
+  bool changed = false;
+  // A link's target changed: as if the link had (the registry reads through links).
+  if (const auto links = link_targets_.find(entry); links != link_targets_.end()) {
+    for (const auto& link : links->second) {
+      if (event.mask & written_or_gone) {
+        writing.erase(link);
+        changed = true;
+      } else if (event.mask & (IN_CREATE | IN_MODIFY)) {
+        writing[link] = event_time;
       }
     }
   }
+  if (watched->second.depth < 0) return changed;  // a target's directory, not a watched tree
+  if (event.mask & IN_ISDIR) {
+    handle_directory_event(entry, event.mask, watched->second.depth);
+    return true;
+  }
+  if (handle_file_event(entry, event.mask, event_time, writing)) changed = true;
+  return changed;
+}
+
+void FileTreeWatcher::handle_directory_event(const fs::path& dir, std::uint32_t mask, int parent_depth) {
+  if (mask & IN_MOVED_FROM) {
+    // Its watches would keep reporting under the old path: drop them (IN_IGNORED
+    // removes the map entries); if it moved within the tree, IN_MOVED_TO re-adds it.
+    for (const auto& [wd, watched] : watches_)
+      if (is_within(watched.dir, dir)) ::inotify_rm_watch(inotify_fd_, wd);
+  }
+  if ((mask & (IN_CREATE | IN_MOVED_TO)) && parent_depth < max_depth_) watch_tree(dir, parent_depth + 1);
+}
+
+bool FileTreeWatcher::handle_file_event(const fs::path& file, std::uint32_t mask,
+                                        Clock::time_point event_time, WriteTimes& writing) {
+  if (!has_one_of(extensions_, file)) return false;
+  if (mask & written_or_gone) {
+    if (mask & IN_MOVED_TO) follow_link(file);  // a link renamed into place
+    writing.erase(file);
+    return true;
+  }
+  if (mask & IN_CREATE) {
+    // A symlink is complete when created; a regular file is about to be written.
+    std::error_code ec;
+    if (fs::is_symlink(file, ec)) {
+      follow_link(file);
+      return true;
+    }
+    writing[file] = event_time;
+  } else if (mask & IN_MODIFY) {
+    writing[file] = event_time;
+  }
+  return false;
 }
 
 }  // namespace sluice

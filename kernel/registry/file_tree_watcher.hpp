@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -25,6 +26,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+struct inotify_event;
 
 namespace sluice {
 
@@ -52,6 +55,16 @@ class FileTreeWatcher {
   // When `file` is a symbolic link with one of the extensions: watches its target's directory.
   void follow_link(const std::filesystem::path& file);
   void run();
+  // The steps of run(), on the thread. `writing`: the files being written, with when they last were.
+  // Each returns true when what it read may have changed a file or the tree (a report is due).
+  using Clock = std::chrono::steady_clock;
+  using WriteTimes = std::map<std::filesystem::path, Clock::time_point>;
+  bool read_events(WriteTimes& writing);  // until none is left
+  bool handle_event(const inotify_event& event, Clock::time_point event_time, WriteTimes& writing);
+  // An event about `dir`, a subdirectory of a watched tree (which handle_event() counts as a change).
+  void handle_directory_event(const std::filesystem::path& dir, std::uint32_t mask, int parent_depth);
+  bool handle_file_event(const std::filesystem::path& file, std::uint32_t mask,
+                         Clock::time_point event_time, WriteTimes& writing);
 
   std::vector<std::filesystem::path> roots_;
   int max_depth_;

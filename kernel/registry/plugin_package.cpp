@@ -109,15 +109,19 @@ std::optional<std::string_view> symbol_contents(std::string_view bytes, const El
   return std::nullopt;
 }
 
+// Why a plugin of SDK ABI version `abi_version` (not the kernel's) is refused.
+std::string other_sdk_abi(std::uint32_t abi_version) {
+  return "built for SDK ABI version " + std::to_string(abi_version) +
+         ", but this kernel uses SDK ABI version " + std::to_string(sdk_abi_version) +
+         "; rebuild it against this sluice SDK";
+}
+
 // Why a plugin's AbiFingerprint (read from its file) does not match the kernel's, or "".
 std::string fingerprint_mismatch(std::string_view stored) {
   AbiFingerprint theirs{};
   if (stored.size() < sizeof theirs.abi_version) return "its ABI fingerprint is cut short";
   std::memcpy(&theirs.abi_version, stored.data(), sizeof theirs.abi_version);
-  if (theirs.abi_version != sdk_abi_version)
-    return "built for SDK ABI version " + std::to_string(theirs.abi_version) +
-           ", but this kernel uses SDK ABI version " + std::to_string(sdk_abi_version) +
-           "; rebuild it against this sluice SDK";
+  if (theirs.abi_version != sdk_abi_version) return other_sdk_abi(theirs.abi_version);
   if (stored.size() != sizeof theirs) return "its ABI fingerprint has the wrong size";
   std::memcpy(&theirs, stored.data(), sizeof theirs);
   const AbiFingerprint& ours = abi_fingerprint;
@@ -165,85 +169,90 @@ std::string with_user_path(std::string text, const fs::path& image, const fs::pa
   return text;
 }
 
+std::optional<std::string> read_image(const fs::path& image) {
+  std::ifstream in(image, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (!in) return std::nullopt;
+  return std::move(content).str();
+}
 
-std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image, std::string& error) {
-  // Look for the export before dlopen: a library that is not a plugin never gets to run its
-  // static constructors in the kernel.
-  std::string bytes;
-  {
-    std::ifstream in(image, std::ios::binary);
-    std::ostringstream content;
-    content << in.rdbuf();
-    if (!in) {
-      error = "cannot read its private copy " + image.string();
-      return nullptr;
-    }
-    bytes = std::move(content).str();
-  }
+// Whether the file `bytes` is a plugin for this kernel as far as can be told without running any of its
+// code; false with `error` when it is not.
+bool is_plugin_for_this_kernel(std::string_view bytes, std::string& error) {
   std::optional<Elf64_Sym> exported_alias;
   if (std::string problem = find_dynamic_symbol(bytes, plugin_export_symbol, exported_alias);
       !problem.empty()) {
     error = std::move(problem);
-    return nullptr;
+    return false;
   }
   if (!exported_alias) {
     error = "not a sluice plugin: it exports no 'sluice_plugin' alias (SLUICE_PLUGIN from "
             "<sluice/plugin.hpp> adds it)";
-    return nullptr;
+    return false;
   }
   // The toolchain facts, also before dlopen: a plugin built for another string ABI would fail
   // there with an undefined symbol that does not say why. Packages of older SDKs have none;
-  // the version check below refuses them.
+  // the version check of the export (read_export) refuses them.
   std::optional<Elf64_Sym> fingerprint;
   find_dynamic_symbol(bytes, plugin_fingerprint_symbol, fingerprint);
   if (fingerprint) {
     const auto stored = symbol_contents(bytes, *fingerprint);
     error = stored ? fingerprint_mismatch(*stored) : "its ABI fingerprint is not in the file";
-    if (!error.empty()) return nullptr;
+    if (!error.empty()) return false;
   }
+  return true;
+}
 
-  auto package = std::make_shared<PluginPackage>();
-  package->path = path;
-  package->image = image;
+// dlopen of the package's image; false with `error` when it fails.
+bool open_library(PluginPackage& package, std::string& error) {
   boost::dll::fs::error_code ec;
-  package->library.load(image, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
-                        ec);
+  package.library.load(package.image, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                       ec);
   if (ec) {
     // Boost.DLL keeps dlerror() unread on this path; it holds the loader's own words
     // ("undefined symbol: …"), far more useful than the error_code's.
     const char* text = ::dlerror();
-    error = "cannot be loaded: " + with_user_path(text ? text : ec.message(), image, path);
-    return nullptr;
+    error = "cannot be loaded: " + with_user_path(text ? text : ec.message(), package.image, package.path);
+    return false;
   }
+  return true;
+}
 
-  const auto& exported = package->library.get_alias<const PluginExport>(plugin_export_symbol);
+// The package's name, version, description and components from its PluginExport, the ABI version
+// first; false with `error` when the export is not one this kernel can use.
+bool read_export(PluginPackage& package, std::string& error) {
+  const auto& exported = package.library.get_alias<const PluginExport>(plugin_export_symbol);
   if (exported.abi_version != sdk_abi_version) {
-    error = "built for SDK ABI version " + std::to_string(exported.abi_version) +
-            ", but this kernel uses SDK ABI version " + std::to_string(sdk_abi_version) +
-            "; rebuild it against this sluice SDK";
-    return nullptr;
+    error = other_sdk_abi(exported.abi_version);
+    return false;
   }
   if (!exported.name || !exported.version || !exported.description || !exported.components) {
     error = "its PluginExport is incomplete (name, version, description and components are "
             "required; use SLUICE_PLUGIN)";
-    return nullptr;
+    return false;
   }
-  package->name = exported.name;
-  package->version = exported.version;
-  package->description = exported.description;
+  package.name = exported.name;
+  package.version = exported.version;
+  package.description = exported.description;
 
   std::string failure;
-  if (!exported.components(package->components, failure)) {
+  if (!exported.components(package.components, failure)) {
     error = "components() failed: " + (failure.empty() ? std::string("no reason given") : failure);
-    return nullptr;
+    return false;
   }
-  if (package->components.empty()) {
-    error = "package '" + package->name + "' declares no components";
-    return nullptr;
+  if (package.components.empty()) {
+    error = "package '" + package.name + "' declares no components";
+    return false;
   }
+  return true;
+}
+
+// Applies the port defaults to each descriptor and checks it; false with `error` naming every problem.
+bool check_descriptors(std::vector<ComponentDescriptor>& components, std::string& error) {
   std::vector<std::string> problems;
   std::set<std::string> names;
-  for (auto& descriptor : package->components) {
+  for (auto& descriptor : components) {
     apply_port_defaults(descriptor);
     for (auto& problem : check_descriptor(descriptor)) problems.push_back(std::move(problem));
     if (!names.insert(descriptor.name).second)
@@ -251,8 +260,27 @@ std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image,
   }
   if (!problems.empty()) {
     error = "invalid descriptor: " + join(problems, "; ");
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<PluginPackage> load(const fs::path& path, const fs::path& image, std::string& error) {
+  // Look for the export before dlopen: a library that is not a plugin never gets to run its
+  // static constructors in the kernel.
+  const std::optional<std::string> bytes = read_image(image);
+  if (!bytes) {
+    error = "cannot read its private copy " + image.string();
     return nullptr;
   }
+  if (!is_plugin_for_this_kernel(*bytes, error)) return nullptr;
+
+  auto package = std::make_shared<PluginPackage>();
+  package->path = path;
+  package->image = image;
+  if (!open_library(*package, error) || !read_export(*package, error) ||
+      !check_descriptors(package->components, error))
+    return nullptr;
   return package;
 }
 

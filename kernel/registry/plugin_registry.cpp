@@ -34,6 +34,11 @@ struct PluginRegistry::Snapshot {
   std::vector<std::shared_ptr<const PluginPackage>> packages;  // accepted, in search order
   std::vector<PluginRejection> rejected;                       // in search order
   std::vector<PluginClash> clashes;                            // in search order
+
+  // `files` resolved into components by name and by "package/name" (update(), step 3).
+  static std::shared_ptr<const Snapshot> of(const std::map<fs::path, FileRecord>& files);
+  // The component names that resolve differently in `published` than in `previous`, sorted, each once.
+  static std::vector<std::string> changed_names(const Snapshot& previous, const Snapshot& published);
 };
 
 namespace {
@@ -92,6 +97,42 @@ FoundFiles plugin_files(const fs::path& dir, int max_depth) {
   return found;
 }
 
+// The plugin files of every search-path directory, in search order, each with the index of its directory.
+struct SearchPathFiles {
+  struct Unusable {
+    fs::path path;
+    std::size_t order;
+    std::string reason;
+  };
+  std::vector<std::pair<fs::path, std::size_t>> files;
+  std::vector<Unusable> unusable;  // named *.so, and no file to load
+};
+
+// A file reachable from two directories (one nested in the other) counts once, for the first.
+SearchPathFiles search_path_files(const std::vector<fs::path>& directories, int max_depth) {
+  SearchPathFiles found;
+  std::set<fs::path> seen;
+  for (std::size_t order = 0; order < directories.size(); ++order) {
+    FoundFiles in_dir = plugin_files(directories[order], max_depth);
+    for (auto& file : in_dir.files)
+      if (seen.insert(file).second) found.files.emplace_back(std::move(file), order);
+    for (auto& [path, reason] : in_dir.unusable)
+      if (seen.insert(path).second) found.unusable.push_back({path, order, std::move(reason)});
+  }
+  return found;
+}
+
+void tell_listeners(const std::vector<PluginRegistry::ChangeListener>& listeners,
+                    const std::vector<std::string>& changed_components) {
+  for (const auto& listener : listeners) {
+    try {
+      listener(changed_components);
+    } catch (const std::exception& e) {
+      // One failing listener must not keep the others from learning about the change.
+      log::error("plugin change listener failed: {}", e.what());
+    }
+  }
+}
 
 }  // namespace
 
@@ -159,97 +200,45 @@ void PluginRegistry::rescan_locked(const std::set<fs::path>& being_written) {
   prune_cache();
 }
 
-void PluginRegistry::update(const std::set<fs::path>& being_written) {
-  // 1. The files there now, in search order; a file reachable from two directories (one
-  //    nested in the other) counts once, for the first.
-  std::vector<std::pair<fs::path, std::size_t>> found;
-  std::vector<std::pair<fs::path, FileRecord>> unusable;  // named *.so, and no file to load
-  std::set<fs::path> seen;
-  for (std::size_t order = 0; order < directories_.size(); ++order) {
-    FoundFiles in_dir = plugin_files(directories_[order], max_depth);
-    for (auto& file : in_dir.files)
-      if (seen.insert(file).second) found.emplace_back(std::move(file), order);
-    for (auto& [path, reason] : in_dir.unusable)
-      if (seen.insert(path).second) {
-        // Looked at again at every rescan (a link may be fixed without an event here).
-        FileRecord record;
-        record.order = order;
-        record.rejection = std::move(reason);
-        record.retry = true;
-        unusable.emplace_back(path, std::move(record));
-      }
-  }
-
-  // 2. Bring each file's record up to date. What is new or changed is probed — all probes at
-  //    once, so one package that hangs costs the probe timeout once, not once per file —
-  //    and then loaded here.
-  std::map<fs::path, FileRecord> next;
-  bool changed = false;
+// update()'s new files_, as it is being built from the old one.
+struct PluginRegistry::NextFiles {
+  // A new or changed file: probed, then loaded.
   struct Candidate {
     fs::path path;
     FileRecord record;
     ImageLease image;
     std::unique_ptr<PluginProbe> probe;
   };
+
+  explicit NextFiles(const std::map<fs::path, FileRecord>& files) : previous(files) {}
+
+  const std::map<fs::path, FileRecord>& previous;  // files_
+  std::map<fs::path, FileRecord> records;
+  bool changed = false;  // whether any record is news
   std::vector<Candidate> candidates;
-  auto settle = [&](const fs::path& path, FileRecord record) {
+
+  // Takes `record` as what became of the file at `path`.
+  void settle(const fs::path& path, FileRecord record) {
     // A retried failure that fails the same way again is no news.
-    const auto old = files_.find(path);
-    if (old == files_.end() || !old->second.retry || !record.retry || old->second.rejection != record.rejection)
+    const auto old = previous.find(path);
+    if (old == previous.end() || !old->second.retry || !record.retry ||
+        old->second.rejection != record.rejection)
       changed = true;
-    next.emplace(path, std::move(record));
-  };
-  const fs::path probe_program = options_.probe_program.empty() ? fs::path("/proc/self/exe") : options_.probe_program;
-  for (const auto& [path, order] : found) {
-    const auto old = files_.find(path);
-    if (being_written.count(path) != 0) {
-      // A copy in progress: keep what was there (if anything) until the write finishes.
-      if (old != files_.end()) next.emplace(path, old->second);
-      continue;
-    }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) continue;  // removed since it was listed
-    FileRecord record;
-    record.order = order;
-    record.device = static_cast<std::uint64_t>(st.st_dev);
-    record.inode = static_cast<std::uint64_t>(st.st_ino);
-    record.size = static_cast<std::uint64_t>(st.st_size);
-    record.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (old != files_.end() && !old->second.retry && old->second.device == record.device &&
-        old->second.inode == record.inode && old->second.size == record.size &&
-        old->second.mtime_ns == record.mtime_ns) {
-      next.emplace(path, old->second);
-      continue;
-    }
-    try {
-      const std::string bytes = read_file(path);
-      record.content_hash = PluginImageCache::content_hash(bytes);
-      if (old != files_.end() && !old->second.retry &&
-          old->second.content_hash == record.content_hash) {
-        // Touched, or copied again with the same bytes: the same outcome as before.
-        record.package = old->second.package;
-        record.rejection = old->second.rejection;
-        next.emplace(path, std::move(record));
-        continue;
-      }
-      if (auto crashed = crash_quarantine::reason(cache_.dir(), record.content_hash)) {
-        // Looked at again on every rescan: `sluice plugins release` may lift it at any time.
-        record.rejection = std::move(*crashed);
-        record.retry = true;
-      } else {
-        ImageLease image = cache_.store(bytes);
-        auto probe = std::make_unique<PluginProbe>(probe_program, path, image.path(), options_.probe_timeout);
-        candidates.push_back({path, std::move(record), std::move(image), std::move(probe)});
-        continue;
-      }
-    } catch (const std::exception& e) {
-      record.rejection = e.what();
-      record.retry = true;
-    }
-    settle(path, std::move(record));
+    records.emplace(path, std::move(record));
   }
-  for (auto& [path, record] : unusable) settle(path, std::move(record));
-  for (auto& candidate : candidates) {
+
+  // A file named like a plugin that is no file to load.
+  void settle_unusable(SearchPathFiles::Unusable& file) {
+    FileRecord record;
+    record.order = file.order;
+    record.rejection = std::move(file.reason);
+    // Looked at again at every rescan (a link may be fixed without an event here).
+    record.retry = true;
+    settle(file.path, std::move(record));
+  }
+
+  // The candidate's probe's verdict and, when it passed, the package loaded here.
+  void settle_probed(Candidate& candidate) {
     FileRecord& record = candidate.record;
     try {
       if (auto failure = candidate.probe->verdict()) {
@@ -266,37 +255,31 @@ void PluginRegistry::update(const std::set<fs::path>& being_written) {
     }
     settle(candidate.path, std::move(record));
   }
+};
+
+void PluginRegistry::update(const std::set<fs::path>& being_written) {
+  // 1. The files there now, in search order; a file reachable from two directories (one
+  //    nested in the other) counts once, for the first.
+  SearchPathFiles found = search_path_files(directories_, max_depth);
+
+  // 2. Bring each file's record up to date. What is new or changed is probed — all probes at
+  //    once, so one package that hangs costs the probe timeout once, not once per file —
+  //    and then loaded here.
+  NextFiles next{files_};
+  for (const auto& [path, order] : found.files) update_record_locked(path, order, being_written, next);
+  for (auto& file : found.unusable) next.settle_unusable(file);
+  for (auto& candidate : next.candidates) next.settle_probed(candidate);
   for (const auto& [path, record] : files_)
-    if (next.count(path) == 0) changed = true;  // removed
-  if (options_.log_changes) log_changes(next);
-  files_ = std::move(next);
-  if (!changed) return;
+    if (next.records.count(path) == 0) next.changed = true;  // removed
+  if (options_.log_changes) log_changes(next.records);
+  files_ = std::move(next.records);
+  if (!next.changed) return;
 
   // 3. Resolve component names in search order: the first package that offers a name keeps
   //    it; a later package that repeats it loses only that name (its other components stay,
   //    and every component stays reachable as "package/name"). Rejecting the later package as
   //    a whole would let one user plugin take down a bundled package with dozens of names.
-  std::vector<const std::pair<const fs::path, FileRecord>*> ordered;
-  for (const auto& entry : files_) ordered.push_back(&entry);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](auto* a, auto* b) { return a->second.order < b->second.order; });
-  auto snapshot = std::make_shared<Snapshot>();
-  for (const auto* entry : ordered) {
-    const auto& [path, record] = *entry;
-    if (!record.package) {
-      snapshot->rejected.push_back({path, record.rejection});
-      continue;
-    }
-    snapshot->packages.push_back(record.package);
-    for (const auto& descriptor : record.package->components) {
-      const Snapshot::Entry offered{std::shared_ptr<const ComponentDescriptor>(record.package, &descriptor),
-                                    record.package};
-      for (auto [map, name] : {std::pair{&snapshot->components, descriptor.name},
-                               std::pair{&snapshot->qualified, record.package->name + "/" + descriptor.name}})
-        if (const auto [taken, added] = map->emplace(name, offered); !added)
-          snapshot->clashes.push_back({path, record.package->name, name, taken->second.package->path});
-    }
-  }
+  const std::shared_ptr<const Snapshot> snapshot = Snapshot::of(files_);
 
   // 4. Publish, then tell listeners which names now resolve differently (added, removed, or
   //    served by another package or build).
@@ -308,27 +291,103 @@ void PluginRegistry::update(const std::set<fs::path>& being_written) {
     ++generation_;
     listeners = listeners_;
   }
+  const std::vector<std::string> affected = Snapshot::changed_names(*previous, *snapshot);
+  if (affected.empty()) return;
+  tell_listeners(listeners, affected);
+}
+
+void PluginRegistry::update_record_locked(const fs::path& path, std::size_t order,
+                                          const std::set<fs::path>& being_written, NextFiles& next) const {
+  const auto old = files_.find(path);
+  if (being_written.count(path) != 0) {
+    // A copy in progress: keep what was there (if anything) until the write finishes.
+    if (old != files_.end()) next.records.emplace(path, old->second);
+    return;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // removed since it was listed
+  FileRecord record;
+  record.order = order;
+  record.device = static_cast<std::uint64_t>(st.st_dev);
+  record.inode = static_cast<std::uint64_t>(st.st_ino);
+  record.size = static_cast<std::uint64_t>(st.st_size);
+  record.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (old != files_.end() && !old->second.retry && old->second.device == record.device &&
+      old->second.inode == record.inode && old->second.size == record.size &&
+      old->second.mtime_ns == record.mtime_ns) {
+    next.records.emplace(path, old->second);
+    return;
+  }
+  try {
+    const std::string bytes = read_file(path);
+    record.content_hash = PluginImageCache::content_hash(bytes);
+    if (old != files_.end() && !old->second.retry && old->second.content_hash == record.content_hash) {
+      // Touched, or copied again with the same bytes: the same outcome as before.
+      record.package = old->second.package;
+      record.rejection = old->second.rejection;
+      next.records.emplace(path, std::move(record));
+      return;
+    }
+    if (auto crashed = crash_quarantine::reason(cache_.dir(), record.content_hash)) {
+      // Looked at again on every rescan: `sluice plugins release` may lift it at any time.
+      record.rejection = std::move(*crashed);
+      record.retry = true;
+    } else {
+      ImageLease image = cache_.store(bytes);
+      const fs::path probe_program =
+          options_.probe_program.empty() ? fs::path("/proc/self/exe") : options_.probe_program;
+      auto probe = std::make_unique<PluginProbe>(probe_program, path, image.path(), options_.probe_timeout);
+      next.candidates.push_back({path, std::move(record), std::move(image), std::move(probe)});
+      return;
+    }
+  } catch (const std::exception& e) {
+    record.rejection = e.what();
+    record.retry = true;
+  }
+  next.settle(path, std::move(record));
+}
+
+std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::Snapshot::of(
+    const std::map<fs::path, FileRecord>& files) {
+  std::vector<const std::pair<const fs::path, FileRecord>*> ordered;
+  for (const auto& entry : files) ordered.push_back(&entry);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](auto* a, auto* b) { return a->second.order < b->second.order; });
+  auto snapshot = std::make_shared<Snapshot>();
+  for (const auto* entry : ordered) {
+    const auto& [path, record] = *entry;
+    if (!record.package) {
+      snapshot->rejected.push_back({path, record.rejection});
+      continue;
+    }
+    snapshot->packages.push_back(record.package);
+    for (const auto& descriptor : record.package->components) {
+      const Entry offered{std::shared_ptr<const ComponentDescriptor>(record.package, &descriptor),
+                          record.package};
+      for (auto [map, name] : {std::pair{&snapshot->components, descriptor.name},
+                               std::pair{&snapshot->qualified, record.package->name + "/" + descriptor.name}})
+        if (const auto [taken, added] = map->emplace(name, offered); !added)
+          snapshot->clashes.push_back({path, record.package->name, name, taken->second.package->path});
+    }
+  }
+  return snapshot;
+}
+
+std::vector<std::string> PluginRegistry::Snapshot::changed_names(const Snapshot& previous,
+                                                                 const Snapshot& published) {
   // A graph may name a component either way; listeners get plain component names.
   std::vector<std::string> affected;
   for (const auto map : {&Snapshot::components, &Snapshot::qualified}) {
-    const auto &before = (*previous).*map, &now = (*snapshot).*map;
+    const auto &before = previous.*map, &now = published.*map;
     for (const auto& [name, entry] : before)
       if (auto current = now.find(name); current == now.end() || current->second.descriptor != entry.descriptor)
         affected.push_back(entry.descriptor->name);
     for (const auto& [name, entry] : now)
       if (before.count(name) == 0) affected.push_back(entry.descriptor->name);
   }
-  if (affected.empty()) return;
   std::sort(affected.begin(), affected.end());
   affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
-  for (const auto& listener : listeners) {
-    try {
-      listener(affected);
-    } catch (const std::exception& e) {
-      // One failing listener must not keep the others from learning about the change.
-      log::error("plugin change listener failed: {}", e.what());
-    }
-  }
+  return affected;
 }
 
 namespace {

@@ -169,6 +169,7 @@ class PluginRegistry final : public ComponentCatalog {
     bool retry = false;
   };
   struct Snapshot;
+  struct NextFiles;  // what update() makes of files_
 
   std::shared_ptr<const Snapshot> snapshot() const;
   // The rescan itself: update(), then prune_cache().
@@ -176,6 +177,10 @@ class PluginRegistry final : public ComponentCatalog {
   // Brings files_ and the snapshot up to date; `being_written` are left as they are (a copy
   // in progress).
   void update(const std::set<std::filesystem::path>& being_written);
+  // update() for one file found in the search path, directory `order` (scan_mutex_ held): its record
+  // into `next` as it was, re-read, or to be probed (NextFiles::candidates).
+  void update_record_locked(const std::filesystem::path& path, std::size_t order,
+                            const std::set<std::filesystem::path>& being_written, NextFiles& next) const;
   // The log lines for going from files_ to `next` (PluginRegistryOptions::log_changes).
   void log_changes(const std::map<std::filesystem::path, FileRecord>& next) const;
   // PluginImageCache::prune, logged (PluginRegistryOptions::log_changes).

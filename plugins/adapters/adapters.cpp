@@ -176,94 +176,126 @@ Value typed_cell(CsvCell&& cell, bool infer) {
   return std::move(cell.text);
 }
 
+// Splits a CSV text into rows of cells (RFC 4180). Read once: CsvReader(...).read_rows().
+class CsvReader {
+ public:
+  CsvReader(std::string_view text, char delimiter, char quote)
+      : text_(text), delimiter_(delimiter), quote_(quote) {}
+
+  std::vector<std::vector<CsvCell>> read_rows() && {
+    if (text_.starts_with("\xEF\xBB\xBF")) i_ = 3;  // a UTF-8 byte order mark is not data
+    while (i_ < text_.size()) {
+      const char c = text_[i_];
+      if (c == quote_ && cell_.text.empty() && !cell_.quoted) {
+        read_quoted_value();
+      } else if (c == delimiter_) {
+        end_cell();
+        ++i_;
+      } else if (c == '\n' || c == '\r') {
+        end_row();
+        if (c == '\r' && i_ + 1 < text_.size() && text_[i_ + 1] == '\n') ++i_;
+        ++i_;
+        ++line_;
+      } else {
+        cell_.text += c;
+        row_has_content_ = true;
+        ++i_;
+      }
+    }
+    if (row_has_content_ || !row_.empty()) end_row();
+    return std::move(rows_);
+  }
+
+ private:
+  // From the opening quote at `i_` to past the closing one; a doubled quote stands for one.
+  void read_quoted_value() {
+    const std::size_t open_line = line_;
+    cell_.quoted = true;
+    row_has_content_ = true;
+    ++i_;
+    for (;;) {
+      if (i_ >= text_.size())
+        throw std::runtime_error("CSV line " + std::to_string(open_line) + ": unterminated quoted value");
+      if (text_[i_] == quote_) {
+        if (i_ + 1 < text_.size() && text_[i_ + 1] == quote_) {
+          cell_.text += quote_;
+          i_ += 2;
+          continue;
+        }
+        ++i_;
+        break;
+      }
+      if (text_[i_] == '\n') ++line_;
+      cell_.text += text_[i_++];
+    }
+    if (i_ < text_.size() && text_[i_] != delimiter_ && text_[i_] != '\n' && text_[i_] != '\r')
+      throw std::runtime_error("CSV line " + std::to_string(line_) + ": text after a closing quote");
+  }
+
+  void end_cell() {
+    row_.push_back(std::move(cell_));
+    cell_ = CsvCell();
+  }
+
+  void end_row() {
+    end_cell();
+    if (row_has_content_ || row_.size() > 1) rows_.push_back(std::move(row_));
+    row_.clear();
+    row_has_content_ = false;
+  }
+
+  std::string_view text_;
+  char delimiter_;
+  char quote_;
+  std::size_t i_ = 0;
+  std::size_t line_ = 1;
+  std::vector<std::vector<CsvCell>> rows_;
+  std::vector<CsvCell> row_;
+  CsvCell cell_;
+  bool row_has_content_ = false;  // a row that is one empty, unquoted cell is a blank line
+};
+
+// The name of an unnamed column, counting from 1.
+std::string column_name(std::size_t number) { return "column" + std::to_string(number); }
+
+// The field names a header row gives; its cells' texts are moved out.
+std::vector<std::string> header_names(std::vector<CsvCell>& header) {
+  std::vector<std::string> names;
+  for (auto& header_cell : header) {
+    std::string name = header_cell.text.empty() ? column_name(names.size() + 1) : std::move(header_cell.text);
+    // A repeated name would overwrite the earlier column: the second `name` is `name_2`.
+    const std::string given = name;
+    for (int k = 2; std::find(names.begin(), names.end(), name) != names.end(); ++k)
+      name = given + "_" + std::to_string(k);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// A row's packet: cells beyond the named columns are named by their position.
+Packet row_packet(std::vector<CsvCell>&& row, const std::vector<std::string>& names, bool infer_types) {
+  Packet child;
+  for (std::size_t c = 0; c < row.size(); ++c) {
+    const std::string name = c < names.size() ? names[c] : column_name(c + 1);
+    child.set(name, typed_cell(std::move(row[c]), infer_types));
+  }
+  return child;
+}
+
 }  // namespace
 
 std::vector<Packet> CsvAdapter::convert(std::string_view text) {
-  std::vector<std::vector<CsvCell>> rows;
-  std::vector<CsvCell> row;
-  CsvCell cell;
-  std::size_t line = 1;
-  std::size_t i = 0;
-  bool row_has_content = false;  // a row that is one empty, unquoted cell is a blank line
-  auto end_cell = [&] {
-    row.push_back(std::move(cell));
-    cell = CsvCell();
-  };
-  auto end_row = [&] {
-    end_cell();
-    if (row_has_content || row.size() > 1) rows.push_back(std::move(row));
-    row.clear();
-    row_has_content = false;
-  };
-  if (text.starts_with("\xEF\xBB\xBF")) i = 3;  // a UTF-8 byte order mark is not data
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == quote_ && cell.text.empty() && !cell.quoted) {
-      const std::size_t open_line = line;
-      cell.quoted = true;
-      row_has_content = true;
-      ++i;
-      for (;;) {
-        if (i >= text.size())
-          throw std::runtime_error("CSV line " + std::to_string(open_line) +
-                                   ": unterminated quoted value");
-        if (text[i] == quote_) {
-          if (i + 1 < text.size() && text[i + 1] == quote_) {
-            cell.text += quote_;
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        if (text[i] == '\n') ++line;
-        cell.text += text[i++];
-      }
-      if (i < text.size() && text[i] != delimiter_ && text[i] != '\n' && text[i] != '\r')
-        throw std::runtime_error("CSV line " + std::to_string(line) +
-                                 ": text after a closing quote");
-    } else if (c == delimiter_) {
-      end_cell();
-      ++i;
-    } else if (c == '\n' || c == '\r') {
-      end_row();
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      ++i;
-      ++line;
-    } else {
-      cell.text += c;
-      row_has_content = true;
-      ++i;
-    }
-  }
-  if (row_has_content || !row.empty()) end_row();
-
+  std::vector<std::vector<CsvCell>> rows = CsvReader(text, delimiter_, quote_).read_rows();
   std::vector<std::string> names;
   std::size_t first = 0;
   if (header_ && !rows.empty()) {
-    std::size_t n = 0;
-    for (auto& header_cell : rows[0]) {
-      ++n;
-      std::string name =
-          header_cell.text.empty() ? "column" + std::to_string(n) : std::move(header_cell.text);
-      // A repeated name would overwrite the earlier column: the second `name` is `name_2`.
-      const std::string given = name;
-      for (int k = 2; std::find(names.begin(), names.end(), name) != names.end(); ++k)
-        name = given + "_" + std::to_string(k);
-      names.push_back(std::move(name));
-    }
+    names = header_names(rows.front());
     first = 1;
   }
   std::vector<Packet> children;
   children.reserve(rows.size() - first);
-  for (std::size_t r = first; r < rows.size(); ++r) {
-    Packet child;
-    for (std::size_t c = 0; c < rows[r].size(); ++c) {
-      const std::string name = c < names.size() ? names[c] : "column" + std::to_string(c + 1);
-      child.set(name, typed_cell(std::move(rows[r][c]), infer_types_));
-    }
-    children.push_back(std::move(child));
-  }
+  for (std::size_t r = first; r < rows.size(); ++r)
+    children.push_back(row_packet(std::move(rows[r]), names, infer_types_));
   return children;
 }
 

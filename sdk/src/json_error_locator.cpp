@@ -1,9 +1,12 @@
 #include "json_error_locator.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,151 +90,178 @@ bool number_in_range(std::string_view token) {
   return power < 0;
 }
 
-Fault locate_fault(std::string_view s, const char* simdjson_reason) {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  auto ws = [&] {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-  };
-  auto fault = [&](std::string why) { return Fault{std::min(i, n), std::move(why)}; };
-  enum class Frame { array, object };
-  std::vector<Frame> stack;
+// The grammar walk: `i_` is the offset reached, `stack_` the containers open there.
+class FaultLocator {
+ public:
+  explicit FaultLocator(std::string_view text) : s_(text) {}
 
-  auto scan_string = [&]() -> std::optional<Fault> {
-    ++i;  // opening quote
-    while (i < n) {
-      const unsigned char c = static_cast<unsigned char>(s[i]);
-      if (c == '"') {
-        ++i;
-        return std::nullopt;
-      }
-      if (c < 0x20) return fault("control character in string");
-      if (c == '\\') {
-        if (i + 1 >= n) break;
-        const char e = s[i + 1];
-        if (e == 'u') {
-          unsigned code = 0;
-          if (!read_hex4(s, i + 2, code)) return fault("bad \\u escape");
-          if (code >= 0xD800 && code <= 0xDFFF) {
-            // As simdjson: a high surrogate must be followed at once by an escaped low one.
-            unsigned low = 0;
-            if (code >= 0xDC00 || s.substr(i + 6, 2) != "\\u" || !read_hex4(s, i + 8, low) ||
-                low < 0xDC00 || low > 0xDFFF)
-              return fault("lone UTF-16 surrogate in \\u escape");
-            i += 6;
-          }
-          i += 6;
-        } else if (std::strchr("\"\\/bfnrt", e) && e != '\0') {
-          i += 2;
-        } else {
-          return fault("bad escape");
-        }
-        continue;
-      }
-      const std::size_t len = utf8_sequence_length(s, i);
-      if (len == 0) return fault("invalid UTF-8");
-      i += len;
-    }
-    return fault("unterminated string");
-  };
-  auto scan_number = [&]() -> std::optional<Fault> {
-    const std::size_t start = i;
-    if (s[i] == '-') ++i;
-    if (i < n && s[i] == '0') {
-      ++i;
-    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
-      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    } else {
-      return fault("bad number");
-    }
-    if (i < n && s[i] == '.') {
-      ++i;
-      if (i >= n || !std::isdigit(static_cast<unsigned char>(s[i]))) return fault("bad number");
-      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-      ++i;
-      if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-      if (i >= n || !std::isdigit(static_cast<unsigned char>(s[i]))) return fault("bad number");
-      while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-    }
-    if (!number_in_range(s.substr(start, i - start))) {
-      i = start;
-      return fault("number out of range");
-    }
-    return std::nullopt;
-  };
+  Fault locate(const char* simdjson_reason) {
+    if (auto f = scan_value()) return *f;
+    if (auto f = scan_open_containers()) return *f;
+    skip_whitespace();
+    if (!at_end()) return fault("unexpected content after the document");
+    // The scanner found nothing simdjson would refuse; report simdjson's reason at the start
+    // rather than invent a position.
+    return Fault{0, simdjson_reason};
+  }
+
+ private:
+  enum class Frame { array, object };
+
+  bool at_end() const { return i_ >= s_.size(); }
+  bool at_digit() const { return !at_end() && std::isdigit(static_cast<unsigned char>(s_[i_])); }
+  void skip_digits() {
+    while (at_digit()) ++i_;
+  }
+  void skip_whitespace() {
+    while (!at_end() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
+  }
+  Fault fault(std::string why) const { return Fault{std::min(i_, s_.size()), std::move(why)}; }
+
   // A value; containers push a frame and return.
-  auto scan_value = [&]() -> std::optional<Fault> {
-    ws();
-    if (i >= n) return fault("unexpected end of input");
-    const char c = s[i];
+  std::optional<Fault> scan_value() {
+    skip_whitespace();
+    if (at_end()) return fault("unexpected end of input");
+    const char c = s_[i_];
     if (c == '{' || c == '[') {
-      if (stack.size() >= max_depth) return fault("nesting deeper than " + std::to_string(max_depth));
-      stack.push_back(c == '{' ? Frame::object : Frame::array);
-      ++i;
+      if (stack_.size() >= max_depth) return fault("nesting deeper than " + std::to_string(max_depth));
+      stack_.push_back(c == '{' ? Frame::object : Frame::array);
+      ++i_;
       return std::nullopt;
     }
     if (c == '"') return scan_string();
     if (c == '-' || (c >= '0' && c <= '9')) return scan_number();
     for (std::string_view word : {"true", "false", "null"}) {
-      if (s.substr(i, word.size()) == word) {
-        i += word.size();
+      if (s_.substr(i_, word.size()) == word) {
+        i_ += word.size();
         return std::nullopt;
       }
     }
     return fault("unexpected character");
-  };
+  }
 
-  if (auto f = scan_value()) return *f;
   // After a value: close containers or continue them.
-  bool just_opened = !stack.empty();
-  while (!stack.empty()) {
-    ws();
-    if (i >= n) return fault("unexpected end of input");
-    const Frame top = stack.back();
-    const char close = top == Frame::object ? '}' : ']';
-    if (s[i] == close && just_opened) {
-      ++i;
-      stack.pop_back();
-      just_opened = false;
-      continue;
-    }
-    if (!just_opened) {
-      if (s[i] == close) {
-        ++i;
-        stack.pop_back();
+  std::optional<Fault> scan_open_containers() {
+    bool just_opened = !stack_.empty();
+    while (!stack_.empty()) {
+      skip_whitespace();
+      if (at_end()) return fault("unexpected end of input");
+      const Frame top = stack_.back();
+      if (s_[i_] == (top == Frame::object ? '}' : ']')) {
+        ++i_;
+        stack_.pop_back();
+        just_opened = false;
         continue;
       }
-      if (s[i] != ',') return fault(top == Frame::object ? "expected ',' or '}'" : "expected ',' or ']'");
-      ++i;
-      ws();
+      if (!just_opened) {
+        if (s_[i_] != ',') return fault(top == Frame::object ? "expected ',' or '}'" : "expected ',' or ']'");
+        ++i_;
+        skip_whitespace();
+      }
+      if (top == Frame::object) {
+        if (auto f = scan_key()) return f;
+      }
+      const std::size_t depth = stack_.size();
+      if (auto f = scan_value()) return f;
+      just_opened = stack_.size() > depth;
     }
-    if (top == Frame::object) {
-      if (i >= n || s[i] != '"') return fault("expected a string key");
-      if (auto f = scan_string()) return *f;
-      ws();
-      if (i >= n || s[i] != ':') return fault("expected ':'");
-      ++i;
-    }
-    const std::size_t depth = stack.size();
-    if (auto f = scan_value()) return *f;
-    just_opened = stack.size() > depth;
+    return std::nullopt;
   }
-  ws();
-  if (i < n) return fault("unexpected content after the document");
-  // The scanner found nothing simdjson would refuse; report simdjson's reason at the start
-  // rather than invent a position.
-  return Fault{0, simdjson_reason};
-}
+
+  // An object member's key and the colon after it.
+  std::optional<Fault> scan_key() {
+    if (at_end() || s_[i_] != '"') return fault("expected a string key");
+    if (auto f = scan_string()) return f;
+    skip_whitespace();
+    if (at_end() || s_[i_] != ':') return fault("expected ':'");
+    ++i_;
+    return std::nullopt;
+  }
+
+  std::optional<Fault> scan_string() {
+    ++i_;  // opening quote
+    while (!at_end()) {
+      const unsigned char c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') {
+        ++i_;
+        return std::nullopt;
+      }
+      if (c < 0x20) return fault("control character in string");
+      if (c == '\\') {
+        if (i_ + 1 >= s_.size()) break;
+        if (auto f = scan_escape()) return f;
+        continue;
+      }
+      const std::size_t len = utf8_sequence_length(s_, i_);
+      if (len == 0) return fault("invalid UTF-8");
+      i_ += len;
+    }
+    return fault("unterminated string");
+  }
+
+  // An escape whose backslash, at `i_`, is followed by at least one byte.
+  std::optional<Fault> scan_escape() {
+    const char e = s_[i_ + 1];
+    if (e == 'u') return scan_unicode_escape();
+    if (!std::strchr("\"\\/bfnrt", e) || e == '\0') return fault("bad escape");
+    i_ += 2;
+    return std::nullopt;
+  }
+
+  std::optional<Fault> scan_unicode_escape() {
+    unsigned code = 0;
+    if (!read_hex4(s_, i_ + 2, code)) return fault("bad \\u escape");
+    if (code >= 0xD800 && code <= 0xDFFF) {
+      // As simdjson: a high surrogate must be followed at once by an escaped low one.
+      unsigned low = 0;
+      if (code >= 0xDC00 || s_.substr(i_ + 6, 2) != "\\u" || !read_hex4(s_, i_ + 8, low) || low < 0xDC00 ||
+          low > 0xDFFF)
+        return fault("lone UTF-16 surrogate in \\u escape");
+      i_ += 6;
+    }
+    i_ += 6;
+    return std::nullopt;
+  }
+
+  std::optional<Fault> scan_number() {
+    const std::size_t start = i_;
+    if (s_[i_] == '-') ++i_;
+    if (!at_end() && s_[i_] == '0')
+      ++i_;
+    else if (at_digit())
+      skip_digits();
+    else
+      return fault("bad number");
+    if (!at_end() && s_[i_] == '.') {
+      ++i_;
+      if (!at_digit()) return fault("bad number");
+      skip_digits();
+    }
+    if (!at_end() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (!at_end() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (!at_digit()) return fault("bad number");
+      skip_digits();
+    }
+    if (!number_in_range(s_.substr(start, i_ - start))) {
+      i_ = start;
+      return fault("number out of range");
+    }
+    return std::nullopt;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+  std::vector<Frame> stack_;
+};
 
 }  // namespace
 
 void throw_parse_error(std::string_view text, simdjson::error_code code, std::size_t base_offset,
                        std::size_t base_line) {
   const std::string depth_reason = "nesting deeper than " + std::to_string(max_depth);
-  const Fault f = locate_fault(
-      text, code == simdjson::DEPTH_ERROR ? depth_reason.c_str() : simdjson::error_message(code));
+  const Fault f = FaultLocator(text).locate(
+      code == simdjson::DEPTH_ERROR ? depth_reason.c_str() : simdjson::error_message(code));
   const Position p = position_of(text, f.offset);
   throw ParseError(f.reason, base_line ? base_line : p.line, p.column, base_offset + f.offset);
 }
