@@ -20,76 +20,65 @@ bool is_graph_file_name(std::string_view name) {
   });
 }
 
-
 GraphService::GraphService(Runtime& runtime, const ComponentCatalog& catalog, fs::path directory,
-                           PathPolicy paths, bool write_ahead_log)
+                           PathPolicy paths, bool write_ahead_log, ControlLoop& loop)
     : runtime_(runtime),
       catalog_(catalog),
       directory_(std::move(directory)),
       paths_(std::move(paths)),
       write_ahead_log_(write_ahead_log),
-      thread_([this] { run(); }) {}
+      loop_(loop) {}
 
 GraphService::~GraphService() { stop(); }
 
 void GraphService::stop() {
   watcher_.reset();  // it posts reloads
   {
-    std::lock_guard lock(jobs_mutex_);
+    // Every post() that got through did so before this: the wait below covers its job.
+    std::lock_guard lock(post_mutex_);
+    if (stopping_) return;
     stopping_ = true;
   }
-  jobs_ready_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  loop_.wait_for_jobs();
 }
 
 bool GraphService::post(std::function<void()> job) {
-  {
-    std::lock_guard lock(jobs_mutex_);
-    if (stopping_) return false;
-    jobs_.push_back(std::move(job));
-  }
-  jobs_ready_.notify_one();
-  return true;
+  std::lock_guard lock(post_mutex_);
+  if (stopping_) return false;
+  return loop_.post_job(std::move(job));
 }
 
-void GraphService::run() {
-  std::unique_lock lock(jobs_mutex_);
-  for (;;) {
-    jobs_ready_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping, and everything posted is done
-    auto job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
-    try {
-      job();
-    } catch (const std::exception& e) {
-      // Jobs answer their own errors; one that escapes must not end the control thread.
-      log::error("control job failed: {}", e.what());
-    }
-    lock.lock();
+namespace {
+
+// The graph files of `directory` (created if missing), in name order; nullopt, with the
+// reason in `errors`, when it cannot be listed.
+std::optional<std::vector<fs::path>> graph_files(const fs::path& directory, std::vector<std::string>& errors) {
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  if (ec) {
+    errors.push_back(directory.string() + ": error: cannot create the graphs directory: " + ec.message());
+    return std::nullopt;
   }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(directory, ec)) {
+    const auto extension = entry.path().extension();
+    if (entry.is_regular_file() && (extension == ".yaml" || extension == ".yml")) files.push_back(entry.path());
+  }
+  if (ec) {
+    errors.push_back(directory.string() + ": error: cannot list the directory: " + ec.message());
+    return std::nullopt;
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
+
+}  // namespace
 
 GraphService::DirectoryReport GraphService::deploy_directory() {
   DirectoryReport report;
-  std::error_code ec;
-  fs::create_directories(directory_, ec);
-  if (ec) {
-    report.errors.push_back(directory_.string() + ": error: cannot create the graphs directory: " + ec.message());
-    return report;
-  }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
-    const auto extension = entry.path().extension();
-    if (entry.is_regular_file() && (extension == ".yaml" || extension == ".yml"))
-      files.push_back(entry.path());
-  }
-  if (ec) {
-    // Without the listing, "not listed" does not mean "deleted": leave every graph running.
-    report.errors.push_back(directory_.string() + ": error: cannot list the directory: " + ec.message());
-    return report;
-  }
-  std::sort(files.begin(), files.end());
+  const std::optional<std::vector<fs::path>> files = graph_files(directory_, report.errors);
+  // Without the listing, "not listed" does not mean "deleted": leave every graph running.
+  if (!files) return report;
 
   std::map<std::string, fs::path> previous;
   {
@@ -110,7 +99,7 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
     for (const auto& e : in_file_order(errors)) lines.push_back(format(e));
     return lines;
   };
-  for (const auto& file : files) {
+  for (const auto& file : *files) {
     LoadedGraph graph = read_graph_file(file);
     const GraphSpec& spec = graph.spec;
     std::vector<Diagnostic>& errors = graph.errors;

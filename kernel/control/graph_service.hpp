@@ -3,20 +3,18 @@
 // persists PUT graphs, removes DELETEd ones, and redeploys the graphs whose components a
 // plugin reload replaced.
 //
-//   GraphService graphs(runtime, registry, "graphs");
+//   GraphService graphs(runtime, registry, "graphs", paths, true, control_loop);
 //   for (auto& line : graphs.deploy_directory().errors) std::cerr << line << '\n';
 //   graphs.watch_directory([](const DirectoryReport& r) { log(r); });
 //   graphs.post([&] { auto outcome = graphs.put("enrich", yaml_text); ... });
 //
 // Deploying constructs components (a model may load) and removing drains a graph: both can
-// take long, so they run on the service's own control thread, one at a time, through post();
-// the HTTP threads stay free and deploys never race each other. put(), remove(),
-// redeploy_using() and deploy_directory() must be called on that thread (the first
+// take long, so they run as jobs of the control loop, one at a time, through post(); the
+// HTTP threads stay free and deploys never race each other. put(), remove(),
+// redeploy_using() and deploy_directory() must be called from such a job (the first
 // deploy_directory() may run before any post()).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -26,12 +24,12 @@
 #include <string>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "graph/graph_spec.hpp"
 #include "registry/component_catalog.hpp"
 #include "runtime/runtime.hpp"
+#include "support/control_loop.hpp"
 
 namespace sluice {
 
@@ -70,8 +68,9 @@ class GraphService {
  public:
   // Graphs' file paths and secret references resolve under `paths` (the data root).
   // `write_ahead_log`: the server logs submissions (a graph may then ask for `durability: wal`).
+  // Its jobs run on `loop`.
   GraphService(Runtime& runtime, const ComponentCatalog& catalog, std::filesystem::path directory,
-               PathPolicy paths, bool write_ahead_log);
+               PathPolicy paths, bool write_ahead_log, ControlLoop& loop);
   ~GraphService();  // stop()
   GraphService(const GraphService&) = delete;
   GraphService& operator=(const GraphService&) = delete;
@@ -88,15 +87,16 @@ class GraphService {
   // persists into it).
   DirectoryReport deploy_directory();
 
-  // Runs deploy_directory() on the control thread whenever a graph file of the directory is
+  // Runs deploy_directory() as a job whenever a graph file of the directory is
   // created, written, renamed or deleted (inotify), and hands each report to `on_reload`
   // there. Throws std::system_error when inotify is unavailable.
   void watch_directory(std::function<void(const DirectoryReport&)> on_reload);
 
-  // Runs `job` on the control thread, after the jobs posted before it. False (and `job` is
+  // Runs `job` on the control loop, after the jobs posted before it. False (and `job` is
   // dropped) once stop() was called.
   bool post(std::function<void()> job);
-  // Finishes the jobs already posted, then stops the control thread. Idempotent.
+  // Stops watching the directory and taking jobs, and waits for the jobs already posted.
+  // Idempotent; not from a job.
   void stop();
 
   struct PutOutcome {
@@ -140,7 +140,6 @@ class GraphService {
  private:
   // `durability: wal` promises what a server without a write-ahead log cannot keep.
   void check_durability(const GraphSpec& spec, std::vector<Diagnostic>& errors) const;
-  void run();
 
   Runtime& runtime_;
   const ComponentCatalog& catalog_;
@@ -151,15 +150,13 @@ class GraphService {
   mutable std::mutex files_mutex_;
   // graph name → the file it was deployed from or saved to
   std::map<std::string, std::filesystem::path> files_;
-  // file → the text whose errors deploy_directory() reported last (control thread only)
+  // file → the text whose errors deploy_directory() reported last (jobs only)
   std::map<std::filesystem::path, std::string> rejected_texts_;
 
-  std::mutex jobs_mutex_;
-  std::condition_variable jobs_ready_;
-  std::deque<std::function<void()>> jobs_;
+  ControlLoop& loop_;
+  std::mutex post_mutex_;
   bool stopping_ = false;
-  std::thread thread_;  // started once everything above exists
-  // Destroyed before the control thread is joined: it posts to it.
+  // Reset first in stop(): it posts jobs.
   std::unique_ptr<FileTreeWatcher> watcher_;
 };
 

@@ -169,7 +169,7 @@ void RestApi::put_graph(Call& call) {
                                     if_match = optional_header("if-match"),
                                     if_none_match = optional_header("if-none-match")] {
     try {
-      // Checked here, on the control thread, where no other save can come in between.
+      // Checked here, in the control job, where no other save can come in between.
       check_preconditions(name, runtime_.graph(name), if_match, if_none_match);
       const auto outcome = graphs_.put(name, text);
       const auto plan = runtime_.graph(name);

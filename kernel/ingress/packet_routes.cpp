@@ -179,13 +179,13 @@ void RestApi::answer_admission(Call& call, const Admission& admission, const std
 }
 
 // Whoever comes first answers: the stream's completion (on a worker thread) or the timeout
-// (on the timer thread); the other finds the responder taken.
+// (on the control loop); the other finds the responder taken.
 void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<Packet> packets,
                               milliseconds timeout, const std::string& node, bool logged) {
   struct Waiter {
     std::mutex mutex;
     std::optional<Responder> responder;
-    std::optional<DeadlineTimer::Id> timer;
+    std::optional<ControlLoop::TimerId> timer;
   };
   auto waiter = std::make_shared<Waiter>();
   waiter->responder.emplace(std::move(call.responder));
@@ -194,7 +194,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
     return std::exchange(w.responder, std::nullopt);
   };
 
-  DeadlineTimer& timer = wait_timer_;
+  ControlLoop& timer = control_;
   auto on_done = [waiter, take, &timer, durable = logged](const StreamResult& result) {
     std::optional<Responder> responder = take(*waiter);
     if (!responder) return;  // the timeout answered already
@@ -217,7 +217,7 @@ void RestApi::wait_for_stream(Call& call, const std::string& graph, std::vector<
     std::lock_guard lock(waiter->mutex);
     if (!waiter->responder) return;  // finished before the timer was needed
     const std::string stream = admission.stream_id;
-    waiter->timer = timer.schedule(DeadlineTimer::Clock::now() + timeout, [waiter, take, stream, timeout] {
+    waiter->timer = timer.schedule(ControlLoop::Clock::now() + timeout, [waiter, take, stream, timeout] {
       std::optional<Responder> responder = take(*waiter);
       if (!responder) return;
       // The work goes on; the stream can be polled.

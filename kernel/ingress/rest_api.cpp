@@ -20,14 +20,44 @@ void check_query_names(const HttpRequest& request, const std::vector<std::string
   }
 }
 
+// The {} segments of the path when it has the pattern's shape; nullopt when not.
+std::optional<std::vector<std::string>> match_route(const std::vector<std::string_view>& pattern,
+                                                    const std::vector<std::string>& segments) {
+  if (pattern.size() != segments.size()) return std::nullopt;
+  std::vector<std::string> params;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (pattern[i] == "{}") params.push_back(segments[i]);
+    else if (pattern[i] != segments[i]) return std::nullopt;
+  }
+  return params;
+}
+
+// 405 with an Allow header, and the same methods in the body.
+HttpResponse method_not_allowed(const HttpRequest& request, std::vector<std::string_view> allowed) {
+  if (const auto get = std::find(allowed.begin(), allowed.end(), "GET"); get != allowed.end())
+    allowed.insert(get + 1, "HEAD");
+  std::string allow;
+  Array methods;  // the body names what the header does
+  for (std::string_view m : allowed) {
+    allow += allow.empty() ? "" : ", ";
+    allow += m;
+    methods.push_back(Value(m));
+  }
+  return HttpResponse::error(405, "method " + request.method + " not allowed on " + request.path,
+                             Object{{"allow", std::move(methods)}})
+      .with_header("Allow", allow);
+}
+
 }  // namespace
 
-RestApi::RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, RestApiOptions options)
+RestApi::RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, ControlLoop& control,
+                 RestApiOptions options)
     : runtime_(runtime),
       registry_(registry),
       graphs_(graphs),
       options_(std::move(options)),
-      origin_policy_(options_.origins) {}
+      origin_policy_(options_.origins),
+      control_(control) {}
 
 void RestApi::count_response(int status) {
   if (status >= 0 && static_cast<std::size_t>(status) < responses_by_status_.size())
@@ -71,46 +101,17 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
         call.request.method == "HEAD" ? std::string_view("GET") : std::string_view(call.request.method);
     std::vector<std::string_view> allowed;
     for (const Route& route : routes) {
-      if (route.pattern.size() != segments.size()) continue;
-      std::vector<std::string> params;
-      bool match = true;
-      for (std::size_t i = 0; i < segments.size() && match; ++i) {
-        if (route.pattern[i] == "{}") params.push_back(segments[i]);
-        else match = route.pattern[i] == segments[i];
-      }
-      if (!match) continue;
+      std::optional<std::vector<std::string>> params = match_route(route.pattern, segments);
+      if (!params) continue;
       if (route.method != method) {
         allowed.push_back(route.method);
         continue;
       }
-      if (auto refusal = refuse_access(call.request, route)) {
-        call.responder.send(std::move(*refusal));
-        return;
-      }
-      check_query_names(call.request, route.query);
-      if (starting_ && route.pattern.size() >= 3 && route.pattern[1] == "graphs") {
-        // Not a 404 for a graph whose file is not deployed yet.
-        call.responder.send(retry_later(503, "the server is starting: loading the plugins and deploying the graphs",
-                                        Object{{"starting", true}}, 1));
-        return;
-      }
-      call.params = std::move(params);
-      (this->*route.handler)(call);
+      dispatch(call, route, std::move(*params));
       return;
     }
     if (!allowed.empty()) {
-      if (const auto get = std::find(allowed.begin(), allowed.end(), "GET"); get != allowed.end())
-        allowed.insert(get + 1, "HEAD");
-      std::string allow;
-      Array methods;  // the body names what the header does
-      for (std::string_view m : allowed) {
-        allow += allow.empty() ? "" : ", ";
-        allow += m;
-        methods.push_back(Value(m));
-      }
-      call.responder.send(HttpResponse::error(405, "method " + call.request.method + " not allowed on " + call.request.path,
-                                              Object{{"allow", std::move(methods)}})
-                              .with_header("Allow", allow));
+      call.responder.send(method_not_allowed(call.request, std::move(allowed)));
       return;
     }
     if ((method == "GET") && serve_editor_file(call)) return;
@@ -122,6 +123,22 @@ void RestApi::handle(HttpRequest&& request, Responder&& responder) {
       call.responder.send(HttpResponse::error(500, std::string("internal error: ") + e.what(),
                                               Object{{"path", call.request.path}}));
   }
+}
+
+void RestApi::dispatch(Call& call, const Route& route, std::vector<std::string> params) {
+  if (auto refusal = refuse_access(call.request, route)) {
+    call.responder.send(std::move(*refusal));
+    return;
+  }
+  check_query_names(call.request, route.query);
+  if (starting_ && route.pattern.size() >= 3 && route.pattern[1] == "graphs") {
+    // Not a 404 for a graph whose file is not deployed yet.
+    call.responder.send(retry_later(503, "the server is starting: loading the plugins and deploying the graphs",
+                                    Object{{"starting", true}}, 1));
+    return;
+  }
+  call.params = std::move(params);
+  (this->*route.handler)(call);
 }
 
 std::optional<HttpResponse> RestApi::refuse_access(const HttpRequest& request, const Route& route) const {

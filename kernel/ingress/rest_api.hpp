@@ -1,16 +1,16 @@
 // RestApi — the routes of the REST ingress (docs/rest.md has the full table): packets in,
 // streams, graphs, registry, stats, dead letters, metrics, health.
 //
-//   RestApi api(runtime, registry, graphs, {.max_body = 64 << 20});
+//   RestApi api(runtime, registry, graphs, control_loop, {.max_body = 64 << 20});
 //   HttpServer server(options, [&](HttpRequest&& q, Responder&& r) { api.handle(std::move(q), std::move(r)); },
 //                     [&](int status) { api.count_response(status); });
 //   ...
 //   api.stop_admitting();    // SIGTERM: data routes answer 503 from now on
 //   runtime.shutdown();      // drains; waiting callers get their results
 //
-// Fast routes answer on the HTTP thread; deploys and removals go to the GraphService's
-// control thread; `?wait=true` answers from the runtime's completion callback (a worker
-// thread) or from the timeout timer, whichever comes first.
+// Fast routes answer on the HTTP thread; deploys and removals are the GraphService's jobs on
+// the control loop; `?wait=true` answers from the runtime's completion callback (a worker
+// thread) or from its timeout on the control loop, whichever comes first.
 #pragma once
 
 #include <array>
@@ -27,13 +27,13 @@
 
 #include "durability/durable_ingest.hpp"
 #include "ingress/access_tokens.hpp"
-#include "ingress/deadline_timer.hpp"
 #include "control/graph_service.hpp"
 #include "ingress/http_server.hpp"
 #include "ingress/origin_policy.hpp"
 #include "ingress/tap_endpoint.hpp"
 #include "registry/plugin_registry.hpp"
 #include "runtime/runtime.hpp"
+#include "support/control_loop.hpp"
 #include "support/duration.hpp"
 
 namespace sluice {
@@ -60,7 +60,8 @@ struct RestApiOptions {
 
 class RestApi {
  public:
-  RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, RestApiOptions options);
+  RestApi(Runtime& runtime, PluginRegistry& registry, GraphService& graphs, ControlLoop& control,
+          RestApiOptions options);
   RestApi(const RestApi&) = delete;
   RestApi& operator=(const RestApi&) = delete;
 
@@ -99,6 +100,8 @@ class RestApi {
   void replay(Call& call);
   void get_stream(Call& call);
 
+  // Runs the route's handler once the caller may call it (token, query names, start-up).
+  void dispatch(Call& call, const Route& route, std::vector<std::string> params);
   // The refusal (401 or 403) for a caller whose token does not grant `access`; nullopt: go on.
   std::optional<HttpResponse> refuse_access(const HttpRequest& request, const Route& route) const;
   bool serve_editor_file(Call& call);
@@ -126,8 +129,8 @@ class RestApi {
   std::atomic<bool> starting_{false};
   std::array<std::atomic<std::uint64_t>, 600> responses_by_status_{};
   std::atomic<std::uint64_t> packets_admitted_{0};
-  DeadlineTimer wait_timer_;
-  TapEndpoint taps_{runtime_};
+  ControlLoop& control_;  // the ?wait=true timeouts
+  TapEndpoint taps_{runtime_, control_};
 };
 
 }  // namespace sluice

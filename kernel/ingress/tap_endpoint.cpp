@@ -1,5 +1,6 @@
 #include "ingress/tap_endpoint.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -50,7 +51,7 @@ struct TapEndpoint::Session {
   std::shared_ptr<PacketTap> tap;
   ResponseStream stream;
   std::atomic<std::size_t>& open_taps;
-  std::mutex pumping;             // the timer thread, or end_all()
+  std::mutex pumping;             // the periodic pump, or end_all()
   std::uint64_t slow_client = 0;  // copies dropped because the client did not keep up
   int ticks = 0;
   bool ended = false;
@@ -71,6 +72,11 @@ struct TapEndpoint::Session {
                                                      {"buffer", c.over_buffer},
                                                      {"slow_client", slow_client}}}});
   }};
+
+TapEndpoint::TapEndpoint(Runtime& runtime, ControlLoop& loop)
+    : runtime_(runtime), loop_(loop), pump_task_(loop.every(pump_interval, [this] { pump_all(); })) {}
+
+TapEndpoint::~TapEndpoint() { loop_.cancel_and_wait(pump_task_); }
 
 void TapEndpoint::open(const std::string& graph, const HttpRequest& request, Responder&& responder) {
   const std::string node = required(request, "node");
@@ -104,12 +110,8 @@ void TapEndpoint::open(const std::string& graph, const HttpRequest& request, Res
                                       {"limit", static_cast<std::int64_t>(limits.packets_per_second)},
                                       {"sample", limits.sample_every}}));
   session->stream.write(opened);
-  {
-    std::lock_guard lock(sessions_mutex_);
-    std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
-    sessions_.push_back(session);
-  }
-  timer_.schedule(DeadlineTimer::Clock::now() + pump_interval, [this, session] { pump(session); });
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.push_back(std::move(session));
 }
 
 bool TapEndpoint::pump_once(Session& session) {
@@ -136,17 +138,27 @@ bool TapEndpoint::pump_once(Session& session) {
   return false;
 }
 
-void TapEndpoint::pump(const std::shared_ptr<Session>& session) {
-  if (pump_once(*session))
-    timer_.schedule(DeadlineTimer::Clock::now() + pump_interval, [this, session] { pump(session); });
+void TapEndpoint::pump_all() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    open = sessions_;
+  }
+  std::vector<Session*> ended;
+  for (const auto& session : open)
+    if (!pump_once(*session)) ended.push_back(session.get());
+  if (ended.empty()) return;
+  std::lock_guard lock(sessions_mutex_);
+  std::erase_if(sessions_, [&](const std::shared_ptr<Session>& s) {
+    return std::find(ended.begin(), ended.end(), s.get()) != ended.end();
+  });
 }
 
 void TapEndpoint::end_all() {
   std::vector<std::shared_ptr<Session>> open;
   {
     std::lock_guard lock(sessions_mutex_);
-    for (const auto& weak : sessions_)
-      if (auto session = weak.lock()) open.push_back(std::move(session));
+    open = sessions_;
   }
   for (const auto& session : open) pump_once(*session);
 }

@@ -1,14 +1,14 @@
 // TapEndpoint — GET /v1/graphs/{g}/tap?node=N&port=P[&limit=&sample=]: the packets leaving a
 // node's out port, live, as Server-Sent Events (docs/rest.md "Live tap").
 //
-//   TapEndpoint taps(runtime);
+//   TapEndpoint taps(runtime, control_loop);
 //   taps.open("enrich", request, std::move(responder));   // answers 4xx, or starts the stream
 //
 // Events: `open` (what is tapped, the limits), `packet` (one per copied packet: seq, fields,
 // meta), `stats` every second (seen, sampled out, dropped by rate, buffer and slow client),
 // `end` (why: "redeployed", "undeployed", "shutting down") before the stream closes. The
-// copies are taken from the runtime's PacketTap and written every 100 ms on this endpoint's
-// own timer thread, never on a worker or an HTTP thread.
+// copies are taken from the runtime's PacketTap and written every 100 ms by a periodic task
+// of the control loop, never on a worker or an HTTP thread.
 #pragma once
 
 #include <atomic>
@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "ingress/deadline_timer.hpp"
 #include "ingress/http_server.hpp"
 #include "runtime/runtime.hpp"
+#include "support/control_loop.hpp"
 
 namespace sluice {
 
@@ -32,7 +32,8 @@ class TapEndpoint {
   static constexpr double bytes_per_second = 1 << 20;   // per tap
   static constexpr std::size_t max_buffered = 1 << 20;  // per tap, and again on its socket
 
-  explicit TapEndpoint(Runtime& runtime) : runtime_(runtime) {}
+  TapEndpoint(Runtime& runtime, ControlLoop& loop);
+  ~TapEndpoint();  // the periodic pump ends first
   TapEndpoint(const TapEndpoint&) = delete;
   TapEndpoint& operator=(const TapEndpoint&) = delete;
 
@@ -47,13 +48,15 @@ class TapEndpoint {
   struct Session;
   // Sends what the tap copied; true while the stream goes on.
   static bool pump_once(Session& session);
-  void pump(const std::shared_ptr<Session>& session);
+  // Every pump_interval: each open stream once; the ended ones are let go.
+  void pump_all();
 
   Runtime& runtime_;
+  ControlLoop& loop_;
   std::atomic<std::size_t> open_taps_{0};
   std::mutex sessions_mutex_;
-  std::vector<std::weak_ptr<Session>> sessions_;
-  DeadlineTimer timer_;  // last: its thread stops before the rest goes
+  std::vector<std::shared_ptr<Session>> sessions_;  // open streams
+  ControlLoop::TimerId pump_task_;                  // last: started once the rest exists
 };
 
 }  // namespace sluice

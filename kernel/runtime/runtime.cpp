@@ -25,13 +25,14 @@ namespace sluice {
 
 namespace {
 
-// The pool io::run_blocking hands work to (one per process: the last runtime started).
-std::atomic<boost::asio::thread_pool*> io_pool_in_use{nullptr};
-
-// Runs `work` on the I/O pool while only the calling fiber waits; inline off the workers.
+// io::run_blocking in the kernel: on a worker thread, `work` runs on the I/O pool of that
+// worker's runtime while only the calling fiber waits; on any other thread, inline. The
+// executor is the same function for every runtime in the process (each finds its own pool
+// through its workers), so several runtimes, one after another or side by side, never hand
+// work to each other's pools.
 void run_on_io_pool(const std::function<void()>& work) {
-  boost::asio::thread_pool* pool = io_pool_in_use.load();
-  if (!pool || !Worker::on_worker_thread()) {
+  boost::asio::thread_pool* pool = Worker::blocking_pool_of_this_thread();
+  if (!pool) {
     work();
     return;
   }
@@ -71,6 +72,7 @@ struct Runtime::Impl {
   std::map<std::string, std::shared_ptr<DeployedGraph>, std::less<>> graphs;
   std::atomic<bool> stopping{false};
   bool stopped = false;
+  std::unique_ptr<ControlLoop> own_control_loop;  // when RuntimeOptions::control_loop is null
   std::unique_ptr<StallWatchdog> watchdog;
 
   explicit Impl(RuntimeOptions o)
@@ -201,8 +203,10 @@ struct Runtime::Impl {
 Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>(options)) {
   std::size_t n = options.workers ? options.workers : std::thread::hardware_concurrency();
   n = std::max<std::size_t>(1, n);
-  for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>(i));
-  impl_->watchdog = std::make_unique<StallWatchdog>([impl = impl_.get()](const auto& visit) {
+  for (std::size_t i = 0; i < n; ++i) impl_->workers.push_back(std::make_unique<Worker>(i, impl_->io_pool));
+  ControlLoop* loop = options.control_loop;
+  if (!loop) loop = (impl_->own_control_loop = std::make_unique<ControlLoop>()).get();
+  impl_->watchdog = std::make_unique<StallWatchdog>(*loop, [impl = impl_.get()](const auto& visit) {
     std::vector<std::shared_ptr<DeployedGraph>> graphs;
     {
       std::shared_lock lock(impl->graphs_mutex);
@@ -212,7 +216,6 @@ Runtime::Runtime(RuntimeOptions options) : impl_(std::make_unique<Impl>(options)
       for (const auto& instance : graph->instances)
         for (const auto& node : instance->nodes()) visit(*node);
   });
-  io_pool_in_use.store(&impl_->io_pool);
   io::set_blocking_executor(&run_on_io_pool);
 }
 
@@ -485,8 +488,6 @@ void Runtime::shutdown() {
   impl_->watchdog.reset();
   for (auto& worker : impl_->workers) worker->stop();
   impl_->io_pool.join();
-  boost::asio::thread_pool* ours = &impl_->io_pool;
-  io_pool_in_use.compare_exchange_strong(ours, nullptr);
 }
 
 bool Runtime::shutting_down() const { return impl_->stopping; }

@@ -34,6 +34,7 @@
 #include "graph/graph_spec.hpp"
 #include "runtime/fiber_stacks.hpp"
 #include "runtime/packet_tap.hpp"
+#include "support/control_loop.hpp"
 
 namespace sluice {
 
@@ -68,6 +69,9 @@ struct RuntimeOptions {
   // Sees every stream a source node sent as it completes, on a worker thread (`sluice run`
   // writes their results); empty: nobody but the source.
   std::function<void(const StreamResult&)> on_source_stream = {};
+  // Runs the stall watchdog's sampling (the server's loop, which carries its other control
+  // work too); null: the runtime has a loop of its own.
+  ControlLoop* control_loop = nullptr;
 };
 
 struct StreamError {

@@ -7,15 +7,14 @@
 // killed at the timeout (HostedComponent).
 //
 // The hot path pays one relaxed store each time a fiber starts or stops waiting
-// (NodeRuntime::in_component); the watchdog's own thread samples the nodes' counters four
-// times a second.
+// (NodeRuntime::in_component); a periodic task of the control loop samples the nodes'
+// counters four times a second.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
+
+#include "support/control_loop.hpp"
 
 namespace sluice {
 
@@ -25,21 +24,18 @@ class StallWatchdog {
  public:
   // Calls `visit` with a function to apply to every node of every running instance.
   using ForEachNode = std::function<void(const std::function<void(NodeRuntime&)>&)>;
-  explicit StallWatchdog(ForEachNode for_each_node,
-                         std::chrono::milliseconds period = std::chrono::milliseconds(250));
-  ~StallWatchdog();  // stops its thread
+  StallWatchdog(ControlLoop& loop, ForEachNode for_each_node,
+                std::chrono::milliseconds period = std::chrono::milliseconds(250));
+  ~StallWatchdog();  // ends the sampling (a sample in progress finishes first)
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
 
  private:
-  void run();
+  void sample();
 
+  ControlLoop& loop_;
   ForEachNode for_each_node_;
-  std::chrono::milliseconds period_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: started once everything it reads is ready
+  ControlLoop::TimerId task_;  // last: started once everything it reads is ready
 };
 
 }  // namespace sluice

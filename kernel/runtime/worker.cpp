@@ -8,10 +8,11 @@
 namespace sluice {
 
 namespace {
-thread_local bool is_worker_thread = false;
+thread_local boost::asio::thread_pool* this_thread_blocking_pool = nullptr;
 }
 
-Worker::Worker(std::size_t index) : index_(index), thread_([this] { run(); }) {}
+Worker::Worker(std::size_t index, boost::asio::thread_pool& blocking_pool)
+    : index_(index), blocking_pool_(blocking_pool), thread_([this] { run(); }) {}
 
 Worker::~Worker() { stop(); }
 
@@ -22,10 +23,10 @@ void Worker::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Worker::on_worker_thread() { return is_worker_thread; }
+boost::asio::thread_pool* Worker::blocking_pool_of_this_thread() { return this_thread_blocking_pool; }
 
 void Worker::run() {
-  is_worker_thread = true;
+  this_thread_blocking_pool = &blocking_pool_;
   fiber_stacks::use_alternate_signal_stack();
   boost::fibers::use_scheduling_algorithm<TopologicalScheduler>();
   std::function<void()> task;

@@ -1,4 +1,4 @@
-// The ingress pieces that need no server: request bodies, durations, times, the timer.
+// The ingress pieces that need no server: request bodies, durations, times, the control loop.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -7,15 +7,16 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <sluice/json.hpp>
 
-#include "ingress/deadline_timer.hpp"
 #include "ingress/request_body.hpp"
 #include "ingress/rest_api.hpp"
+#include "support/control_loop.hpp"
 #include "support/timestamps.hpp"
 
 using namespace sluice;
@@ -154,8 +155,8 @@ TEST_CASE("parse_duration and iso8601") {
         "2023-11-14T22:13:20.123Z");
 }
 
-TEST_CASE("DeadlineTimer runs callbacks in deadline order and not when cancelled") {
-  DeadlineTimer timer;
+TEST_CASE("ControlLoop runs timer callbacks in deadline order and not when cancelled") {
+  ControlLoop loop;
   std::mutex mutex;
   std::condition_variable fired;
   std::vector<int> order;
@@ -166,13 +167,69 @@ TEST_CASE("DeadlineTimer runs callbacks in deadline order and not when cancelled
       fired.notify_all();
     };
   };
-  const auto now = DeadlineTimer::Clock::now();
-  timer.schedule(now + 60ms, record(2));
-  const auto cancelled = timer.schedule(now + 30ms, record(99));
-  timer.schedule(now + 20ms, record(1));
-  CHECK(timer.cancel(cancelled));
+  const auto now = ControlLoop::Clock::now();
+  loop.schedule(now + 60ms, record(2));
+  const auto cancelled = loop.schedule(now + 30ms, record(99));
+  loop.schedule(now + 20ms, record(1));
+  CHECK(loop.cancel(cancelled));
   std::unique_lock lock(mutex);
   CHECK(fired.wait_for(lock, 5s, [&] { return order.size() == 2; }));
   CHECK(order == std::vector<int>{1, 2});
-  CHECK_FALSE(timer.cancel(cancelled));
+  CHECK_FALSE(loop.cancel(cancelled));
+}
+
+TEST_CASE("ControlLoop: a periodic task runs until cancel_and_wait, which returns once it is not running") {
+  ControlLoop loop;
+  std::atomic<int> runs{0};
+  std::atomic<bool> inside{false};
+  const auto task = loop.every(1ms, [&] {
+    inside = true;
+    std::this_thread::sleep_for(2ms);  // a run in progress when cancel_and_wait is called
+    ++runs;
+    inside = false;
+  });
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (runs < 5 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  REQUIRE(runs >= 5);
+  loop.cancel_and_wait(task);
+  CHECK_FALSE(inside);
+  const int after = runs;
+  loop.wait_for_jobs();  // a round trip through the loop: a rearmed timer would have had time
+  std::this_thread::sleep_for(20ms);
+  CHECK(runs == after);
+}
+
+TEST_CASE("ControlLoop: jobs run one at a time in order, and timers run beside a long job") {
+  ControlLoop loop;
+  std::vector<int> order;  // written by the jobs only: one at a time
+  std::promise<void> timer_ran;
+  auto timer_done = timer_ran.get_future();
+  // The first job waits for a timer: with one thread for everything this would never end.
+  loop.post_job([&] {
+    CHECK(timer_done.wait_for(10s) == std::future_status::ready);
+    order.push_back(1);
+  });
+  for (int n = 2; n <= 50; ++n) loop.post_job([&order, n] { order.push_back(n); });
+  loop.schedule(ControlLoop::Clock::now() + 1ms, [&] { timer_ran.set_value(); });
+  loop.wait_for_jobs();
+  REQUIRE(order.size() == 50);
+  for (int n = 1; n <= 50; ++n) CHECK(order[static_cast<std::size_t>(n - 1)] == n);
+}
+
+TEST_CASE("ControlLoop::stop runs the jobs posted already, drops the timers and takes nothing more") {
+  ControlLoop loop;
+  std::atomic<int> jobs{0};
+  std::atomic<bool> timer_ran{false};
+  loop.post_job([&] {
+    std::this_thread::sleep_for(20ms);
+    ++jobs;
+  });
+  loop.post_job([&] { ++jobs; });
+  loop.schedule(ControlLoop::Clock::now() + 10s, [&] { timer_ran = true; });
+  loop.stop();
+  CHECK(jobs == 2);
+  CHECK_FALSE(timer_ran);
+  CHECK_FALSE(loop.post_job([&] { ++jobs; }));
+  loop.stop();  // idempotent
+  CHECK(jobs == 2);
 }

@@ -243,13 +243,29 @@ struct NumberSource : Component {
   long batches_, batch_, failing_;
 };
 
+// Whether io::run_blocking ran its work on another thread than the one calling process().
+std::atomic<int> blocking_moved{0}, blocking_inline{0};
+struct BlockingProbe : Component {
+  static ComponentDescriptor descriptor() {
+    return {.name = "blocking_probe", .summary = "runs blocking work", .kind = ComponentKind::transformer};
+  }
+  explicit BlockingProbe(const Params&) {}
+  void process(Packet& p, Emitter& emit) override {
+    const std::thread::id caller = std::this_thread::get_id();
+    std::thread::id ran;
+    io::run_blocking([&] { ran = std::this_thread::get_id(); });
+    ++(ran == caller ? blocking_inline : blocking_moved);
+    emit(std::move(p));
+  }
+};
+
 struct TestCatalog : ComponentCatalog {
   std::map<std::string, std::shared_ptr<const ComponentDescriptor>, std::less<>> components;
   TestCatalog() {
     for (auto d : {describe<Pass>(), describe<FailIfBad>(), describe<DropOdd>(), describe<Split>(),
                    describe<Parity>(), describe<Collect>(), describe<Sink>(), describe<Enter>(),
                    describe<SlowExit>(), describe<Sleeper>(), describe<Gate>(), describe<Explodes>(),
-                   describe<CountingSink>(), describe<NumberSource>()})
+                   describe<CountingSink>(), describe<NumberSource>(), describe<BlockingProbe>()})
       components.emplace(d.name, std::make_shared<const ComponentDescriptor>(d));
   }
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override {
@@ -699,6 +715,28 @@ TEST_CASE("a blocking component does not stall other graphs on its worker") {
   CHECK(sleeper_done < 3);
   REQUIRE(eventually([&] { return runtime.stream(slow.stream_id)->state == StreamResult::State::done; }));
   CHECK(sleeper_done == 3);
+}
+
+TEST_CASE("a runtime's blocking work goes to its own I/O pool, whatever other runtimes start and stop") {
+  blocking_moved = 0;
+  blocking_inline = 0;
+  Runtime runtime({.workers = 1});
+  runtime.deploy(plan("name: g\npipeline: [b, out]\nnodes:\n  b: {component: blocking_probe}\n"
+                      "  out: {component: collect}\n"));
+  CHECK(run_stream(runtime, "g", numbered(5)).sinks["out"] == 5);
+  {
+    // Another runtime (a test's, `sluice check`'s probe of a graph) comes and goes.
+    Runtime other({.workers = 1});
+    CHECK(run_stream(runtime, "g", numbered(5)).sinks["out"] == 5);
+  }
+  CHECK(run_stream(runtime, "g", numbered(5)).sinks["out"] == 5);
+  CHECK(blocking_moved == 15);
+  CHECK(blocking_inline == 0);
+  // Off the workers there is no pool to wait for: the work runs where it is called.
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id ran;
+  io::run_blocking([&] { ran = std::this_thread::get_id(); });
+  CHECK(ran == caller);
 }
 
 TEST_CASE("a full ingress refuses with overloaded, never queueing without bound") {

@@ -1,0 +1,134 @@
+#include "support/control_loop.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+
+#include "support/log.hpp"
+
+namespace sluice {
+
+struct ControlLoop::Timer {
+  explicit Timer(boost::asio::io_context& io) : timer(io) {}
+  boost::asio::steady_timer timer;
+  std::function<void()> callback;
+  Clock::duration period{};  // zero: once
+};
+
+namespace {
+
+// Jobs and callbacks answer their own errors; one that escapes must not end a loop thread.
+void run_guarded(const std::function<void()>& work, const char* what) {
+  try {
+    work();
+  } catch (const std::exception& e) {
+    log::error("{} failed: {}", what, e.what());
+  }
+}
+
+}  // namespace
+
+ControlLoop::ControlLoop()
+    : work_(io_.get_executor()), jobs_(io_.get_executor()), timers_(io_.get_executor()) {
+  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+}
+
+ControlLoop::~ControlLoop() { stop(); }
+
+bool ControlLoop::post_job(std::function<void()> job) {
+  std::lock_guard lock(mutex_);
+  if (stopped_) return false;
+  boost::asio::post(jobs_, [job = std::move(job)] { run_guarded(job, "control job"); });
+  return true;
+}
+
+void ControlLoop::wait_for_jobs() {
+  std::promise<void> done;
+  if (!post_job([&done] { done.set_value(); })) return;  // stopped: stop() ran them all
+  done.get_future().wait();
+}
+
+ControlLoop::TimerId ControlLoop::schedule(Clock::time_point deadline, std::function<void()> callback) {
+  auto timer = std::make_shared<Timer>(io_);
+  timer->callback = std::move(callback);
+  timer->timer.expires_at(deadline);
+  std::lock_guard lock(mutex_);
+  const TimerId id = ++next_id_;
+  if (stopped_) return id;  // dropped, as stop() drops the waiting ones
+  waiting_.emplace(id, timer);
+  arm(id, timer);
+  return id;
+}
+
+ControlLoop::TimerId ControlLoop::every(Clock::duration period, std::function<void()> task) {
+  auto timer = std::make_shared<Timer>(io_);
+  timer->callback = std::move(task);
+  timer->period = period;
+  timer->timer.expires_after(period);
+  std::lock_guard lock(mutex_);
+  const TimerId id = ++next_id_;
+  if (stopped_) return id;
+  waiting_.emplace(id, timer);
+  arm(id, timer);
+  return id;
+}
+
+void ControlLoop::arm(TimerId id, const std::shared_ptr<Timer>& timer) {
+  timer->timer.async_wait(boost::asio::bind_executor(timers_, [this, id, timer](const boost::system::error_code& ec) {
+    if (!ec) fire(id, timer);
+  }));
+}
+
+void ControlLoop::fire(TimerId id, const std::shared_ptr<Timer>& timer) {
+  {
+    // The timer may have been cancelled after it expired and before this ran.
+    std::lock_guard lock(mutex_);
+    const auto it = waiting_.find(id);
+    if (it == waiting_.end()) return;
+    if (timer->period == Clock::duration::zero()) waiting_.erase(it);
+  }
+  run_guarded(timer->callback, "control timer");
+  if (timer->period == Clock::duration::zero()) return;
+  std::lock_guard lock(mutex_);
+  if (!waiting_.contains(id)) return;  // cancelled while it ran
+  timer->timer.expires_at(timer->timer.expiry() + timer->period);
+  arm(id, timer);
+}
+
+bool ControlLoop::cancel(TimerId id) {
+  std::lock_guard lock(mutex_);
+  const auto it = waiting_.find(id);
+  if (it == waiting_.end()) return false;
+  it->second->timer.cancel();
+  waiting_.erase(it);
+  return true;
+}
+
+void ControlLoop::cancel_and_wait(TimerId id) {
+  cancel(id);
+  // Timer callbacks run one at a time on the timers' strand: once this marker has run there,
+  // none that started before it is still running.
+  std::promise<void> passed;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;  // the threads are joined or joining: nothing runs any more
+    boost::asio::post(timers_, [&passed] { passed.set_value(); });
+  }
+  passed.get_future().wait();
+}
+
+void ControlLoop::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto& [id, timer] : waiting_) timer->timer.cancel();
+    waiting_.clear();
+  }
+  // The jobs posted already still run; with no work left, run() returns on both threads.
+  work_.reset();
+  for (auto& thread : threads_) thread.join();
+}
+
+}  // namespace sluice
