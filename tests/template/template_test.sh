@@ -166,7 +166,9 @@ test_install() {
   for path in bin/sluice include/sluice/component.hpp include/sluice/plugin.hpp \
       include/sluice/harness.hpp 'lib*/libsluice-sdk.so' 'lib*/pkgconfig/sluice-sdk.pc' \
       'lib*/sluice/plugins/libsluice-publish.so' share/sluice/templates/component/cookiecutter.json \
-      share/sluice/templates/component/sluice-template.json; do
+      share/sluice/templates/component/sluice-template.json \
+      share/sluice/templates/component/hooks/post_gen_project.py \
+      'share/sluice/templates/component/{{cookiecutter.name}}/kinds/adapter/sample.txt'; do
     found=$(find "$stage" -path "*/$path" | head -n1)
     [ -n "$found" ] || fail "meson install did not install $path"
   done
@@ -222,7 +224,23 @@ test_errors() {
   expect_failure "$sluice" new component collect --plugins "$build_root/plugins"
   expect_output "name: 'collect' is taken: plugin package 'publish'"
   expect_output "nothing was written"
-  [ ! -e ok_name ] && [ ! -e collect ] && [ ! -e word-count ] || fail "a refused project was written"
+
+  # A template may use {{cookiecutter.VAR}} and nothing else of Jinja: anything sluice would not
+  # render as cookiecutter does is refused at its file:line:column, in every kind's files
+  # whichever kind is chosen.
+  cp -r "$source_root/templates" "$work/edited_templates"
+  local graph="$work/edited_templates/component/{{cookiecutter.name}}/kinds/filter/graph.yaml"
+  sed -i '3s/^/  {% if cookiecutter.kind == "filter" %}/' "$graph"
+  expect_failure "$sluice" new component tag_check --templates "$work/edited_templates"
+  expect_output "$graph:3:3: unsupported template syntax '{% if cookiecutter.kind == \"filter\" %}': sluice new substitutes only {{cookiecutter.VAR}}"
+  sed -i '3s/.*/name: {{ cookiecutter.name }}/' "$graph"
+  expect_failure "$sluice" new component tag_check --templates "$work/edited_templates"
+  expect_output "$graph:3:7: unsupported template syntax '{{ cookiecutter.name }}'"
+  sed -i '3s/.*/name: {{cookiecutter.nmae}}/' "$graph"
+  expect_failure "$sluice" new component tag_check --templates "$work/edited_templates"
+  expect_output "$graph:3:22: 'cookiecutter.nmae' is undefined here (did you mean 'name'?)"
+  [ ! -e ok_name ] && [ ! -e collect ] && [ ! -e word-count ] && [ ! -e tag_check ] ||
+    fail "a refused project was written"
   if ls -A | grep -q '^\.'; then fail "a staging directory was left behind: $(ls -A)"; fi
 
   # tools/sluice-new is `sluice new` from the source tree (built already: no setup runs).
