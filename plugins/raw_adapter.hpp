@@ -45,6 +45,12 @@ inline std::string to_utf8(std::string_view text, const std::string& charset) {
 
 }  // namespace raw_adapter_detail
 
+// A JSON value as a packet: an object's fields; std::runtime_error naming `where` otherwise.
+inline Packet object_packet(Value&& value, const std::string& where) {
+  if (!value.is_object()) throw std::runtime_error(where + " is " + value.type_name() + ", not an object");
+  return Packet(std::move(value.as_object()));
+}
+
 // What every adapter shares: the mimetype check, reading the raw bytes, meta on children,
 // the ports.
 class Adapter : public Component {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sluice/http_client.hpp>
+
 #include "registry/plugin_registry.hpp"
 
 namespace sluice::cli {
@@ -19,8 +21,8 @@ void add_run_command(CLI::App& app);      // run_command.cpp: `run GRAPH` over N
 void add_serve_command(CLI::App& app);    // serve_command.cpp: `serve`, the REST server
 void add_new_command(CLI::App& app);      // new_command.cpp: `new component`, from templates/
 void add_deploy_command(CLI::App& app);   // deploy_command.cpp: `deploy GRAPH` to every node of a cluster
-void add_tap_command(CLI::App& app);
-void add_host_command(CLI::App& app);     // host_command.cpp: `host`, an isolation: process node's process      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
+void add_tap_command(CLI::App& app);      // tap_command.cpp: `tap URL GRAPH NODE.PORT`, live packets as NDJSON
+void add_host_command(CLI::App& app);     // host_command.cpp: `host`, an isolation: process node's process
 
 // `--plugins DIR` (repeatable, each an existing directory) and `--no-bundled-plugins` on a
 // subcommand; the search path is then plugin_search_path(dirs).
@@ -47,6 +49,10 @@ void warn_if_no_components(const PluginRegistry& registry, std::string_view comm
 // tools/editor/dist when it runs from its build tree, else <prefix>/share/sluice/editor;
 // "" when that holds no built editor (no index.html).
 std::string bundled_editor_dir();
+
+// A server's address as `deploy` and `tap` take it: http://host:port[/prefix], https://…, or
+// host:port (http). Throws std::invalid_argument.
+http::Url server_url(const std::string& text);
 
 void set_exit_code(int code);
 int exit_code();

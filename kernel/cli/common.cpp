@@ -113,6 +113,10 @@ std::string bundled_editor_dir() {
   return fs::is_regular_file(dir / "index.html", ec) ? dir.string() : std::string();
 }
 
+http::Url server_url(const std::string& text) {
+  return http::Url::parse(text.find("://") == std::string::npos ? "http://" + text : text);
+}
+
 void set_exit_code(int code) { process_exit_code = code; }
 int exit_code() { return process_exit_code; }
 

@@ -40,7 +40,7 @@ struct Node {
 // `http://host:port[/prefix]`, `https://…`, or `host:port`.
 std::optional<Node> parse_node(const std::string& text, std::string& error) {
   try {
-    Node node{.text = text, .url = http::Url::parse(text.find("://") == std::string::npos ? "http://" + text : text)};
+    Node node{.text = text, .url = server_url(text)};
     while (node.url.target.ends_with('/')) node.url.target.pop_back();
     return node;
   } catch (const std::invalid_argument& e) {

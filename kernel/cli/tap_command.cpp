@@ -99,7 +99,7 @@ class EventReader {
 int tap(const TapOptions& options) {
   std::optional<sluice::http::Url> url;
   try {
-    url = sluice::http::Url::parse(options.url.find("://") == std::string::npos ? "http://" + options.url : options.url);
+    url = server_url(options.url);
   } catch (const std::invalid_argument& e) {
     std::cerr << "sluice tap: " << e.what() << " (the server is http://HOST:PORT)\n";
     return 2;

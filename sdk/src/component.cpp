@@ -75,6 +75,13 @@ std::string Params::get_string(std::string_view name) const {
   return typed_param(name, [&] { return get(name).as_string(); });
 }
 
+char Params::get_char(std::string_view name) const {
+  const std::string value = get_string(name);
+  if (value.size() != 1)
+    throw std::invalid_argument("param '" + std::string(name) + "' must be one character, got '" + value + "'");
+  return value[0];
+}
+
 std::int64_t Params::get_int(std::string_view name) const {
   return typed_param(name, [&] { return get(name).as_int(); });
 }

@@ -113,6 +113,8 @@ class Params {
   std::int64_t get_int(std::string_view name) const;
   double get_number(std::string_view name) const;
   bool get_bool(std::string_view name) const;
+  // A string param of exactly one character (a delimiter, a quote).
+  char get_char(std::string_view name) const;
   std::vector<std::string> get_string_list(std::string_view name) const;
   // Fallback variants for optional params without a default.
   std::string get_string(std::string_view name, std::string_view fallback) const;

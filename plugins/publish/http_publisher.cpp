@@ -3,7 +3,7 @@
 #include <sluice/io.hpp>
 #include <sluice/json.hpp>
 
-#include "publishers.hpp"
+#include "http_publisher.hpp"
 
 namespace sluice::publish {
 

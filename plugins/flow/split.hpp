@@ -1,0 +1,22 @@
+// split: one packet per element of an array field.
+#pragma once
+
+#include <string>
+
+#include <sluice/component.hpp>
+
+namespace sluice::flow {
+
+class Split : public Component {
+ public:
+  static ComponentDescriptor descriptor();
+  explicit Split(const Params& params);
+  void process(Packet& packet, Emitter& emit) override;
+
+ private:
+  std::string field_;
+  std::string into_;
+  std::string index_;
+};
+
+}  // namespace sluice::flow
