@@ -113,9 +113,9 @@ void log_graph_reload(const GraphService::DirectoryReport& report) {
   for (const auto& name : report.removed) log::info("removed graph '{}' (its file is gone)", name);
 }
 
-// Plugin reloads arrive on the registry's watcher thread; redeploys run on the graph
-// service's control thread. The relay is cut before the service stops, so a late change
-// never reaches a service that is gone.
+// Plugin reloads arrive on the registry's watcher thread; redeploys run as the graph
+// service's jobs on the control loop. The relay is cut before the service stops, so a late
+// change never reaches a service that is gone.
 struct ChangeRelay {
   std::mutex mutex;
   GraphService* graphs = nullptr;
