@@ -53,12 +53,7 @@ ControlLoop::TimerId ControlLoop::schedule(Clock::time_point deadline, std::func
   auto timer = std::make_shared<Timer>(io_);
   timer->callback = std::move(callback);
   timer->timer.expires_at(deadline);
-  std::lock_guard lock(mutex_);
-  const TimerId id = ++next_id_;
-  if (stopped_) return id;  // dropped, as stop() drops the waiting ones
-  waiting_.emplace(id, timer);
-  arm(id, timer);
-  return id;
+  return start(std::move(timer));
 }
 
 ControlLoop::TimerId ControlLoop::every(Clock::duration period, std::function<void()> task) {
@@ -66,9 +61,13 @@ ControlLoop::TimerId ControlLoop::every(Clock::duration period, std::function<vo
   timer->callback = std::move(task);
   timer->period = period;
   timer->timer.expires_after(period);
+  return start(std::move(timer));
+}
+
+ControlLoop::TimerId ControlLoop::start(std::shared_ptr<Timer> timer) {
   std::lock_guard lock(mutex_);
   const TimerId id = ++next_id_;
-  if (stopped_) return id;
+  if (stopped_) return id;  // dropped, as stop() drops the waiting ones
   waiting_.emplace(id, timer);
   arm(id, timer);
   return id;

@@ -60,6 +60,8 @@ class ControlLoop {
 
  private:
   struct Timer;
+  // Registers an expiry-set timer and waits for it; its id.
+  TimerId start(std::shared_ptr<Timer> timer);
   void arm(TimerId id, const std::shared_ptr<Timer>& timer);
   void fire(TimerId id, const std::shared_ptr<Timer>& timer);
 
