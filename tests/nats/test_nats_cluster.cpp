@@ -1,7 +1,8 @@
 // The distributed mode of docs/cluster.md on loopback: a 3-server NATS cluster with the stream
 // JOBS replicated 3 times, 2 sluice nodes each serving the REST → JetStream graph and the
-// JetStream → work graph. Under load one sluice node and one NATS server are killed with
-// SIGKILL; every message JetStream acknowledged to a REST client is processed at least once.
+// JetStream → work graph. Under load one sluice node (frozen first, so that it dies holding
+// messages) and one NATS server are killed with SIGKILL; every message JetStream acknowledged
+// to a REST client is processed at least once.
 #include <doctest/doctest.h>
 
 #include "nats_graphs.hpp"
@@ -34,7 +35,16 @@ TEST_CASE("3 NATS servers (R=3), 2 sluice nodes: kill -9 a node and a server und
                            processed({outputs[0]}).times.size() >= 200 && processed({outputs[1]}).times.size() >= 200;
                   }, 40s),
                   node1->stderr_text() << node2->stderr_text());
+  // Node 2 must die holding messages it never acked. Killed at an idle moment it would hold none
+  // (its open fetch goes with its connection), so it is frozen first: the poster moves to node 1
+  // (two more answers, the second to a post begun after the switch), then the stopped node's
+  // open fetch is filled by what node 1 publishes next, and only then comes SIGKILL.
+  const std::size_t at_switch = poster.acknowledged_count();
   node2_alive = false;
+  REQUIRE(wait_until([&] { return poster.acknowledged_count() >= at_switch + 100; }, 20s));
+  REQUIRE(::kill(node2->pid(), SIGSTOP) == 0);
+  const std::size_t at_freeze = poster.acknowledged_count();
+  REQUIRE(wait_until([&] { return poster.acknowledged_count() >= at_freeze + 100; }, 20s));
   node2->stop(SIGKILL);
   cluster.servers[0]->kill(SIGKILL);
   const std::size_t at_kill = poster.acknowledged_count();
