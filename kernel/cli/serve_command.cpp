@@ -113,7 +113,7 @@ void log_graph_reload(const GraphService::DirectoryReport& report) {
   for (const auto& name : report.removed) log::info("removed graph '{}' (its file is gone)", name);
 }
 
-// Plugin reloads arrive on the registry's watcher thread; redeploys run as the graph
+// Plugin reloads arrive in the control loop's watch handler; redeploys run as the graph
 // service's jobs on the control loop. The relay is cut before the service stops, so a late
 // change never reaches a service that is gone.
 struct ChangeRelay {
@@ -267,7 +267,7 @@ class Server {
   void load_plugins() {
     registry_.rescan();
     try {
-      registry_.watch();
+      registry_.watch(control_loop_);
     } catch (const std::system_error& e) {
       log::warn("plugin directories are not watched ({}); new plugins need a restart", e.what());
     }
@@ -388,9 +388,9 @@ class Server {
 
   const ServeSettings& settings_;
   const ServeAccess& access_;
+  ControlLoop control_loop_;  // deploys, ?wait=true timeouts, the taps' pump, the stall watchdog, file watches
   PluginRegistry registry_;
   const fs::path state_dir_;
-  ControlLoop control_loop_;  // deploys, ?wait=true timeouts, the taps' pump, the stall watchdog
   Runtime runtime_;
   GraphService graphs_;
   std::unique_ptr<DurableIngest> ingest_;  // with --durability wal

@@ -145,7 +145,7 @@ GraphService::DirectoryReport GraphService::deploy_directory() {
 
 void GraphService::watch_directory(std::function<void(const DirectoryReport&)> on_reload) {
   watcher_ = std::make_unique<FileTreeWatcher>(
-      std::vector<fs::path>{directory_}, 0, std::vector<std::string>{".yaml", ".yml"},
+      loop_, std::vector<fs::path>{directory_}, 0, std::vector<std::string>{".yaml", ".yml"},
       [this, on_reload = std::move(on_reload)](const std::set<fs::path>&) {
         // A file still being written is read again when it is closed.
         post([this, on_reload] { on_reload(deploy_directory()); });

@@ -1,8 +1,8 @@
-// FileTreeWatcher — inotify over directory trees, on its own thread: the plugin directories
-// (`.so` files) and the graphs directory (`.yaml`/`.yml` files).
+// FileTreeWatcher — inotify over directory trees, read by the control loop: the plugin
+// directories (`.so` files) and the graphs directory (`.yaml`/`.yml` files).
 //
-//   FileTreeWatcher watcher(dirs, 3, {".so"}, [&](const std::set<std::filesystem::path>& busy) {
-//     rescan_all_except(busy);  // on the watcher thread
+//   FileTreeWatcher watcher(loop, dirs, 3, {".so"}, [&](const std::set<std::filesystem::path>& busy) {
+//     rescan_all_except(busy);  // a watch handler of the loop: beside its jobs and timers
 //   });
 //
 // Calls `on_change` once right after the watches are in place (so nothing that changed while
@@ -23,9 +23,12 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <optional>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
+
+#include "support/control_loop.hpp"
 
 struct inotify_event;
 
@@ -37,11 +40,11 @@ class FileTreeWatcher {
 
   static constexpr std::chrono::milliseconds write_settle_time{2000};
 
-  // Sets up the watches and starts the thread; throws std::system_error when inotify is not
-  // available.
-  FileTreeWatcher(std::vector<std::filesystem::path> roots, int max_depth,
+  // Sets up the watches and hands the inotify descriptor to `loop`; throws std::system_error
+  // when inotify is not available.
+  FileTreeWatcher(ControlLoop& loop, std::vector<std::filesystem::path> roots, int max_depth,
                   std::vector<std::string> extensions, Callback on_change);
-  ~FileTreeWatcher();  // stops and joins the thread
+  ~FileTreeWatcher();  // once it returns, on_change is not running and is not called again
   FileTreeWatcher(const FileTreeWatcher&) = delete;
   FileTreeWatcher& operator=(const FileTreeWatcher&) = delete;
 
@@ -54,29 +57,34 @@ class FileTreeWatcher {
   void watch_tree(const std::filesystem::path& dir, int depth);
   // When `file` is a symbolic link with one of the extensions: watches its target's directory.
   void follow_link(const std::filesystem::path& file);
-  void run();
-  // The steps of run(), on the thread. `writing`: the files being written, with when they last were.
-  // Each returns true when what it read may have changed a file or the tree (a report is due).
-  using Clock = std::chrono::steady_clock;
-  using WriteTimes = std::map<std::filesystem::path, Clock::time_point>;
-  bool read_events(WriteTimes& writing);  // until none is left
-  bool handle_event(const inotify_event& event, Clock::time_point event_time, WriteTimes& writing);
+  // The loop's handler: `events` as read from inotify (nothing: the first call, or the oldest
+  // write in progress may have settled). Returns when that write settles.
+  std::optional<ControlLoop::Clock::time_point> on_events(std::string_view events);
+  // The steps of on_events(). Each returns true when the event may have changed a file or the
+  // tree (a report is due).
+  bool handle_event(const inotify_event& event, ControlLoop::Clock::time_point event_time);
   // An event about `dir`, a subdirectory of a watched tree (which handle_event() counts as a change).
   void handle_directory_event(const std::filesystem::path& dir, std::uint32_t mask, int parent_depth);
   bool handle_file_event(const std::filesystem::path& file, std::uint32_t mask,
-                         Clock::time_point event_time, WriteTimes& writing);
+                         ControlLoop::Clock::time_point event_time);
+  // Drops the files that nothing happened to for write_settle_time; true when there was one.
+  bool forget_settled_writes();
+  void report_change();
 
   std::vector<std::filesystem::path> roots_;
   int max_depth_;
   std::vector<std::string> extensions_;
   Callback on_change_;
+  ControlLoop& loop_;
   int inotify_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd that wakes the thread to stop
-  // By watch descriptor. Filled by the constructor, then touched only by the thread.
-  std::map<int, Watched> watches_;
+  // What follows is filled by the constructor, then touched only by on_events(), one call at a time.
+  std::map<int, Watched> watches_;  // by watch descriptor
   // A link target → the watched links that point at it (resolved when each link was seen).
   std::map<std::filesystem::path, std::set<std::filesystem::path>> link_targets_;
-  std::thread thread_;
+  // Watched files modified and not yet closed → when they last were.
+  std::map<std::filesystem::path, ControlLoop::Clock::time_point> writing_;
+  bool reported_ = false;  // the first report, for what changed while the watches were set up
+  ControlLoop::WatchId watch_id_ = 0;
 };
 
 }  // namespace sluice

@@ -173,7 +173,7 @@ PluginRegistry::PluginRegistry(std::vector<fs::path> directories, PluginRegistry
 }
 
 PluginRegistry::~PluginRegistry() {
-  // The watcher thread calls into this object: stop it before any member goes away.
+  // The watcher's handler calls into this object: stop it before any member goes away.
   const std::lock_guard lock(watch_mutex_);
   watcher_.reset();
 }
@@ -183,11 +183,11 @@ void PluginRegistry::rescan() {
   rescan_locked({});
 }
 
-void PluginRegistry::watch() {
+void PluginRegistry::watch(ControlLoop& loop) {
   const std::lock_guard lock(watch_mutex_);
   if (watcher_) return;
   watcher_ = std::make_unique<FileTreeWatcher>(
-      directories_, max_depth, std::vector<std::string>{".so"},
+      loop, directories_, max_depth, std::vector<std::string>{".so"},
       [this](const std::set<fs::path>& being_written) {
         const std::lock_guard scan_lock(scan_mutex_);
         rescan_locked(being_written);

@@ -3,7 +3,7 @@
 //
 //   PluginRegistry registry(PluginRegistry::search_path(cli_dirs, bundled_dir));  // scans once
 //   registry.on_change([&](const std::vector<std::string>& changed) { redeploy_users_of(changed); });
-//   registry.watch();                                                 // hot drop-in from now on
+//   registry.watch(control_loop);                                     // hot drop-in from now on
 //   std::shared_ptr<const ComponentDescriptor> upper = registry.find("upper");
 //
 // It owns: the list of plugin files found in the search path (directories and their
@@ -48,6 +48,7 @@
 namespace sluice {
 
 struct PluginPackage;
+class ControlLoop;
 class FileTreeWatcher;
 
 struct PluginPackageInfo {
@@ -122,9 +123,10 @@ class PluginRegistry final : public ComponentCatalog {
   // Brings the registry up to date with the directories now. The watcher calls it by itself.
   void rescan();
 
-  // Watches the directories (inotify, own thread): new, replaced and removed `.so` files take
-  // effect within a second. Idempotent. Throws std::system_error when inotify is unavailable.
-  void watch();
+  // Watches the directories (inotify, read by `loop`, which then rescans as a watch handler):
+  // new, replaced and removed `.so` files take effect within a second. `loop` must outlive the
+  // registry. Idempotent. Throws std::system_error when inotify is unavailable.
+  void watch(ControlLoop& loop);
 
   // ComponentCatalog: `name` is a component name or "package/name".
   std::shared_ptr<const ComponentDescriptor> find(std::string_view name) const override;
@@ -146,9 +148,10 @@ class PluginRegistry final : public ComponentCatalog {
   Value plugins_json() const;
 
   // Called after every change that added, replaced or removed components, with their names
-  // (sorted), on the thread that rescanned (usually the watcher's). Listeners run one at a
-  // time and in order of changes; they may call find() and the other readers, but not
-  // rescan() or watch() (that deadlocks), so hand long work such as a redeploy to another thread.
+  // (sorted), on the thread that rescanned (usually the control loop's, in its watch handler).
+  // Listeners run one at a time and in order of changes; they may call find() and the other
+  // readers, but not rescan() or watch() (that deadlocks), so hand long work such as a
+  // redeploy on (a control-loop job).
   void on_change(ChangeListener listener);
 
   // Incremented on every change of packages or rejections; for waiting on a change.

@@ -3,7 +3,9 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 
+#include <array>
 #include <future>
+#include <string>
 
 #include "support/log.hpp"
 
@@ -14,6 +16,16 @@ struct ControlLoop::Timer {
   boost::asio::steady_timer timer;
   std::function<void()> callback;
   Clock::duration period{};  // zero: once
+};
+
+struct ControlLoop::Watch {
+  Watch(boost::asio::io_context& io, int fd) : descriptor(io, fd), deadline(io) {}
+  ~Watch() { descriptor.release(); }  // the descriptor is the caller's
+  boost::asio::posix::stream_descriptor descriptor;
+  boost::asio::steady_timer deadline;
+  ReadHandler handler;
+  std::string data;                  // read since the last call
+  std::array<char, 64 * 1024> chunk;  // more than a whole inotify event
 };
 
 namespace {
@@ -30,8 +42,8 @@ void run_guarded(const std::function<void()>& work, const char* what) {
 }  // namespace
 
 ControlLoop::ControlLoop()
-    : work_(io_.get_executor()), jobs_(io_.get_executor()), timers_(io_.get_executor()) {
-  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    : work_(io_.get_executor()), jobs_(io_.get_executor()), timers_(io_.get_executor()), watches_(io_.get_executor()) {
+  for (int i = 0; i < 3; ++i) threads_.emplace_back([this] { io_.run(); });
 }
 
 ControlLoop::~ControlLoop() { stop(); }
@@ -117,6 +129,90 @@ void ControlLoop::cancel_and_wait(TimerId id) {
   passed.get_future().wait();
 }
 
+ControlLoop::WatchId ControlLoop::watch_readable(int fd, ReadHandler handler) {
+  auto watch = std::make_shared<Watch>(io_, fd);
+  watch->handler = std::move(handler);
+  watch->descriptor.non_blocking(true);  // the reads after the first stop at EAGAIN
+  std::lock_guard lock(mutex_);
+  const WatchId id = ++next_id_;
+  if (stopped_) return id;
+  watched_.emplace(id, watch);
+  boost::asio::post(watches_, [this, id, watch] {
+    call(id, watch);
+    read(id, watch);
+  });
+  return id;
+}
+
+bool ControlLoop::watching(WatchId id) {
+  std::lock_guard lock(mutex_);
+  return watched_.contains(id);
+}
+
+void ControlLoop::call(WatchId id, const std::shared_ptr<Watch>& watch) {
+  if (!watching(id)) return;
+  std::optional<Clock::time_point> next;
+  run_guarded([&] { next = watch->handler(watch->data); }, "watch handler");
+  watch->data.clear();
+  if (!next) {
+    watch->deadline.cancel();
+    return;
+  }
+  watch->deadline.expires_at(*next);  // a wait for the previous deadline ends, aborted
+  watch->deadline.async_wait(boost::asio::bind_executor(watches_, [this, id, watch](const boost::system::error_code& ec) {
+    if (!ec) call(id, watch);
+  }));
+}
+
+void ControlLoop::read(WatchId id, const std::shared_ptr<Watch>& watch) {
+  if (!watching(id)) return;
+  // Reading (not only waiting for readability) here: the reactor is edge-triggered, and a
+  // read is retried at once when data came in since the last one.
+  watch->descriptor.async_read_some(
+      boost::asio::buffer(watch->chunk),
+      boost::asio::bind_executor(watches_, [this, id, watch](const boost::system::error_code& ec, std::size_t n) {
+        if (ec) {
+          if (ec != boost::asio::error::operation_aborted)
+            log::error("a watched descriptor cannot be read, no longer watched: {}", ec.message());
+          return;
+        }
+        watch->data.append(watch->chunk.data(), n);
+        // Everything there is, for one call: a burst of file events makes one rescan.
+        for (boost::system::error_code more; !more;) {
+          n = watch->descriptor.read_some(boost::asio::buffer(watch->chunk), more);
+          if (!more) watch->data.append(watch->chunk.data(), n);
+        }
+        call(id, watch);
+        read(id, watch);
+      }));
+}
+
+void ControlLoop::unwatch(WatchId id) {
+  std::promise<void> passed;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;  // the threads are joined or joining: nothing runs any more
+    // Handlers run one at a time on the watches' strand: once this has run there, none is
+    // running, and none starts later (call() and read() look for the id first).
+    boost::asio::post(watches_, [this, id, &passed] {
+      std::shared_ptr<Watch> watch;
+      {
+        std::lock_guard lock(mutex_);
+        if (const auto it = watched_.find(id); it != watched_.end()) {
+          watch = it->second;
+          watched_.erase(it);
+        }
+      }
+      if (watch) {
+        watch->descriptor.cancel();
+        watch->deadline.cancel();
+      }
+      passed.set_value();
+    });
+  }
+  passed.get_future().wait();
+}
+
 void ControlLoop::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -124,6 +220,14 @@ void ControlLoop::stop() {
     stopped_ = true;
     for (auto& [id, timer] : waiting_) timer->timer.cancel();
     waiting_.clear();
+    // A read waiting for data would keep run() going for ever.
+    boost::asio::post(watches_, [watches = std::move(watched_)] {
+      for (const auto& [id, watch] : watches) {
+        watch->descriptor.cancel();
+        watch->deadline.cancel();
+      }
+    });
+    watched_.clear();
   }
   // The jobs posted already still run; with no work left, run() returns on both threads.
   work_.reset();

@@ -2,6 +2,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -232,4 +234,78 @@ TEST_CASE("ControlLoop::stop runs the jobs posted already, drops the timers and 
   CHECK_FALSE(loop.post_job([&] { ++jobs; }));
   loop.stop();  // idempotent
   CHECK(jobs == 2);
+}
+
+// A pipe whose ends close with the test.
+struct Pipe {
+  Pipe() { REQUIRE(::pipe(fds) == 0); }
+  ~Pipe() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  void write(const std::string& text) const { REQUIRE(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size())); }
+  int fds[2];
+};
+
+TEST_CASE("ControlLoop::watch_readable: a first call, then what was written, then the deadline; nothing after unwatch") {
+  ControlLoop loop;
+  Pipe pipe;
+  std::mutex mutex;
+  std::condition_variable called;
+  std::vector<std::string> calls;
+  std::atomic<bool> want_deadline{false};
+  const auto id = loop.watch_readable(pipe.fds[0], [&](std::string_view data) -> std::optional<ControlLoop::Clock::time_point> {
+    std::lock_guard lock(mutex);
+    calls.emplace_back(data);
+    called.notify_all();
+    if (want_deadline.exchange(false)) return ControlLoop::Clock::now() + 20ms;
+    return std::nullopt;
+  });
+  auto wait_for_calls = [&](std::size_t n) {
+    std::unique_lock lock(mutex);
+    return called.wait_for(lock, 10s, [&] { return calls.size() >= n; });
+  };
+  REQUIRE(wait_for_calls(1));
+  CHECK(calls[0].empty());
+  want_deadline = true;
+  pipe.write("one");
+  REQUIRE(wait_for_calls(2));
+  CHECK(calls[1] == "one");
+  REQUIRE(wait_for_calls(3));  // nothing was written: the deadline the second call asked for
+  CHECK(calls[2].empty());
+  pipe.write("two");
+  REQUIRE(wait_for_calls(4));
+  CHECK(calls[3] == "two");
+
+  loop.unwatch(id);
+  pipe.write("three");
+  loop.wait_for_jobs();  // a round trip through the loop: a watch still in place would have had time
+  std::this_thread::sleep_for(20ms);
+  std::lock_guard lock(mutex);
+  CHECK(calls.size() == 4);
+}
+
+TEST_CASE("ControlLoop: a watch handler that takes long holds up neither the jobs nor the timers, and stop() ends a watch") {
+  ControlLoop loop;
+  Pipe pipe;
+  std::promise<void> job_ran, handler_returned;
+  std::promise<void> timer_ran;
+  std::shared_future<void> timer_done = timer_ran.get_future().share();
+  auto job_done = job_ran.get_future();
+  std::atomic<bool> job_saw_the_timer{false}, handler_saw_the_job{false};
+  loop.watch_readable(pipe.fds[0], [&](std::string_view) -> std::optional<ControlLoop::Clock::time_point> {
+    // A plugin rescan probing for seconds, while a deploy waits for a timeout: each on a thread.
+    handler_saw_the_job = job_done.wait_for(10s) == std::future_status::ready;
+    handler_returned.set_value();
+    return std::nullopt;
+  });
+  loop.post_job([&] {
+    job_saw_the_timer = timer_done.wait_for(10s) == std::future_status::ready;
+    job_ran.set_value();
+  });
+  loop.schedule(ControlLoop::Clock::now() + 1ms, [&] { timer_ran.set_value(); });
+  REQUIRE(handler_returned.get_future().wait_for(30s) == std::future_status::ready);
+  CHECK(job_saw_the_timer);
+  CHECK(handler_saw_the_job);
+  loop.stop();  // returns although the watch's read is still waiting for data
 }

@@ -28,9 +28,11 @@
 
 #include "registry/plugin_package.hpp"
 #include "registry/plugin_registry.hpp"
+#include "support/control_loop.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using sluice::ControlLoop;
 using sluice::PluginRegistry;
 
 namespace {
@@ -381,10 +383,11 @@ TEST_CASE("an unsafe cache directory is refused, and files are retried once it i
 
 TEST_CASE("watched directories: drop in, replace in place, rename into place, remove") {
   TempDir dir, scratch;
+  ControlLoop loop;  // reads the watches; outlives the registry
   PluginRegistry registry({dir.path()}, options_with_cache(scratch));
   ChangeLog log;
   registry.on_change(log.listener());
-  registry.watch();
+  registry.watch(loop);
   CHECK(registry.names().empty());
   const fs::path plugin = dir / "sub" / "libgood.so";  // a subdirectory made after watch()
 
@@ -435,8 +438,9 @@ TEST_CASE("watched directories: drop in, replace in place, rename into place, re
 
 TEST_CASE("a half-copied file is retried when the copy completes") {
   TempDir dir, scratch;
+  ControlLoop loop;  // reads the watches; outlives the registry
   PluginRegistry registry({dir.path()}, options_with_cache(scratch));
-  registry.watch();
+  registry.watch(loop);
   const std::string bytes = read_bytes(FIXTURE_GOOD_V1);
   const fs::path plugin = dir / "libgood.so";
 
@@ -451,10 +455,11 @@ TEST_CASE("a half-copied file is retried when the copy completes") {
 
 TEST_CASE("a component name belongs to the first file in search order, also when hot-loaded") {
   TempDir first, second, scratch;
+  ControlLoop loop;  // reads the watches; outlives the registry
   PluginRegistry registry({first.path(), second.path()}, options_with_cache(scratch));
   ChangeLog log;
   registry.on_change(log.listener());
-  registry.watch();
+  registry.watch(loop);
 
   // Alone, the duplicate package is fine.
   copy_over(FIXTURE_DUPLICATE, second / "libduplicate.so");
@@ -665,8 +670,9 @@ TEST_CASE("a plugin reached by a symbolic link is reloaded when its target is re
   const fs::path target = builds / "out" / "libgood-current.so";  // outside every plugin directory
   copy_over(FIXTURE_GOOD_V1, target);
   fs::create_symlink(target, dir / "libgood.so");
+  ControlLoop loop;  // reads the watches; outlives the registry
   PluginRegistry registry({dir.path()}, options_with_cache(scratch));
-  registry.watch();
+  registry.watch(loop);
   REQUIRE(registry.find("fixture_upper"));
   CHECK(registry.find("fixture_upper")->version == "1.0.0");
 
