@@ -62,7 +62,7 @@ inline void write_canonical(const Value& value, std::string& out) {
 }
 
 // The canonical values at `paths`, in order, as one string.
-inline std::string key_text(const Packet& packet, const std::vector<std::string>& paths) {
+inline std::string key_text(const Packet& packet, const std::vector<FieldPath>& paths) {
   std::string text;
   for (const auto& path : paths) {
     // \x1e never appears in JSON text, so it separates values unambiguously (["ab", "c"] is

@@ -74,7 +74,7 @@ class Adapter : public Component {
   bool accepts(const Packet& packet) const;
   bool accepts_type(const std::string& type) const;
   std::vector<std::string> mimetypes_;
-  std::string field_;
+  FieldPath field_;
 };
 
 
@@ -134,13 +134,13 @@ inline void Adapter::process(Packet& packet, Emitter& emit) {
   // Bytes that are not UTF-8 (a Latin-1 body, say) arrive base64-encoded (Packet::set_bytes).
   std::string decoded;
   std::string_view text;
-  if (packet.has_meta(field_, meta::encoding)) {
-    text = packet.bytes(field_, decoded);
+  if (packet.has_meta(field_.text(), meta::encoding)) {
+    text = packet.bytes(field_.text(), decoded);
   } else {
     const Value* raw = packet.find_path(field_);
-    if (!raw) throw std::runtime_error("field '" + field_ + "' is missing");
+    if (!raw) throw std::runtime_error("field '" + field_.text() + "' is missing");
     if (!raw->is_string())
-      throw std::runtime_error("field '" + field_ + "' is " + raw->type_name() + ", not text");
+      throw std::runtime_error("field '" + field_.text() + "' is " + raw->type_name() + ", not text");
     text = raw->as_string();
   }
   const std::string charset =

@@ -39,8 +39,8 @@ std::string expand(const std::string& text, const Placeholders* given) {
       throw std::invalid_argument("unknown placeholder at offset " + std::to_string(piece.offset) + " in \"" + text +
                                   "\": only {seq} and {now} are known (write {{ for a brace)");
   if (!given) return {};
-  return parsed.render([&](const std::string& name, std::string& out) {
-    out += name == "seq" ? std::to_string(given->seq) : given->now;
+  return parsed.render([&](const TextTemplate::Piece& placeholder, std::string& out) {
+    out += placeholder.text == "seq" ? std::to_string(given->seq) : given->now;
   });
 }
 

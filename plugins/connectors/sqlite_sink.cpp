@@ -107,9 +107,9 @@ SqliteSink::SqliteSink(const Params& params)
                                   "', which sqlite_sink keeps for itself");
     for (const auto& other : columns_)
       if (other.name == name)
-        throw std::invalid_argument("param 'columns': '" + other.path + "' and '" + path + "' are both column '" +
+        throw std::invalid_argument("param 'columns': '" + other.path.text() + "' and '" + path + "' are both column '" +
                                     name + "'");
-    columns_.push_back({path, name});
+    columns_.push_back({FieldPath(path), name});
   }
   for (const auto& path : params.get_string_list("fts")) {
     if (std::find(paths.begin(), paths.end(), path) == paths.end())

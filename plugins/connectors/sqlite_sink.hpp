@@ -22,7 +22,7 @@ class SqliteSink : public Component {
 
  private:
   struct Column {
-    std::string path;  // field path in the packet
+    FieldPath path;    // in the packet
     std::string name;  // SQL column name
   };
   void open_database();

@@ -18,7 +18,7 @@ class Dedupe : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> key_;
+  std::vector<FieldPath> key_;
   std::size_t window_;
   std::deque<std::uint64_t> order_;  // oldest first
   std::unordered_set<std::uint64_t> seen_;

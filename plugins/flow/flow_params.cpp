@@ -35,13 +35,13 @@ ParamSpec key_param(std::string description, bool required) {
           .required = required};
 }
 
-std::vector<std::string> key_paths(const Params& params) {
-  std::vector<std::string> paths = params.get_string_list("key");
+std::vector<FieldPath> key_paths(const Params& params) {
+  std::vector<FieldPath> paths = field_paths(params.get_string_list("key"));
   if (paths.empty()) throw std::invalid_argument("param 'key' is empty");
   return paths;
 }
 
-std::uint64_t key_hash(const Packet& packet, const std::vector<std::string>& paths) {
+std::uint64_t key_hash(const Packet& packet, const std::vector<FieldPath>& paths) {
   const std::string text = plugins::key_text(packet, paths);
   return XXH3_64bits(text.data(), text.size());
 }

@@ -21,9 +21,9 @@ ParamSpec condition_param(std::string description);
 ParamSpec key_param(std::string description, bool required);
 
 // The `key` param's paths; std::invalid_argument when it is empty.
-std::vector<std::string> key_paths(const Params& params);
+std::vector<FieldPath> key_paths(const Params& params);
 
 // The 64-bit hash of plugins::key_text (packet_key.hpp): the keys of dedupe and sample.
-std::uint64_t key_hash(const Packet& packet, const std::vector<std::string>& paths);
+std::uint64_t key_hash(const Packet& packet, const std::vector<FieldPath>& paths);
 
 }  // namespace sluice::flow

@@ -58,7 +58,7 @@ void Merge::release_oldest(RunContext& ctx) {
 void Merge::handle(RunContext& ctx, Received& received) {
   for (const auto& path : key_)
     if (!received.packet.find_path(path))
-      throw std::runtime_error("merge: key field '" + path + "' is missing");
+      throw std::runtime_error("merge: key field '" + path.text() + "' is missing");
   std::string key = plugins::key_text(received.packet, key_);
   auto [begin, end] = by_key_.equal_range(key);
   // The oldest waiting packet from the other side is the partner (arrival order is kept).

@@ -28,7 +28,7 @@ class Merge : public Component {
   void release_oldest(RunContext& ctx);
   std::size_t left_ = 0, unpaired_ = 0;  // port indices
 
-  std::vector<std::string> key_;
+  std::vector<FieldPath> key_;
   Clock::duration timeout_;
   std::size_t max_pending_;
   // Unpaired packets in arrival order (= deadline order); the map finds them by key.

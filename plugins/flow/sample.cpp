@@ -43,7 +43,7 @@ key: [user])",
 
 Sample::Sample(const Params& params)
     : rate_(params.get_number("rate")),
-      key_(params.has("key") ? key_paths(params) : std::vector<std::string>{}),
+      key_(params.has("key") ? key_paths(params) : std::vector<FieldPath>{}),
       random_(params.has("seed") ? static_cast<std::uint64_t>(params.get_int("seed"))
                                  : std::random_device{}()) {}
 

@@ -17,7 +17,7 @@ class Sample : public Component {
 
  private:
   double rate_;
-  std::vector<std::string> key_;
+  std::vector<FieldPath> key_;
   std::mt19937_64 random_;
 };
 

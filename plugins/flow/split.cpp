@@ -33,25 +33,25 @@ index: position)",
 
 Split::Split(const Params& params)
     : field_(params.get_string("field")),
-      into_(params.get_string("into", field_)),
+      into_(params.get_string("into", field_.text())),
       index_(params.get_string("index", "")) {}
 
 void Split::process(Packet& packet, Emitter& emit) {
   Value* found = packet.find_path(field_);
-  if (!found) throw std::runtime_error("split: field '" + field_ + "' is missing");
+  if (!found) throw std::runtime_error("split: field '" + field_.text() + "' is missing");
   if (!found->is_array())
-    throw std::runtime_error("split: field '" + field_ + "' is " + found->type_name() +
+    throw std::runtime_error("split: field '" + field_.text() + "' is " + found->type_name() +
                              ", not an array");
   // Take the array out first so that each child copies the rest of the packet, not the array.
   Array items = std::move(found->as_array());
   *found = nullptr;
   // With `into` elsewhere the split field goes away (a nested one stays as null).
-  if (into_ != field_ && field_.find_first_of(".[") == std::string::npos) packet.erase(field_);
+  if (into_.text() != field_.text() && field_.is_top_level()) packet.erase(field_.steps().front().key);
   for (std::size_t i = 0; i < items.size(); ++i) {
     Packet child = i + 1 < items.size() ? packet.clone() : std::move(packet);
     if (!child.set_path(into_, std::move(items[i])))
-      throw std::runtime_error("split: cannot set field '" + into_ + "'");
-    if (!index_.empty()) child.set_path(index_, static_cast<std::int64_t>(i));
+      throw std::runtime_error("split: cannot set field '" + into_.text() + "'");
+    if (!index_.text().empty()) child.set_path(index_, static_cast<std::int64_t>(i));
     emit(std::move(child));
   }
 }

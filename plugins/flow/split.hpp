@@ -14,9 +14,9 @@ class Split : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string field_;
-  std::string into_;
-  std::string index_;
+  FieldPath field_;
+  FieldPath into_;
+  FieldPath index_;  // no text: no index field
 };
 
 }  // namespace sluice::flow

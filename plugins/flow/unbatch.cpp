@@ -34,12 +34,12 @@ Unbatch::Unbatch(const Params& params)
 void Unbatch::process(Packet& packet, Emitter& emit) {
   Value* found = packet.find_path(field_);
   if (!found || !found->is_array())
-    throw std::runtime_error("unbatch: field '" + field_ + "' is " +
+    throw std::runtime_error("unbatch: field '" + field_.text() + "' is " +
                              (found ? found->type_name() : "missing") + ", not an array");
   // Validate everything before emitting anything, so a bad batch fails whole.
   for (const auto& item : found->as_array())
     if (!item.is_object())
-      throw std::runtime_error("unbatch: an element of '" + field_ + "' is " + item.type_name() +
+      throw std::runtime_error("unbatch: an element of '" + field_.text() + "' is " + item.type_name() +
                                ", not an object");
   Array items = std::move(found->as_array());
   std::vector<Packet> children;

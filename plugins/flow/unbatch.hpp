@@ -14,7 +14,7 @@ class Unbatch : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string field_;
+  FieldPath field_;
   bool envelopes_;
 };
 

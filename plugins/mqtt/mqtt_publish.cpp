@@ -9,41 +9,19 @@
 
 namespace sluice::mqtt {
 
-TopicTemplate::TopicTemplate(const std::string& text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const auto open = text.find('{', i);
-    const auto stray_close = text.find('}', i);
-    if (stray_close < open)
-      throw std::invalid_argument("'}' at offset " + std::to_string(stray_close) + " of \"" + text + "\" closes nothing");
-    if (open == std::string::npos) {
-      parts_.push_back({false, text.substr(i)});
-      break;
-    }
-    if (open > i) parts_.push_back({false, text.substr(i, open - i)});
-    const auto close = text.find('}', open);
-    if (close == std::string::npos || close == open + 1)
-      throw std::invalid_argument("'{' at offset " + std::to_string(open) + " of \"" + text +
-                                  "\" needs a field path and a '}'");
-    parts_.push_back({true, text.substr(open + 1, close - open - 1)});
-    i = close + 1;
-  }
+TopicTemplate::TopicTemplate(const std::string& text) : template_(text) {
   bool fixed = true;
-  for (const Part& part : parts_) fixed = fixed && !part.field;
+  for (const auto& piece : template_.pieces()) fixed = fixed && !piece.placeholder;
   if (fixed && mosquitto_pub_topic_check(text.c_str()) != MOSQ_ERR_SUCCESS)
     throw std::invalid_argument("\"" + text + "\" is no topic to publish to (empty, or with + or #)");
 }
 
 std::string TopicTemplate::expand(const Packet& packet) const {
-  std::string topic;
-  for (const Part& part : parts_) {
-    if (!part.field) {
-      topic += part.text;
-      continue;
-    }
-    const Value* value = packet.find_path(part.text);
-    if (!value || value->is_null()) throw std::runtime_error("the topic needs field '" + part.text + "', which is missing");
-    topic += value->is_string() ? value->as_string() : json::to_string(*value);
-  }
+  std::string topic = template_.render([&](const TextTemplate::Piece& field, std::string& out) {
+    const Value* value = packet.find_path(field.path);
+    if (!value || value->is_null()) throw std::runtime_error("the topic needs field '" + field.text + "', which is missing");
+    out += value->is_string() ? value->as_string() : json::to_string(*value);
+  });
   if (mosquitto_pub_topic_check(topic.c_str()) != MOSQ_ERR_SUCCESS)
     throw std::runtime_error("\"" + topic + "\" is no topic to publish to (empty, or with + or #)");
   return topic;
@@ -117,17 +95,17 @@ bool MqttPublish::publish(const Packet& packet, std::string& error) {
     error = e.what();
     return false;
   }
-  if (field_.empty()) {
+  if (field_.text().empty()) {
     body = json::to_string(packet);
   } else {
     const Value* value = packet.find_path(field_);
     if (!value) {
-      error = "field '" + field_ + "' (param 'field') is missing";
+      error = "field '" + field_.text() + "' (param 'field') is missing";
       return false;
     }
     std::string decoded;  // a field of bytes that are not UTF-8 is base64 (Packet::set_bytes)
-    if (value->is_string() && packet.has_meta(field_, meta::encoding))
-      body = std::string(packet.bytes(field_, decoded));
+    if (value->is_string() && packet.has_meta(field_.text(), meta::encoding))
+      body = std::string(packet.bytes(field_.text(), decoded));
     else
       body = value->is_string() ? value->as_string() : json::to_string(*value);
   }

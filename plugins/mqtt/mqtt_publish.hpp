@@ -11,12 +11,14 @@
 #include <vector>
 
 #include <sluice/component.hpp>
+#include <sluice/text_template.hpp>
 
 #include "mqtt_connection.hpp"
 
 namespace sluice::mqtt {
 
-// A topic such as `sensors/{site}/{device.id}`: the braces name field paths of the packet.
+// A topic such as `sensors/{site}/{device.id}`: the braces name field paths of the packet
+// ({{ and }} are braces).
 class TopicTemplate {
  public:
   explicit TopicTemplate(const std::string& text);  // throws std::invalid_argument
@@ -24,11 +26,7 @@ class TopicTemplate {
   std::string expand(const Packet& packet) const;
 
  private:
-  struct Part {
-    bool field;
-    std::string text;  // literal text, or the field path
-  };
-  std::vector<Part> parts_;
+  TextTemplate template_;
 };
 
 class MqttPublish : public Component {
@@ -44,7 +42,7 @@ class MqttPublish : public Component {
   void wait_acknowledged();
 
   TopicTemplate topic_;
-  std::string field_;  // "" : the packet's JSON body
+  FieldPath field_;  // no text: the packet's JSON body
   int qos_;
   bool retain_;
   std::size_t max_in_flight_;

@@ -27,13 +27,13 @@ SubjectTemplate::SubjectTemplate(const std::string& text) : template_(text) {
 }
 
 std::string SubjectTemplate::subject_for(const Packet& packet) const {
-  return template_.render([&](const std::string& path, std::string& subject) {
-    const Value* value = packet.find_path(path);
+  return template_.render([&](const TextTemplate::Piece& field, std::string& subject) {
+    const Value* value = packet.find_path(field.path);
     if (!value || value->is_null())
-      throw std::runtime_error("subject \"" + text() + "\": the packet has no field '" + path + "'");
+      throw std::runtime_error("subject \"" + text() + "\": the packet has no field '" + field.text + "'");
     const std::string token = value->is_string() ? value->as_string() : json::to_string(*value);
     if (!valid_token(token))
-      throw std::runtime_error("subject \"" + text() + "\": field '" + path + "' is \"" + token +
+      throw std::runtime_error("subject \"" + text() + "\": field '" + field.text + "' is \"" + token +
                                "\", which cannot be part of a subject (no spaces, '.', '*' or '>')");
     subject += token;
   });

@@ -119,7 +119,7 @@ PostgresSink::PostgresSink(const Params& params)
       throw std::invalid_argument("param 'columns': '" + name + "' is not a column name (letters, digits, _)");
     for (const auto& other : columns_)
       if (other.name == name) throw std::invalid_argument("param 'columns': column '" + name + "' is given twice");
-    columns_.push_back({name, path.as_string(), ""});
+    columns_.push_back({name, FieldPath(path.as_string()), ""});
   };
   if (given.is_array()) {
     for (const Value& path : given.as_array()) add_column(path.is_string() ? column_name(path.as_string()) : "?", path);
@@ -134,7 +134,7 @@ PostgresSink::PostgresSink(const Params& params)
     const std::string key = params.get_string("key");
     auto named = std::find_if(columns_.begin(), columns_.end(), [&](const Column& c) { return c.name == key; });
     if (named == columns_.end())
-      named = std::find_if(columns_.begin(), columns_.end(), [&](const Column& c) { return c.path == key; });
+      named = std::find_if(columns_.begin(), columns_.end(), [&](const Column& c) { return c.path.text() == key; });
     if (named == columns_.end()) {
       add_column(column_name(key), key);
       std::rotate(columns_.begin(), columns_.end() - 1, columns_.end());  // the key first, as it is written
@@ -148,7 +148,7 @@ PostgresSink::PostgresSink(const Params& params)
       const std::string letter = weight.is_string() ? weight.as_string() : "";
       if (letter.size() != 1 || letter[0] < 'A' || letter[0] > 'D')
         throw std::invalid_argument("param 'fulltext': the weight of '" + path + "' must be \"A\", \"B\", \"C\" or \"D\"");
-      fulltext_.push_back({path, letter[0]});
+      fulltext_.push_back({FieldPath(path), letter[0]});
     }
     if (fulltext_.empty()) throw std::invalid_argument("param 'fulltext': no field given");
     if (!is_identifier(fulltext_column_) || fulltext_column_.find('.') != std::string::npos)
@@ -196,7 +196,7 @@ Result PostgresSink::prepare_table() {
   auto rejected = [](std::string message) { return Result{.kind = Result::Kind::rejected, .message = std::move(message)}; };
   for (auto& c : columns_) {
     const auto type = type_of(c.name);
-    if (!type) return rejected("table " + table_ + " has no column '" + c.name + "' (for field " + c.path + ")");
+    if (!type) return rejected("table " + table_ + " has no column '" + c.name + "' (for field " + c.path.text() + ")");
     c.type = *type;
   }
   if (!fulltext_.empty() && type_of(fulltext_column_) != "tsvector")

@@ -23,11 +23,11 @@ class PostgresSink : public Component {
  private:
   struct Column {
     std::string name;  // SQL column
-    std::string path;  // field path in the packet
+    FieldPath path;    // in the packet
     std::string type;  // the column's type in the table, read at each (re)connection
   };
   struct Weighted {
-    std::string path;
+    FieldPath path;
     char weight;  // 'A' (highest) … 'D'
   };
   void write(RunContext& ctx, std::vector<Packet*> rows);
@@ -39,7 +39,7 @@ class PostgresSink : public Component {
   std::string table_;
   std::vector<Column> columns_;
   std::string key_;  // a column name, or "" (then every packet is a new row)
-  std::string key_path_;
+  FieldPath key_path_;
   bool create_table_;
   std::vector<Weighted> fulltext_;
   std::string fulltext_column_, fulltext_config_;

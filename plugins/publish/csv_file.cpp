@@ -75,7 +75,7 @@ columns: [id, name, contact.email])"}};
 
 CsvFile::CsvFile(const Params& params)
     : LineFileSink(params, csv_header(params)),
-      columns_(params.get_string_list("columns")),
+      columns_(field_paths(params.get_string_list("columns"))),
       delimiter_(params.get_string("delimiter")[0]),
       line_end_(csv_line_end(params)) {}
 

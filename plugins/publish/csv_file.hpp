@@ -17,7 +17,7 @@ class CsvFile : public LineFileSink {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> columns_;
+  std::vector<FieldPath> columns_;
   char delimiter_;
   std::string line_end_;
 };

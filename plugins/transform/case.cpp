@@ -47,7 +47,7 @@ UCaseMap* open_case_map() {
 }  // namespace
 
 Case::Case(const Params& params)
-    : fields_(params.get_string_list("fields")), case_map_(open_case_map(), ucasemap_close) {
+    : fields_(field_paths(params.get_string_list("fields"))), case_map_(open_case_map(), ucasemap_close) {
   const std::string to = params.get_string("to");
   to_ = to == "upper" ? To::upper : to == "lower" ? To::lower : To::title;
 }
@@ -77,7 +77,7 @@ void Case::process(Packet& packet, Emitter& emit) {
         status = U_ZERO_ERROR;
         length = map(s, out, status);
       }
-      if (U_FAILURE(status)) not_utf8("case", field);
+      if (U_FAILURE(status)) not_utf8("case", field.text());
       out.resize(static_cast<std::size_t>(length));
       s = std::move(out);
     });

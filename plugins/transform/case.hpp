@@ -18,7 +18,7 @@ class Case : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> fields_;
+  std::vector<FieldPath> fields_;
   enum class To { upper, lower, title } to_;
   // ICU's case mapping (full Unicode rules: ß → SS, title case by word boundaries); a
   // UCaseMap holds a word break iterator, so each instance owns one.

@@ -67,7 +67,7 @@ const date::time_zone* zone_param(const Params& params, std::string_view name) {
 }  // namespace
 
 DateNormalize::DateNormalize(const Params& params)
-    : fields_(params.get_string_list("fields")),
+    : fields_(field_paths(params.get_string_list("fields"))),
       formats_(params.get_string_list("formats")),
       input_zone_(zone_param(params, "timezone")),
       output_zone_(zone_param(params, "output_timezone")) {
@@ -90,11 +90,11 @@ void DateNormalize::process(Packet& packet, Emitter& emit) {
         instant = plugins::read_date(value->as_string(), formats_, *input_zone_);
       }
     } catch (const std::runtime_error& e) {
-      throw std::runtime_error("date_normalize: field '" + field + "' (" +
+      throw std::runtime_error("date_normalize: field '" + field.text() + "' (" +
                                value->to_display_string() + "): " + e.what());
     }
     if (!instant)
-      throw std::runtime_error("date_normalize: field '" + field + "' (" +
+      throw std::runtime_error("date_normalize: field '" + field.text() + "' (" +
                                value->to_display_string() + ") matches none of the formats");
     *value = plugins::format_instant(*instant, output_zone_);
   }

@@ -19,7 +19,7 @@ class DateNormalize : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> fields_;
+  std::vector<FieldPath> fields_;
   std::vector<std::string> formats_;
   const date::time_zone* input_zone_;
   const date::time_zone* output_zone_;

@@ -11,26 +11,25 @@ ParamSpec path_param(std::string name, std::string description, bool required) {
           .required = required};
 }
 
-bool is_top_level(std::string_view path) { return path.find_first_of(".[") == std::string::npos; }
-
-void erase_path(Packet& packet, const std::string& path) {
-  if (is_top_level(path)) {
-    packet.erase(path);
+void erase_path(Packet& packet, const FieldPath& path) {
+  if (!path.valid()) return;
+  const auto& steps = path.steps();
+  if (path.is_top_level()) {
+    packet.erase(steps.front().key);
     return;
   }
-  const auto dot = path.rfind('.');
-  if (dot == std::string::npos || path.find_first_of("[]", dot) != std::string::npos) {
-    // `a[2]` or `a.b["x"]`: clear the value rather than guess at removing array slots.
-    if (Value* v = packet.find_path(path)) *v = nullptr;
+  if (steps.back().is_index) {
+    // `a[2]`: clear the value rather than shift the elements after it.
+    if (Value* at = packet.find_path(path)) *at = nullptr;
     return;
   }
-  if (Value* parent = packet.find_path(path.substr(0, dot)); parent && parent->is_object())
-    parent->as_object().erase(path.substr(dot + 1));
+  if (Value* parent = packet.find_path(path.parent()); parent && parent->is_object())
+    parent->as_object().erase(steps.back().key);
 }
 
-void set_path_or_throw(Packet& packet, const std::string& path, Value value) {
+void set_path_or_throw(Packet& packet, const FieldPath& path, Value value) {
   if (!packet.set_path(path, std::move(value)))
-    throw std::runtime_error("cannot set '" + path + "': a step on the way is not an object");
+    throw std::runtime_error("cannot set '" + path.text() + "': a step on the way is not an object");
 }
 
 void not_utf8(std::string_view component, const std::string& field) {

@@ -13,14 +13,12 @@ namespace sluice::transform {
 // A required (by default) string param that names a field path.
 ParamSpec path_param(std::string name, std::string description, bool required = true);
 
-// A path without a step below the top level (`name`, not `user.name` or `tags[0]`).
-bool is_top_level(std::string_view path);
-
-// Removes the value at `path`; top-level fields lose their field metadata with them.
-void erase_path(Packet& packet, const std::string& path);
+// Removes the value at `path` (an array element becomes null rather than shift the others);
+// top-level fields lose their field metadata with them.
+void erase_path(Packet& packet, const FieldPath& path);
 
 // Packet::set_path, or a runtime_error when a step on the way is not an object.
-void set_path_or_throw(Packet& packet, const std::string& path, Value value);
+void set_path_or_throw(Packet& packet, const FieldPath& path, Value value);
 
 // Applies `change` to a string, or to each string in an array.
 template <class F>

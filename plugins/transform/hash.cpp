@@ -51,7 +51,7 @@ ComponentDescriptor Hash::descriptor() {
 }
 
 Hash::Hash(const Params& params)
-    : fields_(params.get_string_list("fields")),
+    : fields_(field_paths(params.get_string_list("fields"))),
       into_(params.get_string("into")),
       set_meta_id_(params.get_bool("meta_id")) {
   if (fields_.empty()) throw std::invalid_argument("param 'fields' is empty");

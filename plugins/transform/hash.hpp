@@ -15,8 +15,8 @@ class Hash : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> fields_;
-  std::string into_;
+  std::vector<FieldPath> fields_;
+  FieldPath into_;
   bool set_meta_id_;
 };
 

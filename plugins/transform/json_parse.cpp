@@ -24,18 +24,18 @@ ComponentDescriptor JsonParse::descriptor() {
 }
 
 JsonParse::JsonParse(const Params& params)
-    : field_(params.get_string("field")), into_(params.get_string("into", field_)) {}
+    : field_(params.get_string("field")), into_(params.get_string("into", field_.text())) {}
 
 void JsonParse::process(Packet& packet, Emitter& emit) {
   if (const Value* v = packet.find_path(field_)) {
     if (!v->is_string())
-      throw std::runtime_error("json_parse: field '" + field_ + "' is " + v->type_name() +
+      throw std::runtime_error("json_parse: field '" + field_.text() + "' is " + v->type_name() +
                                ", not a string");
     Value parsed;
     try {
       parsed = json::parse(v->as_string());
     } catch (const json::ParseError& e) {
-      throw std::runtime_error("json_parse: field '" + field_ + "': " + e.what());
+      throw std::runtime_error("json_parse: field '" + field_.text() + "': " + e.what());
     }
     set_path_or_throw(packet, into_, std::move(parsed));
   }

@@ -15,7 +15,7 @@ class JsonParse : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string field_, into_;
+  FieldPath field_, into_;
 };
 
 }  // namespace sluice::transform

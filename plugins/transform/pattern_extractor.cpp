@@ -22,7 +22,7 @@ std::vector<ParamSpec> PatternExtractor::extractor_params(std::string into_defau
 void PatternExtractor::process(Packet& packet, Emitter& emit) {
   const Value* text = packet.find_path(field_);
   if (text && !text->is_string())
-    throw std::runtime_error("field '" + field_ + "' is " + text->type_name() + ", not a string");
+    throw std::runtime_error("field '" + field_.text() + "' is " + text->type_name() + ", not a string");
   if (text) {
     Array found;
     regex_.for_each_match(text->as_string(), [&](const Regex::Match& m) {

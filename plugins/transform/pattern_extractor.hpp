@@ -23,7 +23,7 @@ class PatternExtractor : public Component {
   virtual std::string canonical(std::string_view match) const { return std::string(match); }
 
  private:
-  std::string field_, into_;
+  FieldPath field_, into_;
   Regex regex_;
 };
 

@@ -47,7 +47,7 @@ RegexExtract::RegexExtract(const Params& params)
 void RegexExtract::process(Packet& packet, Emitter& emit) {
   const Value* text = packet.find_path(field_);
   if (text && !text->is_string())
-    throw std::runtime_error("regex_extract: field '" + field_ + "' is " + text->type_name() +
+    throw std::runtime_error("regex_extract: field '" + field_.text() + "' is " + text->type_name() +
                              ", not a string");
   if (text) {
     Array matches;

@@ -16,7 +16,7 @@ class RegexExtract : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string field_, into_;
+  FieldPath field_, into_;
   Regex regex_;
   bool all_;
 };

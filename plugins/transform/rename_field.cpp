@@ -22,12 +22,12 @@ to: message)",
 
 RenameField::RenameField(const Params& params)
     : from_(params.get_string("from")), to_(params.get_string("to")) {
-  if (from_ == to_) throw std::invalid_argument("params 'from' and 'to' are the same field");
+  if (from_.text() == to_.text()) throw std::invalid_argument("params 'from' and 'to' are the same field");
 }
 
 void RenameField::process(Packet& packet, Emitter& emit) {
-  if (is_top_level(from_) && is_top_level(to_)) {
-    packet.rename(from_, to_);
+  if (from_.is_top_level() && to_.is_top_level()) {
+    packet.rename(from_.steps().front().key, to_.steps().front().key);
   } else if (Value* v = packet.find_path(from_)) {
     Value moved = std::move(*v);
     erase_path(packet, from_);

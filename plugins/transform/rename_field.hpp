@@ -15,7 +15,7 @@ class RenameField : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string from_, to_;
+  FieldPath from_, to_;
 };
 
 }  // namespace sluice::transform

@@ -15,7 +15,7 @@ class SetField : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::string field_;
+  FieldPath field_;
   Value value_;
   bool overwrite_;
 };

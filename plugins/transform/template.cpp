@@ -44,11 +44,11 @@ Template::Template(const Params& params)
     : template_(template_param(params)), into_(params.get_string("into")), strict_(params.get_bool("strict")) {}
 
 void Template::process(Packet& packet, Emitter& emit) {
-  std::string out = template_.render([&](const std::string& path, std::string& text) {
-    if (const Value* v = packet.find_path(path)) {
+  std::string out = template_.render([&](const TextTemplate::Piece& field, std::string& text) {
+    if (const Value* v = packet.find_path(field.path)) {
       if (!v->is_null()) text += v->to_display_string();
     } else if (strict_) {
-      throw std::runtime_error("template: field '" + path + "' is missing");
+      throw std::runtime_error("template: field '" + field.text + "' is missing");
     }
   });
   set_path_or_throw(packet, into_, std::move(out));

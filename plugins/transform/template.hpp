@@ -17,7 +17,7 @@ class Template : public Component {
 
  private:
   TextTemplate template_;  // its placeholders are field paths
-  std::string into_;
+  FieldPath into_;
   bool strict_;
 };
 

@@ -47,7 +47,7 @@ std::optional<std::u32string> code_points(std::string_view text) {
 }  // namespace
 
 Trim::Trim(const Params& params)
-    : fields_(params.has("fields") ? params.get_string_list("fields") : std::vector<std::string>{}) {
+    : fields_(params.has("fields") ? field_paths(params.get_string_list("fields")) : std::vector<FieldPath>{}) {
   if (!params.has("chars")) return;
   auto chars = code_points(params.get_string("chars"));
   if (!chars) throw std::invalid_argument("param 'chars' is not valid UTF-8");
@@ -83,7 +83,7 @@ void Trim::process(Packet& packet, Emitter& emit) {
   } else {
     for (const auto& field : fields_)
       if (Value* value = packet.find_path(field))
-        for_strings(*value, [&](std::string& s) { trim(field, s); });
+        for_strings(*value, [&](std::string& s) { trim(field.text(), s); });
   }
   emit(std::move(packet));
 }

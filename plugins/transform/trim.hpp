@@ -15,7 +15,7 @@ class Trim : public Component {
   void process(Packet& packet, Emitter& emit) override;
 
  private:
-  std::vector<std::string> fields_;  // empty: every top-level string field
+  std::vector<FieldPath> fields_;  // empty: every top-level string field
   std::u32string chars_;              // code points to strip; empty: Unicode White_Space
 };
 

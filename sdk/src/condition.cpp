@@ -34,13 +34,13 @@ struct Operand {
   enum class Kind { literal, field, meta } kind = Kind::literal;
   Value literal = {};
   std::string name = {};  // the top-level field or the meta name
-  std::string rest = {};  // the path inside its value ("" for the value itself)
+  FieldPath rest = {};  // the path inside its value (no text: the value itself)
 
   // nullptr when the field or meta is missing.
   const Value* resolve(const Packet& packet) const {
     if (kind == Kind::literal) return &literal;
     const Value* value = kind == Kind::field ? packet.get(name) : packet.get_meta(name);
-    return value && !rest.empty() ? value->find_path(rest) : value;
+    return value && !rest.text().empty() ? value->find_path(rest) : value;
   }
 };
 
@@ -336,7 +336,7 @@ class Parser {
       Operand operand{.kind = Operand::Kind::meta, .name = std::string(text_.substr(start, pos_ - start))};
       if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == '[')) {
         if (text_[pos_] == '.') ++pos_;
-        operand.rest = scan_path("a path after '@" + operand.name + "'");
+        operand.rest = FieldPath(scan_path("a path after '@" + operand.name + "'"));
       }
       return operand;
     }
@@ -371,7 +371,7 @@ class Parser {
       operand.name = path.substr(0, rest);
     }
     if (rest < path.size() && path[rest] == '.') ++rest;
-    operand.rest = path.substr(rest);
+    operand.rest = FieldPath(path.substr(rest));
     return operand;
   }
 

@@ -9,8 +9,7 @@
 namespace sluice {
 
 namespace detail {  // value.cpp
-bool split_value_path(std::string_view path, std::vector<std::string>& keys);
-const Value* find_field_path(const Object& fields, std::string_view path);
+const Value* find_field_path(const Object& fields, const FieldPath& path);
 }  // namespace detail
 
 Packet Packet::clone() const {
@@ -27,22 +26,26 @@ const Value& Packet::get_or(std::string_view field, const Value& fallback) const
 }
 
 // Field paths start at the fields object; `a.b` means field `a`, key `b`.
-const Value* Packet::find_path(std::string_view path) const {
-  return detail::find_field_path(fields_, path);
-}
+const Value* Packet::find_path(std::string_view path) const { return find_path(FieldPath(path)); }
+Value* Packet::find_path(std::string_view path) { return find_path(FieldPath(path)); }
+bool Packet::set_path(std::string_view path, Value value) { return set_path(FieldPath(path), std::move(value)); }
 
-Value* Packet::find_path(std::string_view path) {
+const Value* Packet::find_path(const FieldPath& path) const { return detail::find_field_path(fields_, path); }
+
+Value* Packet::find_path(const FieldPath& path) {
   return const_cast<Value*>(static_cast<const Packet*>(this)->find_path(path));
 }
 
-bool Packet::set_path(std::string_view path, Value value) {
-  std::vector<std::string> keys;
-  if (!detail::split_value_path(path, keys)) return false;
-  Value* at = &fields_[keys.front()];
-  for (std::size_t i = 1; i < keys.size(); ++i) {
+bool Packet::set_path(const FieldPath& path, Value value) {
+  const auto& steps = path.steps();
+  if (!path.valid()) return false;
+  for (const auto& step : steps)
+    if (step.is_index) return false;
+  Value* at = &fields_[steps.front().key];
+  for (std::size_t i = 1; i < steps.size(); ++i) {
     if (at->is_null()) *at = Object();
     if (!at->is_object()) return false;
-    at = &at->as_object()[keys[i]];
+    at = &at->as_object()[steps[i].key];
   }
   *at = std::move(value);
   return true;

@@ -22,7 +22,8 @@ TextTemplate::TextTemplate(std::string_view text) : text_(text) {
         throw std::invalid_argument("'{' at offset " + std::to_string(i) + " is not closed (write {{ for a brace)");
       if (close == i + 1) throw std::invalid_argument("empty {} at offset " + std::to_string(i));
       end_literal();
-      pieces_.push_back({std::string(text.substr(i + 1, close - i - 1)), true, i});
+      const std::string_view name = text.substr(i + 1, close - i - 1);
+      pieces_.push_back({std::string(name), true, i, FieldPath(name)});
       i = close;
     } else if (c == '}') {
       throw std::invalid_argument("'}' at offset " + std::to_string(i) + " closes nothing (write }} for a brace)");
@@ -38,7 +39,7 @@ std::string TextTemplate::render(const Fill& fill) const {
   std::string out;
   for (const auto& piece : pieces_) {
     if (piece.placeholder)
-      fill(piece.text, out);
+      fill(piece, out);
     else
       out += piece.text;
   }

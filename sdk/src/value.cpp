@@ -1,6 +1,5 @@
 #include "sluice/value.hpp"
 
-#include <charconv>
 #include <stdexcept>
 #include <tuple>
 
@@ -167,59 +166,8 @@ Value& Value::operator[](std::size_t index) { return as_array().at(index); }
 
 namespace {
 
-// One step of a path: a key or an array index.
-struct PathStep {
-  std::string key;
-  std::size_t index = 0;
-  bool is_index = false;
-};
-
-// Parses `a.b[2]["x.y"]`; returns false on malformed syntax.
-bool split_path(std::string_view path, std::vector<PathStep>& steps) {
-  std::size_t i = 0;
-  const std::size_t n = path.size();
-  bool expect_key = true;
-  while (i < n) {
-    if (path[i] == '[') {
-      if (expect_key && !steps.empty()) return false;  // `a.[0]`: a dot must precede a key
-      ++i;
-      if (i < n && (path[i] == '"' || path[i] == '\'')) {
-        const char quote = path[i++];
-        std::string key;
-        while (i < n && path[i] != quote) key += path[i++];
-        if (i + 1 >= n || path[i + 1] != ']') return false;
-        i += 2;
-        steps.push_back({std::move(key), 0, false});
-      } else {
-        const std::size_t start = i;
-        while (i < n && path[i] >= '0' && path[i] <= '9') ++i;
-        if (i == start || i >= n || path[i] != ']') return false;
-        std::size_t index = 0;
-        // from_chars refuses an index that overflows instead of wrapping it to a small one.
-        if (std::from_chars(path.data() + start, path.data() + i, index).ec != std::errc())
-          return false;
-        ++i;
-        steps.push_back({{}, index, true});
-      }
-      expect_key = false;
-    } else if (path[i] == '.') {
-      if (expect_key) return false;
-      ++i;
-      expect_key = true;
-      if (i >= n) return false;
-    } else {
-      if (!expect_key) return false;
-      const std::size_t start = i;
-      while (i < n && path[i] != '.' && path[i] != '[') ++i;
-      steps.push_back({std::string(path.substr(start, i - start)), 0, false});
-      expect_key = false;
-    }
-  }
-  return !steps.empty() && !expect_key;
-}
-
 template <class V>
-V* walk_steps(V* value, const PathStep* step, const PathStep* end) {
+V* walk_steps(V* value, const FieldPath::Step* step, const FieldPath::Step* end) {
   for (; step != end; ++step) {
     if (step->is_index) {
       if (!value->is_array() || step->index >= value->as_array().size()) return nullptr;
@@ -232,17 +180,19 @@ V* walk_steps(V* value, const PathStep* step, const PathStep* end) {
   return value;
 }
 
-template <class V>
-V* walk_path(V* value, std::string_view path) {
-  std::vector<PathStep> steps;
-  if (!split_path(path, steps)) return nullptr;
-  return walk_steps(value, steps.data(), steps.data() + steps.size());
-}
-
 }  // namespace
 
-const Value* Value::find_path(std::string_view path) const { return walk_path(this, path); }
-Value* Value::find_path(std::string_view path) { return walk_path(this, path); }
+const Value* Value::find_path(std::string_view path) const { return find_path(FieldPath(path)); }
+Value* Value::find_path(std::string_view path) { return find_path(FieldPath(path)); }
+
+const Value* Value::find_path(const FieldPath& path) const {
+  const auto& steps = path.steps();
+  return path.valid() ? walk_steps(this, steps.data(), steps.data() + steps.size()) : nullptr;
+}
+
+Value* Value::find_path(const FieldPath& path) {
+  return const_cast<Value*>(static_cast<const Value*>(this)->find_path(path));
+}
 
 std::string Value::to_display_string() const {
   if (is_string()) return as_string();
@@ -259,25 +209,15 @@ bool operator==(const Value& a, const Value& b) {
   return a.data_ == b.data_;
 }
 
-// Used by Packet's path methods, which live in packet.cpp but share the path grammar.
+// Used by Packet's path methods, which live in packet.cpp but share the path walk.
 namespace detail {
 // A packet's fields are an Object, not a Value: the first step is a key looked up there, so
 // that a quoted first key (`["a.b"].c`) works as it does for Packet::set_path.
-const Value* find_field_path(const Object& fields, std::string_view path) {
-  std::vector<PathStep> steps;
-  if (!split_path(path, steps) || steps.front().is_index) return nullptr;
+const Value* find_field_path(const Object& fields, const FieldPath& path) {
+  const auto& steps = path.steps();
+  if (!path.valid() || steps.front().is_index) return nullptr;
   const Value* root = fields.find(steps.front().key);
   return root ? walk_steps(root, steps.data() + 1, steps.data() + steps.size()) : nullptr;
-}
-
-bool split_value_path(std::string_view path, std::vector<std::string>& keys) {
-  std::vector<PathStep> steps;
-  if (!split_path(path, steps)) return false;
-  for (auto& s : steps) {
-    if (s.is_index) return false;
-    keys.push_back(std::move(s.key));
-  }
-  return true;
 }
 }  // namespace detail
 

@@ -9,6 +9,7 @@
 #include <sluice/packet.hpp>
 
 using sluice::Array;
+using sluice::FieldPath;
 using sluice::Object;
 using sluice::Packet;
 using sluice::Value;
@@ -170,6 +171,39 @@ TEST_CASE("find_path starts at the fields") {
   Packet m = sample();
   *m.find_path("user.emails[0]") = "changed";
   CHECK(m.find_path("user.emails[0]")->as_string() == "changed");
+}
+
+TEST_CASE("a FieldPath, parsed once, finds and sets what its text does") {
+  const Packet p = sample();
+  for (const char* text : {"title", "user.name", "user.emails[1]", R"(user["x.y"].z)", R"(["dotted.field"])",
+                           "dotted.field", "user.emails[2]", "absent.x", "", "user.", "[0]", "user.emails.[0]"}) {
+    CAPTURE(text);
+    const FieldPath path(text);
+    CHECK(path.text() == text);
+    CHECK(p.find_path(path) == p.find_path(std::string_view(text)));
+  }
+  const Value list = Array{Object{{"emails", Array{"a@x", "b@x"}}}};
+  CHECK(list.find_path(FieldPath("[0].emails[1]"))->as_string() == "b@x");
+  CHECK(list.find_path(FieldPath("[1]")) == nullptr);
+  CHECK_FALSE(FieldPath("user.").valid());
+  CHECK(FieldPath("user.emails[1]").valid());
+  CHECK(FieldPath("title").is_top_level());
+  CHECK(FieldPath(R"(["dotted.field"])").is_top_level());
+  CHECK_FALSE(FieldPath("user.name").is_top_level());
+  CHECK_FALSE(FieldPath("tags[0]").is_top_level());
+
+  CHECK(FieldPath("a.b[0]").parent().text() == "a.b");
+  CHECK(FieldPath(R"(a["x.y"])").parent().text() == "a");
+  CHECK(FieldPath("a.b.c").parent().text() == "a.b");
+  CHECK_FALSE(FieldPath("a").parent().valid());
+  CHECK_FALSE(FieldPath("a.").parent().valid());
+
+  Packet m;
+  const FieldPath deep("a.b.c");
+  CHECK(m.set_path(deep, 1));
+  CHECK(m.find_path(deep)->as_int() == 1);
+  CHECK_FALSE(m.set_path(FieldPath("list[0]"), 1));
+  CHECK_FALSE(m.set_path(FieldPath("a..b"), 1));
 }
 
 TEST_CASE("set_path creates intermediate objects and refuses to go through other types") {

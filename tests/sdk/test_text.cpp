@@ -30,8 +30,12 @@ TEST_CASE("text template: literals, placeholders and escaped braces, each with i
   CHECK(pieces[2].text == " <");
   CHECK(pieces[3].text == "email");
   CHECK(pieces[4].text == ">}");
-  CHECK(t.render([](const std::string& name, std::string& out) { out += "[" + name + "]"; }) ==
+  CHECK(t.render([](const TextTemplate::Piece& p, std::string& out) { out += "[" + p.text + "]"; }) ==
         "{a} [user.name] <[email]>}");
+  // Each placeholder's name is parsed as a field path once, with the template.
+  CHECK(pieces[1].path.steps().size() == 2);
+  CHECK(pieces[1].path.steps()[1].key == "name");
+  CHECK(pieces[3].path.is_top_level());
   CHECK(TextTemplate("").empty());
 }
 

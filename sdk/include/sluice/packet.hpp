@@ -56,12 +56,16 @@ class Packet {
   Value* get(std::string_view field) { return fields_.find(field); }
   // The field's value, or `fallback` when absent.
   const Value& get_or(std::string_view field, const Value& fallback) const;
-  // A field path such as `user.emails[0]` (see Value::find_path).
+  // A field path such as `user.emails[0]` (see Value::find_path); a FieldPath when the same
+  // path is looked up in every packet (the text is parsed on each call).
   const Value* find_path(std::string_view path) const;
   Value* find_path(std::string_view path);
-  // Sets a path, creating intermediate objects; returns false when a step exists with
-  // another type (for example `a.b` where `a` is a string).
+  const Value* find_path(const FieldPath& path) const;
+  Value* find_path(const FieldPath& path);
+  // Sets a path of keys (no [index]), creating intermediate objects; returns false when a
+  // step exists with another type (for example `a.b` where `a` is a string).
   bool set_path(std::string_view path, Value value);
+  bool set_path(const FieldPath& path, Value value);
   // Replaces or inserts.
   Value& set(std::string_view field, Value value) { return fields_.set(field, std::move(value)); }
   // Inserts only when absent; returns whether it inserted.

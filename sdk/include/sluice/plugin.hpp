@@ -26,7 +26,7 @@
 
 #include "sluice/component.hpp"
 
-#define SLUICE_SDK_ABI_VERSION 10
+#define SLUICE_SDK_ABI_VERSION 11
 
 namespace sluice {
 

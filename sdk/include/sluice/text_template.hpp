@@ -2,7 +2,9 @@
 // component's {field.path}s, nats_publish's subject (orders.{region}), generate's {seq}/{now}.
 //
 //   sluice::TextTemplate subject("orders.{region}");
-//   std::string s = subject.render([&](const std::string& name, std::string& out) { out += lookup(name); });
+//   std::string s = subject.render([&](const sluice::TextTemplate::Piece& p, std::string& out) {
+//     if (const sluice::Value* v = packet.find_path(p.path)) out += v->to_display_string();
+//   });
 //
 // {{ and }} stand for one brace each; a '{' that is not closed, an empty {} and a '}' that
 // closes nothing are errors.
@@ -14,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sluice/field_path.hpp>
+
 namespace sluice {
 
 class TextTemplate {
@@ -22,9 +26,10 @@ class TextTemplate {
     std::string text;          // literal text, or the placeholder's name
     bool placeholder = false;
     std::size_t offset = 0;    // where it starts in the text (a placeholder: its '{')
+    FieldPath path;            // a placeholder's name read as a field path, parsed once
   };
-  // Appends what placeholder `name` stands for to `out`.
-  using Fill = std::function<void(const std::string& name, std::string& out)>;
+  // Appends what `placeholder` stands for to `out`.
+  using Fill = std::function<void(const Piece& placeholder, std::string& out)>;
 
   // Throws std::invalid_argument naming the offset of the problem.
   explicit TextTemplate(std::string_view text);

@@ -18,6 +18,8 @@
 #include <variant>
 #include <vector>
 
+#include <sluice/field_path.hpp>
+
 namespace sluice {
 
 class Value;
@@ -131,9 +133,12 @@ class Value {
   const Value& operator[](int index) const { return (*this)[static_cast<std::size_t>(index)]; }
 
   // Path access: `a.b[2].c`; a key holding dots or brackets can be quoted: `a["x.y"]`.
-  // Returns nullptr when any step is missing or of the wrong type.
+  // Returns nullptr when any step is missing or of the wrong type. The text is parsed on
+  // each call: a path used for many values is a FieldPath, parsed once.
   const Value* find_path(std::string_view path) const;
   Value* find_path(std::string_view path);
+  const Value* find_path(const FieldPath& path) const;
+  Value* find_path(const FieldPath& path);
 
   // The value as text for messages and conditions: strings unquoted, everything else as JSON.
   std::string to_display_string() const;

@@ -67,7 +67,7 @@ values: [en, de])",
   }
 
  private:
-  std::string field_;
+  sluice::FieldPath field_;  // parsed once, not per packet
   std::set<std::string, std::less<>> values_;
   bool invert_;
 };

@@ -72,7 +72,7 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
       if (!key) {
         // In run() per-packet errors are ours to route: fail() sends the packet to the
         // node's `error` port or the dead letters.
-        ctx.fail(std::move(received.packet), "key field '" + key_ + "' is missing");
+        ctx.fail(std::move(received.packet), "key field '" + key_.text() + "' is missing");
         continue;
       }
       // The key's JSON text, so that 1 and "1" are different keys.
@@ -109,7 +109,7 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
   }
 
  private:
-  std::string key_;
+  sluice::FieldPath key_;  // parsed once, not per packet
   std::size_t max_waiting_;
   // [0]: from left, [1]: from right; key JSON text → packets in arrival order.
   std::unordered_map<std::string, std::deque<sluice::Packet>> waiting_[2];

@@ -66,13 +66,13 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
 
   void process(sluice::Packet& packet, sluice::Emitter&) override {
     std::string line;
-    if (field_.empty()) {
+    if (field_.text().empty()) {
       sluice::json::write_fields(packet, line);
     } else if (const sluice::Value* value = packet.find_path(field_)) {
       line = value->to_display_string();
     } else {
       // A throw sends this packet to the node's `error` port (or the graph's dead letters).
-      throw std::invalid_argument("field '" + field_ + "' is missing");
+      throw std::invalid_argument("field '" + field_.text() + "' is missing");
     }
     line += '\n';
     write_line(line);
@@ -91,7 +91,7 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
   }
 
   std::string path_;
-  std::string field_;
+  sluice::FieldPath field_;  // parsed once, not per packet; no text: the whole packet
   int fd_ = -1;
 };
 

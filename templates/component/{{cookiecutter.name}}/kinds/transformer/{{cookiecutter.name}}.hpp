@@ -56,9 +56,9 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
       // A throw sends this packet to the node's `error` port (or the graph's dead letters) with
       // the message in its metadata; the graph keeps running.
       if (!text->is_string())
-        throw std::invalid_argument("field '" + field_ + "' is " + text->type_name() + ", not a string");
+        throw std::invalid_argument("field '" + field_.text() + "' is " + text->type_name() + ", not a string");
       if (!packet.set_path(into_, count_words(text->as_string())))
-        throw std::invalid_argument("cannot set '" + into_ + "': a step of the path is not an object");
+        throw std::invalid_argument("cannot set '" + into_.text() + "': a step of the path is not an object");
     }
     emit(std::move(packet));
   }
@@ -75,8 +75,8 @@ class {{cookiecutter.class_name}} final : public sluice::Component {
   }
 
  private:
-  std::string field_;
-  std::string into_;
+  sluice::FieldPath field_;  // parsed once, not per packet
+  sluice::FieldPath into_;
 };
 
 }  // namespace {{cookiecutter.name}}
