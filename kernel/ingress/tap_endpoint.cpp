@@ -138,12 +138,13 @@ bool TapEndpoint::pump_once(Session& session) {
   return false;
 }
 
+std::vector<std::shared_ptr<TapEndpoint::Session>> TapEndpoint::open_sessions() {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_;
+}
+
 void TapEndpoint::pump_all() {
-  std::vector<std::shared_ptr<Session>> open;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    open = sessions_;
-  }
+  const auto open = open_sessions();
   std::vector<Session*> ended;
   for (const auto& session : open)
     if (!pump_once(*session)) ended.push_back(session.get());
@@ -155,12 +156,7 @@ void TapEndpoint::pump_all() {
 }
 
 void TapEndpoint::end_all() {
-  std::vector<std::shared_ptr<Session>> open;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    open = sessions_;
-  }
-  for (const auto& session : open) pump_once(*session);
+  for (const auto& session : open_sessions()) pump_once(*session);
 }
 
 }  // namespace sluice

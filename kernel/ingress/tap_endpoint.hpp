@@ -50,6 +50,7 @@ class TapEndpoint {
   static bool pump_once(Session& session);
   // Every pump_interval: each open stream once; the ended ones are let go.
   void pump_all();
+  std::vector<std::shared_ptr<Session>> open_sessions();  // a copy: pumping takes no lock
 
   Runtime& runtime_;
   ControlLoop& loop_;
