@@ -64,6 +64,14 @@ TEST_CASE("copy_field and rename_field; rename keeps field metadata") {
   CHECK(h.output()[0].get_meta("headline", "lang")->as_string() == "en");
   CHECK(fields(through<RenameField>({{"from", "a.b"}, {"to", "c"}}, R"({"a": {"b": 1, "k": 2}})")) ==
         json::parse(R"({"a": {"k": 2}, "c": 1})"));
+  // Quoted keys are keys, first or last: moved away, not left behind as null.
+  CHECK(fields(through<RenameField>({{"from", R"(a["x.y"])"}, {"to", "c"}}, R"({"a": {"x.y": 1, "k": 2}})")) ==
+        json::parse(R"({"a": {"k": 2}, "c": 1})"));
+  CHECK(fields(through<RenameField>({{"from", R"(["x.y"])"}, {"to", R"(["p.q"])"}}, R"({"x.y": 1})")) ==
+        json::parse(R"({"p.q": 1})"));
+  // An array element is cleared, so that the elements after it keep their places.
+  CHECK(fields(through<RenameField>({{"from", "list[0]"}, {"to", "first"}}, R"({"list": [1, 2]})")) ==
+        json::parse(R"({"list": [null, 2], "first": 1})"));
 }
 
 TEST_CASE("delete_field deletes by name and wildcard at any level") {
