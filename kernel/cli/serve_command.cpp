@@ -325,7 +325,9 @@ class Server {
     const RecoveryReport recovery = ingest_->recover();
     for (const auto& line : recovery.lines) log::warn("write-ahead log: {}", line);
     std::cout << "sluice serve: write-ahead log in " << (state_dir_ / "wal").string() << ": replayed "
-              << recovery.replayed << " submissions (" << recovery.replayed_packets << " packets), "
+              << recovery.replayed << " submissions (" << recovery.replayed_packets << " packets"
+              << (recovery.replayed_into_changed ? ", " + std::to_string(recovery.replayed_into_changed) + " into a changed graph" : "")
+              << "), "
               << recovery.lost << " lost, " << recovery.torn << " torn and " << recovery.corrupt
               << " corrupt records" << (settings_.fsync ? "; answers wait for fdatasync" : "") << std::endl;
   }

@@ -53,7 +53,10 @@ void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packe
     OnAdmitted on_admitted;
   };
   auto held = std::make_shared<Held>(Held{graph, node, std::move(packets), std::move(on_done), std::move(on_admitted)});
-  log_.append_submission(graph, node, held->packets, field_texts, [this, held](const WalAppend& logged) {
+  // Recorded so that a replay can tell whether the graph changed since (RecoveryReport).
+  const std::shared_ptr<const GraphPlan> plan = runtime_.graph(graph);
+  const std::string_view version = plan ? std::string_view(plan->version) : std::string_view();
+  log_.append_submission(graph, node, version, held->packets, field_texts, [this, held](const WalAppend& logged) {
     if (!logged.error.empty()) {
       held->on_admitted({.admission = {}, .log_error = logged.error, .log_full = logged.full});
       return;
@@ -78,6 +81,7 @@ RecoveryReport DurableIngest::recover() {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the graph drains meanwhile
     switch (admission.status) {
       case Admission::Status::accepted:
+        note_graph_change(submission, report);
         ++report.replayed;
         report.replayed_packets += packets;
         continue;
@@ -103,6 +107,17 @@ RecoveryReport DurableIngest::recover() {
   found_.pending.clear();
   recovered_ = true;
   return report;
+}
+
+void DurableIngest::note_graph_change(const LoggedSubmission& submission, RecoveryReport& report) const {
+  const std::shared_ptr<const GraphPlan> plan = runtime_.graph(submission.graph);
+  // The version it was accepted for is the one deployed: nothing to say. (An older log
+  // records none; a graph that is gone is reported as lost below.)
+  if (!plan || submission.version.empty() || plan->version == submission.version) return;
+  ++report.replayed_into_changed;
+  report.lines.push_back("logged submission " + std::to_string(submission.id) + " was accepted for version " +
+                         submission.version + " of graph '" + submission.graph + "', which is now version " +
+                         plan->version + ": it goes to the graph as it is now");
 }
 
 bool DurableIngest::durable(std::string_view stream_id) const {

@@ -38,6 +38,9 @@ struct IngestOutcome {
 struct RecoveryReport {
   std::size_t replayed = 0;         // submissions resubmitted
   std::size_t replayed_packets = 0;
+  // Of those, the ones whose graph changed (GraphPlan::version) since they were accepted: they
+  // go into the graph as deployed now, the only version there is after a restart.
+  std::size_t replayed_into_changed = 0;
   std::size_t lost = 0;             // submissions whose graph or node is gone
   std::size_t torn = 0, corrupt = 0;
   std::vector<std::string> lines;   // warnings and losses, one line each
@@ -74,6 +77,8 @@ class DurableIngest {
   bool sync() { return log_.sync(); }
 
  private:
+  // A line in `report` when the graph's version is not the one `submission` was accepted for.
+  void note_graph_change(const LoggedSubmission& submission, RecoveryReport& report) const;
   // Submits a logged submission and writes its completion record when the stream is done,
   // or at once when refused.
   Admission submit_logged(std::uint64_t id, const std::string& graph, std::vector<Packet>&& packets,

@@ -31,7 +31,13 @@ constexpr std::string_view record_magic = "SWAL";
 constexpr std::size_t header_size = 4 + 4 + 8;  // magic, body length, checksum
 // Type 1, a submission whose every packet is a whole envelope, is what earlier versions wrote:
 // still read, no longer written.
-enum RecordType : unsigned char { submission_record = 1, completion_record = 2, shared_meta_submission_record = 3 };
+// Types 1 and 3 are written by older versions, read still.
+enum RecordType : unsigned char {
+  submission_record = 1,
+  completion_record = 2,
+  shared_meta_submission_record = 3,
+  versioned_submission_record = 4,  // shared meta and the graph's version
+};
 
 void put_u32(std::string& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
@@ -193,8 +199,9 @@ struct LoggedRecords {
 // The rest of a submission record of `type` after its id.
 LoggedSubmission read_submission(BodyReader& reader, std::uint64_t type, std::uint64_t id) {
   LoggedSubmission submission{.id = id, .graph = std::string(reader.text()), .node = std::string(reader.text())};
+  if (type == versioned_submission_record) submission.version = std::string(reader.text());
   Object shared;
-  if (type == shared_meta_submission_record) {
+  if (type == shared_meta_submission_record || type == versioned_submission_record) {
     Value line = json::parse(reader.text());
     if (!line.is_object()) throw std::runtime_error("shared meta is not an object");
     shared = std::move(line.as_object());
@@ -213,7 +220,7 @@ void read_record(std::string_view body, std::uint64_t segment, LoggedRecords& re
   BodyReader reader{body};
   const auto type = reader.number(1);
   const std::uint64_t id = reader.number(8);
-  if (type == submission_record || type == shared_meta_submission_record)
+  if (type == submission_record || type == shared_meta_submission_record || type == versioned_submission_record)
     records.submissions.emplace_back(read_submission(reader, type, id), segment);
   else if (type == completion_record)
     records.completed.insert(id);
@@ -403,15 +410,16 @@ std::string WriteAheadLog::write_record(const std::string& record) {
   return {};
 }
 
-void WriteAheadLog::append_submission(std::string_view graph, std::string_view node,
+void WriteAheadLog::append_submission(std::string_view graph, std::string_view node, std::string_view version,
                                       const std::vector<Packet>& packets,
                                       const std::vector<std::string_view>& field_texts, OnDurable on_durable) {
   const std::uint64_t id = next_id_.fetch_add(1);
   std::string record = start_record();
-  record += static_cast<char>(shared_meta_submission_record);
+  record += static_cast<char>(versioned_submission_record);
   put_u64(record, id);
   put_string(record, graph);
   put_string(record, node);
+  put_string(record, version);
   const Object shared = shared_meta(packets);
   std::string shared_text;
   json::write(Value(shared), shared_text);

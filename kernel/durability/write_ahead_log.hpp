@@ -11,7 +11,7 @@
 // before they would pass `segment_bytes`. A record is
 //   magic "SWAL" | body length u32 | XXH3-64 of the body u64 | body
 // (little-endian), the body being `type u8 | id u64 | ...`: a submission carries the graph,
-// the target node, the meta every one of its packets has with the same value (REST's route,
+// the target node, the graph's version, the meta every one of its packets has with the same value (REST's route,
 // method and processing time; a JSON object, once) and its packets as NDJSON envelopes
 // (json::write_envelope) without that shared meta; a completion only the id. XXH3 (libxxhash, already a dependency of the bundled plugins) rather than a
 // hand-rolled CRC32C: no table code of our own, many GB/s, and 64 bits of detection.
@@ -73,7 +73,8 @@ struct WriteAheadLogOptions {
 struct LoggedSubmission {
   std::uint64_t id = 0;
   std::string graph;
-  std::string node = {};  // empty: the graph's source nodes
+  std::string node = {};     // empty: the graph's source nodes
+  std::string version = {};  // of the graph when it was accepted (GraphPlan::version); "": an older log
   std::vector<Packet> packets = {};
 };
 
@@ -121,12 +122,14 @@ class WriteAheadLog {
   WriteAheadLog(const WriteAheadLog&) = delete;
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;
 
-  // Writes a submission record. `on_durable` runs once: on this thread before the return
+  // Writes a submission record for `graph` (or its `node`) at `version` (GraphPlan::version;
+  // "" when unknown). `on_durable` runs once: on this thread before the return
   // (periodic policy, or when refused), or on the sync thread after the covering fdatasync.
   // `field_texts`, when not empty, holds for each packet one line of JSON that parses to its
   // fields (the NDJSON line it was read from): copied into the record, not written again.
-  void append_submission(std::string_view graph, std::string_view node, const std::vector<Packet>& packets,
-                         const std::vector<std::string_view>& field_texts, OnDurable on_durable);
+  void append_submission(std::string_view graph, std::string_view node, std::string_view version,
+                         const std::vector<Packet>& packets, const std::vector<std::string_view>& field_texts,
+                         OnDurable on_durable);
   // Records that a submission is done (also one refused downstream after it was logged). A
   // record that cannot be written now (a full disk) is written before the next record that
   // can: until then the submission counts as pending and its segment stays.

@@ -2,7 +2,10 @@
 // the graph's shape (duplicates, cycles, sources, reachability) and orders the nodes
 // topologically. Every check runs even after others failed, so one run reports everything;
 // check_graph also constructs each component once.
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <queue>
@@ -10,6 +13,7 @@
 #include <unordered_map>
 
 #include <sluice/descriptor_rules.hpp>
+#include <sluice/json.hpp>
 
 #include "graph/graph_spec.hpp"
 
@@ -462,7 +466,27 @@ class GraphPlanner {
     for (std::size_t i : producers_) plan.producers.push_back(position[i]);
     std::sort(plan.producers.begin(), plan.producers.end());
     plan.spec = spec_;
+    plan.version = version_of(plan);
     return plan;
+  }
+
+  static std::string version_of(const GraphPlan& plan) {
+    std::string canonical;
+    for (const auto& node : plan.nodes) {
+      // '\x1e' occurs in no JSON text nor name: the parts cannot run into each other.
+      canonical += node.id + '\x1e' + node.component->name + '\x1e' + (node.origin ? node.origin->hash : "") + '\x1e';
+      json::write(Value(node.params.values()), canonical);
+      canonical += '\x1e' + std::to_string(static_cast<int>(node.isolation)) + '\x1e' +
+                   std::to_string(node.timeout.count()) + '\n';
+    }
+    for (const auto& edge : plan.edges)
+      canonical += std::to_string(edge.from_node) + ':' + std::to_string(edge.from_port) + '>' +
+                   std::to_string(edge.to_node) + ':' + std::to_string(edge.to_port) + '/' +
+                   std::to_string(edge.capacity) + '/' + std::to_string(edge.capacity_bytes) + '\n';
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(canonical.data(), canonical.size())));
+    return hex;
   }
 
   const GraphSpec& spec_;

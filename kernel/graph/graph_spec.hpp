@@ -138,6 +138,11 @@ struct GraphPlan {
   std::vector<std::size_t> sources;
   std::vector<std::size_t> producers;  // nodes of kind source: they make their own packets
   GraphSpec spec;
+  // 16 hex digits that change when what the graph does changes: its nodes (component, plugin
+  // build, params with defaults filled in) and edges; not its comments or formatting. The
+  // write-ahead log records it with each submission, so that a replay can tell whether the
+  // graph changed since the submission was accepted.
+  std::string version;
 };
 
 // Where file_path params (ParamSpec::file_path) and ${file:PATH} references may point.

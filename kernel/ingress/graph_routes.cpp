@@ -112,6 +112,7 @@ void RestApi::list_graphs(Call& call) {
     if (const auto stats = runtime_.stats(name)) entry.set("instances", stats->instances);
     entry.set("file", graphs_.file_of(name).string());
     entry.set("durability", logged(*plan) ? "wal" : "none");
+    entry.set("version", plan->version);
     const GraphService::PluginState state = graphs_.plugin_state(*plan);
     entry.set("state", state_name(state));
     if (state.degraded()) entry.set("missing", Array(state.missing.begin(), state.missing.end()));
@@ -135,7 +136,9 @@ void RestApi::get_graph(Call& call) {
   } else {
     // What the server knows besides the spec; a PUT of this document ignores it.
     Value document = spec_document(shown);
-    document.as_object().set("status", plugin_state_json(graphs_.plugin_state(*plan)));
+    Value status = plugin_state_json(graphs_.plugin_state(*plan));
+    status.as_object().set("version", plan->version);
+    document.as_object().set("status", std::move(status));
     response = HttpResponse::json(200, json::to_pretty_string(document));
   }
   // The same version has one tag in both forms: a PUT's If-Match names the version.

@@ -27,13 +27,15 @@ std::vector<sluice::Packet> keyed_packets(std::vector<std::string> keys) {
   return packets;
 }
 
-// Writes submissions into the log of `state_dir` as a server that was killed would have left them.
+// Writes submissions into the log of `state_dir` as a server that was killed would have left
+// them, accepted for `version` of their graph.
 void log_submissions(const fs::path& state_dir,
-                     const std::vector<std::pair<std::string, std::vector<std::string>>>& submissions) {
+                     const std::vector<std::pair<std::string, std::vector<std::string>>>& submissions,
+                     const std::string& version = "") {
   sluice::WalRecovery none;
   sluice::WriteAheadLog log({.dir = state_dir / "wal"}, none);
   for (const auto& [graph, keys] : submissions)
-    log.append_submission(graph, "", keyed_packets(keys), {}, [](const sluice::WalAppend& logged) {
+    log.append_submission(graph, "", version, keyed_packets(keys), {}, [](const sluice::WalAppend& logged) {
       REQUIRE(logged.error == "");
     });
 }
@@ -79,6 +81,36 @@ TEST_CASE("a start replays unfinished logged submissions; one for a graph that i
   ServerProcess again(dir);
   CHECK(wait_for_recovery_line(again).find("replayed 0 submissions (0 packets), 0 lost") != std::string::npos);
   CHECK(count_keys(output).size() == 3);
+}
+
+TEST_CASE("a replay says which submissions were accepted for another version of their graph") {
+  TempDir dir;
+  const fs::path output = dir.path / "var" / "data" / "out.jsonl";
+  write_file(dir.path / "graphs" / "ingest.yaml", sink_graph(output));
+  std::string version;
+  {
+    ServerProcess server(dir);
+    REQUIRE(wait_until([&] { return ready(server); }, 30s));
+    version = http(server.port(), "GET", "/v1/graphs/ingest").json().get("status")->get("version")->as_string();
+    CHECK(version.size() == 16);
+    const auto listed = http(server.port(), "GET", "/v1/graphs").json();
+    CHECK(listed.find_path("graphs[0].version")->as_string() == version);
+    CHECK(server.stop() == 0);
+  }
+  // A comment changes the file, not what the graph does: its version stays.
+  write_file(dir.path / "graphs" / "ingest.yaml", "# the same graph\n" + sink_graph(output));
+  log_submissions(dir.path / "var", {{"ingest", {"same"}}}, version);
+  log_submissions(dir.path / "var", {{"ingest", {"older", "too"}}}, "00000000deadbeef");
+
+  ServerProcess again(dir);
+  CHECK(wait_for_recovery_line(again).find("replayed 2 submissions (3 packets, 1 into a changed graph), 0 lost") !=
+        std::string::npos);
+  CHECK(wait_until([&] { return count_keys(output) == std::map<std::string, int>{{"same", 1}, {"older", 1}, {"too", 1}}; },
+                   10s));
+  const std::string said = again.stderr_text();
+  CHECK(said.find("was accepted for version 00000000deadbeef of graph 'ingest', which is now version " + version +
+                  ": it goes to the graph as it is now") != std::string::npos);
+  CHECK(said.find("accepted for version " + version) == std::string::npos);
 }
 
 TEST_CASE("a torn last record is dropped with a warning; the server starts with the rest") {

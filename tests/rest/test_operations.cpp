@@ -224,7 +224,7 @@ TEST_CASE("SIGTERM drains for at most --drain-timeout, exits 0, and the next sta
   }
   write_file(dir.path / "graphs/slow.yaml", slow_graph("slow", 1));
   ServerProcess again(dir, {"--workers", "1"});
-  REQUIRE_MESSAGE(wait_until([&] { return again.stdout_text().find("replayed 1 submissions (10 packets)") != std::string::npos; },
+  REQUIRE_MESSAGE(wait_until([&] { return again.stdout_text().find("replayed 1 submissions (10 packets, 1 into a changed graph)") != std::string::npos; },
                              30s),
                   again.stdout_text());
   REQUIRE(wait_until([&] { return node_in(again.port(), 1) == 10; }, 30s));

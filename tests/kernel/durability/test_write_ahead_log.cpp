@@ -49,9 +49,9 @@ std::vector<Packet> numbered_packets(int first, int count) {
 
 // Appends and waits for the record to be durable; returns what the log said.
 WalAppend append(WriteAheadLog& log, std::string_view graph, const std::vector<Packet>& packets,
-                 std::string_view node = {}) {
+                 std::string_view node = {}, std::string_view version = {}) {
   std::promise<WalAppend> done;
-  log.append_submission(graph, node, packets, {}, [&done](const WalAppend& result) { done.set_value(result); });
+  log.append_submission(graph, node, version, packets, {}, [&done](const WalAppend& result) { done.set_value(result); });
   return done.get_future().get();
 }
 
@@ -104,13 +104,13 @@ OneSegment write_one_segment(const fs::path& dir, int count) {
 
 }  // namespace
 
-TEST_CASE("a logged submission comes back after a reopen with its graph, node and packets") {
+TEST_CASE("a logged submission comes back after a reopen with its graph, node, graph version and packets") {
   TempDir dir;
   {
     WalRecovery recovery;
     WriteAheadLog log({.dir = dir.path}, recovery);
     CHECK(recovery.pending.empty());
-    const WalAppend first = append(log, "enrich", numbered_packets(1, 3), "parse");
+    const WalAppend first = append(log, "enrich", numbered_packets(1, 3), "parse", "0123456789abcdef");
     CHECK(first.error == "");
     CHECK(first.id > 0);
     CHECK(log.stats().pending == 1);
@@ -121,6 +121,7 @@ TEST_CASE("a logged submission comes back after a reopen with its graph, node an
   const LoggedSubmission& submission = recovery.pending.front();
   CHECK(submission.graph == "enrich");
   CHECK(submission.node == "parse");
+  CHECK(submission.version == "0123456789abcdef");
   const auto expected = numbered_packets(1, 3);
   REQUIRE(submission.packets.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) CHECK(submission.packets[i] == expected[i]);
@@ -189,7 +190,7 @@ TEST_CASE("the JSON text a packet was read from is copied into the record as it 
     WalRecovery recovery;
     WriteAheadLog log({.dir = dir.path}, recovery);
     std::promise<WalAppend> done;
-    log.append_submission("g", "", packets, {lines.begin(), lines.end()},
+    log.append_submission("g", "", "", packets, {lines.begin(), lines.end()},
                           [&done](const WalAppend& result) { done.set_value(result); });
     REQUIRE(done.get_future().get().error == "");
   }
@@ -204,29 +205,34 @@ TEST_CASE("the JSON text a packet was read from is copied into the record as it 
   CHECK(recovery.pending.front().packets[1].get("n")->as_int() == 3);
 }
 
-TEST_CASE("a submission record of the earlier form (every packet a whole envelope) is still read") {
-  TempDir dir;
-  fs::create_directories(dir.path);
-  const auto packets = numbered_packets(1, 2);
-  std::string body;
-  body += '\x01';                              // type: submission
-  body.append("\x07\0\0\0\0\0\0\0", 8);      // id 7
-  body.append("\x01\0\0\0g", 5);              // graph "g"
-  body.append("\0\0\0\0", 4);                 // node ""
-  for (const auto& packet : packets) body += json::to_envelope(packet) + "\n";
-  std::string record = "SWAL";
-  for (int i = 0; i < 4; ++i) record += static_cast<char>((body.size() >> (8 * i)) & 0xff);
-  const std::uint64_t checksum = XXH3_64bits(body.data(), body.size());
-  for (int i = 0; i < 8; ++i) record += static_cast<char>((checksum >> (8 * i)) & 0xff);
-  write_file(dir.path / "00000000000000000001.wal", record + body);
+TEST_CASE("submission records of the earlier forms (whole envelopes; shared meta, no version) are still read") {
+  for (const char type : {'\x01', '\x03'}) {
+    CAPTURE(static_cast<int>(type));
+    TempDir dir;
+    fs::create_directories(dir.path);
+    const auto packets = numbered_packets(1, 2);
+    std::string body;
+    body += type;                                // 1: every packet whole; 3: shared meta first
+    body.append("\x07\0\0\0\0\0\0\0", 8);      // id 7
+    body.append("\x01\0\0\0g", 5);              // graph "g"
+    body.append("\0\0\0\0", 4);                 // node ""
+    if (type == '\x03') body.append("\x02\0\0\0{}", 6);  // shared meta: none
+    for (const auto& packet : packets) body += json::to_envelope(packet) + "\n";
+    std::string record = "SWAL";
+    for (int i = 0; i < 4; ++i) record += static_cast<char>((body.size() >> (8 * i)) & 0xff);
+    const std::uint64_t checksum = XXH3_64bits(body.data(), body.size());
+    for (int i = 0; i < 8; ++i) record += static_cast<char>((checksum >> (8 * i)) & 0xff);
+    write_file(dir.path / "00000000000000000001.wal", record + body);
 
-  const WalRecovery recovery = reopen(dir.path);
-  CHECK(recovery.corrupt == 0);
-  REQUIRE(recovery.pending.size() == 1);
-  CHECK(recovery.pending.front().id == 7);
-  REQUIRE(recovery.pending.front().packets.size() == 2);
-  CHECK(recovery.pending.front().packets[0] == packets[0]);
-  CHECK(recovery.pending.front().packets[1] == packets[1]);
+    const WalRecovery recovery = reopen(dir.path);
+    CHECK(recovery.corrupt == 0);
+    REQUIRE(recovery.pending.size() == 1);
+    CHECK(recovery.pending.front().id == 7);
+    REQUIRE(recovery.pending.front().packets.size() == 2);
+    CHECK(recovery.pending.front().packets[0] == packets[0]);
+    CHECK(recovery.pending.front().packets[1] == packets[1]);
+    CHECK(recovery.pending.front().version.empty());
+  }
 }
 
 TEST_CASE("a completed submission is not pending after a reopen, and ids go on increasing") {
@@ -261,7 +267,7 @@ TEST_CASE("periodic policy: the answer follows the write, a sync follows within 
   WalRecovery none;
   WriteAheadLog log({.dir = dir.path, .sync = SyncPolicy::periodic, .sync_interval = 100ms}, none);
   bool answered = false;
-  log.append_submission("g", "", numbered_packets(1, 1), {}, [&](const WalAppend& result) {
+  log.append_submission("g", "", "", numbered_packets(1, 1), {}, [&](const WalAppend& result) {
     CHECK(result.error == "");
     answered = true;
   });
@@ -281,7 +287,7 @@ TEST_CASE("every_append policy: concurrent appends share one fdatasync (group co
   bool first_answered = false, release = false;
   int answered = 0;
   const auto caller = std::this_thread::get_id();
-  log.append_submission("g", "", numbered_packets(0, 1), {}, [&](const WalAppend& result) {
+  log.append_submission("g", "", "", numbered_packets(0, 1), {}, [&](const WalAppend& result) {
     CHECK(result.error == "");
     CHECK(std::this_thread::get_id() != caller);
     std::unique_lock lock(mutex);
@@ -295,7 +301,7 @@ TEST_CASE("every_append policy: concurrent appends share one fdatasync (group co
   }
   CHECK(log.stats().syncs == 1);
   for (int n = 1; n <= 100; ++n)
-    log.append_submission("g", "", numbered_packets(n, 1), {}, [&](const WalAppend& result) {
+    log.append_submission("g", "", "", numbered_packets(n, 1), {}, [&](const WalAppend& result) {
       CHECK(result.error == "");
       std::lock_guard lock(mutex);
       ++answered;

@@ -375,3 +375,28 @@ TEST_CASE("specs built in code are checked too") {
   REQUIRE(plan);
   CHECK(plan->edges.at(0).capacity == 1);
 }
+
+TEST_CASE("a plan's version changes with what the graph does, not with its comments or layout") {
+  const std::string base = "name: g\nnodes:\n  src: {component: json_adapter}\n"
+                           "  out: {component: jsonl_writer, params: {path: o.jsonl}}\nedges: [src -> out]\n";
+  const auto version = [](std::string_view yaml) {
+    Checked result = check(yaml);
+    REQUIRE(result.errors == Lines{});
+    REQUIRE(result.plan);
+    return result.plan->version;
+  };
+  const std::string v = version(base);
+  CHECK(v.size() == 16);
+  CHECK(v.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(version(base) == v);
+  CHECK(version("# a comment\n" + base) == v);
+  CHECK(version("name: g\nnodes:\n  src:\n    component: json_adapter\n  out:\n    component: jsonl_writer\n"
+                "    params:\n      path: o.jsonl\nedges:\n  - src -> out\n") == v);
+  CHECK(version("name: g\nnodes:\n  src: {component: json_adapter}\n"
+                "  out: {component: jsonl_writer, params: {path: other.jsonl}}\nedges: [src -> out]\n") != v);
+  CHECK(version("name: g\nnodes:\n  src: {component: json_adapter}\n"
+                "  out: {component: jsonl_writer, params: {path: o.jsonl}}\n"
+                "edges: [{from: src, to: out, capacity: 8}]\n") != v);
+  CHECK(version("name: g\nnodes:\n  input: {component: json_adapter}\n"
+                "  out: {component: jsonl_writer, params: {path: o.jsonl}}\nedges: [input -> out]\n") != v);
+}
