@@ -20,7 +20,17 @@ struct ControlLoop::Timer {
 
 struct ControlLoop::Watch {
   Watch(boost::asio::io_context& io, int fd) : descriptor(io, fd), deadline(io) {}
-  ~Watch() { descriptor.release(); }  // the descriptor is the caller's
+  // The descriptor is the caller's: never closed here (end() released it, unless the loop had
+  // stopped before the watch began).
+  ~Watch() { descriptor.release(); }
+  // On the watches' strand: ends the wait for data and the deadline, and takes the descriptor
+  // out of the reactor. Before unwatch() returns, since the caller may close the descriptor
+  // then: a handler still queued holds this object, and its release later would race that
+  // close (and could drop a new descriptor of the same number from the reactor).
+  void end() {
+    deadline.cancel();
+    descriptor.release();  // cancels the read too
+  }
   boost::asio::posix::stream_descriptor descriptor;
   boost::asio::steady_timer deadline;
   ReadHandler handler;
@@ -203,10 +213,7 @@ void ControlLoop::unwatch(WatchId id) {
           watched_.erase(it);
         }
       }
-      if (watch) {
-        watch->descriptor.cancel();
-        watch->deadline.cancel();
-      }
+      if (watch) watch->end();
       passed.set_value();
     });
   }
@@ -222,10 +229,7 @@ void ControlLoop::stop() {
     waiting_.clear();
     // A read waiting for data would keep run() going for ever.
     boost::asio::post(watches_, [watches = std::move(watched_)] {
-      for (const auto& [id, watch] : watches) {
-        watch->descriptor.cancel();
-        watch->deadline.cancel();
-      }
+      for (const auto& [id, watch] : watches) watch->end();
     });
     watched_.clear();
   }
