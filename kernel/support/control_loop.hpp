@@ -14,11 +14,12 @@
 //   loop.unwatch(watch);                                // not running now, never again
 //
 // Jobs run one at a time, in order; timer callbacks (deadlines and periodic tasks) run one at
-// a time too, but beside the jobs, on another of the loop's threads: a deploy that takes
-// seconds does not hold up a timeout. Watch handlers run one at a time on the third thread,
-// beside both: a plugin rescan a file change starts may probe for seconds, and neither a
-// deploy nor a timeout waits for it. None of them may block for long. An exception out of a
-// job, a callback or a handler is logged and the loop goes on.
+// a time too, but beside the jobs: a deploy that takes seconds does not hold up a timeout.
+// Watch handlers run one at a time, beside both (the loop has a thread for each of the three):
+// a plugin rescan a file change starts may probe for seconds, and neither a deploy nor a
+// timeout waits for it. A job holds up the later jobs, a timer callback the other timers, a
+// watch handler the other watches. An exception out of a job, a callback or a handler is
+// logged and the loop goes on.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
