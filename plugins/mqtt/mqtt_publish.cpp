@@ -31,7 +31,7 @@ ComponentDescriptor MqttPublish::descriptor() {
   std::vector<ParamSpec> params = {
       {.name = "topic",
        .type = ParamType::string,
-       .description = "topic to publish to; {path} is replaced by that field's value, e.g. sensors/{site}/{device.id}",
+       .description = "topic to publish to; {path} is replaced by that field's value, e.g. sensors/{site}/{device.id} ({{ and }} for a brace)",
        .required = true},
       {.name = "field",
        .type = ParamType::string,

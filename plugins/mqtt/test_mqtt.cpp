@@ -61,6 +61,16 @@ TEST_CASE("bad params are refused naming the param") {
       "param 'topics': \"a/#/b\" is no topic filter"));
 }
 
+TEST_CASE("a topic template fills its {paths} from the packet; {{ and }} are braces") {
+  Packet packet;
+  packet.set("site", "north");
+  packet.set("device", Object{{"id", 7}});
+  CHECK(TopicTemplate("sensors/{site}/{device.id}").expand(packet) == "sensors/north/7");
+  CHECK(TopicTemplate("raw/{{literal}}/{site}").expand(packet) == "raw/{literal}/north");
+  CHECK_THROWS_WITH(TopicTemplate("a/{site").expand(packet), doctest::Contains("offset 2"));
+  CHECK_THROWS_WITH(TopicTemplate("a/{nope}").expand(packet), "the topic needs field 'nope', which is missing");
+}
+
 TEST_CASE("mqtt_publish sends the JSON body to a topic made from fields, or a raw field, retained on request") {
   MosquittoBroker broker;
   TestClient subscriber(broker.port(), "sensors/#");
