@@ -41,8 +41,9 @@ void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packe
                            OnAdmitted on_admitted) {
   // A submission the runtime refuses (no such graph, or full now) is answered without being
   // logged: the log would otherwise write its body only to complete it.
-  if (const Admission now = runtime_.precheck(graph, node, packets.size()); now.status != Admission::Status::accepted) {
-    on_admitted({.admission = now});
+  Admission now = runtime_.precheck(graph, node, packets.size());
+  if (now.status != Admission::Status::accepted) {
+    on_admitted({.admission = std::move(now)});
     return;
   }
   // The packets wait in here for the record to be durable (perhaps on the sync thread).
@@ -54,9 +55,7 @@ void DurableIngest::submit(const std::string& graph, std::vector<Packet>&& packe
   };
   auto held = std::make_shared<Held>(Held{graph, node, std::move(packets), std::move(on_done), std::move(on_admitted)});
   // Recorded so that a replay can tell whether the graph changed since (RecoveryReport).
-  const std::shared_ptr<const GraphPlan> plan = runtime_.graph(graph);
-  const std::string_view version = plan ? std::string_view(plan->version) : std::string_view();
-  log_.append_submission(graph, node, version, held->packets, field_texts, [this, held](const WalAppend& logged) {
+  log_.append_submission(graph, node, now.plan->version, held->packets, field_texts, [this, held](const WalAppend& logged) {
     if (!logged.error.empty()) {
       held->on_admitted({.admission = {}, .log_error = logged.error, .log_full = logged.full});
       return;

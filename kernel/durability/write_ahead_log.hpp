@@ -4,7 +4,7 @@
 //   WalRecovery recovery;
 //   WriteAheadLog log({.dir = "var/wal"}, recovery);     // reads what an earlier run left
 //   for (auto& s : recovery.pending) resubmit(s.graph, s.node, std::move(s.packets), s.id);
-//   log.append_submission("g", "", packets, [](const WalAppend& a) { if (a.error.empty()) answer(); });
+//   log.append_submission("g", "", version, packets, [](const WalAppend& a) { if (a.error.empty()) answer(); });
 //   log.append_completion(id);                           // the stream is done
 //
 // On disk: `dir` holds segments `<20-digit number>.wal`, appended to in order and rotated

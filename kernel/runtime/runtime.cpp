@@ -185,6 +185,7 @@ struct Runtime::Impl {
     stream->on_done = std::move(on_done);
     admission.stream_id = stream->result.id;
     admission.accepted = packets.size();
+    admission.plan = graph.shared->plan;
     Submission submission{std::move(stream), std::move(packets), std::move(sizes), node};
     const auto outcome = least->try_submit(submission, bytes);
     if (outcome != GraphInstance::SubmitOutcome::accepted) {
@@ -194,6 +195,7 @@ struct Runtime::Impl {
       admission.status = Admission::Status::overloaded;
       admission.stream_id.clear();
       admission.accepted = 0;
+      admission.plan.reset();
       closed = outcome == GraphInstance::SubmitOutcome::closed;
     }
     return admission;
@@ -339,8 +341,11 @@ Admission Runtime::precheck(std::string_view name, std::string_view node, std::s
   std::shared_ptr<DeployedGraph> graph;
   std::optional<std::size_t> target;
   answer.status = impl_->locate(name, node, graph, target);
-  if (answer.status == Admission::Status::accepted && impl_->full(*graph, packets, 0))
+  if (answer.status != Admission::Status::accepted) return answer;
+  if (impl_->full(*graph, packets, 0))
     answer.status = Admission::Status::overloaded;
+  else
+    answer.plan = graph->shared->plan;
   return answer;
 }
 

@@ -114,6 +114,8 @@ struct Admission {
   Status status = Status::accepted;
   std::string stream_id;
   std::size_t accepted = 0;
+  // The version of the graph that took the packets (from precheck: that would take them now).
+  std::shared_ptr<const GraphPlan> plan = {};
 };
 
 struct NodeStats {
