@@ -94,6 +94,17 @@ class NatsServer {
   }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   std::uint16_t port() const { return port_; }
+  // The warnings and errors of its log ([WRN], [ERR]), the last `limit` of them: what a failed
+  // test prints to tell a server's trouble from sluice's.
+  std::string log_warnings(std::size_t limit = 20) const {
+    std::ifstream log(dir_ / "server.log");
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(log, line);)
+      if (line.find("[WRN]") != std::string::npos || line.find("[ERR]") != std::string::npos) lines.push_back(line);
+    std::string text = dir_.filename().string() + " (" + url() + "):\n";
+    for (std::size_t i = lines.size() > limit ? lines.size() - limit : 0; i < lines.size(); ++i) text += lines[i] + "\n";
+    return text;
+  }
 
  private:
   std::filesystem::path dir_;
@@ -189,6 +200,21 @@ class NatsClient {
     const std::pair<std::int64_t, std::uint64_t> backlog{info->NumAckPending, info->NumPending};
     jsConsumerInfo_Destroy(info);
     return backlog;
+  }
+  // The consumer as its leader sees it, in one line: for a failed test's message.
+  std::string consumer_report(const std::string& stream, const std::string& durable) {
+    jsConsumerInfo* info = nullptr;
+    const natsStatus status = js_GetConsumerInfo(&info, js_, stream.c_str(), durable.c_str(), nullptr, nullptr);
+    if (status != NATS_OK) return "consumer " + durable + ": no info (" + natsStatus_GetText(status) + ")";
+    std::string report = "consumer " + durable + ": delivered up to stream seq " +
+                         std::to_string(info->Delivered.Stream) + ", acked up to " +
+                         std::to_string(info->AckFloor.Stream) + ", ack pending " +
+                         std::to_string(info->NumAckPending) + ", redelivered " +
+                         std::to_string(info->NumRedelivered) + ", not delivered " + std::to_string(info->NumPending) +
+                         ", pulls waiting " + std::to_string(info->NumWaiting);
+    if (info->Cluster && info->Cluster->Leader) report += ", leader " + std::string(info->Cluster->Leader);
+    jsConsumerInfo_Destroy(info);
+    return report;
   }
   // The bodies of every message in the stream, in order.
   std::vector<std::string> stream_bodies(const std::string& stream) {

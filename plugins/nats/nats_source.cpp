@@ -55,11 +55,19 @@ ComponentDescriptor NatsSource::descriptor() {
        .maximum = 10000},
       {.name = "max_in_flight",
        .type = ParamType::integer,
-       .description = "messages in the graph not yet acked at most (the consumer's max_ack_pending too): "
-                      "the source pulls no more until some are done",
+       .description = "messages in this node's graph not yet acked at most: the source pulls no more until "
+                      "some are done, and the rest stays in the stream for the other nodes",
        .default_value = 1000,
        .minimum = 1,
        .maximum = 100000},
+      {.name = "max_ack_pending",
+       .type = ParamType::integer,
+       .description = "messages delivered and not yet acked at most over every node of the consumer "
+                      "(JetStream's max_ack_pending); at least max_in_flight, and room for each node's "
+                      "max_in_flight keeps every node busy (the default: ten nodes at the default max_in_flight)",
+       .default_value = 10000,
+       .minimum = 1,
+       .maximum = 1000000},
       {.name = "ack_wait_ms",
        .type = ParamType::integer,
        .description = "JetStream redelivers a message not acked within this time (to any node on the "
@@ -107,11 +115,16 @@ NatsSource::NatsSource(const Params& params)
       format_(params.get_string("format")),
       batch_(static_cast<int>(params.get_int("batch"))),
       max_in_flight_(static_cast<std::size_t>(params.get_int("max_in_flight"))),
+      max_ack_pending_(params.get_int("max_ack_pending")),
       ack_wait_ms_(params.get_int("ack_wait_ms")),
       create_stream_(params.get_bool("create_stream")),
       replicas_(static_cast<int>(params.get_int("replicas"))) {
   if (durable_.find_first_of(". *>") != std::string::npos)
     throw std::invalid_argument("param 'durable': '" + durable_ + "' may not hold '.', ' ', '*' or '>'");
+  if (max_ack_pending_ < static_cast<std::int64_t>(max_in_flight_))
+    throw std::invalid_argument("param 'max_ack_pending' (" + std::to_string(max_ack_pending_) +
+                                ") is below max_in_flight (" + std::to_string(max_in_flight_) +
+                                "): the consumer would never deliver this node a full window");
   if (create_stream_ && subject_.empty())
     throw std::invalid_argument("param 'create_stream' needs param 'subject': the subjects the stream captures");
   connection_ = std::make_unique<Connection>(params, "sluice nats_source " + durable_);
@@ -151,7 +164,7 @@ natsSubscription* NatsSource::subscribe(SourceContext& ctx) {
       config.Durable = durable_.c_str();
       config.AckPolicy = js_AckExplicit;
       config.AckWait = ack_wait_ms_ * nanoseconds_per_ms;
-      config.MaxAckPending = static_cast<int64_t>(max_in_flight_);
+      config.MaxAckPending = max_ack_pending_;
       if (!subject_.empty()) config.FilterSubject = subject_.c_str();
       jsConsumerInfo* info = nullptr;
       status = js_GetConsumerInfo(&info, connection_->jetstream(), stream_.c_str(), durable_.c_str(), nullptr, &code);

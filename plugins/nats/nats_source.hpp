@@ -34,6 +34,7 @@ class NatsSource : public Component {
   std::string stream_, durable_, subject_, format_;
   int batch_;
   std::size_t max_in_flight_;
+  std::int64_t max_ack_pending_;
   std::int64_t ack_wait_ms_;
   bool create_stream_;
   int replicas_;

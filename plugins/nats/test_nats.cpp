@@ -98,6 +98,12 @@ TEST_CASE("nats_publish and nats_source refuse params that cannot work, naming t
   CHECK_THROWS_WITH(SourceHarness(describe<NatsSource>(),
                                   {{"servers", "nats://127.0.0.1:1"}, {"stream", "S"}, {"durable", "d"}, {"create_stream", true}}),
                     doctest::Contains("param 'create_stream' needs param 'subject'"));
+  CHECK_THROWS_WITH(SourceHarness(describe<NatsSource>(), {{"servers", "nats://127.0.0.1:1"},
+                                                           {"stream", "S"},
+                                                           {"durable", "d"},
+                                                           {"max_in_flight", 3},
+                                                           {"max_ack_pending", 2}}),
+                    doctest::Contains("param 'max_ack_pending' (2) is below max_in_flight (3)"));
 }
 
 TEST_CASE("nats_source: one packet per message, JSON or raw, headers and subject in meta") {
@@ -151,6 +157,25 @@ TEST_CASE("nats_source acks only what is done: the rest is delivered again after
   const auto redelivered = again.take_packets();
   CHECK(keys_of(redelivered) == std::set<std::string>{"k3", "k4", "k5"});
   for (const auto& p : redelivered) CHECK(p.get_meta("delivered")->as_int() >= 2);
+}
+
+TEST_CASE("nats_source: max_in_flight is one node's window, max_ack_pending the consumer's over all nodes") {
+  ScratchDir dir;
+  NatsServer server(dir.path() / "nats");
+  NatsClient client(server.url());
+  client.add_stream("WORK", "work", 1);
+  for (int i = 0; i < 8; ++i) client.publish("work", R"({"key": "k)" + std::to_string(i) + "\"}");
+  const Object params = {{"servers", server.url()}, {"stream", "WORK"}, {"durable", "workers"}, {"max_in_flight", 3}};
+  // Two nodes on one consumer, none acking: each holds its own full window.
+  SourceHarness node1(describe<NatsSource>(), params), node2(describe<NatsSource>(), params);
+  REQUIRE(node1.wait_for_packets(3));
+  REQUIRE(node2.wait_for_packets(3));
+  CHECK_FALSE(node1.wait_for_packets(4, 300ms));
+  CHECK(client.consumer_backlog("WORK", "workers") == std::pair<std::int64_t, std::uint64_t>{6, 2});
+  jsConsumerInfo* info = nullptr;
+  REQUIRE(js_GetConsumerInfo(&info, client.jetstream(), "WORK", "workers", nullptr, nullptr) == NATS_OK);
+  CHECK(info->Config->MaxAckPending == 10000);
+  jsConsumerInfo_Destroy(info);
 }
 
 TEST_CASE("nats_source with create_stream makes its stream; format envelope reads nats_publish's envelope") {

@@ -56,6 +56,9 @@ TEST_CASE("3 NATS servers (R=3), 2 sluice nodes: kill -9 a node and a server und
   std::vector<std::string> missing;
   CHECK_MESSAGE(wait_until([&] { return (missing = missing_from(acknowledged, seen = processed(outputs))).empty(); }, 30s),
                 missing.size() << " of " << acknowledged.size() << " acknowledged messages not processed; "
+                               << NatsClient(cluster.urls()).consumer_report("JOBS", "workers") << "\n"
+                               << cluster.servers[0]->log_warnings() << cluster.servers[1]->log_warnings()
+                               << cluster.servers[2]->log_warnings()
                                << node1->stderr_text());
   MESSAGE(acknowledged.size() << " messages acknowledged, " << seen.times.size() << " processed, "
                               << seen.redelivered << " delivered again, " << seen.duplicates()
