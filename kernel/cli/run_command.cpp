@@ -7,6 +7,7 @@
 // back is written in input order (batches can finish out of order on several workers, so
 // finished batches wait in a small reorder buffer). Only a bounded number of batches is in the
 // graph at once: memory stays flat on any input size.
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <iterator>
@@ -121,22 +122,11 @@ std::string results_as_ndjson(const StreamResult& r, Summary& summary) {
   return text;
 }
 
-// An NDJSON input line as a packet; nullopt after counting it as a bad line.
-std::optional<Packet> packet_of_line(const std::string& line, const std::string& input_name,
-                                     std::size_t line_number, Summary& summary) {
-  try {
-    return json::to_packet(json::parse(line));
-  } catch (const json::ParseError& e) {
-    std::lock_guard lock(summary.mutex);
-    ++summary.bad_lines;
-    summary.add_error(input_name + ":" + std::to_string(line_number) + ":" +
-                      std::to_string(e.column()) + ": " + e.reason());
-  } catch (const std::invalid_argument& e) {  // valid JSON, but not an object
-    std::lock_guard lock(summary.mutex);
-    ++summary.bad_lines;
-    summary.add_error(input_name + ":" + std::to_string(line_number) + ": " + e.what());
-  }
-  return std::nullopt;
+// An input line that is not a packet: counted, and named in the summary.
+void count_bad_line(Summary& summary, std::string message) {
+  std::lock_guard lock(summary.mutex);
+  ++summary.bad_lines;
+  summary.add_error(std::move(message));
 }
 
 void print_summary(const Summary& summary) {
@@ -217,31 +207,24 @@ class GraphRun {
   // With --content-type and without --per-line the whole input is one packet; else one a line.
   void read_input(std::istream& in, const std::string& filename) {
     const std::string input_name = options_.input.empty() ? "<stdin>" : options_.input;
-    const bool whole_input = !options_.content_type.empty() && !options_.per_line;
     std::vector<Packet> batch;
-    std::string line;
-    std::size_t line_number = 0;
-    if (whole_input) {
+    if (options_.content_type.empty()) {
+      read_ndjson(in, input_name, batch);
+    } else if (!options_.per_line) {
       batch.push_back(raw_packet({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()},
                                  options_.content_type, filename));
       ++summary_.in;
-    }
-    while (!whole_input && std::getline(in, line)) {
-      ++line_number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      if (!options_.content_type.empty())
+    } else {
+      for (std::string line; std::getline(in, line);) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         batch.push_back(raw_packet(std::move(line), options_.content_type, filename));
-      else if (std::optional<Packet> packet = packet_of_line(line, input_name, line_number, summary_))
-        batch.push_back(std::move(*packet));
-      else
-        continue;
-      ++summary_.in;
-      if (batch.size() == options_.batch) submit(std::exchange(batch, {}));
+        add_to_batch(batch);
+      }
     }
     if (!batch.empty()) submit(std::move(batch));
   }
 
-  // Waits for the source nodes and the last batches; then every result is written.
+  // Waits for the source nodes and the last batches; then every result is written.  // Waits for the source nodes and the last batches; then every result is written.
   void finish() {
     runtime_.wait_for_sources(name_);
     // Draining the graph completes the last streams: a component that keeps packets for more
@@ -253,6 +236,62 @@ class GraphRun {
   const Summary& summary() const { return summary_; }
 
  private:
+  // NDJSON, read in blocks of whole lines and parsed where it lies (no copy of each line).
+  void read_ndjson(std::istream& in, const std::string& input_name, std::vector<Packet>& batch) {
+    constexpr std::size_t block = 1 << 20;
+    std::string buffer;
+    std::size_t lines_before = 0;  // of the input, before `buffer`
+    for (bool at_end = false; !at_end;) {
+      const std::size_t kept = buffer.size();
+      buffer.resize(kept + block);
+      in.read(buffer.data() + kept, static_cast<std::streamsize>(block));
+      buffer.resize(kept + static_cast<std::size_t>(in.gcount()));
+      at_end = !in;
+      // The input's last line needs no newline; a line longer than a block is read on.
+      const std::size_t cut = at_end ? buffer.size() : buffer.rfind('\n') + 1;
+      if (cut == 0) continue;
+      const std::string_view lines = std::string_view(buffer).substr(0, cut);
+      parse_lines(lines, lines_before, input_name, batch);
+      lines_before += static_cast<std::size_t>(std::count(lines.begin(), lines.end(), '\n'));
+      buffer.erase(0, cut);
+    }
+  }
+
+  // The packets of `text`, whose first line is line lines_before + 1 of the input, into
+  // `batch`. A bad line is counted and skipped, and parsing goes on after it.
+  void parse_lines(std::string_view text, std::size_t lines_before, const std::string& input_name,
+                   std::vector<Packet>& batch) {
+    std::size_t offset = 0;  // where parsing (re)starts in `text`: its line lines_before + 1
+    auto take = [&](Value&& record, std::size_t line) {
+      try {
+        batch.push_back(json::to_packet(std::move(record)));
+      } catch (const std::invalid_argument& e) {  // valid JSON, but not an object
+        count_bad_line(summary_, input_name + ":" + std::to_string(lines_before + line) + ": " + e.what());
+        return;
+      }
+      add_to_batch(batch);
+    };
+    for (;;) {
+      try {
+        json::for_each_ndjson(text.substr(offset), take);
+        return;
+      } catch (const json::ParseError& e) {
+        count_bad_line(summary_, input_name + ":" + std::to_string(lines_before + e.line()) + ":" +
+                                     std::to_string(e.column()) + ": " + e.reason());
+        const std::size_t end = text.find('\n', offset + e.offset());
+        if (end == std::string_view::npos) return;
+        lines_before += e.line();
+        offset = end + 1;
+      }
+    }
+  }
+
+  // Counts the packet just added to `batch`, and submits the batch once it is full.
+  void add_to_batch(std::vector<Packet>& batch) {
+    ++summary_.in;
+    if (batch.size() == options_.batch) submit(std::exchange(batch, {}));
+  }
+
   // One batch, one stream; waits while the graph is full.
   void submit(std::vector<Packet> packets) {
     const std::size_t batch = ordered_->begin_batch();

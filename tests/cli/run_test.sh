@@ -41,6 +41,30 @@ grep -q "<stdin>:2:7: " err.txt || fail "bad line not named: $(cat err.txt)"
 grep -q "<stdin>:4: a packet must be a JSON object" err.txt || fail "non-object not named: $(cat err.txt)"
 grep -q "2 bad input lines skipped" err.txt || fail "summary: $(cat err.txt)"
 
+# Input is read in blocks of 1 MiB: lines that cross a block's end, bad lines after the first
+# block, a line longer than a block, CRLF endings and a last line without a newline keep their
+# line numbers and their order.
+awk 'BEGIN {
+  pad = sprintf("%090d", 0)
+  for (i = 1; i <= 30000; i++) {
+    if (i == 12000) print "{\"n\": 12000, oops}"
+    else if (i == 25000) print "[25000]"
+    else if (i == 20000) { printf "{\"n\": 20000, \"long\": \""; for (k = 0; k < 1500; k++) printf "%01000d", 0; print "\"}" }
+    else if (i == 30000) printf "{\"n\": 30000, \"pad\": \"%s\"}", pad
+    else if (i % 7 == 0) printf "{\"n\": %d, \"pad\": \"%s\"}\r\n", i, pad
+    else printf "{\"n\": %d, \"pad\": \"%s\"}\n", i, pad
+  }
+}' > blocks.ndjson
+status=0
+"$sluice" run stamp.yaml --plugins "$plugins" --input blocks.ndjson > out.ndjson 2>err.txt || status=$?
+[ "$status" = 1 ] || fail "blocks: exit $status: $(cat err.txt)"
+grep -q "blocks.ndjson:12000:[0-9]*: " err.txt || fail "blocks: bad line not named as line 12000: $(cat err.txt)"
+grep -q "blocks.ndjson:25000: a packet must be a JSON object" err.txt || fail "blocks: line 25000: $(cat err.txt)"
+grep -q "29998 packets in, 29998 out, 0 failed, 0 dropped, 2 bad input lines skipped" err.txt ||
+  fail "blocks: summary: $(cat err.txt)"
+expected=$(seq 1 30000 | grep -vx -e 12000 -e 25000 | sha256sum)
+[ "$(sed 's/^{"n":\([0-9]*\),.*/\1/' out.ndjson | sha256sum)" = "$expected" ] || fail "blocks: output order or content"
+
 # A packet that fails in a node: counted, reported with graph/node, exit 1.
 cat > parse.yaml <<'YAML'
 name: parse
