@@ -79,8 +79,7 @@ CsvFile::CsvFile(const Params& params)
       delimiter_(params.get_string("delimiter")[0]),
       line_end_(csv_line_end(params)) {}
 
-void CsvFile::process(Packet& packet, Emitter& emit) {
-  std::string& out = buffer();
+void CsvFile::append_line(const Packet& packet, std::string& out) const {
   bool first = true;
   for (const auto& column : columns_) {
     if (!first) out += delimiter_;
@@ -90,7 +89,6 @@ void CsvFile::process(Packet& packet, Emitter& emit) {
     append_csv_value(value->to_display_string(), delimiter_, out);
   }
   out += line_end_;
-  add_line(emit);
 }
 
 }  // namespace sluice::publish

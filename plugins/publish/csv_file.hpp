@@ -14,7 +14,9 @@ class CsvFile : public LineFileSink {
  public:
   static ComponentDescriptor descriptor();
   explicit CsvFile(const Params& params);
-  void process(Packet& packet, Emitter& emit) override;
+
+ protected:
+  void append_line(const Packet& packet, std::string& out) const override;
 
  private:
   std::vector<FieldPath> columns_;

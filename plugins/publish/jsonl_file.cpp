@@ -26,13 +26,12 @@ fsync: interval)"}};
 JsonlFile::JsonlFile(const Params& params)
     : LineFileSink(params, ""), envelope_(params.get_string("format") == "envelope") {}
 
-void JsonlFile::process(Packet& packet, Emitter& emit) {
+void JsonlFile::append_line(const Packet& packet, std::string& out) const {
   if (envelope_)
-    json::write_envelope(packet, buffer());
+    json::write_envelope(packet, out);
   else
-    json::write_fields(packet, buffer());
-  buffer() += '\n';
-  add_line(emit);
+    json::write_fields(packet, out);
+  out += '\n';
 }
 
 }  // namespace sluice::publish

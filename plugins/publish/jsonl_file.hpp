@@ -11,7 +11,9 @@ class JsonlFile : public LineFileSink {
  public:
   static ComponentDescriptor descriptor();
   explicit JsonlFile(const Params& params);
-  void process(Packet& packet, Emitter& emit) override;
+
+ protected:
+  void append_line(const Packet& packet, std::string& out) const override;
 
  private:
   bool envelope_;

@@ -106,18 +106,20 @@ TEST_CASE("jsonl_file writes the envelope when asked, keeping metadata") {
   CHECK(json::parse_envelope(lines[0]) == expected);
 }
 
-TEST_CASE("jsonl_file batches whole lines and writes the rest at flush") {
+TEST_CASE("jsonl_file: a packet whose line cannot be written fails, naming the place; the next one is written") {
   ScratchDir dir;
-  const std::string path = dir.file("out.jsonl");
-  auto h = ComponentHarness::of<JsonlFile>({{"path", path}, {"batch_lines", 2}, {"fsync", "always"}});
+  const std::string path = dir.file("sub/out.jsonl");
+  auto h = ComponentHarness::of<JsonlFile>({{"path", path}, {"fsync", "always"}});
+  std::ofstream(dir.file("sub")) << "a file where the directory should be";  // made after the deploy
   h.push_json(R"({"n": 1})");
-  CHECK(read_file(path).empty());
+  REQUIRE(h.errors().size() == 1);
+  CHECK(h.errors()[0].get("n")->as_int() == 1);
+  CHECK(h.errors()[0].get_meta("error")->as_string() ==
+        "cannot create directory '" + dir.file("sub") + "': Not a directory");
+  std::filesystem::remove(dir.file("sub"));
   h.push_json(R"({"n": 2})");
-  CHECK(split_lines(read_file(path)).size() == 2);
-  h.push_json(R"({"n": 3})");
-  CHECK(split_lines(read_file(path)).size() == 2);
-  h.close();
-  CHECK(split_lines(read_file(path)).size() == 3);
+  CHECK(h.errors().size() == 1);
+  CHECK(read_file(path) == "{\"n\":2}\n");
 }
 
 TEST_CASE("jsonl_file rotates by size into numbered files of whole lines") {
