@@ -14,7 +14,13 @@
 
 namespace sluice::fiber_stacks {
 
+// 1 MiB; an ASan build's frames are larger (its instrumentation keeps more in them), so it gets
+// more for the same recursion depth (JSON 512 levels deep on a node's fiber).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr std::size_t default_stack_bytes = 4 << 20;
+#else
 inline constexpr std::size_t default_stack_bytes = 1 << 20;
+#endif
 // Larger than one page so that a frame with a big local array still lands in it.
 inline constexpr std::size_t guard_bytes = 64 << 10;
 

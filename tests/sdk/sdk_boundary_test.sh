@@ -31,9 +31,11 @@ for module in $modules; do
   for symbol in sluice_plugin sluice_plugin_export sluice_plugin_abi; do
     nm -D --defined-only "$module" | grep -q " $symbol\$" || { echo "$module does not export $symbol"; failed=1; }
   done
-  # Instantiations of standard templates keep the library's default visibility; anything else
+  # Instantiations of standard templates keep the library's default visibility, and an ASan
+  # build adds an ODR indicator (__odr_asan.NAME) for each exported variable; anything else
   # exported is the plugin's own.
-  own=$(nm -DC --defined-only "$module" | grep -v ' std::\| __gnu_cxx::\| sluice_plugin\(_export\|_abi\)\?$' || true)
+  own=$(nm -DC --defined-only "$module" |
+    grep -v ' std::\| __gnu_cxx::\| \(__odr_asan\.\)\?sluice_plugin\(_export\|_abi\)\?$' || true)
   if [ -n "$own" ]; then
     echo "$module exports symbols of its own (build it with gnu_symbol_visibility : 'hidden'):"
     echo "$own" | head -n 5
