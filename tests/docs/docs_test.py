@@ -146,6 +146,14 @@ def clean_environment(build_root, scratch):
         "TMPDIR": tmp,
         "LANG": "C.UTF-8",
     }
+    # A sanitized build's runtime options and the flags of the projects built against it
+    # (tools/test-sanitizers sets them) belong to the build under test, not to a user: kept.
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    if "-fsanitize" in os.environ.get("CXXFLAGS", ""):
+        for name in ("CFLAGS", "CXXFLAGS", "LDFLAGS"):
+            env[name] = os.environ.get(name, "")
     # Where ccache keeps its cache is no state of the doc's; keeping it makes the doc's builds fast.
     if shutil.which("ccache"):
         env["CCACHE_DIR"] = os.environ.get("CCACHE_DIR") or subprocess.run(
