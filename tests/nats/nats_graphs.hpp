@@ -30,15 +30,16 @@ inline std::string publish_graph(const std::vector<std::string>& servers) {
 }
 
 // Graph `work`: the durable consumer `workers` of JOBS into done.jsonl, each packet as an
-// envelope (its meta tells how often JetStream delivered it) in one write(2) before its
-// message is acked; with `fsync` each write is synced too, which makes the work slow.
+// envelope (its meta tells how often JetStream delivered it) in a write(2) of its own
+// (batch_lines: 1) before its message is acked; with `fsync` each write is synced too, which
+// makes the work slow enough that a kill finds messages in flight.
 inline std::string consume_graph(const std::vector<std::string>& servers, int ack_wait_ms, int max_in_flight,
                                  bool fsync = false) {
   return "name: work\npipeline: [jobs, done]\nnodes:\n"
          "  jobs: {component: nats_source, params: {servers: " + yaml_list(servers) +
          ", stream: JOBS, durable: workers, ack_wait_ms: " + std::to_string(ack_wait_ms) +
          ", max_in_flight: " + std::to_string(max_in_flight) + ", batch: 20}}\n"
-         "  done: {component: jsonl_file, params: {path: done.jsonl, format: envelope" +
+         "  done: {component: jsonl_file, params: {path: done.jsonl, format: envelope, batch_lines: 1" +
          (fsync ? ", fsync: always" : "") + "}}\n";
 }
 
