@@ -224,7 +224,7 @@ class GraphRun {
     if (!batch.empty()) submit(std::move(batch));
   }
 
-  // Waits for the source nodes and the last batches; then every result is written.  // Waits for the source nodes and the last batches; then every result is written.
+  // Waits for the source nodes and the last batches; then every result is written.
   void finish() {
     runtime_.wait_for_sources(name_);
     // Draining the graph completes the last streams: a component that keeps packets for more
