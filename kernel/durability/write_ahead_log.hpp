@@ -134,8 +134,7 @@ class WriteAheadLog {
   // record that cannot be written now (a full disk) is written before the next record that
   // can: until then the submission counts as pending and its segment stays.
   void append_completion(std::uint64_t id);
-  // fdatasyncs what is written now (earlier segments were synced when they were left); false
-  // when that failed.
+  // fdatasyncs what is written now, in every segment; false when that failed.
   bool sync();
 
   WalStats stats() const;
@@ -150,6 +149,10 @@ class WriteAheadLog {
 
   void recover(WalRecovery& recovery);
   void open_new_segment();  // under mutex_
+  // Leaves the current segment for a new one; the sync thread syncs the one left. Under mutex_.
+  void move_to_new_segment();
+  // left_unsynced_, emptied, without the segments deleted since. Under mutex_.
+  std::vector<std::shared_ptr<Segment>> take_left_unsynced();
   // One write(2) of a whole record into the current segment (rotating first when needed);
   // an empty string on success, else the reason. Under mutex_.
   std::string write_record(const std::string& record);
@@ -178,6 +181,10 @@ class WriteAheadLog {
   std::uint64_t next_segment_ = 1;
   std::uint64_t total_bytes_ = 0;
   bool unsynced_ = false;
+  // Segments left for a newer one with writes not yet synced. The sync thread syncs them with
+  // the current one, outside mutex_: a rotation that synced under it held every append for as
+  // long as the disk took to write up to segment_bytes (tens of milliseconds and more).
+  std::vector<std::shared_ptr<Segment>> left_unsynced_;
   bool stopping_ = false;
   std::vector<Waiter> waiting_for_sync_;
   std::vector<std::uint64_t> owed_completions_;  // ids whose completion record failed to write

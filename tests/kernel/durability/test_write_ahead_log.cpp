@@ -178,6 +178,47 @@ TEST_CASE("meta that every packet shares is written once per record and comes ba
         R"("processingtime":"2026-12-02T06:00:00.000Z"})");
 }
 
+
+TEST_CASE("shared meta is found whatever the order of a packet's meta, and an entry one packet lacks is not shared") {
+  TempDir dir;
+  auto packets = rest_packets(6);
+  // Packet 4 has its entries in another order; packet 5 has no processing time.
+  Packet reordered;
+  reordered.set("n", 4);
+  for (std::string_view key : {meta::processingtime, meta::route, meta::id, meta::requestmethod})
+    reordered.set_meta(key, *packets[3].meta().find(key));
+  packets[3] = std::move(reordered);
+  packets[4].meta().erase(meta::processingtime);
+  {
+    WalRecovery recovery;
+    WriteAheadLog log({.dir = dir.path}, recovery);
+    append_ok(log, "g", packets);
+  }
+  const std::string segment = read_file(segment_files(dir.path).front());
+  auto count = [&](std::string_view text) {
+    std::size_t found = 0;
+    for (auto at = segment.find(text); at != std::string::npos; at = segment.find(text, at + 1)) ++found;
+    return found;
+  };
+  CHECK(count("shared-route") == 2);  // shared, and in packet 2 (written whole)
+  CHECK(count("2026-12-02T06:00:00.000Z") == 5);  // in every packet that has it
+
+  const WalRecovery recovery = reopen(dir.path);
+  REQUIRE(recovery.pending.size() == 1);
+  const auto& replayed = recovery.pending.front().packets;
+  REQUIRE(replayed.size() == packets.size());
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    CAPTURE(i);
+    CHECK(replayed[i].fields() == packets[i].fields());
+    CHECK(replayed[i].field_meta() == packets[i].field_meta());
+    REQUIRE(replayed[i].meta().size() == packets[i].meta().size());
+    for (const auto& [key, value] : packets[i].meta()) {
+      CAPTURE(key);
+      REQUIRE(replayed[i].meta().find(key));
+      CHECK(*replayed[i].meta().find(key) == value);
+    }
+  }
+}
 TEST_CASE("the JSON text a packet was read from is copied into the record as it is, and reads back as its fields") {
   TempDir dir;
   // As the ingress passes them: each packet's NDJSON line, odd spacing and a \r kept.
