@@ -598,7 +598,7 @@ TEST_CASE("the sync journal notes every synced segment size, never beyond what w
   for (int n = 0; n < 20; ++n) append_ok(log, "g", numbered_packets(n, 1));
   const auto lines = journal_lines(journal);
   const auto segments = segment_files(dir.path / "wal");
-  REQUIRE(segments.size() > 1);  // rotated: each segment was synced before the next began
+  REQUIRE(segments.size() > 1);  // rotated: each segment was synced before the answers it holds
   CHECK(lines.size() == segments.size());
   for (const auto& segment : segments) {
     CAPTURE(segment);
@@ -606,5 +606,29 @@ TEST_CASE("the sync journal notes every synced segment size, never beyond what w
     REQUIRE(found != lines.end());
     CHECK(std::is_sorted(found->second.begin(), found->second.end()));
     CHECK(found->second.back() == fs::file_size(segment));  // every_append: all of it was synced
+  }
+}
+
+TEST_CASE("periodic policy: a rotation does not sync under the append; the next round syncs every segment left") {
+  TempDir dir;
+  const fs::path journal = dir.path / "journal";
+  WalRecovery none;
+  WriteAheadLog log({.dir = dir.path / "wal", .segment_bytes = 2000, .sync_interval = std::chrono::hours(1),
+                     .sync_journal = journal},
+                    none);
+  for (int n = 0; n < 20; ++n) append_ok(log, "g", numbered_packets(n, 1));
+  const auto segments = segment_files(dir.path / "wal");
+  REQUIRE(segments.size() > 1);
+  // A sync at each rotation, under the log's lock, held every append for as long as it took.
+  CHECK(journal_lines(journal).empty());
+
+  REQUIRE(log.sync());
+  const auto lines = journal_lines(journal);
+  CHECK(lines.size() == segments.size());
+  for (const auto& segment : segments) {
+    CAPTURE(segment);
+    const auto found = lines.find(segment.filename().string());
+    REQUIRE(found != lines.end());
+    CHECK(found->second.back() == fs::file_size(segment));
   }
 }
