@@ -14,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -157,11 +158,13 @@ struct ServerCore {
   // Runs `task` on the connection's I/O thread, unless the server has stopped.
   void post(const std::shared_ptr<ServerConnection>& connection, std::function<void(ServerConnection&)> task);
   // Registers a new connection; false when it is one beyond the limit (after asking the
-  // connection that has waited longest for a request to give way, if there is one).
+  // connection that has waited longest for a request to give way, if there is one). Near the
+  // descriptor limit as many give way as it takes to keep descriptor_margin free.
   bool admit(const std::shared_ptr<ServerConnection>& connection, int fd);
   void forget(const ServerConnection* connection);
-  // Asks the connection that has waited longest for a next request to close; false when none waits.
-  bool evict_longest_idle();
+  // Asks up to `count` of the connections that have waited longest for a next request to
+  // close; how many it asked (0 when none waits).
+  std::size_t evict_longest_idle(std::size_t count);
   // The timer thread: hands every deadline that has passed to its connection's thread.
   void run_timers();
   // Calls the handler; an exception it lets out is answered 500, if it still can be.
@@ -187,6 +190,13 @@ struct ServerCore {
   // them finish (for a bounded time) so that the last bytes sent before it — a tap's `end`
   // event, a drained request's answer — reach the client.
   std::atomic<std::size_t> output_in_flight{0};
+  // Idle connections asked to close whose thread has not got to it yet: their descriptors
+  // are as good as free (admit counts them so as not to evict for the same need again).
+  std::atomic<std::size_t> evictions_pending{0};
+  // The connections kept open at most while the descriptor limit is `ceiling_for_limit` (see
+  // admit; guarded by `mutex`).
+  std::size_t descriptor_ceiling = std::numeric_limits<std::size_t>::max();
+  std::size_t ceiling_for_limit = 0;
 };
 
 // One client connection. Everything but the atomics and post() runs on its I/O thread (the
@@ -398,7 +408,7 @@ class AcceptLogger final : public Log::StringLogger {
       return;
     }
     const auto core = core_.lock();
-    const bool evicted = core && core->evict_longest_idle();
+    const bool evicted = core && core->evict_longest_idle(descriptor_margin) > 0;
     std::this_thread::sleep_for(evicted ? std::chrono::milliseconds(5) : std::chrono::milliseconds(100));
   }
   bool isEnabledFor(Log::Level level) const override { return level >= Log::Level::WARN; }
@@ -422,16 +432,36 @@ void ServerCore::post(const std::shared_ptr<ServerConnection>& connection, std::
 }
 
 bool ServerCore::admit(const std::shared_ptr<ServerConnection>& connection, int fd) {
-  bool at_limit = false;
+  const std::size_t limit = descriptor_limit();
+  // Descriptors are handed out lowest first: a high one means few are left (an operator may
+  // have lowered the limit since the start). Evicting one connection per connection admitted
+  // there would keep the process at the limit, where the server's own files (the log's next
+  // segment, a sink's file) and the sanitizers' own checks (a pipe) would find none. So the
+  // margin is won back, twice over, and the number of connections open then becomes a
+  // ceiling, kept as --max-connections is, while the limit stays what it is.
+  const std::size_t short_by = static_cast<std::size_t>(fd) + descriptor_margin >= limit
+                                   ? static_cast<std::size_t>(fd) + descriptor_margin + 1 - limit
+                                   : 0;
+  const std::size_t wanted = short_by + descriptor_margin;
+  const std::size_t pending = evictions_pending.load();
+  std::size_t excess = 0;  // connections beyond the ceiling, this one counted
   {
     std::lock_guard lock(mutex);
-    at_limit = connections.size() >= max_connections;
+    if (limit != ceiling_for_limit) {
+      ceiling_for_limit = limit;
+      descriptor_ceiling = std::numeric_limits<std::size_t>::max();
+    }
+    const std::size_t open_now = connections.size() - std::min(connections.size(), pending);
+    if (short_by > 0) descriptor_ceiling = open_now + 1 > wanted ? open_now + 1 - wanted : 0;
+    const std::size_t ceiling = std::min(max_connections, descriptor_ceiling);
+    excess = open_now + 1 > ceiling ? open_now + 1 - ceiling : 0;
     connections.emplace(connection.get(), connection);
   }
-  // Descriptors are handed out lowest first: a high one means few are left.
-  const std::size_t limit = descriptor_limit();
-  at_limit = at_limit || static_cast<std::size_t>(fd) + descriptor_margin >= limit;
-  return !at_limit || evict_longest_idle();
+  if (short_by > 0) {
+    const std::size_t asked = pending < wanted ? evict_longest_idle(wanted - pending) : 0;
+    return pending + asked >= short_by;
+  }
+  return excess == 0 || evict_longest_idle(excess) > 0;
 }
 
 void ServerCore::forget(const ServerConnection* connection) {
@@ -439,23 +469,26 @@ void ServerCore::forget(const ServerConnection* connection) {
   connections.erase(connection);
 }
 
-bool ServerCore::evict_longest_idle() {
-  std::shared_ptr<ServerConnection> longest;
+std::size_t ServerCore::evict_longest_idle(std::size_t count) {
+  std::vector<std::pair<std::int64_t, std::shared_ptr<ServerConnection>>> idle;  // idle since, connection
   {
     std::lock_guard lock(mutex);
-    std::int64_t longest_since = 0;
     for (const auto& [address, weak] : connections) {
       const std::int64_t since = address->idle_since();
-      if (since == 0 || (longest && since >= longest_since)) continue;
-      if (auto connection = weak.lock()) {
-        longest = std::move(connection);
-        longest_since = since;
-      }
+      if (since == 0) continue;
+      if (auto connection = weak.lock()) idle.emplace_back(since, std::move(connection));
     }
   }
-  if (!longest) return false;
-  post(longest, [](ServerConnection& connection) { connection.close_if_idle(); });
-  return true;
+  count = std::min(count, idle.size());
+  std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(count), idle.end(),
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  evictions_pending += count;
+  for (std::size_t i = 0; i < count; ++i)
+    post(idle[i].second, [this](ServerConnection& connection) {
+      --evictions_pending;
+      connection.close_if_idle();
+    });
+  return count;
 }
 
 void ServerCore::run_timers() {

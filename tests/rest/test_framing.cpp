@@ -277,11 +277,23 @@ TEST_CASE_FIXTURE(EchoServer, "at the file descriptor limit idle connections giv
                       << cpu_used.count() << " ms in " << wall.count() << " ms; "
                       << open_descriptors(server.pid()) << " descriptors open");
   CHECK(cpu_used < wall / 4);
+  // Nor does it stay at the limit: a few descriptors are kept free for its own files (the
+  // log's next segment, a sink's file). At the limit, UBSan's own check of a vptr (it opens a
+  // pipe) failed, and in a real server a rotation of the log would.
+  std::size_t open = 0;
+  CHECK_MESSAGE(wait_until([&] { return (open = open_descriptors(server.pid())) + 4 <= limit; }, std::chrono::seconds(5)),
+                open << " descriptors open");
 
   // New clients are served: the connections that waited longest for a request give way.
   for (int i = 0; i < 20; ++i) {
     CAPTURE(i);
-    REQUIRE(http(server.port(), "GET", "/healthz", {}, {}, std::chrono::seconds(5)).status == 200);
+    int status = 0;
+    try {
+      status = http(server.port(), "GET", "/healthz", {}, {}, std::chrono::seconds(5)).status;
+    } catch (const std::exception& e) {
+      FAIL_CHECK(e.what() << "; the server wrote: " << server.stderr_text());
+    }
+    REQUIRE(status == 200);
   }
   CHECK(server.stop() == 0);
 }
