@@ -146,20 +146,27 @@ std::vector<Packet> rest_packets(int count) {
   return packets;
 }
 
+// The one segment a fresh log in `dir` holds after `packets` were appended as one submission.
+std::string logged_once(const fs::path& dir, const std::vector<Packet>& packets) {
+  {
+    WalRecovery recovery;
+    WriteAheadLog log({.dir = dir}, recovery);
+    append_ok(log, "g", packets);
+  }
+  return read_file(segment_files(dir).front());
+}
+
+std::size_t occurrences(std::string_view text, std::string_view part) {
+  std::size_t found = 0;
+  for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1)) ++found;
+  return found;
+}
+
 TEST_CASE("meta that every packet shares is written once per record and comes back on every packet") {
   TempDir dir;
   const auto packets = rest_packets(50);
-  {
-    WalRecovery recovery;
-    WriteAheadLog log({.dir = dir.path}, recovery);
-    append_ok(log, "g", packets);
-  }
-  const std::string segment = read_file(segment_files(dir.path).front());
-  auto count = [&](std::string_view text) {
-    std::size_t found = 0;
-    for (auto at = segment.find(text); at != std::string::npos; at = segment.find(text, at + 1)) ++found;
-    return found;
-  };
+  const std::string segment = logged_once(dir.path, packets);
+  auto count = [&](std::string_view text) { return occurrences(segment, text); };
   // Once shared, once in the packet with field meta (written whole).
   CHECK(count("shared-route") == 2);
   CHECK(count("2026-12-02T06:00:00.000Z") == 2);
@@ -189,17 +196,8 @@ TEST_CASE("shared meta is found whatever the order of a packet's meta, and an en
     reordered.set_meta(key, *packets[3].meta().find(key));
   packets[3] = std::move(reordered);
   packets[4].meta().erase(meta::processingtime);
-  {
-    WalRecovery recovery;
-    WriteAheadLog log({.dir = dir.path}, recovery);
-    append_ok(log, "g", packets);
-  }
-  const std::string segment = read_file(segment_files(dir.path).front());
-  auto count = [&](std::string_view text) {
-    std::size_t found = 0;
-    for (auto at = segment.find(text); at != std::string::npos; at = segment.find(text, at + 1)) ++found;
-    return found;
-  };
+  const std::string segment = logged_once(dir.path, packets);
+  auto count = [&](std::string_view text) { return occurrences(segment, text); };
   CHECK(count("shared-route") == 2);  // shared, and in packet 2 (written whole)
   CHECK(count("2026-12-02T06:00:00.000Z") == 5);  // in every packet that has it
 
