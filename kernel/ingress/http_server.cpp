@@ -159,7 +159,7 @@ struct ServerCore {
   void post(const std::shared_ptr<ServerConnection>& connection, std::function<void(ServerConnection&)> task);
   // Registers a new connection; false when it is one beyond the limit (after asking the
   // connection that has waited longest for a request to give way, if there is one). Near the
-  // descriptor limit as many give way as it takes to keep descriptor_margin free.
+  // descriptor limit, idle ones give way until twice descriptor_margin is free again.
   bool admit(const std::shared_ptr<ServerConnection>& connection, int fd);
   void forget(const ServerConnection* connection);
   // Asks up to `count` of the connections that have waited longest for a next request to
